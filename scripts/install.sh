@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Set up the project on a fresh Debian machine with Python 3.11 and pip.
+#   bash scripts/install.sh        -> .venv with the package (the main job)
+#   bash scripts/install.sh test   -> also the test extras, and for the real-browser tests
+#                                     Debian's chromium and the axe-core npm package when
+#                                     this machine can install them (else those tests skip).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extra=""
+[ "${1:-}" = "test" ] && extra="[test]"
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".${extra}"
+if [ "${1:-}" = "test" ]; then
+  if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
+     && [ "$(id -u)" = "0" ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+       >/dev/null) || echo "install.sh: could not install chromium; browser tests will skip"
+  fi
+  if [ ! -f node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null 2>&1; then
+    npm install --silent --no-audit --no-fund --no-save axe-core@4 >/dev/null 2>&1 \
+      || echo "install.sh: could not install axe-core; accessibility tests will skip"
+  fi
+fi
+echo "install.sh: ready (.venv)"

@@ -1,0 +1,2 @@
+"""safeguarding-qa analysis package."""
+__version__ = "0.1.0"

@@ -1,0 +1,265 @@
+"""The ``sqa`` command (also ``python -m analysis``).
+
+Subcommands: ingest, synth, sample, run, publish, dictionary.  Every subcommand has
+``--help``.  A user's mistake (bad file, missing key, bad round file) prints one message
+naming the file and the fix, and exits 2 with no traceback; a check that fails (a sample
+that does not verify, a notebook that fails) exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _err(msg: str) -> None:
+    print(f"sqa: error: {msg}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="sqa",
+        description="safeguarding-qa: reproducible multi-agency case-file audits, "
+        "threshold-consistency analyses and tier-2 case reviews for children's safeguarding "
+        "partnerships.",
+        epilog="Typical use: `sqa run rounds/demo.yml && sqa publish`. "
+        "See README.md for the data contracts.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    # ingest
+    s = sub.add_parser(
+        "ingest", help="read a local export into a canonical table (pseudonymise, quarantine)",
+        description="Read a CSV, XLSX or Parquet export, map it onto the canonical cases, audit "
+        "or ratings table, pseudonymise identifiers (keyed HMAC-SHA256), reduce dates of birth "
+        "to age bands, and quarantine bad rows with file, row, column, value and rule. Prints "
+        "rows read / accepted / quarantined (accepted + quarantined = read, always). Writes "
+        "OUT/<kind>.parquet, OUT/<kind>_quarantine.csv and OUT/<kind>_ingest.json.",
+        epilog="Key: set SQA_PSEUDONYM_KEY or SQA_PSEUDONYM_KEY_FILE (a file outside the "
+        "repository); --demo-key uses the public demo key, for synthetic data only. Example: "
+        "sqa ingest --kind cases annex_a.xlsx --mapping annex_a --out data/processed/q1")
+    s.add_argument("file", type=Path, help="CSV (UTF-8), XLSX or Parquet file")
+    s.add_argument("--kind", required=True, choices=["cases", "audit", "ratings"],
+                   help="which canonical table the file holds")
+    s.add_argument("--mapping", help="column mapping: a YAML file, or a shipped name "
+                   "(annex_a = Ofsted Annex A lists 1-3)")
+    s.add_argument("--out", type=Path, required=True, help="output folder (keep it under "
+                   "data/processed/ or data/raw/, which git ignores)")
+    s.add_argument("--sheet", help="worksheet name for XLSX files (default: the first sheet)")
+    s.add_argument("--encoding", help="CSV encoding (default utf-8; e.g. cp1252)")
+    s.add_argument("--demo-key", action="store_true",
+                   help="use the public demo pseudonymisation key (synthetic data only)")
+    s.add_argument("--standards", type=Path, help="audit template YAML (default: Hackney 2011)")
+    s.add_argument("--scale", help="levels-of-need scale: hackney (1, 2A, 2B, 3) or four_level")
+
+    # synth
+    s = sub.add_parser(
+        "synth", help="generate the seeded synthetic demo data",
+        description="Write a seeded, deterministic synthetic local-authority year (front-door "
+        "contacts, domestic-abuse triage, tier-2 cases), completed audit returns for the "
+        "demo samples, a threshold-consistency rating exercise and a messy Ofsted Annex A "
+        "workbook. With --contacts of a million or more, writes only the contacts table, to "
+        "Parquet, for performance work.")
+    s.add_argument("--out", type=Path, required=True, help="output folder")
+    s.add_argument("--seed", type=int, default=20161, help="random seed (default 20161)")
+    s.add_argument("--contacts", type=int, help="number of front-door contacts (default: a "
+                   "year at ~800 a month); 1,000,000 or more writes Parquet (scale mode)")
+
+    # sample
+    s = sub.add_parser(
+        "sample", help="draw (or verify) a reproducible audit sample",
+        description="Draw a stratified audit sample from the canonical cases table with a "
+        "design YAML and a seed, and write the manifest (design, seed, SHA-256 of the "
+        "canonicalised input, counts, versions and every sampled case's pseudonymised id, "
+        "stratum, selection probability and design weight), the public design table and the "
+        "auditor workbook (XLSX). With --verify, re-draw from a manifest and confirm the "
+        "selection is identical (exit 0) or say why not (exit 1).",
+        epilog="Examples: sqa sample --cases data/processed/demo/cases.parquet --design "
+        "designs/hackney_2011.yml --seed 2011 --out data/processed/demo/sample ; "
+        "sqa sample --verify data/processed/demo/sample/manifest.json --cases "
+        "data/processed/demo/cases.parquet")
+    s.add_argument("--cases", type=Path, required=True, help="canonical cases table (Parquet "
+                   "from `sqa ingest`, or CSV)")
+    s.add_argument("--design", type=Path, help="sample design YAML (see designs/)")
+    s.add_argument("--seed", type=int, help="seed (default: the design's seed)")
+    s.add_argument("--out", type=Path, help="output folder for manifest, design table, workbook")
+    s.add_argument("--previous", type=Path, nargs="*", default=[],
+                   help="earlier manifests whose cases are excluded (see the design's "
+                   "exclude_previous)")
+    s.add_argument("--verify", type=Path, metavar="MANIFEST",
+                   help="verify this manifest against --cases instead of drawing")
+    s.add_argument("--standards", type=Path, help="audit template YAML for the workbook")
+
+    # run
+    s = sub.add_parser(
+        "run", help="prepare and execute an audit round's notebooks with papermill",
+        description="Run an audit round: the prepare steps of ROUND.yml (synth, ingest, "
+        "sample), then every notebook it lists, executed by papermill into reports/<round>/ "
+        "with the round's parameters injected into the cell tagged 'parameters'. A failing "
+        "notebook is named with its cell; the others still run; the exit code is then 1.")
+    s.add_argument("round", type=Path, help="round file, e.g. rounds/demo.yml")
+    s.add_argument("--only", nargs="*", help="run only these notebooks (by name)")
+    s.add_argument("--skip-prepare", action="store_true", help="skip the prepare steps")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    # publish
+    s = sub.add_parser(
+        "publish", help="render the executed notebooks into the report site",
+        description="Render the executed notebooks of the rounds under reports/ into the "
+        "report site under reports/site/, with Quarto when it is on PATH and with nbconvert "
+        "otherwise (said in the output and on every page).")
+    s.add_argument("--rounds", nargs="*", help="round names to include (default: all under "
+                   "reports/)")
+    s.add_argument("--version", dest="release", help="release version, e.g. 2026.1")
+    s.add_argument("--title", help="release title")
+    s.add_argument("--notes", type=Path, help="release notes (Markdown file)")
+    s.add_argument("--engine", choices=["auto", "quarto", "nbconvert"], default="auto",
+                   help="renderer (default auto: quarto if on PATH, else nbconvert)")
+    s.add_argument("--force", action="store_true", help="overwrite an existing release "
+                   "(recorded in versions.json)")
+    s.add_argument("--root", type=Path, default=Path("."), help="project root (default .)")
+
+    # dictionary
+    s = sub.add_parser("dictionary", help="write the data dictionary page from the contracts",
+                       description="Write the data dictionary (Markdown) generated from the "
+                       "table contracts in src/analysis/schemas.py.")
+    s.add_argument("--out", type=Path, help="output file (default: print to stdout)")
+    s.add_argument("--standards", type=Path, help="audit template YAML")
+    s.add_argument("--scale", help="levels-of-need scale")
+    return p
+
+
+def cmd_ingest(a: argparse.Namespace) -> int:
+    from . import ingest, schemas
+
+    standards = schemas.load_standards(a.standards) if a.standards else None
+    scale = schemas.load_scale(a.scale) if a.scale else None
+    res = ingest.ingest(a.file, a.kind, a.mapping, demo_key=a.demo_key, sheet=a.sheet,
+                        encoding=a.encoding, standards=standards, scale=scale)
+    paths = ingest.write_outputs(res, a.out)
+    print(f"{a.file}: {res.kind} table")
+    print(f"  rows read:        {res.rows_read}")
+    print(f"  rows accepted:    {res.rows_accepted}")
+    print(f"  rows quarantined: {res.rows_quarantined}")
+    if res.ignored_columns:
+        print(f"  columns ignored:  {', '.join(res.ignored_columns)}")
+    if res.rows_quarantined:
+        top = res.quarantine.groupby(["column", "rule"]).size().sort_values(ascending=False)
+        print("  quarantine reasons:")
+        for (col, rule), n in top.head(10).items():
+            print(f"    {n:>6}  {col}: {rule}")
+        print(f"  quarantine file:  {paths['quarantine']} (holds raw values: keep it off "
+              "shared drives)")
+    print(f"  wrote {paths['table']}")
+    return EXIT_OK
+
+
+def cmd_synth(a: argparse.Namespace) -> int:
+    from . import synth
+
+    if a.contacts and a.contacts >= 1_000_000:
+        path = a.out / "contacts.parquet"
+        a.out.mkdir(parents=True, exist_ok=True)
+        synth.generate_population_parquet(path, contacts=a.contacts, seed=a.seed, progress=True)
+        print(f"wrote {a.contacts:,} contacts to {path}")
+        return EXIT_OK
+    paths = synth.write_demo(a.out, seed=a.seed, contacts=a.contacts)
+    for name, p in paths.items():
+        if isinstance(p, (str, Path)):
+            print(f"  {name}: {p}")
+    return EXIT_OK
+
+
+def cmd_sample(a: argparse.Namespace) -> int:
+    from . import sampling
+
+    if a.verify:
+        return sampling.cli_verify(a.verify, a.cases)
+    if not a.design or not a.out:
+        _err("sample needs --design and --out (or --verify MANIFEST)")
+        return EXIT_USAGE
+    return sampling.cli_draw(a.cases, a.design, a.seed, a.out, a.previous, a.standards)
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    from . import pipeline
+
+    outcomes = pipeline.run_round(a.round, only=a.only, skip_prepare=a.skip_prepare,
+                                  progress=not a.no_progress)
+    failed = [o for o in outcomes if not o.ok]
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} notebooks ran; outputs in "
+          f"{outcomes[0].output.parent if outcomes else 'reports/'}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_publish(a: argparse.Namespace) -> int:
+    from . import publish
+
+    return publish.cli_publish(a)
+
+
+def cmd_dictionary(a: argparse.Namespace) -> int:
+    from . import schemas
+
+    standards = schemas.load_standards(a.standards) if a.standards else None
+    scale = schemas.load_scale(a.scale) if a.scale else None
+    text = schemas.data_dictionary_markdown(standards, scale)
+    if a.out:
+        a.out.parent.mkdir(parents=True, exist_ok=True)
+        a.out.write_text(text, encoding="utf-8")
+        print(f"wrote {a.out}")
+    else:
+        print(text)
+    return EXIT_OK
+
+
+COMMANDS = {"ingest": cmd_ingest, "synth": cmd_synth, "sample": cmd_sample, "run": cmd_run,
+            "publish": cmd_publish, "dictionary": cmd_dictionary}
+
+
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types that mean 'the user's input is wrong' (message, no traceback)."""
+    from .ingest import InputError
+    from .pipeline import RoundError
+    from .privacy import KeyError_
+
+    errors: list[type[BaseException]] = [InputError, RoundError, KeyError_, FileNotFoundError]
+    try:
+        from .sampling import DesignError  # type: ignore[attr-defined]
+
+        errors.append(DesignError)
+    except ImportError:
+        pass
+    try:
+        from .publish import PublishError
+
+        errors.append(PublishError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return COMMANDS[args.command](args)
+    except user_errors() as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

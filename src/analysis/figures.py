@@ -1,0 +1,83 @@
+"""Accessible figures and tables for the report pages.
+
+* ``show_figure`` displays a matplotlib figure as an HTML ``<figure>`` with alt text and a
+  caption, which both renderers (Quarto and nbconvert) keep, so every image on the site has
+  alt text (WCAG 2.2 success criterion 1.1.1).
+* ``PALETTE`` is the Okabe & Ito (2008) colour-blind-safe palette; charts also use markers
+  or labels so that colour is never the only cue (WCAG 1.4.1).
+* ``show_table`` displays a small aggregate table as accessible HTML (a caption, header
+  cells with scope), with every cell escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import pandas as pd
+
+# Okabe, M. & Ito, K. (2008) "Color Universal Design (CUD): how to make figures and
+# presentations that are friendly to colorblind people".
+PALETTE = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
+           "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00",
+           "purple": "#CC79A7", "grey": "#7F7F7F"}
+SEQUENTIAL = "cividis"  # perceptually uniform and colour-blind safe (Nuñez et al. 2018)
+
+
+def figure_html(fig, alt: str, caption: str = "", dpi: int = 110) -> str:
+    """A self-contained ``<figure>`` with a PNG, alt text and caption (alt is required)."""
+    if not alt or not alt.strip():
+        raise ValueError("every figure needs alt text describing what it shows")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight",
+                metadata={"Software": None})  # no timestamp or version: reproducible bytes
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
+            f"{cap}</figure>")
+
+
+def show_figure(fig, alt: str, caption: str = "") -> None:
+    """Display a figure with alt text in a notebook, then close it."""
+    import matplotlib.pyplot as plt
+    from IPython.display import HTML, display
+
+    display(HTML(figure_html(fig, alt, caption)))
+    plt.close(fig)
+
+
+def table_html(df: pd.DataFrame, caption: str, index: bool = False) -> str:
+    """An accessible HTML table of an aggregate frame; every value is escaped."""
+    cols = ([df.index.name or ""] if index else []) + [str(c) for c in df.columns]
+    head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in cols)
+    rows = []
+    for idx, row in df.iterrows():
+        cells = [f'<th scope="row">{html.escape(str(idx))}</th>'] if index else []
+        cells += [f"<td>{html.escape(_fmt(v))}</td>" for v in row]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def show_table(df: pd.DataFrame, caption: str, index: bool = False) -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(table_html(df, caption, index)))
+
+
+def show_text(markdown_text: str) -> None:
+    """Display generated narrative (Markdown) in a notebook."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(markdown_text))
+
+
+def _fmt(v: object) -> str:
+    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.1f}" if abs(v) >= 1 or v == 0 else f"{v:.3f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)

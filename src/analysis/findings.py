@@ -1,0 +1,96 @@
+"""Citable findings: stable ids, HTML anchors and the findings CSV.
+
+Every finding on the site has a stable identifier such as ``T2-FRT-REFERRAL-APPROPRIATE``
+(prefix, service, standard), used as its HTML anchor and as the key of the round's findings
+CSV, so that a scrutiny panel can cite "finding T2-FRT-REFERRAL-APPROPRIATE, report version
+X" and find the same sentence months later.  Ids are built from codes, never from data
+values, so they do not change when the numbers do.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+SERVICE_CODES = {
+    "front_door": "FD", "partnership_triage": "TRIAGE", "mat_panel": "MAT", "yprrp": "YPRRP",
+    "mat_yprrp": "MAT-YPRRP", "tier2_social_work": "T2SW", "first_response_team": "FRT",
+    "family_intervention_project": "FIP", "school_map": "MAP", "health_visiting": "HV",
+    "early_help": "EH", "all": "ALL",
+}
+
+FINDING_COLUMNS = ["finding_id", "round", "page", "topic", "group", "measure", "successes",
+                   "n", "estimate", "ci_low", "ci_high", "method", "text"]
+
+
+def finding_id(prefix: str, *parts: str) -> str:
+    """A stable id: upper-case codes joined by '-', e.g. ``T2-FRT-REFERRAL-APPROPRIATE``."""
+    codes = [SERVICE_CODES.get(p, p) for p in parts if p]
+    text = "-".join([prefix, *codes])
+    return re.sub(r"[^A-Z0-9-]", "-", text.upper().replace("_", "-")).strip("-")
+
+
+@dataclass
+class Finding:
+    """One citable sentence with the numbers behind it."""
+
+    finding_id: str
+    text: str
+    topic: str = ""
+    group: str = ""
+    measure: str = ""
+    successes: float | None = None
+    n: int | None = None
+    estimate: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    method: str = ""
+    round: str = ""
+    page: str = ""
+    extra: dict = field(default_factory=dict)
+
+    def html(self) -> str:
+        """The finding as an HTML block whose id is the anchor (text escaped)."""
+        return (f'<div class="finding" id="{html.escape(self.finding_id)}">'
+                f"<p>{html.escape(self.text)}</p>"
+                f'<p class="finding-id">Finding {html.escape(self.finding_id)}</p></div>')
+
+
+class FindingsLog:
+    """Collects a notebook's findings, shows each as it is made, writes the CSV at the end."""
+
+    def __init__(self, round_name: str, page: str) -> None:
+        self.round = round_name
+        self.page = page
+        self.items: list[Finding] = []
+
+    def add(self, finding: Finding, show: bool = True) -> Finding:
+        if any(f.finding_id == finding.finding_id for f in self.items):
+            raise ValueError(f"duplicate finding id {finding.finding_id}")
+        finding.round, finding.page = self.round, self.page
+        self.items.append(finding)
+        if show:
+            from IPython.display import HTML, display
+
+            display(HTML(finding.html()))
+        return finding
+
+    def frame(self) -> pd.DataFrame:
+        rows = [{k: v for k, v in asdict(f).items() if k != "extra"} for f in self.items]
+        return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+    def write(self, output_dir: str | Path) -> Path:
+        """Write ``<page>_findings.csv`` (formula-safe, deterministic)."""
+        from .export import write_csv
+
+        path = Path(output_dir) / f"{self.page}_findings.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        df = self.frame()
+        for col in ("estimate", "ci_low", "ci_high"):
+            df[col] = pd.to_numeric(df[col]).round(4)
+        write_csv(df, path)
+        return path

@@ -1,0 +1,599 @@
+"""Ingest: read a local export, map it onto a canonical table, pseudonymise, quarantine.
+
+``ingest(path, kind)`` turns a CSV, XLSX or Parquet file into one of the three canonical
+tables of ``analysis.schemas`` and never loses a row:
+
+* a whole-file problem (unreadable file, wrong sheet, missing required column, wrong
+  encoding) raises ``InputError`` whose message names the file, what is wrong and the fix;
+* a row-level problem sends the row to the quarantine with file, row number, column, value
+  and rule; rows accepted + rows quarantined = rows read, always;
+* identifiers are pseudonymised (``analysis.privacy``) and a date of birth becomes an age
+  band before anything is written.
+
+A column-mapping file (YAML) turns a local export into the canonical table; the shipped
+``annex_a`` mapping copes with Ofsted Annex A lists 1-3 (header variants, Excel serial
+dates, "b) Female" codes, "#N/A", stray spaces, leading zeros in ids).
+
+Values are parsed with vectorised pandas operations (one dictionary lookup per distinct
+value for coded columns), and the accepted table is checked against its pandera contract
+(``schemas.pandera_schema``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import __version__, privacy, schemas
+from .provenance import sha256_file, timestamp, write_json
+
+NA_TOKENS = {"", "#n/a", "#na", "n/a", "null", "nan", "none", "#value!", "#ref!", "#div/0!",
+             "#name?", "nat", "-"}
+# In answer columns "n/a" means "not applicable", not "missing".
+ANSWER_NA_TOKENS = NA_TOKENS - {"n/a"}
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+ENUM_PREFIX = re.compile(r"^\(?[a-z0-9]{1,2}[).]\s+")
+READ_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq"}
+PSEUDONYM_KIND = {"case_id": "case", "child_id": "child", "subject_id": "subject"}
+
+
+class InputError(Exception):
+    """A whole-file problem: reported to the user as one clear message, no traceback."""
+
+
+@dataclass
+class Mapping:
+    """A column mapping: local headers -> canonical columns (see mappings/annex_a.yml)."""
+
+    name: str
+    kind: str | None = None
+    sheet: str | None = None
+    columns: dict[str, list[str]] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    constants: dict[str, Any] = field(default_factory=dict)
+    compose: dict[str, list[str]] = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass
+class IngestResult:
+    """What ingest produced: the canonical table, the quarantine and the accounting."""
+
+    kind: str
+    source: Path
+    rows_read: int
+    accepted: pd.DataFrame
+    quarantine: pd.DataFrame
+    ignored_columns: list[str]
+    mapping: str | None
+    input_sha256: str
+    key_fingerprint: str
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def rows_accepted(self) -> int:
+        return len(self.accepted)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return int(self.quarantine["row"].nunique()) if len(self.quarantine) else 0
+
+
+# --------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------
+
+
+def _norm_header(text: object) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(text).lower())
+
+
+def read_raw(path: str | Path, sheet: str | None = None, encoding: str | None = None,
+             expected: Iterable[str] = ()) -> tuple[pd.DataFrame, int]:
+    """Read a CSV, XLSX or Parquet file with every cell as text (or native date/number).
+
+    Returns the frame and the file row number of its first data row (so quarantine rows can
+    be named as the user sees them: the header is row 1 of a CSV).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found. Check the path (it is relative to "
+                         f"{Path.cwd()}).")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a file. Name the CSV, XLSX or Parquet file.")
+    suffix = path.suffix.lower()
+    if suffix not in READ_SUFFIXES:
+        raise InputError(f"{path}: cannot read '{suffix or 'no extension'}' files. Save it as CSV "
+                         "(UTF-8), XLSX or Parquet.")
+    if suffix in {".csv", ".txt"}:
+        return _read_csv(path, encoding), 2
+    if suffix in {".xlsx", ".xlsm"}:
+        return _read_xlsx(path, sheet, expected)
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise InputError(f"{path}: not a readable Parquet file ({exc.__class__.__name__}). "
+                         "Re-export it, or save it as CSV.") from None
+    return df, 1
+
+
+def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
+    enc = encoding or "utf-8-sig"
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc,
+                         skipinitialspace=False)
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: is not encoded as {enc.replace('-sig', '')} (byte {exc.start} cannot be "
+            "read). Save it from Excel as 'CSV UTF-8', or pass --encoding cp1252 if it came "
+            "from an older Windows system."
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty. Export the table again with its header "
+                         "row.") from None
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{path}: is not a well-formed CSV ({str(exc).strip()}). Check for "
+                         "unquoted commas or line breaks inside cells.") from None
+    except LookupError:
+        raise InputError(f"unknown encoding {enc!r}; use utf-8 or cp1252") from None
+    return df
+
+
+def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[pd.DataFrame, int]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable Excel workbook ({exc.__class__.__name__}). "
+                         "Open it in Excel and save it again as .xlsx.") from None
+    try:
+        names = wb.sheetnames
+        if sheet is None:
+            ws = wb[names[0]]
+        elif sheet in names:
+            ws = wb[sheet]
+        else:
+            raise InputError(f"{path}: has no sheet named {sheet!r}. Sheets in the file: "
+                             f"{', '.join(repr(n) for n in names)}. Pass --sheet with one of "
+                             "them.")
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    while rows and all(v is None or str(v).strip() == "" for v in rows[-1]):
+        rows.pop()
+    if not rows:
+        raise InputError(f"{path}: sheet {ws.title!r} is empty. Name the sheet that holds the "
+                         "table with --sheet.")
+    # Exports often carry title rows above the header: take the first of the first ten
+    # rows that holds the most recognised column names.
+    wanted = {_norm_header(e) for e in expected}
+    header_idx = 0
+    if wanted:
+        scores = [sum(_norm_header(v) in wanted for v in r if v is not None) for r in rows[:10]]
+        if max(scores) > 0:
+            header_idx = int(np.argmax(scores))
+    header = ["" if v is None else str(v) for v in rows[header_idx]]
+    width = len(header)
+    body = [(r + [None] * width)[:width] for r in rows[header_idx + 1:]]
+    df = pd.DataFrame(body, columns=header, dtype=object)
+    df = df.loc[:, [h.strip() != "" for h in header]]
+    return df, header_idx + 2
+
+
+# --------------------------------------------------------------------------------------
+# Mapping
+# --------------------------------------------------------------------------------------
+
+
+def builtin_mappings() -> list[str]:
+    """Names of the mappings shipped with the package."""
+    folder = resources.files("analysis").joinpath("mappings")
+    return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".yml"))
+
+
+def load_mapping(name_or_path: str | Path | None) -> Mapping | None:
+    """Load a mapping file, or a shipped mapping by name (e.g. ``annex_a``)."""
+    if name_or_path is None:
+        return None
+    p = Path(name_or_path)
+    if p.suffix.lower() in {".yml", ".yaml"} or p.exists():
+        if not p.exists():
+            raise InputError(f"{p}: mapping file not found. Shipped mappings: "
+                             f"{', '.join(builtin_mappings())}.")
+        text = p.read_text("utf-8")
+        label = str(p)
+    else:
+        res = resources.files("analysis").joinpath("mappings", f"{name_or_path}.yml")
+        if not res.is_file():
+            raise InputError(f"no mapping named {name_or_path!r}. Shipped mappings: "
+                             f"{', '.join(builtin_mappings())}; or give a path to a YAML file.")
+        text = res.read_text("utf-8")
+        label = str(name_or_path)
+    try:
+        d = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"{label}: mapping is not valid YAML ({exc}).") from None
+    if not isinstance(d, dict):
+        raise InputError(f"{label}: mapping must be a YAML mapping with 'columns:'.")
+    cols = {k: ([v] if isinstance(v, str) else list(v)) for k, v in (d.get("columns") or {}).items()}
+    values = {k: {str(a).strip().lower(): str(b) for a, b in (v or {}).items()}
+              for k, v in (d.get("values") or {}).items()}
+    return Mapping(name=str(d.get("name", label)), kind=d.get("kind"), sheet=d.get("sheet"),
+                   columns=cols, values=values, constants=dict(d.get("constants") or {}),
+                   compose={k: list(v) for k, v in (d.get("compose") or {}).items()},
+                   source=label)
+
+
+def _rename(df: pd.DataFrame, spec: schemas.TableSpec, mapping: Mapping | None
+            ) -> tuple[pd.DataFrame, list[str]]:
+    """Rename local headers to canonical names; return the frame and ignored headers."""
+    known = [*spec.columns, *spec.inputs]
+    lookup: dict[str, str] = {}
+    for c in known:
+        lookup[_norm_header(c.name)] = c.name
+    if mapping:
+        for canon, variants in mapping.columns.items():
+            for v in variants:
+                lookup[_norm_header(v)] = canon
+    rename: dict[str, str] = {}
+    ignored: list[str] = []
+    taken: set[str] = set()
+    for col in df.columns:
+        canon = lookup.get(_norm_header(col))
+        if canon and canon not in taken:
+            rename[col] = canon
+            taken.add(canon)
+        else:
+            ignored.append(str(col))
+    out = df[list(rename)].rename(columns=rename)
+    return out, ignored
+
+
+# --------------------------------------------------------------------------------------
+# Parsing values
+# --------------------------------------------------------------------------------------
+
+
+def _to_text(s: pd.Series, na_tokens: set[str] = NA_TOKENS) -> pd.Series:
+    """Cell values as trimmed text, NA for blanks and Excel error/NA tokens."""
+    def conv(v: object) -> object:
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+            return pd.NA
+        if isinstance(v, datetime | pd.Timestamp):
+            return v.strftime("%Y-%m-%d")
+        if isinstance(v, date):
+            return v.isoformat()
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        t = re.sub(r"\s+", " ", str(v)).strip()
+        return pd.NA if t.lower() in na_tokens else t
+
+    obj = s.astype("object")
+    mapping = {u: conv(u) for u in pd.unique(obj) if not (isinstance(u, float) and np.isnan(u))
+               and u is not None and u is not pd.NA}
+    return obj.map(mapping).astype("string")
+
+
+def _code_lookup(col: schemas.Column, extra: dict[str, str] | None) -> dict[str, str]:
+    table: dict[str, str] = {}
+    for code in col.allowed or ():
+        table[code.lower()] = code
+        table[code.lower().replace("_", " ")] = code
+        label = col.labels.get(code)
+        if label:
+            table[label.lower()] = code
+    for k, v in col.synonyms.items():
+        table[k.lower()] = v
+    for k, v in (extra or {}).items():
+        table[k.lower()] = v
+    return table
+
+
+def _parse_code(text: pd.Series, col: schemas.Column, extra: dict[str, str] | None
+                ) -> tuple[pd.Series, pd.Series]:
+    table = _code_lookup(col, extra)
+    allowed = set(col.allowed or ())
+
+    def one(v: str) -> object:
+        low = v.lower()
+        for cand in (low, ENUM_PREFIX.sub("", low), low.replace("-", " ").replace("_", " ")):
+            if cand in table and table[cand] in allowed:
+                return table[cand]
+            if cand.replace(" ", "_") in table and table[cand.replace(" ", "_")] in allowed:
+                return table[cand.replace(" ", "_")]
+        return None
+
+    mapping = {u: one(u) for u in text.dropna().unique()}
+    parsed = text.astype("object").map(mapping)
+    bad = text.notna() & parsed.isna()
+    return parsed.astype("string"), bad
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y", "%Y-%m-%d %H:%M:%S",
+                 "%d %B %Y", "%d %b %Y", "%Y/%m/%d", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
+
+
+def _parse_date(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """UK dates (day first), ISO dates and Excel serial numbers; vectorised."""
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    todo = text.notna()
+    for fmt in _DATE_FORMATS:
+        if not todo.any():
+            break
+        parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+        ok = parsed.notna()
+        out.loc[ok[ok].index] = parsed[ok]
+        todo = todo & out.isna()
+    if todo.any():  # Excel serial dates (1955 to 2119)
+        nums = pd.to_numeric(text[todo], errors="coerce")
+        serial = nums.where((nums >= 20000) & (nums <= 80000))
+        days = serial.dropna()
+        if len(days):
+            out.loc[days.index] = EXCEL_EPOCH + pd.to_timedelta(days.round().astype("int64"),
+                                                                unit="D")
+    bad = text.notna() & out.isna()
+    return out.dt.normalize(), bad
+
+
+_EMPTY_DTYPE = {"date": "datetime64[ns]", "bool": "boolean", "int": "Int64"}
+_TRUE = {"true", "t", "yes", "y", "1", "x", "flagged", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0", "not flagged"}
+
+
+def _parse_bool(text: pd.Series, blank_false: bool) -> tuple[pd.Series, pd.Series]:
+    low = text.str.lower().str.replace(ENUM_PREFIX, "", regex=True)
+    out = pd.Series(pd.NA, index=text.index, dtype="boolean")
+    out[low.isin(_TRUE).fillna(False)] = True
+    out[low.isin(_FALSE).fillna(False)] = False
+    bad = text.notna() & out.isna()
+    if blank_false:
+        out = out.fillna(False)
+    return out, bad
+
+
+def _parse_int(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    nums = pd.to_numeric(text, errors="coerce")
+    whole = nums.where(np.isclose(nums, np.round(nums)))
+    bad = text.notna() & whole.isna()
+    return whole.round().astype("Int64"), bad
+
+
+# --------------------------------------------------------------------------------------
+# Ingest
+# --------------------------------------------------------------------------------------
+
+
+class _Problems:
+    def __init__(self, source: str, rownum: pd.Series) -> None:
+        self.source = source
+        self.rownum = rownum
+        self.items: list[pd.DataFrame] = []
+
+    def add(self, mask: pd.Series, column: str, values: pd.Series | None, rule: str) -> None:
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        idx = mask[mask].index
+        vals = (values.loc[idx].astype("object").map(lambda v: "" if v is pd.NA or v is None
+                                                     else str(v))
+                if values is not None else pd.Series("", index=idx))
+        self.items.append(pd.DataFrame({
+            "file": self.source, "row": self.rownum.loc[idx].to_numpy(), "column": column,
+            "value": vals.to_numpy(), "rule": rule, "_index": idx.to_numpy()}))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.items:
+            return pd.DataFrame(columns=["file", "row", "column", "value", "rule", "_index"])
+        return pd.concat(self.items, ignore_index=True).sort_values(
+            ["row", "column", "rule"], kind="stable").reset_index(drop=True)
+
+
+def ingest(path: str | Path, kind: str, mapping: str | Path | None = None, *,
+           key: bytes | None = None, demo_key: bool = False, sheet: str | None = None,
+           encoding: str | None = None, standards: schemas.Standards | None = None,
+           scale: schemas.Scale | None = None, today: date | None = None) -> IngestResult:
+    """Read ``path`` and return the canonical ``kind`` table with its quarantine.
+
+    Raises ``InputError`` for whole-file problems and ``privacy.KeyError_`` when no key is set.
+    """
+    path = Path(path)
+    spec = schemas.spec_for(kind, standards, scale)
+    mp = load_mapping(mapping)
+    if mp and mp.kind and mp.kind != kind:
+        raise InputError(f"{mp.source}: this mapping is for {mp.kind!r} tables, not {kind!r}. "
+                         f"Use --kind {mp.kind} or another mapping.")
+    key = key if key is not None else privacy.load_key(demo=demo_key)
+    expected = [c.name for c in (*spec.columns, *spec.inputs)]
+    if mp:
+        expected += [v for vs in mp.columns.values() for v in vs]
+    raw, first_row = read_raw(path, sheet=sheet or (mp.sheet if mp else None), encoding=encoding,
+                              expected=expected)
+    rows_read = len(raw)
+    df, ignored = _rename(raw, spec, mp)
+    df.index = pd.RangeIndex(rows_read)
+    rownum = pd.Series(np.arange(rows_read) + first_row, index=df.index)
+    problems = _Problems(str(path), rownum)
+
+    # Constants and composed columns from the mapping.
+    for canon, value in (mp.constants if mp else {}).items():
+        if canon not in df.columns:
+            df[canon] = pd.NA if value is None else str(value)
+    for canon, parts in (mp.compose if mp else {}).items():
+        if canon not in df.columns and all(p in df.columns for p in parts):
+            pieces = [_to_text(df[p]) for p in parts]
+            joined = pieces[0].astype("object")
+            for piece in pieces[1:]:
+                joined = joined.where(piece.isna() | joined.isna(),
+                                      joined.astype(str) + "|" + piece.astype("object").astype(str))
+            df[canon] = joined.where(pd.concat(pieces, axis=1).notna().all(axis=1), pd.NA)
+
+    derivable = {"age_band"} if {"date_of_birth", "age_years"} & set(df.columns) else set()
+    missing = [c for c in spec.required if c not in df.columns and c not in derivable]
+    if missing:
+        found = ", ".join(repr(str(c)) for c in raw.columns[:25])
+        hint = ("pass --mapping annex_a for an Ofsted Annex A export, or write a mapping file "
+                "(see README, 'Data contracts')") if kind == "cases" else (
+                "rename the columns to the contract names listed by `sqa dictionary`")
+        raise InputError(
+            f"{path}: missing required column(s) {', '.join(repr(m) for m in missing)} for the "
+            f"{kind} table. Columns found: {found}. Fix: {hint}.")
+
+    out = pd.DataFrame(index=df.index)
+    mvalues = mp.values if mp else {}
+    for col in spec.columns + spec.inputs:
+        if col.name not in df.columns:
+            continue
+        na_tokens = ANSWER_NA_TOKENS if col.type == "answer" else NA_TOKENS
+        text = _to_text(df[col.name], na_tokens)
+        if col.type in {"category", "level", "answer"}:
+            parsed, bad = _parse_code(text, col, mvalues.get(col.name))
+            allowed = ", ".join(col.allowed or ())
+            problems.add(bad, col.name, text, f"not an allowed value (allowed: {allowed})")
+        elif col.type == "date":
+            parsed, bad = _parse_date(text)
+            problems.add(bad, col.name, text, "not a valid date (use dd/mm/yyyy or yyyy-mm-dd)")
+        elif col.type == "bool":
+            parsed, bad = _parse_bool(text, blank_false=col.name.startswith("theme_"))
+            problems.add(bad, col.name, text, "not yes/no")
+        elif col.type == "int":
+            parsed, bad = _parse_int(text)
+            problems.add(bad, col.name, text, "not a whole number")
+            problems.add(parsed < 0, col.name, text, "negative count")
+        elif col.type == "pseudonym":
+            parsed = privacy.pseudonymise_series(text, key, PSEUDONYM_KIND[col.name])
+            parsed = parsed.where(text.notna(), pd.NA)
+        else:
+            parsed = text
+        if not col.nullable:
+            problems.add(parsed.isna() & text.isna(), col.name, text, "required value is missing")
+        out[col.name] = parsed
+
+    _row_rules(out, df, problems, kind, today or privacy.today())
+    # Duplicates of the unique key: the first copy is kept, later copies quarantined.
+    if spec.unique and all(u in out.columns for u in spec.unique):
+        dup = out.duplicated(list(spec.unique), keep="first") & out[list(spec.unique)].notna().all(
+            axis=1)
+        if dup.any():
+            first = out.reset_index().groupby(list(spec.unique), dropna=True)["index"].transform(
+                "min")
+            first.index = out.index
+            for i in dup[dup].index:
+                problems.add(pd.Series(i == out.index, index=out.index), "+".join(spec.unique),
+                             None, f"duplicate of row {rownum[first[i]]}")
+
+    if kind == "cases":
+        dob = out.pop("date_of_birth") if "date_of_birth" in out.columns else None
+        years = out.pop("age_years") if "age_years" in out.columns else None
+        if dob is not None or years is not None:
+            out["age_band"] = privacy.age_bands(dob, out["contact_date"], years)
+    for col in spec.columns:  # optional columns the file lacks: present, empty, typed
+        if col.name not in out.columns:
+            out[col.name] = pd.Series(pd.NA, index=out.index, dtype=_EMPTY_DTYPE.get(col.type,
+                                                                                       "string"))
+    out = out[spec.names]
+
+    qframe = problems.frame()
+    bad_idx = pd.Index(qframe["_index"].unique()) if len(qframe) else pd.Index([])
+    accepted = out.drop(index=bad_idx)
+    # The pandera contract is the last word: anything it rejects is quarantined too.
+    accepted, extra = _contract_check(accepted, spec, rownum, str(path))
+    if len(extra):
+        qframe = pd.concat([qframe, extra], ignore_index=True)
+    quarantine = qframe.drop(columns="_index").sort_values(["row", "column"], kind="stable"
+                                                           ).reset_index(drop=True)
+    sort_cols = [c for c in spec.unique if c in accepted.columns]
+    accepted = accepted.sort_values(sort_cols, kind="stable").reset_index(drop=True)
+    result = IngestResult(kind=kind, source=path, rows_read=rows_read, accepted=accepted,
+                          quarantine=quarantine, ignored_columns=ignored,
+                          mapping=mp.source if mp else None, input_sha256=sha256_file(path),
+                          key_fingerprint=privacy.key_fingerprint(key))
+    assert result.rows_accepted + result.rows_quarantined == rows_read, "row accounting broken"
+    return result
+
+
+def _row_rules(out: pd.DataFrame, raw: pd.DataFrame, problems: _Problems, kind: str,
+               today: date) -> None:
+    """Plausibility rules across columns (dates in the future, births after contact...)."""
+    now = pd.Timestamp(today)
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]) and col != "date_of_birth":
+            problems.add(out[col] > now, col, out[col].dt.strftime("%Y-%m-%d"),
+                         "date is in the future")
+            problems.add(out[col] < pd.Timestamp("1990-01-01"), col,
+                         out[col].dt.strftime("%Y-%m-%d"), "date before 1990")
+    if kind == "cases":
+        if "date_of_birth" in out.columns:
+            dob = out["date_of_birth"]
+            problems.add(dob > out["contact_date"] + pd.Timedelta(days=280), "date_of_birth",
+                         dob.dt.strftime("%Y-%m-%d"), "birth more than 40 weeks after the contact")
+            problems.add(dob < out["contact_date"] - pd.DateOffset(years=25), "date_of_birth",
+                         dob.dt.strftime("%Y-%m-%d"), "child over 25 at the contact")
+        if "referral_date" in out.columns:
+            problems.add(out["referral_date"] < out["contact_date"], "referral_date",
+                         out["referral_date"].dt.strftime("%Y-%m-%d"), "referral before contact")
+        if "assessment_end_date" in out.columns and "assessment_start_date" in out.columns:
+            problems.add(out["assessment_end_date"] < out["assessment_start_date"],
+                         "assessment_end_date", out["assessment_end_date"].dt.strftime("%Y-%m-%d"),
+                         "assessment ends before it starts")
+
+
+def _contract_check(accepted: pd.DataFrame, spec: schemas.TableSpec, rownum: pd.Series,
+                    source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    import pandera.errors
+
+    try:
+        schemas.pandera_schema(spec).validate(accepted, lazy=True)
+        return accepted, pd.DataFrame()
+    except pandera.errors.SchemaErrors as err:
+        fc = err.failure_cases
+        rows = fc[fc["index"].notna()]
+        if len(rows) != len(fc):  # a column-level failure is a bug in ingest, not user input
+            raise
+        idx = pd.Index(rows["index"].astype(int).unique())
+        extra = pd.DataFrame({"file": source, "row": rownum.loc[rows["index"].astype(int)].values,
+                              "column": rows["column"].astype(str).values,
+                              "value": rows["failure_case"].astype(str).values,
+                              "rule": "contract: " + rows["check"].astype(str).values,
+                              "_index": rows["index"].astype(int).values})
+        return accepted.drop(index=idx), extra
+
+
+def write_outputs(result: IngestResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``<kind>.parquet``, ``<kind>_quarantine.csv`` and ``<kind>_ingest.json``."""
+    from .export import write_csv
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"table": out / f"{result.kind}.parquet",
+             "quarantine": out / f"{result.kind}_quarantine.csv",
+             "log": out / f"{result.kind}_ingest.json"}
+    result.accepted.to_parquet(paths["table"], index=False)
+    write_csv(result.quarantine, paths["quarantine"])
+    write_json({
+        "kind": result.kind, "source": str(result.source), "input_sha256": result.input_sha256,
+        "mapping": result.mapping, "rows_read": result.rows_read,
+        "rows_accepted": result.rows_accepted, "rows_quarantined": result.rows_quarantined,
+        "ignored_columns": result.ignored_columns, "key_fingerprint": result.key_fingerprint,
+        "package_version": __version__, "written_at": timestamp(),
+        "quarantine_rules": result.quarantine["rule"].value_counts().sort_index().to_dict()
+        if len(result.quarantine) else {},
+    }, paths["log"])
+    return paths
+
+
+def read_table(path: str | Path, kind: str | None = None) -> pd.DataFrame:
+    """Load a canonical table written by ingest (Parquet), validating it when ``kind`` is given."""
+    df = pd.read_parquet(path)
+    if kind:
+        schemas.validate(df, kind)
+    return df

@@ -1,0 +1,110 @@
+"""Rounds: papermill execution, parameters injection, clear failures, provenance."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis import pipeline
+
+
+def notebook(path: Path, *cells: tuple[str, str], params: str = "x = 1") -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    p = nbformat.v4.new_code_cell(params)
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# A test notebook"), p]
+    for kind, src in cells:
+        nb.cells.append(nbformat.v4.new_code_cell(src) if kind == "code"
+                        else nbformat.v4.new_markdown_cell(src))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: website\n")
+    notebook(tmp_path / "notebooks" / "ok.ipynb", ("code", "print('x is', x, round_name)"),
+             params="x = 1\nround_name = ''")
+    notebook(tmp_path / "notebooks" / "fails.ipynb", ("code", "y = 2"),
+             ("code", "raise ValueError('the data are wrong')"))
+    (tmp_path / "rounds").mkdir()
+    return tmp_path
+
+
+def write_round(project: Path, text: str, name: str = "r.yml") -> Path:
+    p = project / "rounds" / name
+    p.write_text(text)
+    return p
+
+
+def test_round_injects_parameters_into_the_tagged_cell(project: Path) -> None:
+    rf = write_round(project, "round: t1\ndate: 2026-01-31\nnotebooks:\n"
+                     "  - notebook: notebooks/ok.ipynb\n    parameters: {x: 41}\n")
+    outcomes = pipeline.run_round(rf, say=lambda s: None, progress=False)
+    assert [o.ok for o in outcomes] == [True]
+    nb = nbformat.read(project / "reports" / "t1" / "ok.ipynb", as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and "x = 41" in injected[0].source
+    out = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                  for o in c.get("outputs", []))
+    assert "x is 41 t1" in out
+
+
+def test_failing_notebook_is_named_with_its_cell_and_others_still_run(project: Path) -> None:
+    rf = write_round(project, "round: t2\nnotebooks:\n  - notebooks/fails.ipynb\n"
+                     "  - notebooks/ok.ipynb\n")
+    outcomes = pipeline.run_round(rf, say=lambda s: None, progress=False)
+    assert [o.ok for o in outcomes] == [False, True]
+    err = outcomes[0].error
+    assert "notebooks/fails.ipynb" in err and "code cell 3" in err
+    assert "ValueError: the data are wrong" in err
+    assert (project / "reports" / "t2" / "ok.ipynb").exists()
+    record = json.loads((project / "reports" / "t2" / "round.json").read_text())
+    assert [n["ok"] for n in record["notebooks"]] == [False, True]
+
+
+def test_cli_run_exits_non_zero_when_a_notebook_fails(project: Path) -> None:
+    rf = write_round(project, "round: t3\nnotebooks:\n  - notebooks/fails.ipynb\n")
+    out = subprocess.run([sys.executable, "-m", "analysis", "run", str(rf), "--no-progress"],
+                         capture_output=True, text=True, cwd=project)
+    assert out.returncode == 1
+    assert "FAIL fails" in out.stdout and "Traceback" not in out.stderr
+
+
+def test_round_records_provenance(project: Path) -> None:
+    rf = write_round(project, "round: t4\ndate: 2026-02-28\nnotebooks:\n  - notebooks/ok.ipynb\n")
+    pipeline.run_round(rf, say=lambda s: None, progress=False)
+    rec = json.loads((project / "reports" / "t4" / "round.json").read_text())
+    assert rec["round"] == "t4" and rec["date"] == "2026-02-28"
+    assert len(rec["round_file_sha256"]) == 64
+    assert {"python", "pandas", "papermill"} <= set(rec["versions"])
+    assert rec["started"] == "2026-02-28T00:00:00Z"  # SOURCE_DATE_EPOCH from the round date
+
+
+@pytest.mark.parametrize("text, message", [
+    ("round: a b\nnotebooks: [notebooks/ok.ipynb]\n", "short name without spaces"),
+    ("round: t\nnotebooks: [notebooks/missing.ipynb]\n", "does not exist"),
+    ("round: t\n", "lists no notebooks"),
+    ("round: t\ndate: 31/01/2026\nnotebooks: [notebooks/ok.ipynb]\n", "ISO date"),
+    ("round: [unclosed\n", "not valid YAML"),
+])
+def test_bad_round_files_get_a_clear_message(project: Path, text: str, message: str) -> None:
+    rf = write_round(project, text)
+    with pytest.raises(pipeline.RoundError, match=message):
+        pipeline.load_round(rf)
+
+
+def test_cli_bad_round_file_exits_2_without_traceback(project: Path) -> None:
+    rf = write_round(project, "round: t\n")
+    out = subprocess.run([sys.executable, "-m", "analysis", "run", str(rf)], capture_output=True,
+                         text=True, cwd=project)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "lists no notebooks" in out.stderr
