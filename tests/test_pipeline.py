@@ -108,3 +108,56 @@ def test_cli_bad_round_file_exits_2_without_traceback(project: Path) -> None:
                          text=True, cwd=project)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "lists no notebooks" in out.stderr
+
+
+# --------------------------------------------------------------------------------------
+# Execution cache and parallel rounds
+# --------------------------------------------------------------------------------------
+
+
+def two_notebook_round(project: Path, x: int = 1, y: int = 2) -> Path:
+    notebook(project / "notebooks" / "other.ipynb", ("code", "print('y is', y)"), params="y = 0")
+    return write_round(project, "round: c1\ndate: 2026-01-31\nnotebooks:\n"
+                       f"  - notebook: notebooks/ok.ipynb\n    parameters: {{x: {x}}}\n"
+                       f"  - notebook: notebooks/other.ipynb\n    parameters: {{y: {y}}}\n",
+                       name="c.yml")
+
+
+def test_an_unchanged_round_reuses_every_executed_notebook(project: Path) -> None:
+    rf = two_notebook_round(project)
+    first = pipeline.run_round(rf, say=lambda s: None, progress=False, jobs=1)
+    assert [o.cached for o in first] == [False, False]
+    again = pipeline.run_round(rf, say=lambda s: None, progress=False, jobs=1)
+    assert [o.cached for o in again] == [True, True] and all(o.ok for o in again)
+
+
+def test_changing_one_parameter_re_executes_that_notebook_alone(project: Path) -> None:
+    pipeline.run_round(two_notebook_round(project, y=2), say=lambda s: None, progress=False)
+    rerun = pipeline.run_round(two_notebook_round(project, y=3), say=lambda s: None,
+                               progress=False)
+    assert {o.name: o.cached for o in rerun} == {"ok": True, "other": False}
+
+
+def test_force_ignores_the_cache(project: Path) -> None:
+    rf = two_notebook_round(project)
+    pipeline.run_round(rf, say=lambda s: None, progress=False)
+    forced = pipeline.run_round(rf, say=lambda s: None, progress=False, force=True)
+    assert [o.cached for o in forced] == [False, False]
+
+
+def test_a_changed_output_file_is_not_trusted(project: Path) -> None:
+    rf = two_notebook_round(project)
+    pipeline.run_round(rf, say=lambda s: None, progress=False)
+    executed = project / "reports" / "c1" / "other.ipynb"
+    executed.write_text(executed.read_text().replace("y is", "y was"))
+    rerun = pipeline.run_round(rf, say=lambda s: None, progress=False)
+    assert {o.name: o.cached for o in rerun} == {"ok": True, "other": False}
+
+
+def test_parallel_and_serial_runs_give_byte_identical_notebooks(project: Path) -> None:
+    rf = two_notebook_round(project)
+    pipeline.run_round(rf, say=lambda s: None, progress=False, jobs=1, force=True)
+    serial = {p.name: p.read_bytes() for p in (project / "reports" / "c1").glob("*.ipynb")}
+    pipeline.run_round(rf, say=lambda s: None, progress=False, jobs=2, force=True)
+    parallel = {p.name: p.read_bytes() for p in (project / "reports" / "c1").glob("*.ipynb")}
+    assert serial == parallel and len(serial) == 2

@@ -102,11 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run an audit round: the prepare steps of ROUND.yml (synth, ingest, "
         "sample), then every notebook it lists, executed by papermill into reports/<round>/ "
         "with the round's parameters injected into the cell tagged 'parameters'. A failing "
-        "notebook is named with its cell; the others still run; the exit code is then 1.")
+        "notebook is named with its cell; the others still run; the exit code is then 1. "
+        "Notebooks whose source, parameters, inputs and package are unchanged since their last "
+        "successful run are not executed again (--force to override).")
     s.add_argument("round", type=Path, help="round file, e.g. rounds/demo.yml")
     s.add_argument("--only", nargs="*", help="run only these notebooks (by name)")
     s.add_argument("--skip-prepare", action="store_true", help="skip the prepare steps")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
+    s.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="notebooks to execute at once (default: the number of cores)")
+    s.add_argument("--force", action="store_true",
+                   help="re-execute every notebook, ignoring the cache (by default a notebook "
+                   "runs again only when its source, parameters, inputs or the package changed)")
 
     # publish
     s = sub.add_parser(
@@ -116,7 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
         "otherwise (said in the output and on every page).")
     s.add_argument("--rounds", nargs="*", help="round names to include (default: all under "
                    "reports/)")
-    s.add_argument("--version", dest="release", help="release version, e.g. 2026.1")
+    s.add_argument("--version", dest="release", help="release version, e.g. 2026.1; a "
+                   "release is never overwritten. Without it, publishes a 'preview' that is "
+                   "replaced on every run")
     s.add_argument("--title", help="release title")
     s.add_argument("--notes", type=Path, help="release notes (Markdown file)")
     s.add_argument("--engine", choices=["auto", "quarto", "nbconvert"], default="auto",
@@ -191,7 +200,7 @@ def cmd_run(a: argparse.Namespace) -> int:
     from . import pipeline
 
     outcomes = pipeline.run_round(a.round, only=a.only, skip_prepare=a.skip_prepare,
-                                  progress=not a.no_progress)
+                                  progress=not a.no_progress, jobs=a.jobs, force=a.force)
     failed = [o for o in outcomes if not o.ok]
     print(f"{len(outcomes) - len(failed)} of {len(outcomes)} notebooks ran; outputs in "
           f"{outcomes[0].output.parent if outcomes else 'reports/'}")

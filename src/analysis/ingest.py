@@ -568,15 +568,20 @@ def _contract_check(accepted: pd.DataFrame, spec: schemas.TableSpec, rownum: pd.
         return accepted.drop(index=idx), extra
 
 
-def write_outputs(result: IngestResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``<kind>.parquet``, ``<kind>_quarantine.csv`` and ``<kind>_ingest.json``."""
+def write_outputs(result: IngestResult, out_dir: str | Path, name: str | None = None
+                  ) -> dict[str, Path]:
+    """Write ``<name>.parquet``, ``<name>_quarantine.csv`` and ``<name>_ingest.json``.
+
+    ``name`` defaults to the table kind (``cases``, ``audit``, ``ratings``).
+    """
     from .export import write_csv
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"table": out / f"{result.kind}.parquet",
-             "quarantine": out / f"{result.kind}_quarantine.csv",
-             "log": out / f"{result.kind}_ingest.json"}
+    name = name or result.kind
+    paths = {"table": out / f"{name}.parquet",
+             "quarantine": out / f"{name}_quarantine.csv",
+             "log": out / f"{name}_ingest.json"}
     result.accepted.to_parquet(paths["table"], index=False)
     write_csv(result.quarantine, paths["quarantine"])
     write_json({

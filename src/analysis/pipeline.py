@@ -2,9 +2,10 @@
 
 ``run_round("rounds/demo.yml")`` (``sqa run``) does, in order:
 
-1. ``prepare``: optional steps that make the round's inputs: ``synth`` (demo data), ``ingest``
-   (raw exports -> canonical tables, with quarantine) and ``sample`` (draw the audit sample
-   and write its manifest and auditor workbook);
+1. ``prepare``: ordered steps that make the round's inputs: ``synth`` (demo data),
+   ``ingest`` (raw exports -> canonical tables, with quarantine), ``sample`` (draw an audit
+   sample and write its manifest and auditor workbook) and, in demo rounds only,
+   ``simulate_audit`` (synthetic auditors complete a drawn sample);
 2. ``notebooks``: executes each notebook with papermill into ``reports/<round>/``, injecting
    the round's parameters into the cell tagged ``parameters``.  A failing notebook gives a
    message naming notebook and cell, the other notebooks still run and keep their outputs,
@@ -58,7 +59,7 @@ class Round:
     demo: bool
     scale: str | None
     standards: Path | None
-    prepare: dict[str, Any]
+    prepare: Any
     notebooks: list[NotebookSpec]
     parameters: dict[str, Any]
     publish: dict[str, Any]
@@ -84,6 +85,16 @@ class NotebookOutcome:
     ok: bool
     seconds: float
     error: str = ""
+    cached: bool = False
+
+
+def project_path(relative: str | Path = ".") -> Path:
+    """An absolute path under the project root found from the working directory.
+
+    Notebooks use it for their demo defaults, so they run both from JupyterLab (working
+    directory ``notebooks/``) and under papermill (working directory = project root).
+    """
+    return find_root(Path.cwd().resolve()) / relative
 
 
 def find_root(start: Path) -> Path:
@@ -131,7 +142,7 @@ def load_round(path: str | Path) -> Round:
     std = d.get("standards")
     return Round(path=path, root=root, name=name, title=str(d.get("title") or name), date=when,
                  demo=bool(d.get("demo", False)), scale=d.get("scale"),
-                 standards=root / std if std else None, prepare=dict(d.get("prepare") or {}),
+                 standards=root / std if std else None, prepare=d.get("prepare") or [],
                  notebooks=nbs, parameters=dict(d.get("parameters") or {}),
                  publish=dict(d.get("publish") or {}))
 
@@ -156,70 +167,266 @@ def base_parameters(rnd: Round) -> dict[str, Any]:
     return {
         "round_name": rnd.name, "round_title": rnd.title, "round_date": rnd.date.isoformat(),
         "project_root": str(rnd.root), "processed_dir": str(rnd.processed_dir),
-        "output_dir": str(rnd.report_dir / "outputs"), "scale": rnd.scale or "hackney",
+        "output_dir": str(rnd.report_dir / "outputs"),
+        "internal_dir": str(rnd.processed_dir / "internal"), "scale": rnd.scale or "hackney",
         "standards_file": str(rnd.standards) if rnd.standards else "",
     }
 
 
+PREPARE_STEPS = ("synth", "ingest", "sample", "simulate_audit")
+
+
+def prepare_steps(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
+    """The round's prepare steps in order, as (step, settings) pairs.
+
+    ``prepare:`` is a list of one-key mappings run in the order written, e.g.
+    ``- ingest: {kind: cases, file: data/raw/q1.xlsx, mapping: annex_a}``.  The older mapping
+    form (``synth:``, ``ingest: [...]``, ``sample: [...]``) is still read, in that order.
+    """
+    raw = rnd.prepare
+    steps: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(raw, dict):
+        for name in PREPARE_STEPS:
+            value = raw.get(name)
+            for item in (value if isinstance(value, list) else [value] if value else []):
+                steps.append((name, dict(item or {})))
+        return steps
+    for i, item in enumerate(raw or []):
+        if not isinstance(item, dict) or len(item) != 1:
+            raise RoundError(f"{rnd.path}: prepare[{i}] must be one step such as "
+                             "'- ingest: {kind: cases, file: ...}'.")
+        (name, settings), = item.items()
+        if name not in PREPARE_STEPS:
+            raise RoundError(f"{rnd.path}: prepare[{i}]: unknown step {name!r}; the steps are "
+                             f"{', '.join(PREPARE_STEPS)}.")
+        steps.append((name, dict(settings or {})))
+    return steps
+
+
+def _rel(rnd: Round, p: Path) -> str:
+    return str(p.relative_to(rnd.root)) if p.is_relative_to(rnd.root) else str(p)
+
+
+def sample_dir(rnd: Round, name: str) -> Path:
+    """Where a round keeps a drawn sample: ``data/processed/<round>/samples/<name>/``."""
+    return rnd.processed_dir / "samples" / name
+
+
 def prepare(rnd: Round, say: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run the round's prepare steps (synth, ingest, sample); return what they recorded."""
+    """Run the round's prepare steps in order; return what they recorded (for round.json).
+
+    * ``synth``: write the seeded synthetic demo data (``analysis.synth.write_demo``);
+    * ``ingest``: a raw export -> canonical table in ``data/processed/<round>/`` (quarantine
+      and row accounting; pseudonymised with the round's key, the public demo key when
+      ``demo: true``);
+    * ``sample``: draw an audit sample with a design (shipped name or YAML path) into
+      ``data/processed/<round>/samples/<name>/`` (manifest, design table, auditor workbook);
+    * ``simulate_audit``: demo only: the synthetic auditors complete a drawn sample's audit
+      (``analysis.synth.write_audit_returns``), giving returns to ingest as real ones would be.
+    """
     from . import ingest as ingest_mod
     from . import schemas
 
-    record: dict[str, Any] = {}
-    steps = rnd.prepare
-    if "synth" in steps:
-        from . import synth
-
-        cfg = dict(steps["synth"] or {})
-        out = rnd.resolve(cfg.get("out", f"data/synthetic/{rnd.name}"))
-        t0 = time.perf_counter()
-        paths = synth.write_demo(out, seed=int(cfg.get("seed", 20161)),
-                                 contacts=cfg.get("contacts"))
-        say(f"synth: wrote demo data to {out.relative_to(rnd.root)} "
-            f"({time.perf_counter() - t0:.1f} s)")
-        record["synth"] = {"out": str(out), "seed": cfg.get("seed", 20161),
-                           "files": sorted(str(Path(p).name) for p in paths.values()
-                                           if isinstance(p, (str, Path)))}
+    record: dict[str, Any] = {"ingest": [], "sample": [], "simulate_audit": []}
     standards = schemas.load_standards(rnd.standards) if rnd.standards else None
     scale = schemas.load_scale(rnd.scale) if rnd.scale else None
-    record["ingest"] = []
-    for item in steps.get("ingest") or []:
-        src = rnd.resolve(item["file"])
-        out = rnd.resolve(item.get("out", rnd.processed_dir))
-        res = ingest_mod.ingest(src, item["kind"], item.get("mapping"), demo_key=rnd.demo,
-                                sheet=item.get("sheet"), standards=standards, scale=scale,
-                                today=rnd.date if rnd.demo else None)
-        ingest_mod.write_outputs(res, out)
-        say(f"ingest {item['kind']}: {src.relative_to(rnd.root) if src.is_relative_to(rnd.root) else src}: "
-            f"{res.rows_read} read, {res.rows_accepted} accepted, {res.rows_quarantined} quarantined")
-        record["ingest"].append({"kind": item["kind"], "file": str(src),
-                                 "sha256": res.input_sha256, "rows_read": res.rows_read,
-                                 "rows_accepted": res.rows_accepted,
-                                 "rows_quarantined": res.rows_quarantined})
+    synth_out: Path | None = None
+    for step, cfg in prepare_steps(rnd):
+        t0 = time.perf_counter()
+        if step == "synth":
+            from . import synth
+
+            synth_out = rnd.resolve(cfg.get("out", f"data/synthetic/{rnd.name}"))
+            seed = int(cfg.get("seed", 20161))
+            paths = synth.write_demo(synth_out, seed=seed, contacts=cfg.get("contacts"))
+            say(f"synth: wrote demo data to {_rel(rnd, synth_out)} "
+                f"({time.perf_counter() - t0:.1f} s)")
+            record["synth"] = {"out": str(synth_out), "seed": seed,
+                               "files": sorted(str(Path(p).name) for p in paths.values()
+                                               if isinstance(p, str | Path))}
+        elif step == "ingest":
+            for key in ("kind", "file"):
+                if key not in cfg:
+                    raise RoundError(f"{rnd.path}: an ingest step needs '{key}:'.")
+            src = rnd.resolve(cfg["file"])
+            out = rnd.resolve(cfg.get("out", rnd.processed_dir))
+            res = ingest_mod.ingest(src, cfg["kind"], cfg.get("mapping"), demo_key=rnd.demo,
+                                    sheet=cfg.get("sheet"), standards=standards, scale=scale,
+                                    today=rnd.date if rnd.demo else None)
+            ingest_mod.write_outputs(res, out, name=cfg.get("name"))
+            say(f"ingest {cfg['kind']}: {_rel(rnd, src)}: {res.rows_read} read, "
+                f"{res.rows_accepted} accepted, {res.rows_quarantined} quarantined")
+            record["ingest"].append({"kind": cfg["kind"], "file": str(src),
+                                     "name": cfg.get("name") or cfg["kind"],
+                                     "mapping": cfg.get("mapping"),
+                                     "sha256": res.input_sha256, "rows_read": res.rows_read,
+                                     "rows_accepted": res.rows_accepted,
+                                     "rows_quarantined": res.rows_quarantined})
+        elif step == "sample":
+            from . import sampling
+
+            if "design" not in cfg:
+                raise RoundError(f"{rnd.path}: a sample step needs 'design:' (a shipped design "
+                                 "name such as hackney_2011, or a YAML path).")
+            design = str(cfg["design"])
+            design_arg: str | Path = (rnd.resolve(design) if design.endswith((".yml", ".yaml"))
+                                      else design)
+            name = str(cfg.get("name") or Path(design).stem)
+            cases = rnd.processed_dir / f"{cfg.get('cases', 'cases')}.parquet"
+            out = sample_dir(rnd, name)
+            previous = [rnd.resolve(p) for p in cfg.get("previous") or []]
+            code = sampling.cli_draw(cases, design_arg, cfg.get("seed"), out, previous,
+                                     rnd.standards)
+            if code != 0:
+                raise RoundError(f"{rnd.path}: drawing the sample {name!r} failed (see above).")
+            manifest = out / "manifest.json"
+            say(f"sample {name}: drew from {_rel(rnd, cases)} -> {_rel(rnd, out)}")
+            record["sample"].append({"name": name, "design": design,
+                                     "manifest": _rel(rnd, manifest),
+                                     "manifest_sha256": sha256_file(manifest)})
+        elif step == "simulate_audit":
+            from . import synth
+
+            if not rnd.demo:
+                raise RoundError(f"{rnd.path}: simulate_audit makes up auditors' answers and "
+                                 "is for demo rounds only (set 'demo: true').")
+            name = str(cfg.get("sample", ""))
+            manifest = sample_dir(rnd, name) / "manifest.json"
+            if not manifest.exists():
+                raise RoundError(f"{rnd.path}: simulate_audit: no sample named {name!r} was "
+                                 "drawn earlier in this round (add a sample step before it).")
+            base = synth_out or rnd.resolve(f"data/synthetic/{rnd.name}")
+            truth = rnd.resolve(cfg["truth"]) if cfg.get("truth") else base / "truth.parquet"
+            out_file = rnd.resolve(cfg.get("out", base / f"audit_returns_{name}.csv"))
+            synth.write_audit_returns(manifest, truth, out_file, seed=int(cfg.get("seed", 1)),
+                                      kind=str(cfg.get("kind", "tier2")))
+            say(f"simulate_audit {name}: synthetic auditors completed the sample -> "
+                f"{_rel(rnd, out_file)}")
+            record["simulate_audit"].append({"sample": name, "out": str(out_file)})
     return record
 
 
 def execute_notebook(rnd: Round, spec: NotebookSpec, params: dict[str, Any]) -> NotebookOutcome:
     """Execute one notebook with papermill; never raises for a failing cell."""
+    return _execute(rnd.root, rnd.report_dir, spec.notebook, spec.name, params)
+
+
+def _execute(root: Path, report_dir: Path, notebook: Path, name: str, params: dict[str, Any]
+             ) -> NotebookOutcome:
+    """Execute ``notebook`` into ``report_dir/<name>.ipynb`` (also run in worker processes)."""
     import papermill as pm
 
-    out = rnd.report_dir / f"{spec.name}.ipynb"
+    out = report_dir / f"{name}.ipynb"
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
-        pm.execute_notebook(str(spec.notebook), str(out), parameters=params, cwd=str(rnd.root),
+        pm.execute_notebook(str(notebook), str(out), parameters=params, cwd=str(root),
                             progress_bar=False, log_output=False, kernel_name="python3",
                             language="python")
     except pm.PapermillExecutionError as exc:
-        where = _failed_cell(out, spec.notebook)
-        msg = (f"{spec.notebook.relative_to(rnd.root)} failed in {where}: {exc.ename}: "
-               f"{exc.evalue}. The partly executed notebook is {out.relative_to(rnd.root)}.")
-        return NotebookOutcome(spec.name, spec.notebook, out, False, time.perf_counter() - t0, msg)
+        where = _failed_cell(out, notebook)
+        msg = (f"{notebook.relative_to(root)} failed in {where}: {exc.ename}: "
+               f"{exc.evalue}. The partly executed notebook is {out.relative_to(root)}.")
+        return NotebookOutcome(name, notebook, out, False, time.perf_counter() - t0, msg)
     except Exception as exc:  # kernel died, missing kernel...
-        msg = f"{spec.notebook.relative_to(rnd.root)} could not run: {exc.__class__.__name__}: {exc}"
-        return NotebookOutcome(spec.name, spec.notebook, out, False, time.perf_counter() - t0, msg)
-    return NotebookOutcome(spec.name, spec.notebook, out, True, time.perf_counter() - t0)
+        msg = f"{notebook.relative_to(root)} could not run: {exc.__class__.__name__}: {exc}"
+        return NotebookOutcome(name, notebook, out, False, time.perf_counter() - t0, msg)
+    normalise_executed(out)
+    return NotebookOutcome(name, notebook, out, True, time.perf_counter() - t0)
+
+
+TIMING_KEYS = ("start_time", "end_time", "duration")
+
+
+def normalise_executed(path: Path) -> None:
+    """Drop run times from an executed notebook so that a rerun gives identical bytes.
+
+    papermill and nbclient stamp start and end times and durations into the notebook and cell
+    metadata, and a random id to the cell of injected parameters; they change on every run and
+    say nothing about the result (the round's timings are kept in ``round.json``).
+    """
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    meta = nb.metadata.get("papermill", {})
+    for k in TIMING_KEYS:
+        meta.pop(k, None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell["id"] = "injected-parameters"  # papermill gives it a random id
+    nbformat.write(nb, path)
+
+
+# --------------------------------------------------------------------------------------
+# Execution cache
+# --------------------------------------------------------------------------------------
+
+
+def package_fingerprint() -> str:
+    """SHA-256 over the package version and the source of every module and config file.
+
+    Part of every cache key, so an upgrade or an edit of the analysis code re-executes.
+    """
+    import hashlib
+    from importlib import resources
+
+    from . import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    base = Path(str(resources.files("analysis")))
+    for f in sorted(base.rglob("*")):
+        if f.is_file() and f.suffix in {".py", ".yml", ".yaml", ".css", ".js"}:
+            h.update(f.relative_to(base).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def notebook_key(rnd: Round, spec: NotebookSpec, params: dict[str, Any], package: str,
+                 inputs: dict[str, str] | None = None) -> str:
+    """The cache key of one notebook run: a content hash, never file times.
+
+    It covers the notebook's source, its parameters, the content of every input of the round
+    (canonical tables, samples, published figures, files named by parameters) and the package
+    fingerprint.
+    """
+    import hashlib
+    import json
+
+    h = hashlib.sha256()
+    h.update(spec.notebook.read_bytes())
+    h.update(json.dumps(params, sort_keys=True, default=str).encode())
+    for rel, digest in sorted((inputs if inputs is not None else _input_hashes(rnd)).items()):
+        h.update(f"{rel}={digest}\n".encode())
+    h.update(package.encode())
+    return h.hexdigest()
+
+
+def _load_cache(rnd: Round) -> dict[str, Any]:
+    """The last run's successful notebook records (with their keys and output hashes)."""
+    import json
+
+    try:
+        data = json.loads((rnd.report_dir / "round.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {n["name"]: n for n in data.get("notebooks", []) if n.get("ok") and n.get("key")}
+
+
+def _outputs_intact(rnd: Round, entry: dict[str, Any]) -> bool:
+    files = entry.get("files") or {}
+    if not files or not (rnd.root / entry.get("output", "")).is_file():
+        return False
+    return all((rnd.root / rel).is_file() and sha256_file(rnd.root / rel) == digest
+               for rel, digest in files.items())
+
+
+def _outputs_of(rnd: Round, name: str) -> dict[str, str]:
+    """The files a notebook wrote: its executed copy and its ``outputs/<name>_*`` files."""
+    files = [rnd.report_dir / f"{name}.ipynb",
+             *sorted((rnd.report_dir / "outputs").glob(f"{name}_*"))]
+    return {str(f.relative_to(rnd.root)): sha256_file(f) for f in files if f.is_file()}
 
 
 def _failed_cell(executed: Path, source: Path) -> str:
@@ -243,36 +450,90 @@ def _failed_cell(executed: Path, source: Path) -> str:
 
 
 def run_round(path: str | Path, only: list[str] | None = None, skip_prepare: bool = False,
-              say: Callable[[str], None] = print, progress: bool = True) -> list[NotebookOutcome]:
-    """Prepare and execute a round; return one outcome per notebook."""
+              say: Callable[[str], None] = print, progress: bool = True,
+              jobs: int | None = None, force: bool = False) -> list[NotebookOutcome]:
+    """Prepare and execute a round; return one outcome per notebook, in the round's order.
+
+    * **Cache.** A notebook is re-executed only when its cache key (``notebook_key``: source,
+      parameters, content of the round's inputs, package fingerprint) differs from that of
+      its last successful run, or its outputs are missing or changed; ``force=True`` ignores
+      the cache.  Prepare steps are deterministic: rerunning them rewrites identical bytes,
+      so the keys hold.
+    * **Parallel.** The notebooks that need running are executed ``jobs`` at a time (default:
+      the number of cores) in worker processes, with one progress bar; outputs do not depend
+      on the order in which they finish.
+    """
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
     from tqdm import tqdm
 
     rnd = load_round(path)
+    jobs = max(1, jobs or os.cpu_count() or 1)
     with source_date(rnd.date):
         started = timestamp()
+        t_prep = time.perf_counter()
         prep = {} if skip_prepare else prepare(rnd, say)
+        prep_seconds = time.perf_counter() - t_prep
         base = base_parameters(rnd)
         specs = [s for s in rnd.notebooks if not only or s.name in only]
-        outcomes: list[NotebookOutcome] = []
-        bar = tqdm(specs, desc=f"round {rnd.name}", unit="notebook", disable=not progress,
-                   leave=True)
-        for spec in bar:
-            bar.set_postfix_str(spec.name)
-            params = {**_known(spec.notebook, base), **rnd.parameters,
-                      **_resolve_params(rnd, spec.parameters)}
-            outcome = execute_notebook(rnd, spec, params)
-            outcomes.append(outcome)
-            say(f"{'ok  ' if outcome.ok else 'FAIL'} {spec.name} ({outcome.seconds:.1f} s)"
+        previous = _load_cache(rnd)
+        cache = {} if force else previous
+        package = package_fingerprint()
+        inputs = _input_hashes(rnd)
+        params = {s.name: {**_known(s.notebook, base), **rnd.parameters,
+                           **_resolve_params(rnd, s.parameters)} for s in specs}
+        keys = {s.name: notebook_key(rnd, s, params[s.name], package, inputs) for s in specs}
+        results: dict[str, NotebookOutcome] = {}
+        todo: list[NotebookSpec] = []
+        for s in specs:
+            hit = cache.get(s.name)
+            if hit and hit.get("key") == keys[s.name] and _outputs_intact(rnd, hit):
+                results[s.name] = NotebookOutcome(s.name, s.notebook, rnd.root / hit["output"],
+                                                  True, 0.0, cached=True)
+                say(f"ok   {s.name} (unchanged since the last run: reused)")
+            else:
+                todo.append(s)
+        bar = tqdm(total=len(todo), desc=f"round {rnd.name}", unit="notebook",
+                   disable=not progress or not todo, leave=True)
+
+        def finished(outcome: NotebookOutcome) -> None:
+            results[outcome.name] = outcome
+            bar.update(1)
+            say(f"{'ok  ' if outcome.ok else 'FAIL'} {outcome.name} ({outcome.seconds:.1f} s)"
                 + ("" if outcome.ok else f"\n     {outcome.error}"))
+
+        if jobs == 1 or len(todo) <= 1:
+            for s in todo:
+                bar.set_postfix_str(s.name)
+                finished(execute_notebook(rnd, s, params[s.name]))
+        else:
+            ctx = get_context("spawn")  # a clean interpreter per worker: no inherited threads
+            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as pool:
+                futures = [pool.submit(_execute, rnd.root, rnd.report_dir, s.notebook, s.name,
+                                       params[s.name]) for s in todo]
+                for fut in as_completed(futures):
+                    finished(fut.result())
+        bar.close()
+        outcomes = [results[s.name] for s in specs]
+        records = []
+        for o, s in zip(outcomes, specs, strict=True):
+            rec: dict[str, Any] = {
+                "name": o.name, "ok": o.ok, "output": str(o.output.relative_to(rnd.root)),
+                "parameters": {**rnd.parameters, **s.parameters}, "error": o.error,
+                "key": keys[s.name] if o.ok else "", "cached": o.cached,
+                "seconds": round(o.seconds, 1)}
+            if o.ok:
+                rec["files"] = previous[o.name]["files"] if o.cached else _outputs_of(rnd, o.name)
+            records.append(rec)
         write_json({
             "round": rnd.name, "title": rnd.title, "date": rnd.date.isoformat(),
             "round_file": str(rnd.path.relative_to(rnd.root)),
             "round_file_sha256": sha256_file(rnd.path), "git_commit": git_commit(rnd.root),
             "versions": package_versions(), "started": started, "prepare": prep,
-            "inputs": _input_hashes(rnd),
-            "notebooks": [{"name": o.name, "ok": o.ok, "output": str(o.output.relative_to(rnd.root)),
-                           "parameters": {**rnd.parameters, **spec.parameters}, "error": o.error}
-                          for o, spec in zip(outcomes, specs, strict=True)],
+            "prepare_seconds": round(prep_seconds, 1), "inputs": inputs, "jobs": jobs,
+            "notebooks": records,
         }, rnd.report_dir / "round.json")
     return outcomes
 
@@ -297,18 +558,26 @@ def _resolve_params(rnd: Round, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _input_hashes(rnd: Round) -> dict[str, str]:
-    """SHA-256 of every file the round's notebooks read (processed tables, designs...)."""
+    """SHA-256 of every file the round's notebooks read.
+
+    The canonical tables, samples and logs under ``data/processed/<round>/`` (except its
+    ``internal/`` folder, which notebooks write), the published figures under
+    ``data/published/``, the audit template, and any file named by a notebook parameter.
+    """
     hashes: dict[str, str] = {}
-    folders = [rnd.processed_dir]
-    for folder in folders:
+    internal = rnd.processed_dir / "internal"
+    for folder in (rnd.processed_dir, rnd.root / "data" / "published"):
         if folder.exists():
             for f in sorted(folder.rglob("*")):
-                if f.is_file() and f.suffix in {".parquet", ".json", ".csv", ".yml"}:
+                if (f.is_file() and f.suffix in {".parquet", ".json", ".csv", ".yml"}
+                        and not f.is_relative_to(internal)):
                     hashes[str(f.relative_to(rnd.root))] = sha256_file(f)
+    extra = [rnd.standards] if rnd.standards else []
     for spec in rnd.notebooks:
         for k, v in spec.parameters.items():
             if isinstance(v, str) and k.endswith(("_file", "_path")) and v:
-                p = rnd.resolve(v)
-                if p.is_file():
-                    hashes[str(p.relative_to(rnd.root))] = sha256_file(p)
+                extra.append(rnd.resolve(v))
+    for p in extra:
+        if p.is_file():
+            hashes[_rel(rnd, p)] = sha256_file(p)
     return hashes

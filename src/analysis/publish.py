@@ -36,7 +36,6 @@ from typing import Any
 
 import yaml
 
-from . import __version__
 from .provenance import git_commit, package_versions, sha256_file, timestamp
 
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$")
@@ -519,7 +518,9 @@ def publish(root: Path, version: str | None = None, title: str | None = None,
             rounds: list[str] | None = None, say=print) -> Release:
     """Build, check and move a release into ``reports/site/``; return what was released."""
     root = root.resolve()
-    version = version or __version__
+    preview = version is None
+    if preview:  # `sqa publish` without --version: a preview, replaced on every run
+        version, force = "preview", True
     if not VERSION_RE.match(version):
         raise PublishError(f"version {version!r}: use letters, digits, dots, dashes or "
                            "underscores (e.g. 2026.1 or 1.2.0).")
@@ -538,7 +539,7 @@ def publish(root: Path, version: str | None = None, title: str | None = None,
     site_url = str(cfg.get("website", {}).get("site-url", "")).rstrip("/")
     release = Release(version=version, title=title or cfg.get("website", {}).get(
         "title", "Report"), date=when, commit=git_commit(root), engine=engine, forced=bool(
-        existing), notes=notes_text)
+        existing) and not preview, notes=notes_text)
     for rd in rds:
         release.inputs.update(rd.get("inputs", {}))
         release.rounds.append({"round": rd["round"], "title": rd.get("title", ""),
