@@ -225,7 +225,8 @@ def load_mapping(name_or_path: str | Path | None) -> Mapping | None:
         raise InputError(f"{label}: mapping is not valid YAML ({exc}).") from None
     if not isinstance(d, dict):
         raise InputError(f"{label}: mapping must be a YAML mapping with 'columns:'.")
-    cols = {k: ([v] if isinstance(v, str) else list(v)) for k, v in (d.get("columns") or {}).items()}
+    cols = {k: ([v] if isinstance(v, str) else list(v))
+            for k, v in (d.get("columns") or {}).items()}
     values = {k: {str(a).strip().lower(): str(b) for a, b in (v or {}).items()}
               for k, v in (d.get("values") or {}).items()}
     return Mapping(name=str(d.get("name", label)), kind=d.get("kind"), sheet=d.get("sheet"),

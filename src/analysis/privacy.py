@@ -142,7 +142,8 @@ def age_in_years(dob: pd.Series, on: pd.Series) -> pd.Series:
     return years.where(~unborn, -1)
 
 
-def age_bands(dob: pd.Series | None, on: pd.Series, age_years: pd.Series | None = None) -> pd.Series:
+def age_bands(dob: pd.Series | None, on: pd.Series, age_years: pd.Series | None = None
+              ) -> pd.Series:
     """Age band per row from date of birth (preferred) or age in years."""
     idx = on.index
     years = pd.Series(np.nan, index=idx, dtype="float64")

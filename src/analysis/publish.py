@@ -214,7 +214,7 @@ def changelog_markdown(releases: list[dict[str, Any]]) -> str:
         lines += [f"## Version {r['version']}{forced}", "",
                   f"*{html.escape(r['title'])}*, published {r['date'][:10]}, engine "
                   f"{r['engine']}, commit `{r['commit'][:12]}`. "
-                  f"[Read this version](../{r['version']}/index.html)", ""]
+                  f"[Read this version](../../v/{r['version']}/index.html)", ""]
         if r.get("notes"):
             lines += [r["notes"].strip(), ""]
     return "\n".join(lines)
@@ -382,7 +382,8 @@ def decorate(out_dir: Path, pages: list[Page], release: Release, site_url: str,
         foot = _provenance_html(release, provenance, engine)
         text = f.read_text("utf-8")
         text = text.replace("</head>", head + "</head>", 1)
-        text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + "\n" + bar, text, count=1)
+        text = re.sub(r"(<body[^>]*>)", lambda m, bar=bar: m.group(1) + "\n" + bar, text,
+                      count=1)
         text = text.replace("</body>", foot + "</body>", 1)
         f.write_text(text, encoding="utf-8")
 
@@ -391,8 +392,10 @@ def _provenance_html(release: Release, prov: dict[str, Any], engine: str) -> str
     inputs = "".join(f"<li><code>{html.escape(k)}</code>: <code>{v}</code></li>"
                      for k, v in sorted(release.inputs.items()))
     params = "".join(
-        f"<li>{html.escape(r['round'])}: <code>{html.escape(json.dumps(r.get('parameters', {}), sort_keys=True))}</code></li>"
+        f"<li>{html.escape(r['round'])}: <code>"
+        f"{html.escape(json.dumps(r.get('parameters', {}), sort_keys=True))}</code></li>"
         for r in prov.get("rounds", []))
+    runs = ", ".join(r["round"] + " at " + r.get("started", "") for r in prov.get("rounds", []))
     versions = ", ".join(f"{html.escape(k)} {html.escape(v)}"
                          for k, v in sorted(prov.get("versions", {}).items()))
     return (f'<footer class="sqa-provenance" aria-label="Provenance"><details><summary>'
@@ -400,7 +403,7 @@ def _provenance_html(release: Release, prov: dict[str, Any], engine: str) -> str
             f"<li>Release: {html.escape(release.version)} ({html.escape(release.date)})</li>"
             f"<li>Git commit: <code>{html.escape(release.commit)}</code></li>"
             f"<li>Rendering engine: {html.escape(engine)}</li>"
-            f"<li>Rounds run: {html.escape(', '.join(r['round'] + ' at ' + r.get('started', '') for r in prov.get('rounds', [])))}</li>"
+            f"<li>Rounds run: {html.escape(runs)}</li>"
             f"<li>Inputs (SHA-256):<ul>{inputs}</ul></li>"
             f"<li>Parameters:<ul>{params}</ul></li>"
             f"<li>Package versions: {versions}</li>"
@@ -549,7 +552,8 @@ def publish(root: Path, version: str | None = None, title: str | None = None,
     findings = findings_table(root, rds)
     url = f"{site_url}/v/{version}/"
     pages += [
-        Page(out="findings.html", title="Findings index", text=findings_markdown(findings, version)),
+        Page(out="findings.html", title="Findings index",
+             text=findings_markdown(findings, version)),
         Page(out="cite.html", title="How to cite this report",
              text=cite_markdown(cfg, version, when[:10], url)),
         Page(out="changelog.html", title="Versions", text=changelog_markdown(
@@ -604,6 +608,7 @@ def _move_into_place(site_dir: Path, out_dir: Path, release: Release,
     new_latest = site_dir / ".latest.new"
     shutil.rmtree(new_latest, ignore_errors=True)
     shutil.copytree(site_dir / "v" / latest, new_latest)
+    _rebase_latest(new_latest)
     old_latest = site_dir / "latest"
     if old_latest.exists():
         os.replace(old_latest, site_dir / ".latest.old")
@@ -619,6 +624,22 @@ def _move_into_place(site_dir: Path, out_dir: Path, release: Release,
     _atomic_write(site_dir / "versions.json", json.dumps(
         {"latest": latest, "generated": datetime.now(UTC).isoformat(timespec="seconds"),
          "releases": releases}, indent=2, sort_keys=True) + "\n")
+
+
+def _rebase_latest(latest_dir: Path) -> None:
+    """Fix links that leave the release in the ``latest/`` copy (one folder less deep).
+
+    A page at depth d of ``v/<version>/`` reaches the site root with d + 2 ``../``; the same
+    page under ``latest/`` needs d + 1.  Links inside the release never climb that far, so
+    only links to the site root (versions.json, other releases, latest/) are changed.
+    """
+    for f in sorted(latest_dir.rglob("*.html")):
+        depth = f.relative_to(latest_dir).as_posix().count("/")
+        old, new = "../" * (depth + 2), "../" * (depth + 1)
+        text = f.read_text("utf-8")
+        fixed = text.replace(f'"{old}', f'"{new}')
+        if fixed != text:
+            f.write_text(fixed, encoding="utf-8")
 
 
 def cli_publish(a: Any) -> int:

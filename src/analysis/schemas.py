@@ -29,7 +29,8 @@ import yaml
 Kind = Literal["cases", "audit", "ratings"]
 KINDS: tuple[str, ...] = ("cases", "audit", "ratings")
 
-ColumnType = Literal["id", "pseudonym", "str", "category", "level", "answer", "date", "bool", "int", "text"]
+ColumnType = Literal["id", "pseudonym", "str", "category", "level", "answer", "date", "bool", "int",
+                     "text"]
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,8 @@ def load_standards(path: str | Path | None = None) -> Standards:
             met=tuple(_answer(a) for a in d.get("met", ["yes"])),
             not_met=tuple(_answer(a) for a in d.get("not_met", ["partly", "no"])),
             standards=tuple(
-                {"key": str(s["key"]), "label": str(s["label"]), "question": str(s.get("question", ""))}
+                {"key": str(s["key"]), "label": str(s["label"]),
+                 "question": str(s.get("question", ""))}
                 for s in d["standards"]
             ),
             themes=tuple(
@@ -170,7 +172,8 @@ def load_scale(name: str | None = None) -> Scale:
     d = _scales_file()
     name = name or d["default"]
     if name not in d["scales"]:
-        raise ValueError(f"unknown levels-of-need scale {name!r}; choose one of {sorted(d['scales'])}")
+        raise ValueError(f"unknown levels-of-need scale {name!r}; "
+                         f"choose one of {sorted(d['scales'])}")
     s = d["scales"][name]
     return Scale(
         name=name,
@@ -257,7 +260,8 @@ SERVICE = {
     "health_visiting": "Health visiting",
     "early_help": "Early help",
 }
-SERVICE_SYNONYMS = {"triage": "partnership_triage", "mat": "mat_panel", "frt": "first_response_team",
+SERVICE_SYNONYMS = {"triage": "partnership_triage", "mat": "mat_panel",
+                    "frt": "first_response_team",
                     "fip": "family_intervention_project", "map": "school_map",
                     "hv": "health_visiting", "ffd": "front_door", "mash": "front_door",
                     "family front door": "front_door", "tier 2 social work": "tier2_social_work"}
@@ -265,16 +269,19 @@ SERVICE_SYNONYMS = {"triage": "partnership_triage", "mat": "mat_panel", "frt": "
 OUTCOME = {
     "nfa": "No further action", "advice_signposting": "Advice or signposting",
     "early_help": "Early help", "tier2_service": "Tier-2 (targeted) service",
-    "assessment": "Assessment (section 17)", "strategy_discussion": "Strategy discussion (section 47)",
+    "assessment": "Assessment (section 17)",
+    "strategy_discussion": "Strategy discussion (section 47)",
     "open_case": "Already open to CSC",
 }
-OUTCOME_SYNONYMS = {"no further action": "nfa", "n": "nfa", "nfa?": "nfa", "advice": "advice_signposting",
+OUTCOME_SYNONYMS = {"no further action": "nfa", "n": "nfa", "nfa?": "nfa",
+                    "advice": "advice_signposting",
                     "signposting": "advice_signposting", "eh": "early_help", "s17": "assessment",
                     "single assessment": "assessment", "s47": "strategy_discussion",
                     "strategy": "strategy_discussion", "tier 2": "tier2_service"}
 
 TRIAGE_GRADE = {"standard": "Standard", "medium": "Medium", "high": "High"}
-TRIAGE_SYNONYMS = {"std": "standard", "low": "standard", "med": "medium", "h": "high", "m": "medium",
+TRIAGE_SYNONYMS = {"std": "standard", "low": "standard", "med": "medium", "h": "high",
+                   "m": "medium",
                    "s": "standard"}
 
 GRADE = {"outstanding": "Outstanding", "good": "Good",
@@ -285,9 +292,11 @@ GRADE_SYNONYMS = {"ri": "requires_improvement", "requires improvement": "require
 ANSWER_LABELS = {"yes": "Yes", "partly": "Partly", "no": "No", "not_applicable": "Not applicable",
                  "insufficient_information": "Insufficient information"}
 ANSWER_SYNONYMS = {"y": "yes", "n": "no", "p": "partly", "partial": "partly", "partially": "partly",
-                   "n/a": "not_applicable", "na": "not_applicable", "not applicable": "not_applicable",
+                   "n/a": "not_applicable", "na": "not_applicable",
+                   "not applicable": "not_applicable",
                    "insufficient information": "insufficient_information",
-                   "insufficient info": "insufficient_information", "unknown": "insufficient_information"}
+                   "insufficient info": "insufficient_information",
+                   "unknown": "insufficient_information"}
 
 
 def _cat(name: str, required: bool, description: str, codes: dict[str, str],
@@ -311,10 +320,12 @@ def cases_spec(scale: Scale | None = None) -> TableSpec:
         "tier-2 service case lists).",
         columns=(
             Column("case_id", "pseudonym", True, "Case (contact, referral or episode) identifier, "
-                   "pseudonymised at ingest with keyed HMAC-SHA256.", nullable=False, personal=True),
+                   "pseudonymised at ingest with keyed HMAC-SHA256.", nullable=False,
+                   personal=True),
             Column("child_id", "pseudonym", True, "Child identifier (Annex A 'Child Unique ID'), "
                    "pseudonymised at ingest.", nullable=False, personal=True),
-            Column("age_band", "category", True, "Age band at the date of contact, derived at ingest "
+            Column("age_band", "category", True, "Age band at the date of contact, derived at "
+                   "ingest "
                    "from date of birth or age in years; the date of birth is not kept (DfE bands).",
                    allowed=AGE_BANDS, labels=AGE_BAND_LABELS, nullable=True),
             _cat("gender", True, "Gender (DfE CIN census codes).", GENDER, GENDER_SYNONYMS),
@@ -322,7 +333,8 @@ def cases_spec(scale: Scale | None = None) -> TableSpec:
                  ETHNICITY, ETHNICITY_SYNONYMS),
             Column("contact_date", "date", True, "Date of contact (or of referral to the tier-2 "
                    "service).", nullable=False),
-            Column("referral_date", "date", False, "Date the contact became a referral to children's "
+            Column("referral_date", "date", False, "Date the contact became a referral to "
+                   "children's "
                    "social care, if it did."),
             _cat("referral_source", True, "Who made the contact (CIN census source codes 1A-10 "
                  "accepted).", REFERRAL_SOURCE, REFERRAL_SOURCE_SYNONYMS),
@@ -371,7 +383,8 @@ def audit_spec(standards: Standards | None = None, scale: Scale | None = None) -
                personal=True),
         Column("auditor_id", "str", True, "Auditor (initials or staff code).", nullable=False,
                personal=True),
-        Column("auditor_agency", "str", False, "Auditor's agency (police, health, CSC, education...)."),
+        Column("auditor_agency", "str", False,
+               "Auditor's agency (police, health, CSC, education...)."),
         Column("audit_date", "date", False, "Date of the audit."),
     ]
     for s in standards.standards:
@@ -419,7 +432,8 @@ def ratings_spec(scale: Scale | None = None) -> TableSpec:
     )
 
 
-def spec_for(kind: str, standards: Standards | None = None, scale: Scale | None = None) -> TableSpec:
+def spec_for(kind: str, standards: Standards | None = None, scale: Scale | None = None
+             ) -> TableSpec:
     """The TableSpec for ``kind`` (cases, audit or ratings)."""
     if kind == "cases":
         return cases_spec(scale)
