@@ -268,7 +268,7 @@ def _rename(df: pd.DataFrame, spec: schemas.TableSpec, mapping: Mapping | None
 def _to_text(s: pd.Series, na_tokens: set[str] = NA_TOKENS) -> pd.Series:
     """Cell values as trimmed text, NA for blanks and Excel error/NA tokens."""
     def conv(v: object) -> object:
-        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
             return pd.NA
         if isinstance(v, datetime | pd.Timestamp):
             return v.strftime("%Y-%m-%d")
