@@ -637,44 +637,30 @@ EXPECTED_IDS = {"TC-VIGNETTE-AGREEMENT", "TC-AGENCY-SCHOOL-ACCURACY", "TC-VIGNET
                 "TC-TREND-REREFERRAL", "TC-TREND-ASSESSMENT-45"}
 
 
-def _draw_threshold_sample(cases_path: Path, processed: Path) -> bool:
-    """Draw the threshold-audit sample's manifest as the demo round does (if the sampling
-    module and the design are there); False when they are not."""
-    design = ROOT / "designs" / "threshold_audit.yml"
-    try:
-        from analysis import sampling
-    except ImportError:
-        return False
-    if not design.exists() or not hasattr(sampling, "cli_sample"):
-        return False
-    try:
-        import argparse
-
-        args = argparse.Namespace(cases=cases_path, design=design, seed=None,
-                                  out=processed / "samples" / "threshold_audit", verify=None)
-        return sampling.cli_sample(args) == 0
-    except Exception:  # the sample is optional here: the notebook runs without weights
-        return False
-
-
 @pytest.fixture(scope="module")
 def demo_processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Synthetic demo data through ingest into a processed folder, as `sqa run` does."""
+    """Synthetic demo data made ready as `sqa run rounds/demo.yml` does: synth, ingest, draw
+    the threshold-audit sample, let the synthetic auditors complete it, ingest the returns."""
     from datetime import date
 
-    synth = pytest.importorskip("analysis.synth")
-    pytest.importorskip("analysis.agreement")
-    pytest.importorskip("analysis.spc")
-    from analysis import ingest
+    from analysis import ingest, sampling, synth
 
     root = tmp_path_factory.mktemp("tc_demo")
     raw, proc = root / "raw", root / "processed"
     synth.write_demo(raw, seed=20161)
-    for kind, fname, name in (("cases", "cases.csv", "cases"), ("ratings", "ratings.csv", None),
-                              ("audit", "audit_returns_threshold.csv", "audit_threshold")):
-        res = ingest.ingest(raw / fname, kind, demo_key=True, today=date(2026, 3, 31))
+
+    def load(kind: str, path: Path, name: str | None = None) -> None:
+        res = ingest.ingest(path, kind, demo_key=True, today=date(2026, 3, 31))
         ingest.write_outputs(res, proc, name=name)
-    _draw_threshold_sample(proc / "cases.parquet", proc)
+
+    load("cases", raw / "cases.csv")
+    load("ratings", raw / "ratings.csv")
+    sample = proc / "samples" / "threshold_audit"
+    assert sampling.cli_draw(proc / "cases.parquet", "threshold_audit", None, sample, [],
+                             None) == 0
+    synth.write_audit_returns(sample / "manifest.json", raw / "truth.parquet",
+                              raw / "audit_returns_threshold.csv", seed=1, kind="threshold")
+    load("audit", raw / "audit_returns_threshold.csv", "audit_threshold")
     return proc
 
 

@@ -1394,26 +1394,6 @@ def write_audit_returns(manifest_path: str | Path, truth_path: str | Path,
     return write_csv(returns, out_path)
 
 
-def _default_manifest(cases: pd.DataFrame, kind: str, seed: int) -> dict[str, Any]:
-    """A stand-in sample (the shipped designs' composition) for the returns written with the
-    demo data, so that the raw folder is complete on its own.  The demo round replaces these
-    returns with ones made for the manifests that ``analysis.sampling`` draws."""
-    rng = np.random.default_rng([int(seed), STREAMS[f"audit_{kind}"], 1])
-    picks: list[str] = []
-    if kind == "tier2":
-        for service, k in HACKNEY_SAMPLE.items():
-            pool = cases.loc[cases["service"] == service, "case_id"].to_numpy()
-            picks += list(rng.choice(pool, size=min(k, len(pool)), replace=False))
-    else:
-        q = cases[(cases["service"] == "front_door")
-                  & (cases["contact_date"] >= pd.Timestamp("2026-01-01"))]
-        for outcome in ("nfa", "early_help", "assessment"):
-            pool = q.loc[q["outcome"] == outcome, "case_id"].to_numpy()
-            picks += list(rng.choice(pool, size=min(20, len(pool)), replace=False))
-    ids = sorted(privacy.pseudonymise(p, privacy.DEMO_KEY, "case") or "" for p in picks)
-    return {"design_name": f"default_{kind}", "cases": [{"case_id": i} for i in ids]}
-
-
 # ======================================================================================
 # Vignette ratings
 # ======================================================================================
@@ -1495,9 +1475,9 @@ def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None
     Files: ``cases.csv`` (front-door contacts and tier-2 cases), ``ratings.csv`` (vignette
     exercise), ``annex_a_contacts.xlsx`` (messy Ofsted Annex A list 1 with planted bad rows),
     ``audit_returns_tier2_previous.csv`` (the previous tier-2 round), ``truth.parquet`` (hidden
-    truth, never ingested or published), and stand-in ``audit_returns_tier2.csv`` /
-    ``audit_returns_threshold.csv`` for samples of the shipped designs' composition (the demo
-    round overwrites them with ``write_audit_returns`` for the drawn manifests).
+    truth, never ingested or published).  Current audit returns are made after a sample is
+    drawn, by ``write_audit_returns`` for its manifest (the demo round's ``simulate_audit``
+    step), as auditors complete the workbook of a real sample.
     ``contacts=None`` means a year at about 800 contacts a month (WSCB 2016/17, App. 6).
     The same seed gives byte-identical files.
     """
@@ -1512,11 +1492,6 @@ def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None
     truth_path = out / "truth.parquet"
     d.truth.to_parquet(truth_path, index=False)
     paths["truth"] = truth_path
-    current = d.truth[d.truth["round"] == "current"]
-    for kind in ("tier2", "threshold"):
-        manifest = _default_manifest(d.cases, kind, seed)
-        ret = simulate_audit_returns(manifest, current, seed, kind)
-        paths[f"audit_returns_{kind}"] = write_csv(ret, out / f"audit_returns_{kind}.csv")
     return paths
 
 

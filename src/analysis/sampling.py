@@ -1,0 +1,1783 @@
+"""Audit samples: plan them, design them, draw them, verify them, hand them out.
+
+A board audits a sample of case files several times a year.  This module makes that sample a
+reproducible, verifiable, well-designed object:
+
+* **Plan.** ``sample_size(margin, population)`` is the number of cases needed to estimate a
+  proportion to +/- ``margin``, with the finite population correction when the population is
+  given; ``margin_of_error(n, population)`` is what ``n`` cases achieve.  Both use Cochran's
+  normal-approximation formulae: ``n0 = z^2 p (1 - p) / e^2`` and, with the correction,
+  ``n = n0 / (1 + (n0 - 1) / N)`` (Cochran, W. G. (1977) *Sampling Techniques*, 3rd ed., Wiley,
+  ch. 4, eqs. 4.1-4.2).  ``p = 0.5`` is the cautious planning value (largest ``n``).
+* **Design.** A sample design (YAML; schema below) says which cases are eligible (filters, a
+  date window, exclusion of cases audited recently), how they are stratified (any columns of
+  the cases table), how many cases each stratum gets (proportional, equal, Neyman or fixed
+  allocation; a total ``n`` or a target margin; a minimum per stratum) and which group is
+  over-sampled (e.g. domestic-abuse cases).
+* **Draw.** ``draw(cases, design, seed)`` selects the cases; ``write_sample`` writes the
+  manifest (``manifest.json``), the public design table (``design_table.csv``) and the auditor
+  workbook (``auditor_workbook.xlsx``).  ``sqa sample --cases FILE --design DESIGN --seed N
+  --out DIR`` does both.
+* **Verify.** ``verify(manifest, cases)`` re-draws from the cases file and confirms that the
+  selection is identical, or says why not (input changed, design changed, selection changed);
+  ``sqa sample --verify MANIFEST --cases FILE`` exits 0 or 1.
+* **Weights.** Each sampled case carries its selection probability ``n_h / N_h`` and design
+  weight ``N_h / n_h`` (the number of cases of the frame it stands for; Horvitz & Thompson
+  1952); the weights of a stratum sum to its population, so an over-sampled group does not
+  bias overall estimates.  ``attach_weights`` hands them to the analyses.
+
+Determinism
+-----------
+The same cases and seed give a byte-identical manifest on any machine with the same package
+versions (which the manifest records): rows are sorted by ``case_id`` before anything else, the
+input hash is taken over a canonical serialisation (contract column order, ISO dates,
+``true``/``false``), so neither the file's row order nor its format (Parquet or CSV) matters;
+each stratum draws from its own ``numpy.random.default_rng`` stream seeded with
+``SeedSequence([seed, sha256(stratum)])`` (never Python's salted ``hash()``), and selects the
+``n_h`` cases with the smallest random keys; the timestamp follows ``SOURCE_DATE_EPOCH``
+(``provenance.timestamp``) and JSON is written with sorted keys.  No thread pool is involved.
+
+Allocation
+----------
+``allocate`` shares ``n`` between strata in proportion to a weight per stratum -- ``N_h``
+(proportional), 1 (equal), ``N_h * sqrt(p_h (1 - p_h))`` (Neyman allocation for a proportion,
+Neyman 1934; Cochran 1977 ch. 5) -- or takes fixed counts.  Every stratum gets at least
+``min_per_stratum`` cases (at least one: a stratum with no sampled case cannot be weighted)
+and never more than its population: strata whose share exceeds their population are taken
+whole, strata below the minimum are raised to it, and the rest is re-shared among the others.
+The shares are then rounded to whole cases by the largest-remainder (Hamilton) method, so the
+strata always sum to ``n`` (Balinski, M. L. & Young, H. P. (1982) *Fair Representation*, Yale
+University Press); ties go to the stratum whose name sorts first.
+
+Design file (YAML)
+------------------
+::
+
+    name: hackney_2011                 # default: the file name
+    title: Hackney 2011 tier-2 audit composition
+    source: "where the design comes from"
+    seed: 2011                         # default seed (sqa sample --seed overrides it)
+    scale: hackney                     # levels-of-need scale for the workbook (optional)
+    filter:                            # keep rows whose column takes one of the values
+      service: [mat_panel, yprrp, partnership_triage]
+      domestic_abuse: true
+    date_window: {column: contact_date, start: 2026-01-01, end: 2026-03-31}   # inclusive
+    exclude_previous_months: 12        # drop cases sampled by a --previous manifest made in
+                                       # the last 12 months (omit: drop all their cases)
+    reference_date: 2026-03-31         # "now" for that rule (default: the draw's timestamp)
+    strata: service                    # a column, a list of columns (label "a|b"), or
+    #   strata: {columns: [service], groups: {mat_yprrp: [mat_panel, yprrp]}}
+    labels: {mat_yprrp: "MAT and YPRRP panels"}   # display names of strata (optional)
+    order: [mat_yprrp, partnership_triage]        # display order (default: as in counts)
+    allocation: fixed                  # proportional | equal | neyman | fixed
+    counts: {mat_yprrp: 5, partnership_triage: 9}  # fixed: cases per stratum
+    n: 60                              # proportional/equal/neyman: total cases, or
+    margin: 0.10                       #   a target margin (n = sample_size(margin, N, p))
+    p: 0.5                             # planning proportion for margins (default 0.5)
+    confidence: 0.95                   # default 0.95
+    prior: {nfa: 0.2, assessment: 0.5} # neyman: expected proportion per stratum
+    min_per_stratum: 2                 # default 1
+    oversample: {column: domestic_abuse, value: true, factor: 2, label: domestic abuse}
+
+Over-sampling splits each stratum into the flagged group and the rest, and shares the
+stratum's cases so that a flagged case is ``factor`` times as likely to be chosen as another
+case of the stratum (both groups get at least one case; a stratum given a single case is not
+split).  The two groups are then strata in their own right, with their own weights.
+
+Manifest (JSON, written with sorted keys)
+-----------------------------------------
+``design`` (the normalised design), ``design_name``, ``design_sha256``, ``seed``,
+``input_sha256`` (canonical cases table), ``frame_sha256`` (the eligible rows),
+``input_row_digests`` (sorted 10-hex-digit row digests, used only to count changed rows when
+verifying), ``rows`` (input, after filter, after date window, excluded, frame, sampled),
+``exclusions``, ``strata`` (stratum, label, parent, population, sampled, fraction,
+selection_probability, design_weight, margin_of_error, too_small, note), ``cases``
+(case_id, stratum, selection_probability, design_weight; sorted by case_id), ``versions``,
+``git_commit`` and ``created``.  ``verify`` compares everything except ``versions``,
+``git_commit`` and ``created``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from scipy import stats
+
+from . import privacy, schemas
+from .findings import finding_id
+from .ingest import InputError
+from .proportions import SMALL_N
+from .provenance import git_commit, package_versions, timestamp, write_json
+
+MANIFEST_VERSION = 1
+ALLOCATIONS = ("proportional", "equal", "neyman", "fixed")
+DESIGN_KEYS = ("name", "title", "source", "notes", "seed", "scale", "filter", "date_window",
+               "exclude_previous_months", "reference_date", "strata", "labels", "allocation",
+               "counts", "n", "margin", "p", "confidence", "prior", "min_per_stratum",
+               "oversample", "order")
+#: A stratum whose margin of error is wider than this is "indicative only" in the wording
+#: (an interval wider than 30 points: ``proportions.WIDE``).
+WIDE_MARGIN = 0.15
+#: Row digests are kept in the manifest (to count changed rows on verify) up to this size.
+MAX_ROW_DIGESTS = 250_000
+DIGEST_CHARS = 10
+MISSING = "missing"
+CANONICALISATION = ("rows sorted by case_id; columns in contract order then other columns "
+                    "by name; one JSON array of text per row; dates yyyy-mm-dd; booleans "
+                    "true/false; missing values empty")
+
+
+class DesignError(Exception):
+    """A sample design that cannot be used (reported as one message, no traceback)."""
+
+
+# ======================================================================================
+# Planning: sample size and margin of error
+# ======================================================================================
+
+
+def z_value(confidence: float = 0.95) -> float:
+    """Two-sided standard normal quantile for ``confidence`` (1.959964 for 95%)."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+    return float(stats.norm.ppf(1 - (1 - confidence) / 2))
+
+
+def _check_p(p: float) -> None:
+    if not 0 < p < 1:
+        raise ValueError(f"p must be strictly between 0 and 1, got {p!r}")
+
+
+def sample_size(margin: float, population: int | None = None, p: float = 0.5,
+                confidence: float = 0.95) -> int:
+    """Cases needed to estimate a proportion to within +/- ``margin`` (simple random sample).
+
+    Cochran (1977), *Sampling Techniques*, 3rd ed., ch. 4: ``n0 = z^2 p (1 - p) / margin^2``
+    (eq. 4.1); with a finite population of ``N`` cases, ``n = n0 / (1 + (n0 - 1) / N)``
+    (eq. 4.2, the finite population correction).  Rounded up to a whole case.  Textbook
+    values at 95% and p = 0.5: margin 0.05 needs 385 cases from an unlimited population,
+    278 from 1,000 and 334 from 2,500.
+    """
+    if not 0 < margin < 1:
+        raise ValueError(f"margin must be between 0 and 1, got {margin!r}")
+    _check_p(p)
+    z = z_value(confidence)
+    n0 = z * z * p * (1 - p) / (margin * margin)
+    if population is None:
+        return max(1, math.ceil(n0 - 1e-9))
+    if population < 1 or int(population) != population:
+        raise ValueError(f"population must be a whole number of cases >= 1, got {population!r}")
+    n = n0 / (1 + (n0 - 1) / population)
+    return int(min(population, max(1, math.ceil(n - 1e-9))))
+
+
+def margin_of_error(n: int, population: int | None = None, p: float = 0.5,
+                    confidence: float = 0.95) -> float:
+    """Half-width of the normal-approximation interval that ``n`` cases give for a proportion.
+
+    ``z * sqrt(p (1 - p) / n)``, times ``sqrt((N - n) / (N - 1))`` when the population ``N``
+    is given (Cochran 1977, ch. 4; the inverse of ``sample_size``).  A census (``n == N``)
+    has no sampling error: 0.  ``n == 0`` gives NaN (nothing was sampled).
+    """
+    _check_p(p)
+    z = z_value(confidence)
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n!r}")
+    if n == 0:
+        return math.nan
+    fpc = 1.0
+    if population is not None:
+        if n > population:
+            raise ValueError(f"n ({n}) cannot exceed the population ({population})")
+        fpc = (population - n) / (population - 1) if population > 1 else 0.0
+    return float(z * math.sqrt(p * (1 - p) / n * fpc))
+
+
+def stratified_margin(populations: Sequence[int], sampled: Sequence[int], p: float = 0.5,
+                      confidence: float = 0.95) -> float:
+    """Margin of error of a stratified estimate of a proportion (same ``p`` in every stratum).
+
+    ``z * sqrt(sum_h W_h^2 (N_h - n_h)/(N_h - 1) p (1 - p) / n_h)`` with ``W_h = N_h / N``:
+    the variance of the stratified (design-weighted) proportion, Cochran (1977) ch. 5
+    (stratified random sampling, proportions).  It allows for unequal sampling fractions, so
+    over-sampling shows as a wider margin than a proportional sample of the same size.
+    """
+    _check_p(p)
+    N = float(sum(populations))
+    if N <= 0 or any(n <= 0 for n in sampled):
+        return math.nan
+    var = 0.0
+    for Nh, nh in zip(populations, sampled, strict=True):
+        fpc = (Nh - nh) / (Nh - 1) if Nh > 1 else 0.0
+        var += (Nh / N) ** 2 * fpc * p * (1 - p) / nh
+    return float(z_value(confidence) * math.sqrt(var))
+
+
+# ======================================================================================
+# Allocation
+# ======================================================================================
+
+
+def largest_remainder(quotas: Mapping[str, float], total: int) -> dict[str, int]:
+    """Round real quotas to whole numbers summing to ``total`` (Hamilton's method).
+
+    Each stratum gets the whole part of its quota; the cases left over go one each to the
+    strata with the largest fractional parts (ties: the name that sorts first).  Balinski &
+    Young (1982), *Fair Representation*.
+    """
+    floors = {h: math.floor(q) for h, q in quotas.items()}
+    short = total - sum(floors.values())
+    if short < 0 or short > len(quotas):
+        raise ValueError(f"quotas sum to {sum(quotas.values())}, which cannot round to {total}")
+    order = sorted(quotas, key=lambda h: (-round(quotas[h] - floors[h], 12), h))
+    for h in order[:short]:
+        floors[h] += 1
+    return {h: floors[h] for h in sorted(floors)}
+
+
+def _constrained(populations: Mapping[str, int], weights: Mapping[str, float], n: int,
+                 minimum: int, where: str) -> dict[str, int]:
+    """Share ``n`` in proportion to ``weights``, within [min(minimum, N_h), N_h] per stratum."""
+    labels = sorted(populations)
+    total = sum(populations.values())
+    if n > total:
+        raise DesignError(f"{where}: the design asks for {n} cases but only {total} are eligible "
+                          "after filters and exclusions. Fix: lower n (or the margin), or widen "
+                          "the filter or date window.")
+    lower = {h: min(max(minimum, 1), populations[h]) for h in labels}
+    if sum(lower.values()) > n:
+        raise DesignError(
+            f"{where}: {len(labels)} strata need at least {sum(lower.values())} cases "
+            f"(min_per_stratum {max(minimum, 1)}, and every stratum needs one case to be "
+            f"weighted), more than n = {n}. Fix: raise n, lower min_per_stratum, or merge small "
+            "strata with strata.groups.")
+    fixed: dict[str, int] = {}
+    quota: dict[str, float] = {}
+    while True:
+        free = [h for h in labels if h not in fixed]
+        remaining = n - sum(fixed.values())
+        if not free:
+            break
+        wsum = sum(float(weights[h]) for h in free)
+        quota = ({h: remaining * float(weights[h]) / wsum for h in free} if wsum > 0
+                 else {h: remaining / len(free) for h in free})
+        over = [h for h in free if quota[h] > populations[h]]
+        if over:
+            fixed.update({h: populations[h] for h in over})
+            continue
+        under = [h for h in free if quota[h] < lower[h]]
+        if under:
+            fixed.update({h: lower[h] for h in under})
+            continue
+        break
+    free = [h for h in labels if h not in fixed]
+    out = dict(fixed)
+    if free:
+        out.update(largest_remainder({h: quota[h] for h in free}, n - sum(fixed.values())))
+    return {h: out[h] for h in labels}
+
+
+def allocate(populations: Mapping[str, int], n: int | None = None, rule: str = "proportional",
+             *, counts: Mapping[str, int] | None = None, prior: Mapping[str, float] | None = None,
+             minimum: int = 1, where: str = "design") -> dict[str, int]:
+    """Cases per stratum under an allocation rule; always sums to ``n`` (or ``sum(counts)``).
+
+    * ``proportional``: ``n_h`` proportional to the stratum population ``N_h``;
+    * ``equal``: the same number in every stratum;
+    * ``neyman``: ``n_h`` proportional to ``N_h * sqrt(p_h (1 - p_h))``, the allocation that
+      minimises the variance of the stratified proportion for a given ``n`` (Neyman, J. (1934)
+      JRSS 97:558-625; Cochran 1977 ch. 5), with ``prior`` giving the expected ``p_h``;
+    * ``fixed``: ``counts`` per stratum, checked against the populations.
+
+    Strata are raised to ``minimum`` (at least 1) and capped at their population, the rest
+    re-shared; quotas are rounded by the largest-remainder method (``largest_remainder``).
+    Raises ``DesignError`` (naming ``where``) when the design cannot be met.
+    """
+    pops = {str(h): int(v) for h, v in populations.items() if int(v) > 0}
+    if not pops:
+        raise DesignError(f"{where}: no cases are eligible. Fix: check the filter, date window "
+                          "and exclusions against the cases table.")
+    if rule == "fixed":
+        counts = {str(k): int(v) for k, v in (counts or {}).items()}
+        unknown = sorted(set(counts) - set(pops))
+        if unknown:
+            raise DesignError(f"{where}: counts: no eligible cases fall in stratum "
+                              f"{', '.join(repr(u) for u in unknown)}. Strata with cases: "
+                              f"{', '.join(sorted(pops))}. Fix: correct the stratum name, or "
+                              "remove it from counts.")
+        missing = sorted(set(pops) - set(counts))
+        if missing:
+            raise DesignError(f"{where}: counts: stratum {', '.join(repr(m) for m in missing)} "
+                              "has eligible cases but no count. Fix: give it a count, or leave "
+                              "its cases out with filter.")
+        too_big = [(h, c, pops[h]) for h, c in sorted(counts.items()) if c > pops[h]]
+        if too_big:
+            h, c, N = too_big[0]
+            raise DesignError(f"{where}: counts.{h} = {c} but stratum {h!r} has only {N} "
+                              f"eligible case{'s' if N != 1 else ''}. Fix: lower counts.{h} to "
+                              f"at most {N}, or widen the filter or date window.")
+        small = [h for h, c in counts.items() if c < 1]
+        if small:
+            raise DesignError(f"{where}: counts.{small[0]} must be at least 1 (a stratum with "
+                              "no sampled case cannot be weighted). Fix: give it 1 or more, or "
+                              "filter its cases out.")
+        return {h: counts[h] for h in sorted(counts)}
+    if n is None or n < 1:
+        raise DesignError(f"{where}: allocation {rule!r} needs a total n (or a margin). Fix: add "
+                          "'n: 60' or 'margin: 0.1'.")
+    if rule == "proportional":
+        weights = {h: float(v) for h, v in pops.items()}
+    elif rule == "equal":
+        weights = dict.fromkeys(pops, 1.0)
+    elif rule == "neyman":
+        prior = {str(k): float(v) for k, v in (prior or {}).items()}
+        missing = sorted(set(pops) - set(prior))
+        if missing:
+            raise DesignError(f"{where}: prior: no expected proportion for stratum "
+                              f"{', '.join(repr(m) for m in missing)}. Fix: add it under prior "
+                              "(Neyman allocation needs one per stratum), or use proportional.")
+        weights = {h: pops[h] * math.sqrt(prior[h] * (1 - prior[h])) for h in pops}
+    else:
+        raise DesignError(f"{where}: allocation must be one of {', '.join(ALLOCATIONS)}, not "
+                          f"{rule!r}.")
+    return _constrained(pops, weights, int(n), minimum, where)
+
+
+# ======================================================================================
+# Designs
+# ======================================================================================
+
+
+@dataclass(frozen=True)
+class Oversample:
+    column: str
+    value: str
+    factor: float
+    label: str
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    column: str
+    start: str | None
+    end: str | None
+
+
+@dataclass(frozen=True)
+class Design:
+    """A parsed, normalised sample design (see the module docstring for the YAML)."""
+
+    name: str
+    title: str
+    source: str
+    notes: str
+    seed: int | None
+    scale: str | None
+    filter: dict[str, tuple[str, ...]]
+    date_window: DateWindow | None
+    exclude_previous_months: int | None
+    reference_date: str | None
+    strata: tuple[str, ...]
+    groups: dict[str, tuple[str, ...]]
+    labels: dict[str, str]
+    allocation: str
+    counts: dict[str, int]
+    n: int | None
+    margin: float | None
+    p: float
+    confidence: float
+    prior: dict[str, float]
+    min_per_stratum: int
+    oversample: Oversample | None
+    order: tuple[str, ...] = ()
+    origin: str = field(default="design", compare=False)
+
+    def rank(self, stratum: str) -> tuple[int, str]:
+        """Sort key of a stratum: the design's order (counts, labels), then by name."""
+        head = stratum.split("|")[0]
+        pos = self.order.index(head) if head in self.order else len(self.order)
+        return (pos, stratum)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The normalised design as plain data (stored in the manifest; hashed)."""
+        return {
+            "name": self.name, "title": self.title, "source": self.source, "notes": self.notes,
+            "seed": self.seed, "scale": self.scale,
+            "filter": {k: list(v) for k, v in sorted(self.filter.items())},
+            "date_window": None if self.date_window is None else {
+                "column": self.date_window.column, "start": self.date_window.start,
+                "end": self.date_window.end},
+            "exclude_previous_months": self.exclude_previous_months,
+            "reference_date": self.reference_date,
+            "strata": {"columns": list(self.strata),
+                       "groups": {g: list(v) for g, v in sorted(self.groups.items())}},
+            "labels": dict(sorted(self.labels.items())),
+            "allocation": self.allocation, "counts": dict(sorted(self.counts.items())),
+            "n": self.n, "margin": self.margin, "p": self.p, "confidence": self.confidence,
+            "prior": dict(sorted(self.prior.items())), "min_per_stratum": self.min_per_stratum,
+            "oversample": None if self.oversample is None else {
+                "column": self.oversample.column, "value": self.oversample.value,
+                "factor": self.oversample.factor, "label": self.oversample.label},
+            "order": list(self.order),
+        }
+
+    @property
+    def sha256(self) -> str:
+        return _json_sha(self.to_dict())
+
+
+def _json_sha(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def canon_value(v: object) -> str:
+    """The canonical text of one value: ``true``/``false``, ISO dates, whole numbers, text."""
+    if v is None or v is pd.NA or v is pd.NaT:
+        return ""
+    if isinstance(v, bool | np.bool_):
+        return "true" if v else "false"
+    if isinstance(v, pd.Timestamp | datetime):
+        ts = pd.Timestamp(v)
+        return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float):
+        if math.isnan(v):
+            return ""
+        return str(int(v)) if v.is_integer() else repr(v)
+    return str(v).strip()
+
+
+def shipped_designs() -> list[str]:
+    """Names of the designs shipped with the package (``designs/*.yml``)."""
+    folder = resources.files("analysis").joinpath("designs")
+    return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".yml"))
+
+
+def load_design(name_or_path: str | Path | Design | Mapping[str, Any]) -> Design:
+    """Load a design: a shipped name (``hackney_2011``), a YAML path, or a mapping.
+
+    A path of the form ``designs/<name>.yml`` that does not exist falls back to the shipped
+    design of that name, so round files can name ``designs/hackney_2011.yml``.
+    """
+    if isinstance(name_or_path, Design):
+        return name_or_path
+    if isinstance(name_or_path, Mapping):
+        return design_from_dict(name_or_path, origin="design")
+    p = Path(name_or_path)
+    shipped = shipped_designs()
+    if p.is_file():
+        text, origin, stem = p.read_text("utf-8"), str(p), p.stem
+    elif p.suffix.lower() in {".yml", ".yaml"} or len(p.parts) > 1:
+        if p.parent.name == "designs" and p.stem in shipped:
+            return load_design(p.stem)
+        raise DesignError(f"{p}: design file not found. Shipped designs: {', '.join(shipped)} "
+                          "(give the name), or give the path of a design YAML file.")
+    else:
+        res = resources.files("analysis").joinpath("designs", f"{p.name}.yml")
+        if not res.is_file():
+            raise DesignError(f"no design named {str(name_or_path)!r}. Shipped designs: "
+                              f"{', '.join(shipped)}; or give the path of a design YAML file.")
+        text, origin, stem = res.read_text("utf-8"), f"design {p.name!r} (shipped)", p.name
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DesignError(f"{origin}: not valid YAML ({exc}).") from None
+    except ValueError as exc:  # PyYAML's date parsing, e.g. 2026-13-01
+        raise DesignError(f"{origin}: a value is not a date ({exc}). Fix: write dates as "
+                          "yyyy-mm-dd, e.g. 2026-01-01.") from None
+    if not isinstance(data, dict):
+        raise DesignError(f"{origin}: a design is a YAML mapping with name:, strata:, "
+                          "allocation: ... (see designs/hackney_2011.yml).")
+    data.setdefault("name", stem)
+    return design_from_dict(data, origin=origin)
+
+
+def _values(v: object) -> tuple[str, ...]:
+    items = list(v) if isinstance(v, list | tuple | set) else [v]
+    return tuple(canon_value(x) for x in items)
+
+
+def _iso_date(v: object, where: str, key: str) -> str | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, datetime):
+        return v.date().isoformat()
+    if isinstance(v, date):
+        return v.isoformat()
+    try:
+        return date.fromisoformat(str(v).strip()).isoformat()
+    except ValueError:
+        raise DesignError(f"{where}: {key}: {v!r} is not a date. Fix: write it as yyyy-mm-dd, "
+                          "e.g. 2026-01-01.") from None
+
+
+def _number(v: object, where: str, key: str, kind: type, low: float | None = None,
+            high: float | None = None, open_interval: bool = False) -> Any:
+    if isinstance(v, bool) or v is None:
+        raise DesignError(f"{where}: {key}: expected a number, got {v!r}.")
+    try:
+        x = kind(v)
+    except (TypeError, ValueError):
+        raise DesignError(f"{where}: {key}: expected a number, got {v!r}.") from None
+    if kind is int and float(v) != x:
+        raise DesignError(f"{where}: {key}: expected a whole number, got {v!r}.")
+    bad = ((low is not None and (x <= low if open_interval else x < low))
+           or (high is not None and (x >= high if open_interval else x > high)))
+    if bad:
+        rng = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise DesignError(f"{where}: {key}: {v!r} is out of range (it must be {rng}"
+                          f"{', exclusive' if open_interval else ''}).")
+    return x
+
+
+def _str_map(v: object, where: str, key: str) -> dict[str, Any]:
+    if v is None:
+        return {}
+    if not isinstance(v, Mapping):
+        raise DesignError(f"{where}: {key}: expected a mapping such as {{name: value}}, got "
+                          f"{v!r}.")
+    return {canon_value(k): val for k, val in v.items()}
+
+
+def design_from_dict(d: Mapping[str, Any], origin: str = "design") -> Design:
+    """Parse and check a design mapping (YAML shorthand or the normalised ``to_dict`` form)."""
+    unknown = sorted(set(map(str, d)) - set(DESIGN_KEYS))
+    if unknown:
+        raise DesignError(f"{origin}: unknown key {', '.join(repr(u) for u in unknown)}. Allowed "
+                          f"keys: {', '.join(DESIGN_KEYS)}.")
+    name = str(d.get("name") or "").strip()
+    if not name or any(ch in name for ch in "/\\ "):
+        raise DesignError(f"{origin}: name: give the design a short name without spaces or "
+                          "slashes (it names the sample folder).")
+    where = origin
+    seed = d.get("seed")
+    if seed is not None:
+        seed = _number(seed, where, "seed", int, low=0)
+
+    filt: dict[str, tuple[str, ...]] = {}
+    for col, vals in _str_map(d.get("filter"), where, "filter").items():
+        filt[col] = _values(vals)
+        if not filt[col]:
+            raise DesignError(f"{where}: filter.{col}: give at least one value.")
+
+    dw = d.get("date_window")
+    window = None
+    if dw is not None:
+        if not isinstance(dw, Mapping):
+            raise DesignError(f"{where}: date_window: expected {{column: contact_date, start: "
+                              "2026-01-01, end: 2026-03-31}.")
+        extra = sorted(set(map(str, dw)) - {"column", "start", "end"})
+        if extra:
+            raise DesignError(f"{where}: date_window: unknown key {extra[0]!r} (use column, "
+                              "start, end).")
+        window = DateWindow(str(dw.get("column") or "contact_date"),
+                            _iso_date(dw.get("start"), where, "date_window.start"),
+                            _iso_date(dw.get("end"), where, "date_window.end"))
+        if window.start and window.end and window.start > window.end:
+            raise DesignError(f"{where}: date_window: start {window.start} is after end "
+                              f"{window.end}. Fix: swap them.")
+
+    months = d.get("exclude_previous_months")
+    if months is not None:
+        months = _number(months, where, "exclude_previous_months", int, low=0)
+    ref = _iso_date(d.get("reference_date"), where, "reference_date")
+
+    strata_raw = d.get("strata")
+    groups: dict[str, tuple[str, ...]] = {}
+    labels = {k: str(v) for k, v in _str_map(d.get("labels"), where, "labels").items()}
+    if strata_raw is None:
+        columns: tuple[str, ...] = ()
+    elif isinstance(strata_raw, str):
+        columns = (strata_raw,)
+    elif isinstance(strata_raw, list | tuple):
+        columns = tuple(str(c) for c in strata_raw)
+    elif isinstance(strata_raw, Mapping):
+        extra = sorted(set(map(str, strata_raw)) - {"column", "columns", "groups", "labels"})
+        if extra:
+            raise DesignError(f"{where}: strata: unknown key {extra[0]!r} (use columns, groups, "
+                              "labels).")
+        cols = strata_raw.get("columns", strata_raw.get("column"))
+        if cols is None:
+            raise DesignError(f"{where}: strata: name the column(s), e.g. strata: {{columns: "
+                              "[service]}.")
+        columns = (cols,) if isinstance(cols, str) else tuple(str(c) for c in cols)
+        seen: dict[str, str] = {}
+        for g, vals in _str_map(strata_raw.get("groups"), where, "strata.groups").items():
+            groups[g] = _values(vals)
+            for v in groups[g]:
+                if v in seen:
+                    raise DesignError(f"{where}: strata.groups: value {v!r} is in both {seen[v]!r} "
+                                      f"and {g!r}. Fix: put it in one group only.")
+                seen[v] = g
+        labels.update({k: str(v) for k, v in _str_map(strata_raw.get("labels"), where,
+                                                       "strata.labels").items()})
+    else:
+        raise DesignError(f"{where}: strata: give a column name, a list of columns, or "
+                          "{columns: [...], groups: {...}}.")
+    if len(set(columns)) != len(columns):
+        raise DesignError(f"{where}: strata: a column is listed twice.")
+
+    counts = {k: _number(v, where, f"counts.{k}", int, low=1)
+              for k, v in _str_map(d.get("counts"), where, "counts").items()}
+    allocation = str(d.get("allocation") or ("fixed" if counts else "proportional")).lower()
+    if allocation not in ALLOCATIONS:
+        raise DesignError(f"{where}: allocation: {allocation!r} is not one of "
+                          f"{', '.join(ALLOCATIONS)}.")
+    n = d.get("n")
+    n = None if n is None else _number(n, where, "n", int, low=1)
+    margin = d.get("margin")
+    margin = None if margin is None else _number(margin, where, "margin", float, 0, 1, True)
+    p = _number(d.get("p", 0.5), where, "p", float, 0, 1, True)
+    confidence = _number(d.get("confidence", 0.95), where, "confidence", float, 0, 1, True)
+    prior = {k: _number(v, where, f"prior.{k}", float, 0, 1, True)
+             for k, v in _str_map(d.get("prior"), where, "prior").items()}
+    minimum = _number(d.get("min_per_stratum", 1), where, "min_per_stratum", int, low=1)
+
+    if allocation == "fixed":
+        if not counts:
+            raise DesignError(f"{where}: allocation fixed needs counts: {{stratum: cases, ...}}.")
+        if margin is not None:
+            raise DesignError(f"{where}: margin is not used with allocation fixed (the counts "
+                              "set the size). Fix: remove margin.")
+        if n is not None and n != sum(counts.values()):
+            raise DesignError(f"{where}: n = {n} but the counts add up to "
+                              f"{sum(counts.values())}. Fix: correct n or remove it.")
+        n = sum(counts.values())
+    else:
+        if counts:
+            raise DesignError(f"{where}: counts are only used with allocation: fixed. Fix: "
+                              "remove counts, or set allocation: fixed.")
+        if (n is None) == (margin is None):
+            raise DesignError(f"{where}: allocation {allocation} needs exactly one of n (total "
+                              "cases) or margin (target margin of error), e.g. 'n: 60'.")
+        if allocation == "neyman" and not prior:
+            raise DesignError(f"{where}: allocation neyman needs prior: {{stratum: expected "
+                              "proportion}, e.g. prior: {nfa: 0.2, assessment: 0.5}.")
+    if prior and allocation != "neyman":
+        raise DesignError(f"{where}: prior is only used with allocation: neyman. Fix: remove "
+                          "it, or set allocation: neyman.")
+
+    over = d.get("oversample")
+    oversample = None
+    if over is not None:
+        if not isinstance(over, Mapping) or "column" not in over:
+            raise DesignError(f"{where}: oversample: expected {{column: domestic_abuse, value: "
+                              "true, factor: 2}.")
+        extra = sorted(set(map(str, over)) - {"column", "value", "factor", "label"})
+        if extra:
+            raise DesignError(f"{where}: oversample: unknown key {extra[0]!r} (use column, "
+                              "value, factor, label).")
+        col = str(over["column"])
+        value = canon_value(over.get("value", True))
+        factor = _number(over.get("factor", 2), where, "oversample.factor", float, low=1)
+        default_label = col.replace("_", " ") if value == "true" else f"{col} {value}"
+        oversample = Oversample(col, value, factor, str(over.get("label") or default_label))
+
+    scale = d.get("scale")
+    order_raw = d.get("order")
+    if order_raw is None:
+        order = tuple(dict.fromkeys([*counts, *prior, *labels]))
+    elif isinstance(order_raw, list | tuple):
+        order = tuple(canon_value(x) for x in order_raw)
+    else:
+        raise DesignError(f"{where}: order: give a list of strata, in the order to show them.")
+    return Design(
+        name=name, title=str(d.get("title") or name), source=str(d.get("source") or ""),
+        notes=str(d.get("notes") or ""), seed=seed, scale=None if scale is None else str(scale),
+        filter=filt, date_window=window, exclude_previous_months=months, reference_date=ref,
+        strata=columns, groups=groups, labels=labels, allocation=allocation, counts=counts,
+        n=n, margin=margin, p=p, confidence=confidence, prior=prior, min_per_stratum=minimum,
+        oversample=oversample, order=order, origin=origin)
+
+
+# ======================================================================================
+# The cases table: reading, canonical text, hashes
+# ======================================================================================
+
+
+def read_cases(path: str | Path) -> pd.DataFrame:
+    """Read the canonical cases table (Parquet from ``sqa ingest``, or a CSV of it).
+
+    A CSV is typed from the contract (dates, booleans, whole numbers) so that it gives the
+    same canonical text, hash and sample as the Parquet it was exported from.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: cases file not found. Give the canonical cases table written "
+                         "by `sqa ingest --kind cases` (cases.parquet) or a CSV of it.")
+    suffix = path.suffix.lower()
+    if suffix in {".parquet", ".pq"}:
+        try:
+            return pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types
+            raise InputError(f"{path}: not a readable Parquet file ({exc.__class__.__name__}). "
+                             "Write it again with `sqa ingest`.") from None
+    if suffix not in {".csv", ".txt"}:
+        raise InputError(f"{path}: cannot read {suffix or 'extension-less'} files as a cases "
+                         "table. Use the Parquet file from `sqa ingest`, or CSV.")
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{path}: not a readable UTF-8 CSV ({exc.__class__.__name__}). Export "
+                         "the canonical table again (UTF-8, with its header row).") from None
+    spec = schemas.cases_spec()
+    types = {c.name: c.type for c in spec.columns}
+    out = pd.DataFrame(index=raw.index)
+    for col in raw.columns:
+        text = raw[col].str.strip().replace("", pd.NA)
+        kind = types.get(col)
+        if kind == "date":
+            parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+            bad = text.notna() & parsed.isna()
+        elif kind == "bool":
+            low = text.str.lower()
+            parsed = low.map({"true": True, "false": False, "1": True, "0": False,
+                              "yes": True, "no": False}).astype("boolean")
+            bad = text.notna() & parsed.isna()
+        elif kind == "int":
+            nums = pd.to_numeric(text, errors="coerce")
+            bad = text.notna() & (nums.isna() | (nums != nums.round()))
+            parsed = nums.where(~bad).round().astype("Int64")
+        else:
+            parsed, bad = text.astype("string"), pd.Series(False, index=raw.index)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(f"{path}: row {i + 2}, column {col!r}: {raw[col].iloc[i]!r} is not "
+                             f"a valid {kind} for the canonical cases table. Fix: export the "
+                             "table again from `sqa ingest` (dates yyyy-mm-dd, true/false).")
+        out[col] = parsed
+    return out
+
+
+def _check_cases(df: pd.DataFrame, label: str) -> None:
+    if "case_id" not in df.columns:
+        raise InputError(f"{label}: has no case_id column. Give the canonical cases table "
+                         "written by `sqa ingest --kind cases`.")
+    ids = df["case_id"]
+    if ids.isna().any():
+        i = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        raise InputError(f"{label}: data row {i + 1} has no case_id. Fix: ingest the file with "
+                         "`sqa ingest`, which quarantines such rows.")
+    bad = ~ids.astype(str).str.match(privacy.PSEUDONYM_RE.pattern)
+    if bad.any():
+        raise InputError(f"{label}: {int(bad.sum())} case_id value(s) are not pseudonymised "
+                         "(expected cs_ and 16 hex digits). Audit samples are drawn only from "
+                         "the pseudonymised table. Fix: run `sqa ingest --kind cases` first.")
+    dup = ids.duplicated()
+    if dup.any():
+        raise InputError(f"{label}: case_id {ids[dup].iloc[0]!r} appears more than once "
+                         f"({int(dup.sum())} duplicates). Fix: ingest the file with `sqa "
+                         "ingest`, which keeps the first copy and quarantines the others.")
+
+
+def canonical_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as canonical text, rows sorted by case_id, columns in contract order.
+
+    Contract columns missing from ``df`` are added empty; other columns follow by name.
+    Missing values are ``""``; dates ``yyyy-mm-dd``; booleans ``true``/``false``.
+    """
+    spec_names = schemas.cases_spec().names
+    extras = sorted(str(c) for c in df.columns if c not in spec_names)
+    order = df["case_id"].astype(str).sort_values(kind="stable").index
+    src = df.loc[order]
+    out: dict[str, pd.Series] = {}
+    for col in [*spec_names, *extras]:
+        if col not in src.columns:
+            out[col] = pd.Series("", index=src.index, dtype=object)
+            continue
+        s = src[col].astype(object)
+        mapping = {u: canon_value(u) for u in pd.unique(s) if not _isna(u)}
+        na = s.map(_isna).astype(bool)
+        out[col] = s.map(mapping).where(~na, "")
+    return pd.DataFrame(out).reset_index(drop=True)
+
+
+def _isna(v: object) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    return isinstance(v, float) and math.isnan(v)
+
+
+def _row_json(text: pd.DataFrame) -> list[str]:
+    return [json.dumps(list(r), ensure_ascii=False, separators=(",", ":"))
+            for r in text.itertuples(index=False, name=None)]
+
+
+def input_digest(text: pd.DataFrame) -> tuple[str, list[str]]:
+    """SHA-256 of the canonical serialisation, and each row's SHA-256 (same row order)."""
+    rows = _row_json(text)
+    header = json.dumps(list(text.columns), separators=(",", ":"))
+    h = hashlib.sha256(header.encode("utf-8"))
+    for r in rows:
+        h.update(b"\n")
+        h.update(r.encode("utf-8"))
+    return h.hexdigest(), [hashlib.sha256(r.encode("utf-8")).hexdigest() for r in rows]
+
+
+def _stable_int(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "big")
+
+
+# ======================================================================================
+# Drawing
+# ======================================================================================
+
+
+@dataclass
+class Sample:
+    """A drawn sample: the manifest (plain data) and the sampled rows (for the workbook)."""
+
+    design: Design
+    manifest: dict[str, Any]
+    selected: pd.DataFrame  # typed rows of the sampled cases, with a 'stratum' column
+
+    @property
+    def n(self) -> int:
+        return len(self.manifest["cases"])
+
+
+def _code_label(column: str, value: str) -> str:
+    try:
+        col = schemas.cases_spec().column(column)
+    except KeyError:
+        return value
+    if col.type == "bool" and value in {"true", "false"}:
+        words = column.replace("_", " ")
+        return words if value == "true" else f"not {words}"
+    return col.labels.get(value, value)
+
+
+def stratum_label(stratum: str, design: Design) -> str:
+    """Display name of a stratum: the design's label, else the contract's code labels."""
+    if stratum in design.labels:
+        return design.labels[stratum]
+    if stratum == "all":
+        return "All eligible cases"
+    parts = stratum.split("|")
+    words: list[str] = []
+    cols = list(design.strata)
+    for i, part in enumerate(parts):
+        if part in design.labels:
+            words.append(design.labels[part])
+        elif i < len(cols):
+            words.append(_code_label(cols[i], part))
+        else:
+            words.append(part)
+    words = [w[:1].upper() + w[1:] if i == 0 else in_sentence(w) for i, w in enumerate(words)]
+    return ", ".join(words)
+
+
+def _previous_ids(previous: Iterable[str | Path | Mapping[str, Any]], design: Design,
+                  reference: str) -> tuple[list[str], list[dict[str, Any]]]:
+    ids: set[str] = set()
+    record: list[dict[str, Any]] = []
+    cutoff = None
+    if design.exclude_previous_months is not None:
+        cutoff = (pd.Timestamp(reference) - pd.DateOffset(months=design.exclude_previous_months)
+                  ).date().isoformat()
+    for item in previous:
+        m = read_manifest(item)
+        created = str(m.get("created", ""))[:10]
+        applies = cutoff is None or created >= cutoff
+        cases = [str(c["case_id"]) for c in m.get("cases", [])]
+        if applies:
+            ids.update(cases)
+        record.append({"design_name": m.get("design_name"), "seed": m.get("seed"),
+                       "created": m.get("created"), "input_sha256": m.get("input_sha256"),
+                       "cases": len(cases), "applied": applies})
+    record.sort(key=lambda r: (str(r["created"]), str(r["design_name"]), str(r["seed"])))
+    return sorted(ids), record
+
+
+def _check_columns(text: pd.DataFrame, design: Design) -> None:
+    cols = set(text.columns)
+    wanted = [("filter", c) for c in design.filter] + [("strata", c) for c in design.strata]
+    if design.date_window:
+        wanted.append(("date_window.column", design.date_window.column))
+    if design.oversample:
+        wanted.append(("oversample.column", design.oversample.column))
+    for key, col in wanted:
+        if col not in cols:
+            raise DesignError(f"{design.origin}: {key}: {col!r} is not a column of the cases "
+                              f"table. Columns: {', '.join(sorted(cols))}. Fix: correct the "
+                              "column name.")
+    spec = schemas.cases_spec()
+    if design.date_window and design.date_window.column in spec.names \
+            and spec.column(design.date_window.column).type != "date":
+        raise DesignError(f"{design.origin}: date_window.column: {design.date_window.column!r} "
+                          "is not a date column. Fix: use contact_date, referral_date or another "
+                          "date column.")
+    for col, values in design.filter.items():
+        try:
+            c = spec.column(col)
+        except KeyError:
+            continue
+        allowed = ({"true", "false"} if c.type == "bool"
+                   else set(c.allowed) if c.type == "category" and c.allowed else None)
+        if allowed is not None:
+            bad = [v for v in values if v not in allowed]
+            if bad:
+                raise DesignError(f"{design.origin}: filter.{col}: {bad[0]!r} is not a value of "
+                                  f"{col}. Allowed: {', '.join(sorted(allowed))}.")
+
+
+def draw(cases: pd.DataFrame | str | Path, design: Design | str | Path, seed: int | None = None,
+         previous: Iterable[str | Path | Mapping[str, Any]] = (),
+         excluded_ids: Iterable[str] | None = None,
+         reference_date: str | date | None = None) -> Sample:
+    """Draw the sample of ``design`` from the canonical cases table (frame or file).
+
+    ``seed`` overrides the design's seed.  ``previous`` manifests exclude their cases
+    (within ``exclude_previous_months`` of the reference date when the design sets it);
+    ``excluded_ids`` gives the excluded case ids directly (``verify`` uses the manifest's).
+    """
+    d = load_design(design)
+    label = str(cases) if not isinstance(cases, pd.DataFrame) else "cases table"
+    df = cases if isinstance(cases, pd.DataFrame) else read_cases(cases)
+    _check_cases(df, label)
+    seed = d.seed if seed is None else seed
+    if seed is None:
+        raise DesignError(f"{d.origin}: no seed. Fix: add 'seed: <number>' to the design or "
+                          "pass --seed.")
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise DesignError(f"seed must be a whole number >= 0, got {seed!r}.")
+    seed = int(seed)
+    order = df["case_id"].astype(str).sort_values(kind="stable").index
+    df = df.loc[order].reset_index(drop=True)
+    text = canonical_text(df)
+    _check_columns(text, d)
+    input_sha, row_hashes = input_digest(text)
+
+    rows: dict[str, int] = {"input": len(text)}
+    keep = pd.Series(True, index=text.index)
+    for col, values in d.filter.items():
+        keep &= text[col].isin(values)
+    rows["after_filter"] = int(keep.sum())
+    if d.date_window:
+        day = text[d.date_window.column].str.slice(0, 10)
+        has = day != ""
+        if d.date_window.start:
+            has &= day >= d.date_window.start
+        if d.date_window.end:
+            has &= day <= d.date_window.end
+        keep &= has
+    rows["after_date_window"] = int(keep.sum())
+
+    ref = (canon_value(pd.Timestamp(reference_date)) if reference_date is not None
+           else d.reference_date or timestamp()[:10])
+    prev_record: list[dict[str, Any]] = []
+    if excluded_ids is None:
+        previous = list(previous)
+        excluded, prev_record = _previous_ids(previous, d, ref)
+    else:
+        excluded = sorted(set(map(str, excluded_ids)))
+    is_excluded = text["case_id"].isin(set(excluded))
+    rows["excluded_previous"] = int((keep & is_excluded).sum())
+    keep &= ~is_excluded
+    frame = text[keep]
+    rows["frame"] = len(frame)
+    if frame.empty:
+        raise DesignError(f"{d.origin}: no cases are eligible ({rows['input']} rows read, "
+                          f"{rows['after_filter']} after the filter, {rows['after_date_window']} "
+                          f"in the date window, {rows['excluded_previous']} excluded as audited "
+                          "recently). Fix: check the filter and date window against the table.")
+
+    # Strata
+    if d.strata:
+        value_group = {v: g for g, vs in d.groups.items() for v in vs}
+        parts = [frame[c].map(lambda v, vg=value_group: vg.get(v, v) if v else MISSING)
+                 for c in d.strata]
+        parent = parts[0]
+        for s in parts[1:]:
+            parent = parent + "|" + s
+    else:
+        parent = pd.Series("all", index=frame.index)
+    populations = parent.value_counts().sort_index()
+    pops = {str(k): int(v) for k, v in populations.items()}
+    N = len(frame)
+    if d.allocation == "fixed":
+        n_total = sum(d.counts.values())
+    elif d.n is not None:
+        n_total = d.n
+    else:
+        n_total = sample_size(float(d.margin), population=N, p=d.p,  # type: ignore[arg-type]
+                              confidence=d.confidence)
+    alloc = allocate(pops, n_total, d.allocation, counts=d.counts, prior=d.prior,
+                     minimum=d.min_per_stratum, where=d.origin)
+
+    # Over-sampling: split each stratum into the flagged group and the rest.
+    final = parent.copy()
+    final_alloc: dict[str, int] = {}
+    parent_of: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    ov = d.oversample
+    flag = frame[ov.column] == ov.value if ov else None
+    for h in sorted(alloc, key=d.rank):
+        in_h = parent == h
+        if ov is None or flag is None:
+            final_alloc[h], parent_of[h] = alloc[h], h
+            continue
+        n_f, n_o = int((in_h & flag).sum()), int((in_h & ~flag).sum())
+        if n_f == 0 or n_o == 0 or alloc[h] < 2:
+            final_alloc[h], parent_of[h] = alloc[h], h
+            if n_f and n_o:
+                notes[h] = f"not split by {ov.label}: only one case allocated"
+            continue
+        lab_f, lab_o = f"{h}|{ov.label}", f"{h}|other"
+        sub = _constrained({lab_f: n_f, lab_o: n_o}, {lab_f: ov.factor * n_f, lab_o: float(n_o)},
+                           alloc[h], 1, d.origin)
+        final.loc[in_h & flag] = lab_f
+        final.loc[in_h & ~flag] = lab_o
+        for lab in (lab_f, lab_o):
+            final_alloc[lab], parent_of[lab] = sub[lab], h
+
+    # Selection: per stratum, its own stream; the n_h smallest random keys.
+    chosen: list[np.ndarray] = []
+    strata_rows: list[dict[str, Any]] = []
+    case_rows: list[dict[str, Any]] = []
+    for h in final_alloc:  # design order; flagged group before the rest
+        idx = final.index[final.to_numpy() == h].to_numpy()  # sorted by case_id
+        Nh, nh = len(idx), final_alloc[h]
+        rng = np.random.default_rng(np.random.SeedSequence([seed, _stable_int(h)]))
+        keys = rng.random(Nh)
+        pick = np.sort(idx[np.argsort(keys, kind="stable")[:nh]])
+        chosen.append(pick)
+        prob = nh / Nh
+        weight = Nh / nh
+        moe = margin_of_error(nh, Nh, p=d.p, confidence=d.confidence)
+        strata_rows.append({
+            "stratum": h, "label": stratum_label(h, d), "parent": parent_of[h],
+            "population": Nh, "sampled": nh, "fraction": prob, "selection_probability": prob,
+            "design_weight": weight, "margin_of_error": moe, "too_small": nh < SMALL_N,
+            "note": _stratum_note(nh, Nh, moe, notes.get(h, ""))})
+        case_rows += [{"case_id": cid, "stratum": h, "selection_probability": prob,
+                       "design_weight": weight} for cid in text.loc[pick, "case_id"]]
+    case_rows.sort(key=lambda r: r["case_id"])
+    all_idx = np.sort(np.concatenate(chosen))
+    rows["sampled"] = len(all_idx)
+
+    digests = ("".join(sorted(h[:DIGEST_CHARS] for h in row_hashes))
+               if len(row_hashes) <= MAX_ROW_DIGESTS else None)
+    frame_sha, _ = input_digest(frame)
+    manifest: dict[str, Any] = {
+        "manifest_version": MANIFEST_VERSION,
+        "design_name": d.name, "design": d.to_dict(), "design_sha256": d.sha256,
+        "seed": seed, "input_sha256": input_sha, "frame_sha256": frame_sha,
+        "input_canonicalisation": CANONICALISATION, "input_row_digests": digests,
+        "rows": rows,
+        "exclusions": {"previous_months": d.exclude_previous_months,
+                       "reference_date": ref if (prev_record or excluded) else None,
+                       "previous_manifests": prev_record, "excluded_case_ids": excluded},
+        "planning": {"p": d.p, "confidence": d.confidence,
+                     "n_from_margin": d.margin is not None and d.allocation != "fixed",
+                     "overall_margin_of_error": stratified_margin(
+                         [r["population"] for r in strata_rows],
+                         [r["sampled"] for r in strata_rows], d.p, d.confidence)},
+        "method": ("stratified random sampling without replacement; allocation "
+                   f"{d.allocation}, largest-remainder rounding; per-stratum numpy "
+                   "default_rng(SeedSequence([seed, sha256(stratum)])), smallest random keys"),
+        "strata": strata_rows, "cases": case_rows,
+        "versions": package_versions(), "git_commit": git_commit(Path(__file__).parent),
+        "created": timestamp(),
+    }
+    selected = df.loc[all_idx].copy()
+    selected["stratum"] = final.loc[all_idx].to_numpy()
+    return Sample(d, manifest, selected.reset_index(drop=True))
+
+
+def _stratum_note(n: int, N: int, moe: float, extra: str = "") -> str:
+    if n >= N:
+        note = "every case audited: no sampling error"
+    elif n < SMALL_N:
+        note = "too small for a general finding"
+    elif moe > WIDE_MARGIN:
+        note = "indicative only: wide margin"
+    else:
+        note = ""
+    return "; ".join(x for x in (note, extra) if x)
+
+
+# ======================================================================================
+# Writing: manifest, public design table, auditor workbook
+# ======================================================================================
+
+
+def write_sample(sample: Sample, out_dir: str | Path, standards: str | Path | None = None,
+                 scale: str | None = None) -> dict[str, Path]:
+    """Write ``manifest.json``, ``design_table.csv`` and ``auditor_workbook.xlsx``."""
+    from .export import write_csv
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"manifest": out / "manifest.json", "design_table": out / "design_table.csv",
+             "workbook": out / "auditor_workbook.xlsx"}
+    write_json(sample.manifest, paths["manifest"])
+    write_csv(design_table(sample.manifest), paths["design_table"])
+    std = schemas.load_standards(standards) if standards else None
+    sc = schemas.load_scale(scale or sample.design.scale) if (scale or sample.design.scale) \
+        else None
+    write_workbook(sample.selected, sample.manifest, paths["workbook"], standards=std, scale=sc)
+    return paths
+
+
+def design_table(manifest: Mapping[str, Any]) -> pd.DataFrame:
+    """The public design table (no case-level data): one row per stratum and a total row."""
+    s = design_summary(manifest)
+    return pd.DataFrame({
+        "stratum": s["stratum"], "label": s["label"], "population": s["population"],
+        "sampled": s["sampled"], "sampling_fraction": s["fraction"].round(6),
+        "margin_of_error_95": s["margin_of_error"].round(6), "too_small": s["too_small"],
+        "note": s["note"]})
+
+
+WORKBOOK_PREFILLED = ("case_id", "stratum", "service", "contact_date", "team")
+
+
+def workbook_columns(standards: schemas.Standards, scale: schemas.Scale
+                     ) -> list[tuple[str, str, list[str] | None]]:
+    """(column, instruction, allowed values or None) for each auditor-completed column."""
+    answers = list(standards.answers)
+    cols: list[tuple[str, str, list[str] | None]] = [
+        ("auditor_id", "Your initials or staff code (one row per case per auditor).", None),
+        ("auditor_agency", "Your agency (police, health, CSC, education ...).", None),
+        ("audit_date", "Date of the audit (dd/mm/yyyy).", None),
+    ]
+    for s in standards.standards:
+        cols.append((f"std_{s['key']}", f"{s['label']}. {s.get('question', '')}".strip(),
+                     answers))
+    cols += [
+        ("overall_grade", "Overall grade of practice (Ofsted scale).", list(schemas.GRADE)),
+        ("tier_judged", f"Level of need you judge right for the case ({scale.label}).",
+         list(scale.levels)),
+        ("triage_grade_judged", "Domestic-abuse triage grade you judge right (if it applies).",
+         list(schemas.TRIAGE_GRADE)),
+    ]
+    for t in standards.themes:
+        cols.append((f"theme_{t['key']}", f"Theme: {t['label']} (yes if it applies).",
+                     ["yes", "no"]))
+    cols.append(("notes", "Your notes. They stay internal and are never published.", None))
+    return cols
+
+
+def write_workbook(selected: pd.DataFrame, manifest: Mapping[str, Any], path: str | Path,
+                   standards: schemas.Standards | None = None,
+                   scale: schemas.Scale | None = None) -> Path:
+    """The auditor workbook: sheet "Audit" (one row per sampled case) and "Instructions".
+
+    Column headers are the audit-returns contract names (``schemas.audit_spec``), so a
+    completed workbook reads back with ``ingest(path, "audit", sheet="Audit")``.  Answer
+    columns carry drop-down lists (Excel data validation).  Every cell goes through
+    ``export.cell_value`` (formula injection neutralised) and the file is made byte-stable
+    with ``export.deterministic_xlsx``.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    from .export import cell_value, deterministic_xlsx
+
+    standards = standards or schemas.load_standards()
+    scale = scale or schemas.load_scale()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = selected.sort_values(["stratum", "case_id"], kind="stable")
+    pre = [c for c in WORKBOOK_PREFILLED if c in rows.columns]
+    completed = workbook_columns(standards, scale)
+    headers = pre + [c for c, _, _ in completed]
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Audit"
+    bold = Font(bold=True)
+    grey = PatternFill("solid", fgColor="EEEEEE")
+    ws.append([cell_value(h) for h in headers])
+    for cell in ws[1]:
+        cell.font = bold
+    for rec in rows[pre].itertuples(index=False, name=None):
+        ws.append([cell_value(v) for v in rec] + [None] * len(completed))
+    last = max(len(rows) * 5, 200) + 1  # room to copy rows for further auditors
+    for j, c in enumerate(pre, start=1):
+        letter = get_column_letter(j)
+        ws.column_dimensions[letter].width = 22 if c != "contact_date" else 13
+        for i in range(2, len(rows) + 2):
+            ws.cell(i, j).fill = grey
+            if c == "contact_date":
+                ws.cell(i, j).number_format = "yyyy-mm-dd"
+    for j, (c, _, allowed) in enumerate(completed, start=len(pre) + 1):
+        letter = get_column_letter(j)
+        ws.column_dimensions[letter].width = 40 if c == "notes" else max(14, len(c) + 2)
+        if allowed:
+            dv = DataValidation(type="list", formula1='"' + ",".join(allowed) + '"',
+                                allow_blank=True, showErrorMessage=True,
+                                errorTitle="Not an allowed value",
+                                error="Choose a value from the list: " + ", ".join(allowed))
+            dv.add(f"{letter}2:{letter}{last}")
+            ws.add_data_validation(dv)
+        elif c == "audit_date":
+            dv = DataValidation(type="date", operator="greaterThan", formula1="DATE(1990,1,1)",
+                                allow_blank=True, showErrorMessage=True,
+                                errorTitle="Not a date", error="Enter a date, e.g. 31/03/2026")
+            dv.add(f"{letter}2:{letter}{last}")
+            ws.add_data_validation(dv)
+            for i in range(2, len(rows) + 2):
+                ws.cell(i, j).number_format = "dd/mm/yyyy"
+    ws.freeze_panes = "B2"
+
+    info = wb.create_sheet("Instructions")
+    info.column_dimensions["A"].width = 28
+    info.column_dimensions["B"].width = 80
+    info.column_dimensions["C"].width = 50
+    d = manifest.get("design", {})
+    lines: list[list[object]] = [
+        ["Auditor workbook", str(d.get("title") or manifest.get("design_name", ""))],
+        ["Design", f"{manifest.get('design_name', '')} (seed {manifest.get('seed')})"],
+        ["Cases", f"{len(rows)} sampled cases, one row each on the sheet 'Audit'"],
+        ["Input SHA-256", str(manifest.get("input_sha256", ""))],
+        [],
+        ["How to complete", "Grey columns identify the case: do not change them. The case_id "
+         "is pseudonymised; the data owner, who holds the key, finds the case file for you."],
+        ["", "Fill in one row per case per auditor. If several auditors audit the same case, "
+         "copy the case's row and fill in one copy each, with your own auditor_id."],
+        ["", "Pick answers from the drop-down lists. Leave a cell empty if it does not apply "
+         "or you cannot tell (or choose not_applicable / insufficient_information)."],
+        ["", "Return the completed workbook to the board's analyst, who reads it with: "
+         "sqa ingest --kind audit --sheet Audit <file>. Rows with problems are listed in a "
+         "quarantine file, never silently dropped."],
+        [],
+        ["Column", "What to enter", "Allowed values"],
+        ["case_id", "Pseudonymised case identifier (pre-filled).", ""],
+        ["stratum", "The group the case was sampled from (pre-filled).", ""],
+        ["service", "Service holding the case (pre-filled).", ""],
+        ["contact_date", "Date of contact or referral (pre-filled).", ""],
+        ["team", "Team holding the case, if known (pre-filled).", ""],
+    ]
+    lines += [[c, text, ", ".join(allowed) if allowed else ""] for c, text, allowed in completed]
+    lines += [[], ["Answer codes", ", ".join(f"{a} = {schemas.ANSWER_LABELS.get(a, a)}"
+                                             for a in standards.answers)],
+              ["Grades", ", ".join(f"{k} = {v}" for k, v in schemas.GRADE.items())],
+              ["Levels of need", ", ".join(f"{lv} = {scale.labels.get(lv, lv)}"
+                                           for lv in scale.levels)],
+              ["Template", f"{standards.name}. {standards.source}".strip()]]
+    for line in lines:
+        info.append([cell_value(v) for v in line])
+    for r in (1, 11):
+        for cell in info[r]:
+            cell.font = bold
+    for row in info.iter_rows():
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    wb.save(path)
+    return deterministic_xlsx(path)
+
+
+# ======================================================================================
+# Reading manifests, weights, verification
+# ======================================================================================
+
+
+def sample_folder(processed_dir: str | Path, design: str | Path | Design) -> Path:
+    """Where a round keeps a design's sample: ``<processed_dir>/samples/<design name>/``."""
+    return Path(processed_dir) / "samples" / load_design(design).name
+
+
+def load_or_draw(design: str | Path | Design, processed_dir: str | Path,
+                 seed: int | None = None, redraw: bool = False) -> tuple[dict[str, Any], Path]:
+    """The round's manifest for ``design`` (and its path), drawing the sample first from
+    ``<processed_dir>/cases.parquet`` when it is missing or ``redraw`` is set (as
+    ``sqa sample`` would, into ``sample_folder``)."""
+    d = load_design(design)
+    folder = sample_folder(processed_dir, d)
+    path = folder / "manifest.json"
+    if redraw or not path.exists():
+        write_sample(draw(Path(processed_dir) / "cases.parquet", d, seed=seed), folder)
+    return read_manifest(path), path
+
+
+def read_manifest(manifest: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    """A sample manifest as a dict (from a JSON path, or passed through)."""
+    if isinstance(manifest, Mapping):
+        return dict(manifest)
+    p = Path(manifest)
+    if not p.is_file():
+        raise FileNotFoundError(f"{p}: sample manifest not found (it is written by `sqa sample` "
+                                "as <out>/manifest.json).")
+    try:
+        data = json.loads(p.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DesignError(f"{p}: not a sample manifest (invalid JSON: {exc}).") from None
+    if not isinstance(data, dict) or "cases" not in data or "seed" not in data:
+        raise DesignError(f"{p}: not a sample manifest (no 'cases' or 'seed'). Give the "
+                          "manifest.json written by `sqa sample`.")
+    return data
+
+
+def attach_weights(frame: pd.DataFrame, manifest: str | Path | Mapping[str, Any]
+                   ) -> pd.DataFrame:
+    """``case_id``, ``stratum`` and ``design_weight`` for each row of ``frame``.
+
+    Rows whose case is not in the sample get missing stratum and weight.  The frame's index
+    and row order are kept (an audit table with several auditors per case gets the case's
+    weight on each row).  Design weight = ``N_h / n_h`` (Horvitz & Thompson 1952).
+    """
+    if "case_id" not in frame.columns:
+        raise ValueError("attach_weights needs a frame with a case_id column")
+    m = read_manifest(manifest)
+    w = pd.DataFrame(m["cases"], columns=["case_id", "stratum", "selection_probability",
+                                          "design_weight"])
+    w = w.astype({"case_id": str, "stratum": str, "design_weight": float})
+    left = pd.DataFrame({"case_id": frame["case_id"].astype(object).to_numpy()})
+    out = left.merge(w[["case_id", "stratum", "design_weight"]], on="case_id", how="left",
+                     validate="many_to_one")
+    out.index = frame.index
+    return out
+
+
+@dataclass
+class VerifyResult:
+    """Outcome of ``verify``: ``ok`` and, when not, the reasons in plain words."""
+
+    ok: bool
+    reasons: list[str]
+    checks: list[str]
+    notes: list[str]
+    manifest: dict[str, Any]
+
+    def report(self) -> str:
+        m = self.manifest
+        head = "VERIFIED" if self.ok else "NOT VERIFIED"
+        lines = [f"{head}: sample {m.get('design_name')!r}, seed {m.get('seed')}, "
+                 f"{len(m.get('cases', []))} cases in {len(m.get('strata', []))} strata"]
+        lines += [f"  ok      {c}" for c in self.checks]
+        lines += [f"  FAILED  {r}" for r in self.reasons]
+        lines += [f"  note    {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _row_difference(old: str | None, new_hashes: list[str], old_rows: int) -> str:
+    if not old:
+        return f"{old_rows:,} rows then, {len(new_hashes):,} now"
+    k = DIGEST_CHARS
+    before = Counter(old[i:i + k] for i in range(0, len(old), k))
+    after = Counter(h[:k] for h in new_hashes)
+    removed = sum((before - after).values())
+    added = sum((after - before).values())
+    changed = min(removed, added)
+    differ = changed + (added - changed) + (removed - changed)
+    return (f"{differ:,} row{'s' if differ != 1 else ''} differ{'s' if differ == 1 else ''}: "
+            f"{changed:,} changed, {added - changed:,} added, {removed - changed:,} removed; "
+            f"{old_rows:,} rows then, {len(new_hashes):,} now")
+
+
+def verify(manifest: str | Path | Mapping[str, Any], cases: str | Path | pd.DataFrame,
+           design: str | Path | None = None) -> VerifyResult:
+    """Re-draw the sample of ``manifest`` from ``cases`` and compare.
+
+    Passes only when the canonical input hash, the design and the selection (cases, strata,
+    selection probabilities, weights) are all identical.  ``design`` optionally names the
+    design file to compare with the one recorded in the manifest.  The git commit, package
+    versions and timestamp are reported when they differ but do not fail the check.
+    """
+    m = read_manifest(manifest)
+    label = str(manifest) if not isinstance(manifest, Mapping) else "manifest"
+    reasons: list[str] = []
+    checks: list[str] = []
+    notes: list[str] = []
+    for key in ("design", "design_sha256", "input_sha256", "strata", "exclusions"):
+        if key not in m:
+            raise DesignError(f"{label}: not a complete sample manifest (no {key!r}). Give the "
+                              "manifest.json written by `sqa sample`.")
+    if _json_sha(m["design"]) != m["design_sha256"]:
+        reasons.append("design differs: the design recorded in the manifest has been edited "
+                       "since the sample was drawn (its SHA-256 no longer matches)")
+    try:
+        d = design_from_dict(m["design"], origin=f"{label} (design)")
+    except DesignError as exc:
+        reasons.append(f"design differs: the design recorded in the manifest is no longer valid "
+                       f"({exc})")
+        return VerifyResult(False, reasons, checks, notes, m)
+    if not reasons:
+        checks.append(f"design: {d.name!r} unchanged (SHA-256 {d.sha256[:12]}...)")
+    if design is not None:
+        other = load_design(design)
+        a, b = d.to_dict(), other.to_dict()
+        diff = sorted(k for k in a if a[k] != b.get(k))
+        if diff:
+            reasons.append(f"design differs: {', '.join(diff)} differ between the manifest and "
+                           f"{other.origin}")
+        else:
+            checks.append(f"design: same as {other.origin}")
+
+    df = cases if isinstance(cases, pd.DataFrame) else read_cases(cases)
+    _check_cases(df, str(cases) if not isinstance(cases, pd.DataFrame) else "cases table")
+    text = canonical_text(df)
+    new_sha, row_hashes = input_digest(text)
+    if new_sha != m["input_sha256"]:
+        reasons.append("input hash differs: the cases file has changed since the sample was "
+                       "drawn (" + _row_difference(m.get("input_row_digests"), row_hashes,
+                                                   int(m.get("rows", {}).get("input", 0))) + ")")
+    else:
+        checks.append(f"input: canonical SHA-256 matches ({new_sha[:12]}...; "
+                      f"{len(text):,} rows)")
+
+    try:
+        again = draw(df, d, seed=int(m["seed"]),
+                     excluded_ids=m["exclusions"].get("excluded_case_ids", []),
+                     reference_date=m["exclusions"].get("reference_date"))
+    except DesignError as exc:
+        reasons.append(f"the design can no longer be drawn from this file: {exc}")
+        return VerifyResult(False, reasons, checks, notes, m)
+    a2 = again.manifest
+    if new_sha != m["input_sha256"] and a2["frame_sha256"] == m.get("frame_sha256"):
+        notes.append("the rows eligible for this design are unchanged: the change lies outside "
+                     "the sample frame")
+    old_cases = {c["case_id"]: c for c in m["cases"]}
+    new_cases = {c["case_id"]: c for c in a2["cases"]}
+    if old_cases == new_cases and _strata_key(m["strata"]) == _strata_key(a2["strata"]):
+        checks.append(f"selection: the same {len(new_cases)} cases, strata, selection "
+                      "probabilities and design weights")
+    else:
+        gone = sorted(set(old_cases) - set(new_cases))
+        came = sorted(set(new_cases) - set(old_cases))
+        moved = sum(1 for c in set(old_cases) & set(new_cases) if old_cases[c] != new_cases[c])
+        reasons.append(f"selection differs: {len(gone)} case(s) of the manifest are no longer "
+                       f"selected, {len(came)} other case(s) are, and {moved} case(s) have a "
+                       "different stratum or weight")
+    if a2["versions"] != m.get("versions"):
+        changed = sorted(k for k in set(a2["versions"]) | set(m.get("versions", {}))
+                         if a2["versions"].get(k) != m.get("versions", {}).get(k))
+        notes.append(f"package versions differ from the draw ({', '.join(changed)})")
+    if a2["git_commit"] != m.get("git_commit"):
+        notes.append(f"code version differs: drawn at {m.get('git_commit')}, verified at "
+                     f"{a2['git_commit']}")
+    return VerifyResult(not reasons, reasons, checks, notes, m)
+
+
+def _strata_key(strata: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    return sorted((s["stratum"], s["population"], s["sampled"]) for s in strata)
+
+
+# ======================================================================================
+# Public summaries (no case-level data): for the notebook and the site
+# ======================================================================================
+
+
+def design_summary(manifest: str | Path | Mapping[str, Any]) -> pd.DataFrame:
+    """Per-stratum population, sampled, fraction, margin and notes, plus a total row.
+
+    Aggregate only: never a case id.  ``attrs`` carries the design's title, the unit of its
+    strata ("service" when stratified by service) and the planning p and confidence.
+    """
+    m = read_manifest(manifest)
+    st = pd.DataFrame(m["strata"])
+    cols = ["stratum", "label", "population", "sampled", "fraction", "margin_of_error",
+            "too_small", "note"]
+    st = st[cols].copy()
+    planning = m.get("planning", {})
+    N, n = int(st["population"].sum()), int(st["sampled"].sum())
+    total_moe = planning.get("overall_margin_of_error")
+    if total_moe is None:
+        total_moe = stratified_margin(st["population"].tolist(), st["sampled"].tolist(),
+                                      planning.get("p", 0.5), planning.get("confidence", 0.95))
+    total = pd.DataFrame([{"stratum": "all", "label": "All strata", "population": N,
+                           "sampled": n, "fraction": n / N if N else math.nan,
+                           "margin_of_error": float(total_moe), "too_small": n < SMALL_N,
+                           "note": "stratified estimate"}])
+    out = pd.concat([st, total], ignore_index=True)
+    out = out.astype({"population": int, "sampled": int, "fraction": float,
+                      "margin_of_error": float, "too_small": bool})
+    design = m.get("design", {})
+    columns = (design.get("strata") or {}).get("columns") or []
+    out.attrs = {"title": design.get("title") or m.get("design_name", ""),
+                 "design_name": m.get("design_name", ""),
+                 "unit": "service" if columns == ["service"] else "group",
+                 "p": planning.get("p", 0.5), "confidence": planning.get("confidence", 0.95)}
+    return out
+
+
+def _pct(x: float, digits: int = 1) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else \
+        f"{100 * x:.{digits}f}%"
+
+
+def _points(m: float) -> str:
+    if m is None or math.isnan(m):
+        return "not estimable"
+    return f"±{math.floor(100 * m + 0.5)} points"
+
+
+def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
+    """The design summary formatted for ``show_table`` (percentages, plain headings)."""
+    conf = summary.attrs.get("confidence", 0.95)
+    return pd.DataFrame({
+        "Stratum": summary["label"], "Cases in the population": summary["population"],
+        "Cases sampled": summary["sampled"],
+        "Sampling fraction": [_pct(f) for f in summary["fraction"]],
+        f"Expected margin of error ({conf * 100:g}%)": [
+            _points(m) for m in summary["margin_of_error"]],
+        "Note": summary["note"]})
+
+
+_NUMBER_WORDS = {1: "One", 2: "Two", 3: "Three", 4: "Four"}
+
+
+def in_sentence(label: str) -> str:
+    """A stratum label for use inside a sentence: "School multi-agency panel (MAP)" becomes
+    "school multi-agency panel (MAP)"; names ("Partnership Triage", "MAT panels") are kept."""
+    words = label.split()
+    if not words or not words[0][:1].isupper() or words[0][1:2].isupper():
+        return label
+    if len(words) > 1 and words[1][:1].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def plain_words(summary: pd.DataFrame) -> str:
+    """Plain-English reading of a design summary (Markdown): size, precision, small strata."""
+    st = summary[summary["stratum"] != "all"]
+    tot = summary[summary["stratum"] == "all"].iloc[0]
+    unit = summary.attrs.get("unit", "group")
+    conf = summary.attrs.get("confidence", 0.95)
+    p = summary.attrs.get("p", 0.5)
+    title = summary.attrs.get("title", "")
+    lines = [
+        f"**{title}.** {tot.sampled:,} cases were sampled from {tot.population:,} eligible "
+        f"cases ({_pct(tot.fraction)}) in {len(st)} strat{'a' if len(st) != 1 else 'um'}. "
+        f"Taken together, and weighted back to the population, they can estimate a share of "
+        f"cases (for example, cases meeting a standard) to within about "
+        f"{_points(tot.margin_of_error)} ({conf * 100:g}% confidence, assuming "
+        f"{'the most cautious value of 50%' if p == 0.5 else f'a share near {p:.0%}'})."]
+    small = st[st["sampled"] < SMALL_N]
+    for r in small.itertuples():
+        count = _NUMBER_WORDS.get(int(r.sampled), str(r.sampled))
+        was = "was" if r.sampled == 1 else "were"
+        case = "case" if r.sampled == 1 else "cases"
+        tail = (" (every case was audited, but there are too few for a general finding)."
+                if r.sampled >= r.population else ".")
+        lines.append(f"{count} {in_sentence(r.label)} {case} {was} audited: no general finding "
+                     f"can be drawn about that {unit}{tail}")
+    wide = st[(st["sampled"] >= SMALL_N) & (st["margin_of_error"] > WIDE_MARGIN)]
+    if len(wide):
+        items = "; ".join(f"{r.label} ({r.sampled} cases, {_points(r.margin_of_error)})"
+                          for r in wide.itertuples())
+        lines.append(f"Findings for these strata are indicative only, because their margins are "
+                     f"wide: {items}.")
+    census = st[(st["sampled"] >= st["population"]) & (st["sampled"] >= SMALL_N)]
+    for r in census.itertuples():
+        lines.append(f"Every {in_sentence(r.label)} case ({r.population}) was audited, so that "
+                     "figure has no sampling error (auditors' judgements can still differ).")
+    fine = st[(st["sampled"] >= SMALL_N) & (st["margin_of_error"] <= WIDE_MARGIN)
+              & (st["sampled"] < st["population"])]
+    if len(fine):
+        lines.append(f"{len(fine)} strat{'a' if len(fine) != 1 else 'um'} "
+                     f"{'have' if len(fine) != 1 else 'has'} a margin of "
+                     f"{_points(float(fine['margin_of_error'].max()))} or "
+                     "better.")
+    return "\n\n".join(lines)
+
+
+def manifest_facts(manifest: str | Path | Mapping[str, Any]) -> str:
+    """What makes the sample checkable (Markdown): seed, hashes, counts, versions; no ids."""
+    m = read_manifest(manifest)
+    rows = m.get("rows", {})
+    ex = m.get("exclusions", {})
+    design = m.get("design", {})
+    parts = []
+    if design.get("filter"):
+        parts.append("; ".join(f"{k} in {', '.join(v)}" for k, v in design["filter"].items()))
+    dw = design.get("date_window")
+    if dw:
+        parts.append(f"{dw['column']} from {dw.get('start') or 'the start'} to "
+                     f"{dw.get('end') or 'the end'}")
+    eligible = f" ({'; '.join(parts)})" if parts else ""
+    excluded = (f", {rows.get('excluded_previous', 0):,} left out because they were audited "
+                f"recently" if ex.get("excluded_case_ids") else "")
+    versions = m.get("versions", {})
+    return (f"**How to check this sample.** Design `{m.get('design_name')}` "
+            f"(SHA-256 `{str(m.get('design_sha256', ''))[:16]}`), seed **{m.get('seed')}**. "
+            f"The cases table had {rows.get('input', 0):,} rows; its canonical SHA-256 is "
+            f"`{m.get('input_sha256')}`. {rows.get('frame', 0):,} cases were eligible"
+            f"{eligible}{excluded}. Drawn with safeguarding-qa "
+            f"{versions.get('safeguarding-qa', '')}"
+            f" (git {str(m.get('git_commit', 'unknown'))[:12]}) on "
+            f"{str(m.get('created', ''))[:10]}. Anyone holding the same cases table can "
+            f"re-draw it: `sqa sample --verify manifest.json --cases cases.parquet`.")
+
+
+def planning_table(summary: pd.DataFrame, margins: Sequence[float] = (0.05, 0.10, 0.15),
+                   p: float | None = None, confidence: float | None = None) -> pd.DataFrame:
+    """Cases needed per stratum (and overall, as one random sample) for each target margin.
+
+    ``sample_size`` with the finite population correction (Cochran 1977, ch. 4); a stratum
+    needing all its cases is a census.
+    """
+    p = summary.attrs.get("p", 0.5) if p is None else p
+    confidence = summary.attrs.get("confidence", 0.95) if confidence is None else confidence
+    out = pd.DataFrame({"Stratum": summary["label"],
+                        "Cases in the population": summary["population"],
+                        "Cases sampled": summary["sampled"]})
+    for e in margins:
+        out[f"Needed for ±{e * 100:g} points"] = [
+            sample_size(e, int(N), p=p, confidence=confidence) for N in summary["population"]]
+    return out
+
+
+def margin_plot(summary: pd.DataFrame, title: str | None = None):
+    """Horizontal bars: expected margin of error per stratum; too-small strata hatched."""
+    import matplotlib.pyplot as plt
+
+    from .figures import PALETTE
+
+    st = summary[summary["stratum"] != "all"].iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, 1.4 + 0.45 * len(st)))
+    y = np.arange(len(st))
+    moe = st["margin_of_error"].fillna(0).to_numpy() * 100
+    small = st["too_small"].to_numpy()
+    colours = [PALETTE["vermillion"] if s else PALETTE["sky"] for s in small]
+    bars = ax.barh(y, moe, color=colours, edgecolor="black", linewidth=0.6)
+    for bar, s in zip(bars, small, strict=True):
+        if s:
+            bar.set_hatch("//")
+    for yi, r in zip(y, st.itertuples(), strict=True):
+        tag = (f"n = {r.sampled} of {r.population:,}"
+               + ("  (too few to generalise)" if r.too_small else "")
+               + ("  (census)" if r.sampled >= r.population else ""))
+        ax.annotate(tag, (moe[yi], yi), textcoords="offset points", xytext=(5, -3), fontsize=8)
+    tot = float(summary.loc[summary["stratum"] == "all", "margin_of_error"].iloc[0])
+    if not math.isnan(tot):
+        ax.axvline(100 * tot, color=PALETTE["black"], ls="--", lw=1,
+                   label=f"All strata together ±{math.floor(100 * tot + 0.5)} points")
+        ax.legend(loc="upper right", fontsize=8)
+    ax.set_yticks(y, st["label"].tolist())
+    ax.set_xlim(0, max(110.0, float(moe.max()) * 2.0 if len(moe) else 110.0))
+    conf = summary.attrs.get("confidence", 0.95)
+    ax.set_xlabel(f"Expected margin of error (± percentage points, {conf * 100:g}% confidence)")
+    ax.set_title(title or "Expected margin of error by stratum")
+    fig.tight_layout()
+    return fig
+
+
+def margin_alt_text(summary: pd.DataFrame) -> str:
+    """Alt text for ``margin_plot``: every stratum's margin and size, in words."""
+    st = summary[summary["stratum"] != "all"].sort_values("margin_of_error", ascending=False)
+    items = "; ".join(
+        f"{r.label} {_points(r.margin_of_error)} ({r.sampled} of {r.population:,} cases"
+        + (", too few for a general finding)" if r.too_small else ")") for r in st.itertuples())
+    tot = summary[summary["stratum"] == "all"].iloc[0]
+    return (f"Bar chart of the expected margin of error for each of {len(st)} strata of the "
+            f"sample, widest first: {items}. All strata together: "
+            f"{_points(tot.margin_of_error)}.")
+
+
+def design_findings(manifest: str | Path | Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Citable findings about a sample design (for ``FindingsLog``): one for the design, one
+    for each stratum too small for a general finding.  Ids: ``AS-<DESIGN>-DESIGN`` and
+    ``AS-<DESIGN>-<STRATUM>-TOO-SMALL``."""
+    m = read_manifest(manifest)
+    s = design_summary(m)
+    tot = s[s["stratum"] == "all"].iloc[0]
+    name = str(m.get("design_name", "design"))
+    conf = s.attrs.get("confidence", 0.95)
+    out = [{
+        "finding_id": finding_id("AS", name, "DESIGN"), "topic": "Sample design",
+        "group": s.attrs.get("title", name), "measure": f"expected margin of error "
+        f"({conf * 100:g}%)", "n": int(tot.sampled), "estimate": float(tot.margin_of_error),
+        "method": "stratified random sample; margin from Cochran (1977) ch. 5 with p = "
+        f"{s.attrs.get('p', 0.5)}",
+        "text": (f"The {s.attrs.get('title', name)} sample has {tot.sampled} cases from "
+                 f"{tot.population:,} eligible cases in {len(s) - 1} strata (seed "
+                 f"{m.get('seed')}); together they estimate a share of cases to within about "
+                 f"{_points(tot.margin_of_error)} at {conf * 100:g}% confidence.")}]
+    unit = s.attrs.get("unit", "group")
+    for r in s[(s["stratum"] != "all") & s["too_small"]].itertuples():
+        count = _NUMBER_WORDS.get(int(r.sampled), str(r.sampled))
+        case = "case was" if r.sampled == 1 else "cases were"
+        out.append({
+            "finding_id": finding_id("AS", name, r.stratum, "TOO-SMALL"), "topic": "Sample design",
+            "group": r.label, "measure": "cases sampled", "n": int(r.sampled),
+            "method": f"fewer than {SMALL_N} cases: no percentage is published",
+            "text": f"{count} {in_sentence(r.label)} {case} audited: no general finding can be "
+                    f"drawn about that {unit}."})
+    return out
+
+
+def verification_finding(manifest: Mapping[str, Any], result: VerifyResult) -> dict[str, Any]:
+    """A citable finding saying whether the sample re-draws identically from the cases table."""
+    name = str(manifest.get("design_name", "design"))
+    if result.ok:
+        text = (f"Re-drawing the {name.replace('_', ' ')} sample from the cases table with seed "
+                f"{manifest.get('seed')} gives exactly the same {len(manifest['cases'])} cases: "
+                "the sample is verified.")
+    else:
+        text = (f"The {name.replace('_', ' ')} sample could not be verified against the cases "
+                f"table: {'; '.join(result.reasons)}.")
+    return {"finding_id": finding_id("AS", name, "VERIFIED"), "topic": "Sample design",
+            "group": name, "measure": "sample re-draws identically", "n": len(manifest["cases"]),
+            "method": "re-draw from the canonical cases table (sqa sample --verify)",
+            "text": text}
+
+
+# ======================================================================================
+# Command line
+# ======================================================================================
+
+
+def cli_draw(cases: str | Path, design: str | Path, seed: int | None, out: str | Path,
+             previous: Sequence[str | Path] | None = None,
+             standards: str | Path | None = None) -> int:
+    """``sqa sample --cases FILE --design DESIGN [--seed N] --out DIR [--previous M ...]``."""
+    d = load_design(design)
+    sample = draw(cases, d, seed=seed, previous=previous or ())
+    paths = write_sample(sample, out, standards=standards)
+    m = sample.manifest
+    rows = m["rows"]
+    print(f"{d.name}: drew {rows['sampled']} cases from {rows['frame']:,} eligible "
+          f"({rows['input']:,} rows in {cases}) in {len(m['strata'])} strata, seed {m['seed']}")
+    for s in m["strata"]:
+        flag = "  too small for a general finding" if s["too_small"] else ""
+        print(f"  {s['stratum']:<40} {s['sampled']:>4} of {s['population']:>6,}{flag}")
+    if d.exclude_previous_months is not None and not previous:
+        print("  note: the design excludes recently audited cases, but no --previous "
+              "manifests were given")
+    if rows["excluded_previous"]:
+        print(f"  excluded {rows['excluded_previous']} case(s) audited recently")
+    print(f"  input SHA-256 (canonical): {m['input_sha256']}")
+    for name, p in paths.items():
+        print(f"  wrote {name}: {p}")
+    return 0
+
+
+def cli_verify(manifest: str | Path, cases: str | Path) -> int:
+    """``sqa sample --verify MANIFEST --cases FILE``: 0 when verified, 1 when not."""
+    res = verify(manifest, cases)
+    print(f"manifest: {manifest}\ncases:    {cases}")
+    print(res.report())
+    return 0 if res.ok else 1
+
+
+def cli_sample(args: Any) -> int:
+    """Dispatch an argparse namespace (cases, design, seed, out, verify[, previous,
+    standards]) to ``cli_verify`` or ``cli_draw``."""
+    if getattr(args, "verify", None):
+        return cli_verify(args.verify, args.cases)
+    if not getattr(args, "design", None) or not getattr(args, "out", None):
+        raise DesignError("sample needs --design and --out (or --verify MANIFEST)")
+    return cli_draw(args.cases, args.design, getattr(args, "seed", None), args.out,
+                    getattr(args, "previous", None) or [], getattr(args, "standards", None))
