@@ -498,11 +498,13 @@ def run_round(path: str | Path, only: list[str] | None = None, skip_prepare: boo
         bar = tqdm(total=len(todo), desc=f"round {rnd.name}", unit="notebook",
                    disable=not progress or not todo, leave=True)
 
+        tell = bar.write if say is print and not bar.disable else say  # keep the bar intact
+
         def finished(outcome: NotebookOutcome) -> None:
             results[outcome.name] = outcome
             bar.update(1)
-            say(f"{'ok  ' if outcome.ok else 'FAIL'} {outcome.name} ({outcome.seconds:.1f} s)"
-                + ("" if outcome.ok else f"\n     {outcome.error}"))
+            tell(f"{'ok  ' if outcome.ok else 'FAIL'} {outcome.name} ({outcome.seconds:.1f} s)"
+                 + ("" if outcome.ok else f"\n     {outcome.error}"))
 
         if jobs == 1 or len(todo) <= 1:
             for s in todo:

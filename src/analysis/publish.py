@@ -467,7 +467,32 @@ def sensitive_values(root: Path, rounds: list[dict[str, Any]]) -> Sensitive:
                 sens.notes += [re.sub(r"\s+", " ", str(n)).strip() for n in t["notes"].dropna()
                                if len(str(n).strip()) >= 12]
     sens.notes = sorted(set(sens.notes))
+    sens.dobs -= public_dates(root, rounds)
     return sens
+
+
+def public_dates(root: Path, rounds: list[dict[str, Any]]) -> set[str]:
+    """Dates a report states on purpose: each round's reference date and the date windows of
+    its samples.  A child's date of birth that happens to fall on one of them is not a leak
+    when the page names that date (the round closing on 31 March, say), so the gate does not
+    count it; every other date of birth in the inputs still refuses a release."""
+    days: set[str] = set()
+    for rd in rounds:
+        found = [rd.get("date")]
+        for item in rd.get("prepare", {}).get("sample", []):
+            try:
+                manifest = json.loads((root / item["manifest"]).read_text("utf-8"))
+            except (OSError, ValueError, KeyError):
+                continue
+            window = (manifest.get("design") or {}).get("date_window") or {}
+            found += [window.get("start"), window.get("end")]
+        for d in found:
+            try:
+                when = datetime.fromisoformat(str(d))
+            except ValueError:
+                continue
+            days |= {when.strftime(f) for f in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")}
+    return days
 
 
 def scan_site(out_dir: Path, sens: Sensitive) -> list[str]:

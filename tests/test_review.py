@@ -1,0 +1,736 @@
+"""Tests of analysis.review: the tier-2 case review (Hackney 2011 model).
+
+Hand-made audit returns (two auditors per case, pseudonymised ids) check the case rule, the
+per-service proportions and their intervals against published values, the wording rules,
+design weighting, the tier matrix, themes, the Kaplan-Meier delay, the repeat-audit
+comparison and the reproduction of the published Hackney 2011 counts.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import review as rv
+from analysis.privacy import DEMO_KEY, pseudonymise
+from analysis.schemas import load_scale, load_standards
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED = ROOT / "data" / "published"
+STD = load_standards()
+SCALE = load_scale("hackney")
+KEYS = STD.standard_keys
+
+
+def cid(raw: str) -> str:
+    return pseudonymise(raw, DEMO_KEY, "case")
+
+
+def returns(cases: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(cases table, audit returns) from a compact description.
+
+    Each case: {"id", "service", "held", "auditors": [ {standard: answer, "tier": level,
+    "themes": {key: bool}} ...]}; standards not given are answered "yes"; the auditors' tier
+    defaults to the tier held.
+    """
+    crows, arows = [], []
+    for c in cases:
+        case_id = cid(c["id"])
+        crows.append({"case_id": case_id, "service": c["service"],
+                      "level_of_need": c.get("held", "2A"),
+                      "first_concern_date": pd.Timestamp(c.get("first", "2025-01-01")),
+                      "tier3_referral_date": pd.Timestamp(c["tier3"]) if c.get("tier3")
+                      else pd.NaT})
+        for i, a in enumerate(c.get("auditors", [{}, {}])):
+            row = {"case_id": case_id, "auditor_id": f"A{i + 1}"}
+            for k in KEYS:
+                row[f"std_{k}"] = a.get(k, "yes")
+            row["tier_judged"] = a.get("tier", c.get("held", "2A"))
+            for t in STD.theme_keys:
+                row[f"theme_{t}"] = a.get("themes", {}).get(t, False)
+            row["overall_grade"] = a.get("grade", "good")
+            row["notes"] = "free text that must never appear in outputs"
+            arows.append(row)
+    cases_df = pd.DataFrame(crows)
+    audit = pd.DataFrame(arows)
+    for t in STD.theme_keys:
+        audit[f"theme_{t}"] = audit[f"theme_{t}"].astype("boolean")
+    return cases_df, audit
+
+
+def hackney_like(frt_appropriate: int = 2, triage_appropriate: int = 8) -> list[dict]:
+    """The Hackney 2011 composition with its referral-appropriate counts (both auditors agree)."""
+    out: list[dict] = []
+    spec = [("partnership_triage", 9, triage_appropriate), ("first_response_team", 6,
+                                                             frt_appropriate),
+            ("tier2_social_work", 4, 3), ("mat_panel", 3, 3), ("yprrp", 2, 2),
+            ("family_intervention_project", 3, 3), ("school_map", 1, 1),
+            ("health_visiting", 1, 1)]
+    for service, n, met in spec:
+        for i in range(n):
+            ans = "yes" if i < met else "no"
+            out.append({"id": f"{service}-{i}", "service": service,
+                        "auditors": [{"referral_appropriate": ans},
+                                     {"referral_appropriate": ans}]})
+    return out
+
+
+def frame_of(cases: list[dict], weights: pd.DataFrame | None = None) -> pd.DataFrame:
+    c, a = returns(cases)
+    return rv.review_frame(c, a, STD, SCALE, weights=weights)
+
+
+# --------------------------------------------------------------------------------------
+# The case rule (several auditors -> the case's finding)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("answers", "expected"), [
+    (("yes", "yes"), True),
+    (("no", "no"), False),
+    (("yes", "no"), False),                    # a tie is not met
+    (("yes", "partly"), False),                # partly counts as not met, then a tie
+    (("partly", "partly"), False),
+    (("yes", "not_applicable"), True),         # an auditor who cannot judge does not vote
+    (("no", "insufficient_information"), False),
+    (("not_applicable", "insufficient_information"), None),  # nobody could judge: left out
+    (("yes", "yes", "no"), True),              # majority of three
+    (("yes", "no", "partly"), False),
+])
+def test_case_rule_majority_met_tie_not_met_and_unjudgeable_left_out(answers, expected) -> None:
+    c, a = returns([{"id": "c1", "service": "partnership_triage",
+                     "auditors": [{"referral_appropriate": x} for x in answers]}])
+    got = rv.case_findings(a, STD, SCALE)["std_referral_appropriate"].iloc[0]
+    assert (got is pd.NA) if expected is None else bool(got) is expected
+
+
+def test_case_left_out_of_the_denominator_when_no_auditor_could_judge() -> None:
+    cases = [{"id": f"c{i}", "service": "partnership_triage"} for i in range(5)]
+    cases.append({"id": "c9", "service": "partnership_triage",
+                  "auditors": [{"referral_appropriate": "not_applicable"},
+                               {"referral_appropriate": "insufficient_information"}]})
+    res = rv.standard_results(frame_of(cases), STD)
+    r = res[(res.group == "partnership_triage") & (res.standard == "referral_appropriate")]
+    assert (int(r.successes.iloc[0]), int(r.n.iloc[0]), int(r.cases_audited.iloc[0])) == (5, 5, 6)
+
+
+def test_split_tier_takes_the_higher_tier_and_is_flagged() -> None:
+    c, a = returns([{"id": "c1", "service": "tier2_social_work", "held": "2B",
+                     "auditors": [{"tier": "2B"}, {"tier": "3"}]},
+                    {"id": "c2", "service": "tier2_social_work", "held": "2B",
+                     "auditors": [{"tier": "2A"}, {"tier": "2A"}]}])
+    cf = rv.case_findings(a, STD, SCALE).set_index("case_id")
+    assert cf.loc[cid("c1"), "tier_judged"] == "3" and bool(cf.loc[cid("c1"), "tier_split"])
+    assert cf.loc[cid("c2"), "tier_judged"] == "2A" and not bool(cf.loc[cid("c2"),
+                                                                        "tier_split"])
+    fr = rv.review_frame(c, a, STD, SCALE).set_index("case_id")
+    assert fr.loc[cid("c1"), "tier_direction"] == rv.TOO_LOW
+    assert fr.loc[cid("c2"), "tier_direction"] == rv.TOO_HIGH
+
+
+def test_theme_present_when_at_least_half_the_auditors_flag_it() -> None:
+    t = STD.theme_keys[0]
+    c, a = returns([{"id": "c1", "service": "first_response_team",
+                     "auditors": [{"themes": {t: True}}, {"themes": {t: False}}]},
+                    {"id": "c2", "service": "first_response_team",
+                     "auditors": [{"themes": {t: True}}, {}, {}]}])
+    cf = rv.case_findings(a, STD, SCALE).set_index("case_id")
+    assert bool(cf.loc[cid("c1"), f"theme_{t}"]) is True
+    assert bool(cf.loc[cid("c2"), f"theme_{t}"]) is False
+
+
+def test_split_overall_grade_takes_the_lower_grade() -> None:
+    _, a = returns([{"id": "c1", "service": "partnership_triage",
+                     "auditors": [{"grade": "good"}, {"grade": "requires_improvement"}]}])
+    assert rv.case_findings(a, STD, SCALE)["overall_grade"].iloc[0] == "requires_improvement"
+
+
+def test_case_rule_text_documents_the_tie_rule_and_why() -> None:
+    text = rv.CASE_RULE.lower()
+    assert "tie" in text and "not met" in text and "why" in text
+    assert "not applicable" in text and "left out" in text
+
+
+# --------------------------------------------------------------------------------------
+# Proportions, intervals and wording
+# --------------------------------------------------------------------------------------
+
+
+def test_proportions_and_wilson_intervals_match_published_values() -> None:
+    """Hackney 2011: triage 8 of 9, FRT 2 of 6; Wilson intervals as in Newcombe (1998a)."""
+    res = rv.standard_results(frame_of(hackney_like()), STD).set_index(["group", "standard"])
+    frt = res.loc[("first_response_team", "referral_appropriate")]
+    assert (frt.successes, frt.n) == (2, 6)
+    assert (round(frt.ci_low, 4), round(frt.ci_high, 4)) == (0.0968, 0.7000)
+    assert "2 of 6 First Response Team cases had a referral judged appropriate (33%, 95% CI " \
+           "10% to 70%)." in frt.text
+    tri = res.loc[("partnership_triage", "risk_assessed")]
+    assert "All 9 of 9 triage cases" in tri.text and "(95% CI 70% to 100%)" in tri.text
+    assert tri.word == "all"
+    assert res.loc[("partnership_triage", "referral_appropriate")].word == "most"
+    assert frt.word == "some"
+
+
+def test_clopper_pearson_on_request() -> None:
+    res = rv.standard_results(frame_of(hackney_like()), STD, method="clopper-pearson")
+    frt = res[(res.group == "first_response_team") & (res.standard == "referral_appropriate")]
+    # Clopper-Pearson 2/6: 0.0433 to 0.7772 (exact beta quantiles)
+    assert round(float(frt.ci_low.iloc[0]), 4) == 0.0433
+    assert round(float(frt.ci_high.iloc[0]), 4) == 0.7772
+    assert "Clopper-Pearson" in frt.method.iloc[0]
+
+
+@pytest.mark.parametrize(("met", "n", "word", "fragment"), [
+    (0, 6, "none", "None of the 6 First Response Team cases had a referral judged appropriate "
+                   "(95% CI 0% to 39%)."),
+    (6, 6, "all", "All 6 of 6 First Response Team cases had a referral judged appropriate "
+                  "(95% CI 61% to 100%)."),
+    (5, 6, "some", "5 of 6 First Response Team cases had a referral judged appropriate (83%, "),
+    (1, 6, "some", "1 of 6 First Response Team cases"),
+])
+def test_wording_rules_on_edge_cases(met: int, n: int, word: str, fragment: str) -> None:
+    cases = [{"id": f"f{i}", "service": "first_response_team",
+              "auditors": [{"referral_appropriate": "yes" if i < met else "no"}] * 2}
+             for i in range(n)]
+    res = rv.standard_results(frame_of(cases), STD, include_overall=False)
+    r = res[res.standard == "referral_appropriate"].iloc[0]
+    assert r.word == word
+    assert fragment in r.text
+    assert "A sample of about 97 cases would be needed" in r.text  # every n=6 interval is wide
+
+
+def test_wording_fewer_than_most_needs_the_interval_above_one_half() -> None:
+    cases = [{"id": f"t{i}", "service": "partnership_triage",
+              "auditors": [{"referral_appropriate": "yes" if i < 40 else "no"}] * 2}
+             for i in range(50)]
+    r = rv.standard_results(frame_of(cases), STD, include_overall=False)
+    r = r[r.standard == "referral_appropriate"].iloc[0]
+    assert r.word == "most" and "40 of 50" in r.text and "(80%, 95% CI 67% to 89%)" in r.text
+    assert "would be needed" not in r.text  # interval narrower than 30 points
+    few = [{"id": f"t{i}", "service": "partnership_triage",
+            "auditors": [{"referral_appropriate": "yes" if i < 10 else "no"}] * 2}
+           for i in range(50)]
+    r = rv.standard_results(frame_of(few), STD, include_overall=False)
+    assert r[r.standard == "referral_appropriate"].iloc[0].word == "fewer than half"
+
+
+@pytest.mark.parametrize(("n", "met"), [(4, 3), (4, 0), (4, 4), (2, 1)])
+def test_fewer_than_five_cases_get_case_observations_not_a_percentage(n: int, met: int) -> None:
+    cases = [{"id": f"s{i}", "service": "tier2_social_work",
+              "auditors": [{"referral_appropriate": "yes" if i < met else "no"}] * 2}
+             for i in range(n)]
+    res = rv.standard_results(frame_of(cases), STD, include_overall=False)
+    r = res[res.standard == "referral_appropriate"].iloc[0]
+    assert f"{met} of {n} tier-2 social work cases" in r.text
+    assert "no general finding can be drawn" in r.text
+    assert "%" not in r.text.split("A sample")[0] and "CI" not in r.text
+    assert r.word == "" and bool(r.small)
+    assert "too few cases" in rv.results_display(res)["Share and 95% interval"].iloc[0]
+
+
+def test_one_case_gets_no_result_only_that_no_finding_can_be_drawn() -> None:
+    res = rv.standard_results(frame_of([{"id": "h1", "service": "health_visiting"}]), STD,
+                              include_overall=False)
+    assert all(t.startswith("One health visiting case was audited; no general finding can be "
+                            "drawn.") for t in res.text)
+    summary = rv.service_summary(res, "health_visiting")
+    assert "A total of 1 health visiting case was audited." in summary
+    assert "case observations" in summary
+
+
+def test_one_judged_case_of_several_audited_says_so() -> None:
+    cases = [{"id": f"m{i}", "service": "mat_panel",
+              "auditors": [{"tier3_consultation": "yes" if i == 0 else "not_applicable"}] * 2}
+             for i in range(5)]
+    res = rv.standard_results(frame_of(cases), STD, include_overall=False)
+    r = res[res.standard == "tier3_consultation"].iloc[0]
+    assert r.text == ("Of the 5 MAT and YPRRP panel cases audited, only one could be judged on "
+                      "this standard; no general finding can be drawn.")
+
+
+def test_finding_ids_are_stable_codes() -> None:
+    res = rv.standard_results(frame_of(hackney_like()), STD)
+    ids = set(res.finding_id)
+    assert {"T2-FRT-REFERRAL-APPROPRIATE", "T2-ALL-REFERRAL-APPROPRIATE",
+            "T2-TRIAGE-RISK-ASSESSED", "T2-MAT-YPRRP-TIER3-CONSULTATION",
+            "T2-HV-SAFEGUARDING-ACTED-ON"} <= ids
+    assert res.finding_id.is_unique
+    # MAT and YPRRP are reported together, as Hackney did
+    assert "mat_yprrp" in set(res.group) and "mat_panel" not in set(res.group)
+
+
+# --------------------------------------------------------------------------------------
+# Design weights
+# --------------------------------------------------------------------------------------
+
+
+def weights_for(frame: pd.DataFrame, per_group: dict[str, float]) -> pd.DataFrame:
+    return pd.DataFrame({"case_id": frame["case_id"], "stratum": frame["group"],
+                         "design_weight": frame["group"].map(per_group).astype(float)})
+
+
+def test_overall_share_is_design_weighted_when_the_sample_is_not_self_weighting() -> None:
+    cases = hackney_like()
+    fr = frame_of(cases)
+    w = weights_for(fr, {"partnership_triage": 100.0, "first_response_team": 10.0,
+                         "tier2_social_work": 5.0, "mat_yprrp": 8.0,
+                         "family_intervention_project": 4.0, "school_map": 50.0,
+                         "health_visiting": 70.0})
+    fr = frame_of(cases, weights=w)
+    res = rv.standard_results(fr, STD).set_index(["group", "standard"])
+    overall = res.loc[("all", "referral_appropriate")]
+    y = fr["std_referral_appropriate"].astype(bool).to_numpy()
+    wt = fr["design_weight"].to_numpy()
+    assert overall.weighted and overall.estimate == pytest.approx(np.sum(wt * y) / np.sum(wt))
+    assert overall.n_eff < overall.n == 29
+    assert "Weighting each case by the number of cases it stands for" in overall.text
+    assert overall.text.startswith("23 of 29 audited cases had a referral judged appropriate.")
+    # within a service every case has the same weight: plain counts and Wilson intervals
+    frt = res.loc[("first_response_team", "referral_appropriate")]
+    assert not frt.weighted and frt.estimate == pytest.approx(2 / 6)
+
+
+def test_self_weighting_sample_gives_unweighted_overall_figures() -> None:
+    res = rv.standard_results(frame_of(hackney_like()), STD).set_index(["group", "standard"])
+    overall = res.loc[("all", "referral_appropriate")]
+    assert not overall.weighted and (overall.successes, overall.n) == (23, 29)
+
+
+def test_sample_table_suppresses_small_service_populations_and_their_weights() -> None:
+    fr = frame_of(hackney_like())
+    manifest = {"strata": [{"stratum": g, "population": pop} for g, pop in (
+        ("partnership_triage", 420), ("first_response_team", 220), ("tier2_social_work", 90),
+        ("mat_yprrp", 250), ("family_intervention_project", 45), ("school_map", 60),
+        ("health_visiting", 4))]}
+    shown = rv.sample_display(fr, manifest).set_index("Service")
+    assert shown.loc["Health visiting", "Cases held by the service"] == "c"
+    assert shown.loc["Health visiting", "Each audited case stands for"] == "c"
+    assert shown.loc["All services", "Cases audited"] == 29
+    # a second cell is suppressed so the small one cannot be worked back from the total
+    assert (shown["Cases held by the service"] == "c").sum() >= 2
+    assert shown.loc["Partnership Triage", "Each audited case stands for"] == "46.7 cases"
+
+
+def test_missing_design_weight_is_a_clear_error() -> None:
+    c, a = returns(hackney_like())
+    w = pd.DataFrame({"case_id": c["case_id"].iloc[:-1], "design_weight": 1.0})
+    with pytest.raises(rv.ReviewError, match="no design weight"):
+        rv.review_frame(c, a, STD, SCALE, weights=w)
+
+
+# --------------------------------------------------------------------------------------
+# Bad input
+# --------------------------------------------------------------------------------------
+
+
+def test_audited_case_missing_from_the_cases_table_is_a_clear_error() -> None:
+    c, a = returns(hackney_like())
+    with pytest.raises(rv.ReviewError, match="not in the cases table"):
+        rv.review_frame(c.iloc[1:], a, STD, SCALE)
+
+
+def test_audit_without_a_standard_column_names_the_column_and_the_fix() -> None:
+    _, a = returns(hackney_like())
+    with pytest.raises(rv.ReviewError, match="std_risk_assessed.*standards"):
+        rv.case_findings(a.drop(columns="std_risk_assessed"), STD, SCALE)
+
+
+def test_same_auditor_twice_on_a_case_is_a_clear_error() -> None:
+    _, a = returns(hackney_like())
+    with pytest.raises(rv.ReviewError, match="same auditor judged the same case twice"):
+        rv.case_findings(pd.concat([a, a.iloc[:1]], ignore_index=True), STD, SCALE)
+
+
+def test_unknown_answer_is_named_with_its_column() -> None:
+    _, a = returns(hackney_like())
+    a.loc[3, "std_threshold_applied"] = "maybe"
+    with pytest.raises(rv.ReviewError, match="std_threshold_applied.*'maybe'"):
+        rv.case_findings(a, STD, SCALE)
+
+
+def test_results_do_not_depend_on_row_order() -> None:
+    c, a = returns(hackney_like())
+    one = rv.standard_results(rv.review_frame(c, a, STD, SCALE), STD)
+    shuffled = a.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    two = rv.standard_results(rv.review_frame(c.iloc[::-1], shuffled, STD, SCALE), STD)
+    pd.testing.assert_frame_equal(one, two)
+
+
+# --------------------------------------------------------------------------------------
+# Agreement between auditors
+# --------------------------------------------------------------------------------------
+
+
+def test_agreement_counts_same_answers_and_splits_decided_by_the_tie_rule() -> None:
+    cases = [{"id": f"a{i}", "service": "partnership_triage",
+              "auditors": [{"referral_appropriate": "yes"}, {"referral_appropriate": "yes"}]}
+             for i in range(6)]
+    cases += [{"id": f"b{i}", "service": "partnership_triage",
+               "auditors": [{"referral_appropriate": "no"}, {"referral_appropriate": "no"}]}
+              for i in range(3)]
+    cases += [{"id": "s1", "service": "partnership_triage",
+               "auditors": [{"referral_appropriate": "yes"}, {"referral_appropriate": "partly"}]}]
+    _, a = returns(cases)
+    ag = rv.auditor_agreement(a, STD, n_boot=200).set_index("standard")
+    r = ag.loc["referral_appropriate"]
+    assert (r.cases, r.same_answer, r.split_met_not_met) == (10, 9, 1)
+    assert r.percent_agreement == pytest.approx(0.9)
+    assert 0.5 < r.kappa <= 1 and r.ci_low <= r.kappa <= r.ci_high
+    assert "split between met and not met, and the case rule decided it" in r.text
+    # every auditor said yes to risk_assessed: perfect agreement, kappa not measurable
+    k = ag.loc["risk_assessed"]
+    assert k.percent_agreement == 1 and math.isnan(k.kappa)
+    assert "cannot be measured" in k.text
+    shown = rv.agreement_display(ag.reset_index())
+    assert "case_id" not in shown.columns and len(shown) == len(STD.standard_keys)
+
+
+# --------------------------------------------------------------------------------------
+# Tier held against tier judged; escalation list
+# --------------------------------------------------------------------------------------
+
+
+def tier_cases() -> list[dict]:
+    out = [{"id": f"r{i}", "service": "tier2_social_work", "held": "2B"} for i in range(6)]
+    out += [{"id": f"l{i}", "service": "tier2_social_work", "held": "2B",
+             "auditors": [{"tier": "3"}, {"tier": "3"}]} for i in range(2)]
+    out += [{"id": "h1", "service": "tier2_social_work", "held": "2B",
+             "auditors": [{"tier": "2A"}, {"tier": "2A"}]}]
+    out += [{"id": "sp", "service": "tier2_social_work", "held": "2A",
+             "auditors": [{"tier": "2A"}, {"tier": "2B"}, {"tier": "2A"}]}]
+    return out
+
+
+def test_tier_matrix_and_shares_held_too_low_and_too_high() -> None:
+    fr = frame_of(tier_cases())
+    m = rv.tier_matrix(fr, SCALE)
+    assert m.loc["2B", "2B"] == 6 and m.loc["2B", "3"] == 2 and m.loc["2B", "2A"] == 1
+    assert m.loc["2A", "2A"] == 1 and int(m.to_numpy().sum()) == 10
+    tr = rv.tier_results(fr).set_index(["group", "direction"])
+    low = tr.loc[("all", rv.TOO_LOW)]
+    assert (low.successes, low.n) == (2, 10) and low.finding_id == "T2-TIER-HELD-TOO-LOW"
+    high = tr.loc[("tier2_social_work", rv.TOO_HIGH)]
+    assert (high.successes, high.n) == (1, 10)
+    assert high.finding_id == "T2-T2SW-TIER-HELD-TOO-HIGH"
+    assert "2 of 10 tier-2 social work cases were held at a lower tier than the auditors " \
+           "judged right (20%, 95% CI 6% to 51%)." in tr.loc[("tier2_social_work",
+                                                             rv.TOO_LOW)].text
+
+
+def test_escalation_list_holds_cases_held_too_low_and_splits_upwards_without_notes(
+        tmp_path: Path) -> None:
+    fr = frame_of(tier_cases())
+    lst = rv.escalation_list(fr, STD)
+    # two held too low, plus the split case where one of three auditors judged higher
+    assert sorted(lst["case_id"]) == sorted([cid("l0"), cid("l1"), cid("sp")])
+    assert "notes" not in lst.columns
+    path, n = rv.write_escalation_list(fr, STD, tmp_path / "internal", "demo")
+    assert n == 3 and path.parent == tmp_path / "internal"
+    assert "free text" not in path.read_text()
+
+
+# --------------------------------------------------------------------------------------
+# Themes
+# --------------------------------------------------------------------------------------
+
+
+def test_theme_frequency_and_co_occurrence_with_held_too_low() -> None:
+    t = "da_risk_not_recognised"
+    cases = [{"id": f"l{i}", "service": "tier2_social_work", "held": "2B",
+              "auditors": [{"tier": "3", "themes": {t: True}}] * 2} for i in range(8)]
+    cases += [{"id": f"r{i}", "service": "tier2_social_work", "held": "2B",
+               "auditors": [{"themes": {t: i < 2}}] * 2} for i in range(30)]
+    fr = frame_of(cases)
+    th = rv.theme_results(fr, STD).set_index(["group", "theme"])
+    r = th.loc[("all", t)]
+    assert (r.successes, r.n, r.finding_id) == (10, 38, "T2-THEME-DA-RISK-NOT-RECOGNISED")
+    co = rv.theme_cooccurrence(fr, STD).set_index("theme").loc[t]
+    assert (co.with_theme_too_low, co.too_low, co.with_theme_others, co.others) == (8, 8, 2, 30)
+    assert co.ci_low > 0 and co.p_value < 0.001
+    assert "more common among cases held too low" in co.text
+    none = rv.theme_cooccurrence(fr, STD).set_index("theme").loc["siblings_not_considered"]
+    assert "no evidence of an association" in none.text
+
+
+# --------------------------------------------------------------------------------------
+# Delay: Kaplan-Meier
+# --------------------------------------------------------------------------------------
+
+
+def test_kaplan_meier_median_delay_with_censoring_at_the_round_date() -> None:
+    start = pd.Timestamp("2025-01-01")
+    referred_after = [10, 20, 30, 45, 60, 75]
+    cases = pd.DataFrame({
+        "case_id": [cid(f"d{i}") for i in range(9)],
+        "service": "tier2_social_work",
+        "first_concern_date": [start] * 9,
+        "tier3_referral_date": [start + pd.Timedelta(days=d) for d in referred_after]
+        + [pd.NaT, pd.NaT, start + pd.Timedelta(days=400)],  # the last is after the round date
+    })
+    res = rv.delay_to_tier3(cases, "2025-04-01")  # 90 days after the first concern
+    assert (res.n, res.referred, res.censored, res.excluded) == (9, 6, 3, 0)
+    # KM: S drops by 1/9 at each of 10..75 days; S(30)=6/9, S(45)=5/9, S(60)=4/9 < 0.5
+    assert res.median == 60
+    assert res.ci_low <= 60 <= res.ci_high
+    by = res.by_day.set_index("day")
+    assert by.loc[30, "share_referred"] == pytest.approx(3 / 9)
+    assert "Half of the cases had been referred within 60 days" in res.text
+
+
+def test_kaplan_meier_median_not_reached_is_said_in_plain_words() -> None:
+    start = pd.Timestamp("2025-01-01")
+    cases = pd.DataFrame({"case_id": [cid(f"e{i}") for i in range(10)],
+                          "service": "mat_panel",
+                          "first_concern_date": [start] * 10,
+                          "tier3_referral_date": [start + pd.Timedelta(days=20)]
+                          + [pd.NaT] * 8 + [start - pd.Timedelta(days=3)]})
+    res = rv.delay_to_tier3(cases, "2025-06-30")
+    assert res.excluded == 1 and res.referred == 1 and math.isnan(res.median)
+    assert "median time to referral is not reached" in res.text
+
+
+def test_delay_by_service_table_suppresses_small_counts_of_children() -> None:
+    start = pd.Timestamp("2025-01-01")
+    n1, n2 = 40, 3
+    cases = pd.DataFrame({
+        "case_id": [cid(f"g{i}") for i in range(n1 + n2)],
+        "service": ["tier2_social_work"] * n1 + ["health_visiting"] * n2,
+        "first_concern_date": [start] * (n1 + n2),
+        "tier3_referral_date": [start + pd.Timedelta(days=5 * i) if i < 12 else pd.NaT
+                                for i in range(n1)] + [pd.NaT] * n2})
+    tab = rv.delay_by_service(cases, "2025-12-31")
+    shown = rv.delay_service_display(tab).set_index("Service")
+    assert shown.loc["Health visiting", "Cases with dates"] == "c"
+    assert shown.loc["Health visiting", "Referred within 90 days (95% interval)"] == "c"
+
+
+# --------------------------------------------------------------------------------------
+# Change since the last audit
+# --------------------------------------------------------------------------------------
+
+
+def round_of(prefix: str, met: int, n: int) -> pd.DataFrame:
+    cases = [{"id": f"{prefix}{i}", "service": "partnership_triage",
+              "auditors": [{"referral_appropriate": "yes" if i < met else "no"}] * 2}
+             for i in range(n)]
+    _, a = returns(cases)
+    return rv.case_findings(a, STD, SCALE)
+
+
+def test_repeat_audit_detects_a_known_change_with_newcombe_and_fisher() -> None:
+    prev, cur = round_of("p", 12, 40), round_of("c", 32, 40)
+    ch = rv.compare_rounds(cur, prev, STD, previous_label="the 2024 audit").set_index("standard")
+    r = ch.loc["referral_appropriate"]
+    assert (r.x1, r.n1, r.x2, r.n2) == (12, 40, 32, 40)
+    assert r.difference == pytest.approx(0.5) and r.excludes_zero and r.ci_low > 0.25
+    assert r.p_value < 0.001 and r.finding_id == "T2-CHANGE-REFERRAL-APPROPRIATE"
+    assert "rose from 30% (12 of 40) at the 2024 audit to 80% (32 of 40)" in r.text
+    same = ch.loc["risk_assessed"]  # 40 of 40 in both rounds
+    assert not same.excludes_zero and "no evidence of change" in same.text
+    assert "would need about" in same.text
+
+
+def test_repeat_audit_small_change_is_no_evidence_and_says_the_sample_needed() -> None:
+    ch = rv.compare_rounds(round_of("c", 16, 20), round_of("p", 14, 20), STD)
+    r = ch.set_index("standard").loc["referral_appropriate"]
+    assert not r.excludes_zero and r.ci_low < 0 < r.ci_high
+    assert "no evidence of change" in r.text and "in each audit round" in r.text
+
+
+# --------------------------------------------------------------------------------------
+# Reproducing the published Hackney 2011 audit
+# --------------------------------------------------------------------------------------
+
+
+def test_hackney_page_reproduces_the_reports_counts() -> None:
+    f = rv.load_published(PUBLISHED / "hackney_2011_findings.csv")
+    rep = rv.reproduce_published(f, STD).set_index("finding_id")
+    tri = rep.loc["HK2011-TRIAGE-REFERRAL-APPROPRIATE"]
+    assert (tri.cases_met, tri.cases_judged, tri.report_word) == (8, 9, "all but one")
+    assert tri.supported_word == "most" and "8 of 9 triage cases" in tri.supported
+    frt = rep.loc["HK2011-FRT-REFERRAL-APPROPRIATE"]
+    assert (frt.cases_met, frt.cases_judged) == (2, 6)
+    assert "(33%, 95% CI 10% to 70%)" in frt.supported
+    assert "cannot say whether more or fewer than half" in frt.verdict
+    t2 = rep[rep.service == "tier2_social_work"].dropna(subset=["cases_met"])
+    assert len(t2) == 6 and set(zip(t2.cases_met, t2.cases_judged, strict=True)) == {(3, 4)}
+    assert all("no general finding" in s for s in t2.supported)
+    for svc in ("MAP", "HV"):
+        assert "no general finding" in rep.loc[f"HK2011-{svc}"].supported
+    assert rep.index.is_unique
+
+
+def test_hackney_pooled_counts_are_the_sum_of_the_services() -> None:
+    f = rv.load_published(PUBLISHED / "hackney_2011_findings.csv")
+    pooled = rv.pooled_published(f, STD).set_index("standard")
+    r = pooled.loc["referral_appropriate"]
+    assert (r.successes, r.n) == (5 + 8 + 3 + 2 + 3, 5 + 9 + 4 + 6 + 3)
+    assert r.finding_id == "HK2011-ALL-REFERRAL-APPROPRIATE"
+
+
+def test_report_word_reads_the_reports_quantifiers() -> None:
+    assert rv.report_word("In all case but one case the referral ...") == "all but one"
+    assert rv.report_word("In two thirds of the cases considered, ...") == "two thirds ... not"
+    assert rv.report_word("Most cases were judged ...") == "most"
+    assert rv.report_word("In all cases risk factors ...") == "all"
+    assert rv.report_word("Actions taken were judged ...") == ""
+
+
+def test_missing_published_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(rv.ReviewError, match="data/published"):
+        rv.load_published(tmp_path / "nope.csv")
+
+
+# --------------------------------------------------------------------------------------
+# Figures (accessible: alt text says what the chart shows)
+# --------------------------------------------------------------------------------------
+
+
+def test_figures_draw_and_alt_texts_carry_the_numbers() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fr = frame_of(hackney_like() + tier_cases())
+    res = rv.standard_results(fr, STD)
+    fig = rv.standards_dotplot(res)
+    alt = rv.standards_alt_text(res)
+    assert "First Response Team" in alt and "Not plotted (fewer than 5" in alt
+    plt.close(fig)
+    m = rv.tier_matrix(fr, SCALE)
+    fig = rv.tier_heatmap(m, SCALE, "Tier held against tier judged")
+    assert "2 above it (held too low" in rv.tier_alt_text(m, SCALE)
+    plt.close(fig)
+    th = rv.theme_results(fr, STD)
+    fig = rv.themes_chart(th)
+    assert "Domestic-abuse risk not fully recognised" in rv.themes_alt_text(th)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------------------
+# Synthetic audit returns recover the error rates they were generated with
+# --------------------------------------------------------------------------------------
+
+
+def test_simulated_returns_recover_the_rates_they_were_generated_with() -> None:
+    """Returns simulated here (true met rate 0.7 per case, each auditor misreading with
+    probability 0.1): the case findings' share lies within its interval of the expected share
+    (truth blurred by the tie rule) and auditor agreement matches 1 - 2e(1 - e)."""
+    rng = np.random.default_rng(20161)
+    n, p, e = 400, 0.7, 0.1
+    truth = rng.random(n) < p
+    cases = []
+    for i in range(n):
+        ans = []
+        for _ in range(2):
+            ok = truth[i] != (rng.random() < e)
+            ans.append({"referral_appropriate": "yes" if ok else "no"})
+        cases.append({"id": f"sim{i}", "service": "partnership_triage", "auditors": ans})
+    fr = frame_of(cases)
+    r = rv.standard_results(fr, STD, include_overall=False).set_index("standard")
+    r = r.loc["referral_appropriate"]
+    expected = p * (1 - e) ** 2 + (1 - p) * e**2  # met only when both auditors say yes
+    assert r.ci_low <= expected <= r.ci_high
+    ag = rv.auditor_agreement(fr.pipe(lambda _: returns(cases)[1]), STD, n_boot=100)
+    pa = ag.set_index("standard").loc["referral_appropriate", "percent_agreement"]
+    assert abs(pa - (1 - 2 * e * (1 - e))) < 0.06
+
+
+def test_synth_audit_returns_recover_the_generators_error_rates() -> None:
+    """analysis.synth plays the auditors with stated error rates (AUDITOR_ERROR,
+    AUDITOR_INSUFFICIENT, TIER_JUDGED_ERROR, THEME_FALSE_POSITIVE); read through the review's
+    answer categories and case rule, the returns give those rates back within their 95%
+    Wilson intervals, and the case finding's met rate matches what the rule implies."""
+    synth = pytest.importorskip("analysis.synth")
+    from analysis.proportions import proportion_ci
+
+    services = ["partnership_triage", "tier2_social_work", "first_response_team",
+                "mat_panel"] * 300
+    truth = synth.tier2_truth(services, seed=11)
+    truth["case_id"] = [f"SIM-{i:05d}" for i in range(len(truth))]
+    manifest = {"cases": [{"case_id": cid(r)} for r in sorted(truth["case_id"])]}
+    ret = synth.simulate_audit_returns(manifest, truth, seed=11, kind="tier2")
+    assert ret.groupby("case_id")["auditor_id"].nunique().eq(2).all()
+    t = truth.assign(case_id=[cid(r) for r in truth["case_id"]]).set_index("case_id")
+    true_cat = {"met": "met", "not_met": "not_met", "not_applicable": "cannot_judge"}
+
+    def covers(x: int, n: int, rate: float) -> bool:
+        ci = proportion_ci(x, n)
+        return ci.ci_low <= rate <= ci.ci_high
+
+    errors = answered = insufficient = total = 0
+    for k in KEYS:
+        ans = ret[f"std_{k}"]
+        truth_k = ret["case_id"].map(t[f"std_{k}"]).map(true_cat)
+        ins = ans == "insufficient_information"
+        cat = ans.map(lambda a: rv.answer_category(a, STD))
+        errors += int((cat[~ins] != truth_k[~ins]).sum())
+        answered += int((~ins).sum())
+        insufficient += int(ins.sum())
+        total += len(ans)
+    assert covers(errors, answered, synth.AUDITOR_ERROR)
+    assert covers(insufficient, total, synth.AUDITOR_INSUFFICIENT)
+    wrong_tier = int((ret["tier_judged"] != ret["case_id"].map(t["true_level"])).sum())
+    assert covers(wrong_tier, len(ret), synth.TIER_JUDGED_ERROR)
+    flags = sum(int(ret[f"theme_{k}"].astype(bool).sum()) for k in STD.theme_keys)
+    assert covers(flags, len(ret) * len(STD.theme_keys), synth.THEME_FALSE_POSITIVE)
+    # the case rule: met when met votes outnumber not-met votes (two auditors)
+    cf = rv.case_findings(ret, STD, SCALE).set_index("case_id")
+    i, e = synth.AUDITOR_INSUFFICIENT, synth.AUDITOR_ERROR
+    for truth_value, p_met in (("met", (1 - i) * (1 - e)), ("not_met", (1 - i) * e)):
+        expected = p_met**2 + 2 * p_met * i
+        x = n = 0
+        for k in KEYS:
+            sel = t[f"std_{k}"] == truth_value
+            got = cf.loc[sel[sel].index, f"std_{k}"]
+            x += int(got.fillna(False).astype(bool).sum())
+            n += len(got)
+        assert covers(x, n, expected), (truth_value, x, n, expected)
+
+
+# --------------------------------------------------------------------------------------
+# A board's own template; the reproduction page end to end
+# --------------------------------------------------------------------------------------
+
+
+def test_a_boards_own_template_runs_without_code_changes(tmp_path: Path) -> None:
+    (tmp_path / "t.yml").write_text(
+        "name: Board template\nanswers: [yes, no, not_applicable]\n"
+        "standards:\n  - {key: voice_of_child, label: Voice of the child heard}\n"
+        "themes:\n  - {key: drift, label: Drift and delay}\n")
+    std = load_standards(tmp_path / "t.yml")
+    rows = []
+    for i in range(6):
+        for aud in ("A1", "A2"):
+            rows.append({"case_id": cid(f"v{i}"), "auditor_id": aud,
+                         "std_voice_of_child": "yes" if i < 4 else "no",
+                         "theme_drift": i == 5, "tier_judged": "2A"})
+    audit = pd.DataFrame(rows)
+    cases = pd.DataFrame({"case_id": [cid(f"v{i}") for i in range(6)],
+                          "service": "early_help", "level_of_need": "2A"})
+    fr = rv.review_frame(cases, audit, std, SCALE)
+    res = rv.standard_results(fr, std, include_overall=False)
+    r = res.iloc[0]
+    assert r.finding_id == "T2-EH-VOICE-OF-CHILD" and (r.successes, r.n) == (4, 6)
+    assert 'met the standard "Voice of the child heard"' in r.text
+    th = rv.theme_results(fr, std)
+    assert set(th.finding_id) == {"T2-EH-THEME-DRIFT", "T2-THEME-DRIFT"}
+
+
+def test_the_hackney_reproduction_page_runs_from_the_published_tables(tmp_path: Path) -> None:
+    pm = pytest.importorskip("papermill")
+    out = tmp_path / "outputs"
+    pm.execute_notebook(str(ROOT / "notebooks" / "hackney_2011_reproduction.ipynb"),
+                        str(tmp_path / "hk.ipynb"), parameters={"output_dir": str(out)},
+                        cwd=str(ROOT), progress_bar=False, kernel_name="python3")
+    f = pd.read_csv(out / "hackney_2011_reproduction_findings.csv").set_index("finding_id")
+    assert (f.loc["HK2011-TRIAGE-REFERRAL-APPROPRIATE", ["successes", "n"]] == [8, 9]).all()
+    assert (f.loc["HK2011-FRT-REFERRAL-APPROPRIATE", ["successes", "n"]] == [2, 6]).all()
+    assert (f.loc["HK2011-T2SW-APPROPRIATE-TIER", ["successes", "n"]] == [3, 4]).all()
+    assert f.loc["HK2011-FRT-REFERRAL-APPROPRIATE", "ci_low"] == pytest.approx(0.0968, abs=1e-4)
+    assert "HK2011-ALL-REFERRAL-APPROPRIATE" in f.index and f.index.is_unique
