@@ -161,3 +161,44 @@ def test_parallel_and_serial_runs_give_byte_identical_notebooks(project: Path) -
     pipeline.run_round(rf, say=lambda s: None, progress=False, jobs=2, force=True)
     parallel = {p.name: p.read_bytes() for p in (project / "reports" / "c1").glob("*.ipynb")}
     assert serial == parallel and len(serial) == 2
+
+
+def test_running_only_some_notebooks_keeps_the_others_in_the_round_record(project: Path
+                                                                          ) -> None:
+    rf = two_notebook_round(project)
+    pipeline.run_round(rf, say=lambda s: None, progress=False)
+    pipeline.run_round(rf, only=["other"], skip_prepare=True, say=lambda s: None,
+                       progress=False, force=True)
+    rec = json.loads((project / "reports" / "c1" / "round.json").read_text())
+    assert [n["name"] for n in rec["notebooks"]] == ["ok", "other"]
+
+
+CASES_CSV = ("case_id,child_id,gender,contact_date,referral_source,route,service,level_of_need,"
+             "outcome,domestic_abuse,previous_csc,date_of_birth\n"
+             "CN1,001,Female,01/04/2025,police,single,front_door,2A,nfa,n,n,2015-03-02\n")
+
+
+def ingest_round(project: Path) -> Path:
+    (project / "data").mkdir(exist_ok=True)
+    (project / "data" / "cases.csv").write_text(CASES_CSV)
+    return write_round(project, "round: i1\ndate: 2026-03-31\ndemo: true\nprepare:\n"
+                       "  - ingest: {kind: cases, file: data/cases.csv}\n"
+                       "notebooks:\n  - notebooks/ok.ipynb\n", name="i.yml")
+
+
+def test_an_unchanged_prepare_step_is_reused_and_a_changed_input_reruns_it(project: Path
+                                                                           ) -> None:
+    rf = ingest_round(project)
+    said: list[str] = []
+    pipeline.run_round(rf, say=said.append, progress=False)
+    assert any("1 read, 1 accepted" in s for s in said)
+    said.clear()
+    pipeline.run_round(rf, say=said.append, progress=False)
+    assert any("cases.csv: unchanged, reused" in s for s in said)
+    (project / "data" / "cases.csv").write_text(CASES_CSV + CASES_CSV.splitlines()[1].replace(
+        "CN1", "CN2") + "\n")
+    said.clear()
+    pipeline.run_round(rf, say=said.append, progress=False)
+    assert any("2 read, 2 accepted" in s for s in said)
+    rec = json.loads((project / "reports" / "i1" / "round.json").read_text())
+    assert rec["prepare"]["ingest"][0]["rows_read"] == 2

@@ -212,7 +212,8 @@ def sample_dir(rnd: Round, name: str) -> Path:
     return rnd.processed_dir / "samples" / name
 
 
-def prepare(rnd: Round, say: Callable[[str], None] = print) -> dict[str, Any]:
+def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
+            last: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run the round's prepare steps in order; return what they recorded (for round.json).
 
     * ``synth``: write the seeded synthetic demo data (``analysis.synth.write_demo``);
@@ -223,45 +224,81 @@ def prepare(rnd: Round, say: Callable[[str], None] = print) -> dict[str, Any]:
       ``data/processed/<round>/samples/<name>/`` (manifest, design table, auditor workbook);
     * ``simulate_audit``: demo only: the synthetic auditors complete a drawn sample's audit
       (``analysis.synth.write_audit_returns``), giving returns to ingest as real ones would be.
+
+    Each step is skipped when its key (settings, the content of the files it reads, the
+    package fingerprint) equals that of the last run and the files it wrote are still there,
+    unchanged (``force=True`` runs every step).
     """
     from . import ingest as ingest_mod
     from . import schemas
 
-    record: dict[str, Any] = {"ingest": [], "sample": [], "simulate_audit": []}
+    record: dict[str, Any] = {"ingest": [], "sample": [], "simulate_audit": [], "steps": []}
+    previous_steps = {} if force else {s["key"]: s for s in (last or {}).get(
+        "prepare", {}).get("steps", [])}
+    package = package_fingerprint()
     standards = schemas.load_standards(rnd.standards) if rnd.standards else None
     scale = schemas.load_scale(rnd.scale) if rnd.scale else None
+    common = [package, str(rnd.demo), str(rnd.scale), rnd.date.isoformat(),
+              sha256_file(rnd.standards) if rnd.standards else ""]
     synth_out: Path | None = None
+
+    def reuse(step: str, cfg: dict[str, Any], reads: list[Path]) -> tuple[str, dict | None]:
+        key = _step_key(step, cfg, reads, common)
+        hit = previous_steps.get(key)
+        if hit and all((rnd.root / p).is_file() and sha256_file(rnd.root / p) == d
+                       for p, d in hit["outputs"].items()):
+            return key, hit
+        return key, None
+
+    def done(step: str, key: str, entry: dict[str, Any], outputs: list[Path]) -> None:
+        if step != "synth":
+            record[step].append(entry)
+        else:
+            record["synth"] = entry
+        record["steps"].append({"step": step, "key": key, "record": entry, "outputs": {
+            _rel(rnd, p): sha256_file(p) for p in sorted(set(outputs)) if p.is_file()}})
+
     for step, cfg in prepare_steps(rnd):
         t0 = time.perf_counter()
         if step == "synth":
             from . import synth
 
             synth_out = rnd.resolve(cfg.get("out", f"data/synthetic/{rnd.name}"))
+            key, hit = reuse(step, cfg, [])
+            if hit:
+                say(f"synth: unchanged, reused {_rel(rnd, synth_out)}")
+                done(step, key, hit["record"], [rnd.root / p for p in hit["outputs"]])
+                continue
             seed = int(cfg.get("seed", 20161))
             paths = synth.write_demo(synth_out, seed=seed, contacts=cfg.get("contacts"))
             say(f"synth: wrote demo data to {_rel(rnd, synth_out)} "
                 f"({time.perf_counter() - t0:.1f} s)")
-            record["synth"] = {"out": str(synth_out), "seed": seed,
-                               "files": sorted(str(Path(p).name) for p in paths.values()
-                                               if isinstance(p, str | Path))}
+            files = [Path(p) for p in paths.values() if isinstance(p, str | Path)]
+            done(step, key, {"out": str(synth_out), "seed": seed,
+                             "files": sorted(p.name for p in files)}, files)
         elif step == "ingest":
-            for key in ("kind", "file"):
-                if key not in cfg:
-                    raise RoundError(f"{rnd.path}: an ingest step needs '{key}:'.")
+            for k in ("kind", "file"):
+                if k not in cfg:
+                    raise RoundError(f"{rnd.path}: an ingest step needs '{k}:'.")
             src = rnd.resolve(cfg["file"])
+            key, hit = reuse(step, cfg, [src])
+            if hit:
+                say(f"ingest {cfg['kind']}: {_rel(rnd, src)}: unchanged, reused")
+                done(step, key, hit["record"], [rnd.root / p for p in hit["outputs"]])
+                continue
             out = rnd.resolve(cfg.get("out", rnd.processed_dir))
             res = ingest_mod.ingest(src, cfg["kind"], cfg.get("mapping"), demo_key=rnd.demo,
                                     sheet=cfg.get("sheet"), standards=standards, scale=scale,
                                     today=rnd.date if rnd.demo else None)
-            ingest_mod.write_outputs(res, out, name=cfg.get("name"))
+            written = ingest_mod.write_outputs(res, out, name=cfg.get("name"))
             say(f"ingest {cfg['kind']}: {_rel(rnd, src)}: {res.rows_read} read, "
                 f"{res.rows_accepted} accepted, {res.rows_quarantined} quarantined")
-            record["ingest"].append({"kind": cfg["kind"], "file": str(src),
-                                     "name": cfg.get("name") or cfg["kind"],
-                                     "mapping": cfg.get("mapping"),
-                                     "sha256": res.input_sha256, "rows_read": res.rows_read,
-                                     "rows_accepted": res.rows_accepted,
-                                     "rows_quarantined": res.rows_quarantined})
+            done(step, key, {"kind": cfg["kind"], "file": str(src),
+                             "name": cfg.get("name") or cfg["kind"],
+                             "mapping": cfg.get("mapping"), "sha256": res.input_sha256,
+                             "rows_read": res.rows_read, "rows_accepted": res.rows_accepted,
+                             "rows_quarantined": res.rows_quarantined},
+                 list(written.values()))
         elif step == "sample":
             from . import sampling
 
@@ -269,21 +306,26 @@ def prepare(rnd: Round, say: Callable[[str], None] = print) -> dict[str, Any]:
                 raise RoundError(f"{rnd.path}: a sample step needs 'design:' (a shipped design "
                                  "name such as hackney_2011, or a YAML path).")
             design = str(cfg["design"])
-            design_arg: str | Path = (rnd.resolve(design) if design.endswith((".yml", ".yaml"))
-                                      else design)
+            design_path = rnd.resolve(design) if design.endswith((".yml", ".yaml")) else None
             name = str(cfg.get("name") or Path(design).stem)
             cases = rnd.processed_dir / f"{cfg.get('cases', 'cases')}.parquet"
-            out = sample_dir(rnd, name)
             previous = [rnd.resolve(p) for p in cfg.get("previous") or []]
-            code = sampling.cli_draw(cases, design_arg, cfg.get("seed"), out, previous,
-                                     rnd.standards)
+            reads = [cases, *previous] + ([design_path] if design_path else [])
+            key, hit = reuse(step, cfg, reads)
+            if hit:
+                say(f"sample {name}: inputs and design unchanged, reused the drawn sample")
+                done(step, key, hit["record"], [rnd.root / p for p in hit["outputs"]])
+                continue
+            out = sample_dir(rnd, name)
+            code = sampling.cli_draw(cases, design_path or design, cfg.get("seed"), out,
+                                     previous, rnd.standards)
             if code != 0:
                 raise RoundError(f"{rnd.path}: drawing the sample {name!r} failed (see above).")
             manifest = out / "manifest.json"
             say(f"sample {name}: drew from {_rel(rnd, cases)} -> {_rel(rnd, out)}")
-            record["sample"].append({"name": name, "design": design,
-                                     "manifest": _rel(rnd, manifest),
-                                     "manifest_sha256": sha256_file(manifest)})
+            done(step, key, {"name": name, "design": design, "manifest": _rel(rnd, manifest),
+                             "manifest_sha256": sha256_file(manifest)},
+                 sorted(p for p in out.rglob("*") if p.is_file()))
         elif step == "simulate_audit":
             from . import synth
 
@@ -298,12 +340,33 @@ def prepare(rnd: Round, say: Callable[[str], None] = print) -> dict[str, Any]:
             base = synth_out or rnd.resolve(f"data/synthetic/{rnd.name}")
             truth = rnd.resolve(cfg["truth"]) if cfg.get("truth") else base / "truth.parquet"
             out_file = rnd.resolve(cfg.get("out", base / f"audit_returns_{name}.csv"))
+            key, hit = reuse(step, cfg, [manifest, truth])
+            if hit:
+                say(f"simulate_audit {name}: unchanged, reused {_rel(rnd, out_file)}")
+                done(step, key, hit["record"], [rnd.root / p for p in hit["outputs"]])
+                continue
             synth.write_audit_returns(manifest, truth, out_file, seed=int(cfg.get("seed", 1)),
                                       kind=str(cfg.get("kind", "tier2")))
             say(f"simulate_audit {name}: synthetic auditors completed the sample -> "
                 f"{_rel(rnd, out_file)}")
-            record["simulate_audit"].append({"sample": name, "out": str(out_file)})
+            done(step, key, {"sample": name, "out": str(out_file)}, [out_file])
     return record
+
+
+def _step_key(step: str, cfg: dict[str, Any], reads: list[Path], common: list[str]) -> str:
+    """Cache key of a prepare step: its settings, the content of what it reads, and the
+    package fingerprint, round settings and audit template in ``common``."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256(step.encode())
+    h.update(json.dumps(cfg, sort_keys=True, default=str).encode())
+    for part in common:
+        h.update(part.encode())
+    for p in reads:
+        h.update(str(p.name).encode())
+        h.update(sha256_file(p).encode() if p.is_file() else b"missing")
+    return h.hexdigest()
 
 
 def execute_notebook(rnd: Round, spec: NotebookSpec, params: dict[str, Any]) -> NotebookOutcome:
@@ -322,7 +385,9 @@ def _execute(root: Path, report_dir: Path, notebook: Path, name: str, params: di
     try:
         pm.execute_notebook(str(notebook), str(out), parameters=params, cwd=str(root),
                             progress_bar=False, log_output=False, kernel_name="python3",
-                            language="python")
+                            language="python",
+                            # the kernel's start-up chatter would break the progress bar
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except pm.PapermillExecutionError as exc:
         where = _failed_cell(out, notebook)
         msg = (f"{notebook.relative_to(root)} failed in {where}: {exc.ename}: "
@@ -403,15 +468,20 @@ def notebook_key(rnd: Round, spec: NotebookSpec, params: dict[str, Any], package
     return h.hexdigest()
 
 
-def _load_cache(rnd: Round) -> dict[str, Any]:
-    """The last run's successful notebook records (with their keys and output hashes)."""
+def _last_record(rnd: Round) -> dict[str, Any]:
+    """The last run's ``round.json`` (empty when there is none or it is unreadable)."""
     import json
 
     try:
-        data = json.loads((rnd.report_dir / "round.json").read_text("utf-8"))
+        return json.loads((rnd.report_dir / "round.json").read_text("utf-8"))
     except (OSError, ValueError):
         return {}
-    return {n["name"]: n for n in data.get("notebooks", []) if n.get("ok") and n.get("key")}
+
+
+def _load_cache(rnd: Round) -> dict[str, Any]:
+    """The last run's successful notebook records (with their keys and output hashes)."""
+    return {n["name"]: n for n in _last_record(rnd).get("notebooks", [])
+            if n.get("ok") and n.get("key")}
 
 
 def _outputs_intact(rnd: Round, entry: dict[str, Any]) -> bool:
@@ -474,7 +544,10 @@ def run_round(path: str | Path, only: list[str] | None = None, skip_prepare: boo
     with source_date(rnd.date):
         started = timestamp()
         t_prep = time.perf_counter()
-        prep = {} if skip_prepare else prepare(rnd, say)
+        last = _last_record(rnd)
+        # --skip-prepare keeps the last run's record of its inputs: the publication gate
+        # reads it to know which raw files hold the ids it must look for.
+        prep = last.get("prepare", {}) if skip_prepare else prepare(rnd, say, force, last)
         prep_seconds = time.perf_counter() - t_prep
         base = base_parameters(rnd)
         specs = [s for s in rnd.notebooks if not only or s.name in only]
@@ -529,6 +602,10 @@ def run_round(path: str | Path, only: list[str] | None = None, skip_prepare: boo
             if o.ok:
                 rec["files"] = previous[o.name]["files"] if o.cached else _outputs_of(rnd, o.name)
             records.append(rec)
+        if only:  # notebooks not run this time keep their last record, in the round's order
+            kept = {n["name"]: n for n in last.get("notebooks", [])}
+            kept.update({r["name"]: r for r in records})
+            records = [kept[s.name] for s in rnd.notebooks if s.name in kept]
         write_json({
             "round": rnd.name, "title": rnd.title, "date": rnd.date.isoformat(),
             "round_file": str(rnd.path.relative_to(rnd.root)),
@@ -540,11 +617,31 @@ def run_round(path: str | Path, only: list[str] | None = None, skip_prepare: boo
     return outcomes
 
 
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names assigned in the notebook's cell tagged ``parameters`` (read with ``ast``).
+
+    The same names papermill's ``inspect_notebook`` reports, without importing papermill
+    (whose import alone takes seconds, too long for a no-change rebuild).
+    """
+    import ast
+    import json
+
+    nb = json.loads(notebook.read_text("utf-8"))
+    names: set[str] = set()
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get(
+                "tags", []):
+            src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            for node in ast.parse(src).body:
+                targets = (node.targets if isinstance(node, ast.Assign) else
+                           [node.target] if isinstance(node, ast.AnnAssign) else [])
+                names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
 def _known(notebook: Path, params: dict[str, Any]) -> dict[str, Any]:
     """The subset of the round-wide parameters that the notebook's parameters cell declares."""
-    import papermill as pm
-
-    declared = pm.inspect_notebook(str(notebook))
+    declared = declared_parameters(notebook)
     return {k: v for k, v in params.items() if k in declared}
 
 
