@@ -362,6 +362,7 @@ def decorate(out_dir: Path, pages: list[Page], release: Release, site_url: str,
         (out_dir / "sqa-site.css").write_text(css, encoding="utf-8")
     for f in sorted(out_dir.rglob("*.html")):
         rel = f.relative_to(out_dir).as_posix()
+        text = f.read_text("utf-8")
         depth = rel.count("/")
         to_release = "../" * depth or "./"
         to_site = "../" * (depth + 2)
@@ -371,6 +372,8 @@ def decorate(out_dir: Path, pages: list[Page], release: Release, site_url: str,
                 f'<link rel="canonical" href="{html.escape(site_url.rstrip("/"))}/latest/{rel}">\n'
                 f'<link rel="stylesheet" href="{to_release}sqa-site.css">\n'
                 f'<script src="{to_release}sqa-site.js" defer></script>\n')
+        if 'rel="icon"' not in text:  # no favicon request, so no 404 in the console
+            head += '<link rel="icon" href="data:,">\n'
         bar = (f'<div class="sqa-version-bar" role="region" aria-label="Report version">'
                f'<span>Report version <strong>{html.escape(release.version)}</strong> '
                f'({html.escape(release.date[:10])})</span> '
@@ -380,7 +383,6 @@ def decorate(out_dir: Path, pages: list[Page], release: Release, site_url: str,
                f'<noscript><a href="{to_site}latest/{rel}">Read the latest version</a>'
                f'</noscript></div>\n')
         foot = _provenance_html(release, provenance, engine)
-        text = f.read_text("utf-8")
         text = text.replace("</head>", head + "</head>", 1)
         text = re.sub(r"(<body[^>]*>)", lambda m, bar=bar: m.group(1) + "\n" + bar, text,
                       count=1)
