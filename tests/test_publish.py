@@ -22,7 +22,9 @@ CASES = ("case_id,child_id,gender,contact_date,referral_source,route,service,lev
          "2012-11-30\n")
 
 
-def make_project(tmp: Path, leak: bool = False) -> Path:
+def make_project(tmp: Path, leak: str = "") -> Path:
+    """A one-notebook project, run; ``leak`` makes its notebook print a child's
+    ``pseudonym`` or ``raw`` id."""
     tmp.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "_quarto.yml", tmp / "_quarto.yml")
     shutil.copytree(ROOT / "site", tmp / "site")
@@ -30,8 +32,11 @@ def make_project(tmp: Path, leak: bool = False) -> Path:
     (tmp / "data" / "cases.csv").write_text(CASES)
     code = ("import pandas as pd\nt = pd.read_parquet(processed_dir + '/cases.parquet')\n"
             "print('cases:', len(t))")
-    if leak:
-        code += "\nprint(t.case_id.iloc[0])"
+    if leak == "pseudonym":
+        code += "\nprint(t.child_id.iloc[0])"
+    elif leak == "raw":
+        code += ("\nraw = pd.read_csv(processed_dir + '/../../cases.csv', dtype=str)"
+                 "\nprint('child', raw.child_id.iloc[0])")
     notebook(tmp / "notebooks" / "summary.ipynb", ("markdown", "# Summary of the round"),
              ("code", code), params="processed_dir = ''")
     (tmp / "rounds").mkdir()
@@ -99,7 +104,7 @@ def test_gate_refuses_a_page_that_prints_a_child_id_and_keeps_the_old_site(tmp_p
     before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
     leaky = tmp_path / "leak"
     leaky.mkdir()
-    make_project(leaky, leak=True)
+    make_project(leaky, leak="pseudonym")
     shutil.rmtree(good / "reports" / "r1")
     shutil.copytree(leaky / "reports" / "r1", good / "reports" / "r1")
     with pytest.raises(publish.PublishError) as err:
@@ -107,10 +112,18 @@ def test_gate_refuses_a_page_that_prints_a_child_id_and_keeps_the_old_site(tmp_p
     msg = str(err.value)
     assert "publication gate refused" in msg and "rounds/r1/summary.html" in msg
     assert "pseudonymised id" in msg
-    assert "cs_" not in msg  # names the kind of hit, never the value
+    assert "ch_" not in msg  # names the kind of hit, never the value
     after = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
     assert before == after
     assert not list(site.parent.glob(".staging-*"))
+
+
+def test_gate_refuses_a_page_that_prints_a_raw_child_id(tmp_path: Path) -> None:
+    leaky = make_project(tmp_path / "raw", leak="raw")
+    with pytest.raises(publish.PublishError) as err:
+        publish.publish(leaky, "1.0", engine="nbconvert", say=quiet)
+    assert "raw id" in str(err.value) and "0012345" not in str(err.value)
+    assert not (leaky / "reports" / "site" / "v").exists()
 
 
 def test_gate_finds_raw_ids_dates_of_birth_and_notes(tmp_path: Path) -> None:

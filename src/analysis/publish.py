@@ -253,7 +253,7 @@ def _navbar(cfg: dict[str, Any], rounds: list[dict[str, Any]], pages: list[Page]
 
 
 def render_nbconvert(pages: list[Page], out_dir: Path, cfg: dict[str, Any],
-                     rounds: list[dict[str, Any]]) -> None:
+                     rounds: list[dict[str, Any]], progress: bool = False) -> None:
     """Render pages with nbconvert (notebooks) and mistune (Markdown), one template."""
     import mistune
     import nbformat
@@ -266,7 +266,9 @@ def render_nbconvert(pages: list[Page], out_dir: Path, cfg: dict[str, Any],
     site_title = cfg.get("website", {}).get("title", "Report")
     css = resources.files("analysis").joinpath("templates", "site.css").read_text("utf-8")
     (out_dir / "sqa-site.css").write_text(css, encoding="utf-8")
-    for page in pages:
+    from tqdm import tqdm
+
+    for page in tqdm(pages, desc="render", unit="page", disable=not progress, leave=False):
         if page.source is not None and page.source.suffix == ".ipynb":
             nb = nbformat.read(page.source, as_version=4)
             nb.cells = [c for c in nb.cells if "parameters" not in c.metadata.get("tags", [])
@@ -545,7 +547,7 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def publish(root: Path, version: str | None = None, title: str | None = None,
             notes: Path | None = None, engine: str = "auto", force: bool = False,
-            rounds: list[str] | None = None, say=print) -> Release:
+            rounds: list[str] | None = None, say=print, progress: bool = False) -> Release:
     """Build, check and move a release into ``reports/site/``; return what was released."""
     root = root.resolve()
     preview = version is None
@@ -598,7 +600,7 @@ def publish(root: Path, version: str | None = None, title: str | None = None,
         if engine == "quarto":
             render_quarto(pages, stage, out_dir, cfg, rds, url, when[:10], version)
         else:
-            render_nbconvert(pages, out_dir, cfg, rds)
+            render_nbconvert(pages, out_dir, cfg, rds, progress=progress)
         prov = {"rounds": [{"round": r["round"], "started": r.get("started", ""),
                             "parameters": {n["name"]: n.get("parameters", {})
                                            for n in r["notebooks"]}} for r in rds],
@@ -672,7 +674,7 @@ def _rebase_latest(latest_dir: Path) -> None:
 def cli_publish(a: Any) -> int:
     """Entry point of `sqa publish`."""
     publish(Path(a.root), version=a.release, title=a.title, notes=a.notes, engine=a.engine,
-            force=a.force, rounds=a.rounds)
+            force=a.force, rounds=a.rounds, progress=True)
     return 0
 
 
