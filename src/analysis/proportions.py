@@ -356,6 +356,13 @@ def quantifier(successes: int, n: int, confidence: float = 0.95,
     ci = proportion_ci(successes, n, method=method, confidence=confidence)
     if ci.n == 0:
         raise ValueError("no cases: there is nothing to quantify")
+    return quantifier_for(ci)
+
+
+def quantifier_for(ci: ProportionCI) -> str:
+    """The quantifier an interval allows (the rules of ``quantifier``), for any interval,
+    design-weighted ones included: all / none for n of n and 0 of n, "most" only when the
+    lower limit is above one half, "fewer than half" only when the upper limit is below it."""
     if ci.successes == ci.n:
         return "all"
     if ci.successes == 0:

@@ -454,13 +454,7 @@ def _word(ci: pr.ProportionCI, weighted: bool, confidence: float, method: str) -
     if not weighted:
         return pr.quantifier(ci.successes, ci.n, confidence=confidence,
                              method=method)  # type: ignore[arg-type]
-    if ci.successes == ci.n:
-        return "all"
-    if ci.successes == 0:
-        return "none"
-    if ci.ci_low > 0.5:
-        return "most"
-    return "fewer than half" if ci.ci_high < 0.5 else "some"
+    return pr.quantifier_for(ci)
 
 
 def standard_results(frame: pd.DataFrame, standards: Standards, by: str | None = "group",
