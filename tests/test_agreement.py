@@ -582,3 +582,12 @@ def test_intervals_contain_the_true_agreement_in_at_least_90_of_100_simulated_ex
             hits[key] += int(summ.loc[key, "ci_low"] <= value <= summ.loc[key, "ci_high"])
     print("coverage of 100:", hits, {k: round(v, 4) for k, v in truth.items()})
     assert all(h >= 90 for h in hits.values()), hits
+
+
+def test_band_words_never_claim_a_band_the_interval_does_not_support() -> None:
+    from analysis.agreement import band_words
+
+    assert band_words(0.35, 0.29, 0.38) == "fair"
+    assert band_words(0.35, 0.29, 0.43) == "between fair and moderate"
+    assert band_words(0.10, -0.32, 0.52) == "between worse than chance and moderate"
+    assert band_words(0.9) == "almost perfect"

@@ -1086,6 +1086,19 @@ def landis_koch_band(value: float) -> str:
     return LANDIS_KOCH[-1][1]
 
 
+def band_words(estimate: float, ci_low: float | None = None, ci_high: float | None = None
+               ) -> str:
+    """The Landis & Koch (1977) band of an estimate, in words that never claim more than its
+    interval allows: "moderate" when the whole interval lies in that band, "between fair and
+    moderate" when it spans two or more (naming the bands at the two ends)."""
+    word = landis_koch_band(estimate)
+    if ci_low is None or ci_high is None or not (math.isfinite(ci_low)
+                                                 and math.isfinite(ci_high)):
+        return word
+    lo, hi = landis_koch_band(ci_low), landis_koch_band(ci_high)
+    return word if lo == hi else f"between {lo} and {hi}"
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 

@@ -140,12 +140,13 @@ def _front_title(path: Path) -> str:
 
 
 def _notebook_title(path: Path) -> str:
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "markdown":
-            m = re.search(r"^#\s+(.+)$", cell.source, re.M)
+    # Plain JSON, not nbformat: importing nbformat costs over a second (its jsonschema import
+    # compiles grammars), which a publish whose pages are all in the render cache never pays.
+    nb = json.loads(path.read_text("utf-8"))
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            src = cell.get("source", "")
+            m = re.search(r"^#\s+(.+)$", "".join(src) if isinstance(src, list) else src, re.M)
             if m:
                 return m.group(1).strip()
     return path.stem.replace("_", " ").capitalize()
@@ -252,15 +253,59 @@ def _navbar(cfg: dict[str, Any], rounds: list[dict[str, Any]], pages: list[Page]
     return items
 
 
+RENDER_CACHE = ".render-cache"
+
+
+def _render_key(source: Path) -> str:
+    """Cache key of a notebook's rendered body: the executed notebook's bytes, this module's
+    source (exporter settings, cell filtering) and the nbconvert version."""
+    import hashlib
+    from importlib import metadata
+
+    h = hashlib.sha256(source.read_bytes())
+    h.update(Path(__file__).read_bytes())
+    h.update(metadata.version("nbconvert").encode())
+    return h.hexdigest()
+
+
+def _notebook_body(source: Path, exporter: Any) -> str:
+    """The HTML body of an executed notebook, reused from ``reports/.render-cache/`` when the
+    notebook (and the renderer) are unchanged since it was last rendered ("quick renders")."""
+    cache = source.parent.parent / RENDER_CACHE / f"{_render_key(source)}.html"
+    if cache.is_file():
+        return cache.read_text("utf-8")
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    nb.cells = [c for c in nb.cells if "parameters" not in c.metadata.get("tags", [])
+                and "injected-parameters" not in c.metadata.get("tags", [])]
+    body, _ = exporter().from_notebook_node(nb)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(cache.name + ".tmp")
+    tmp.write_text(body, encoding="utf-8")
+    os.replace(tmp, cache)
+    return body
+
+
 def render_nbconvert(pages: list[Page], out_dir: Path, cfg: dict[str, Any],
                      rounds: list[dict[str, Any]], progress: bool = False) -> None:
-    """Render pages with nbconvert (notebooks) and mistune (Markdown), one template."""
-    import mistune
-    import nbformat
-    from nbconvert import HTMLExporter
+    """Render pages with nbconvert (notebooks) and mistune (Markdown), one template.
 
-    exporter = HTMLExporter(template_name="basic", exclude_input=True,
+    A notebook's rendered body is cached under ``reports/.render-cache/``, keyed by the
+    SHA-256 of the executed notebook and of the renderer, so an unchanged page is not
+    rendered again (the publication gate still scans every page of the release).
+    """
+    import functools
+
+    import mistune
+
+    @functools.cache
+    def exporter() -> Any:
+        from nbconvert import HTMLExporter
+
+        return HTMLExporter(template_name="basic", exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)
+
     md = mistune.create_markdown(escape=False, plugins=["table", "strikethrough"])
     nav = _navbar(cfg, rounds, pages)
     site_title = cfg.get("website", {}).get("title", "Report")
@@ -270,10 +315,7 @@ def render_nbconvert(pages: list[Page], out_dir: Path, cfg: dict[str, Any],
 
     for page in tqdm(pages, desc="render", unit="page", disable=not progress, leave=False):
         if page.source is not None and page.source.suffix == ".ipynb":
-            nb = nbformat.read(page.source, as_version=4)
-            nb.cells = [c for c in nb.cells if "parameters" not in c.metadata.get("tags", [])
-                        and "injected-parameters" not in c.metadata.get("tags", [])]
-            body, _ = exporter.from_notebook_node(nb)
+            body = _notebook_body(page.source, exporter)
         else:
             text = page.text if page.source is None else page.source.read_text("utf-8")
             text = re.sub(r"^---\n.*?\n---\n", "", text, count=1, flags=re.S)

@@ -659,7 +659,8 @@ def auditor_agreement(audit: pd.DataFrame, standards: Standards, seed: int = 201
                     f"case{'s' if split != 1 else ''} they split between met and not met, and "
                     f"the case rule decided {'them' if split != 1 else 'it'}.")
             if math.isfinite(kap.estimate):
-                text += (f" Beyond chance, agreement was {ag.landis_koch_band(kap.estimate)} "
+                text += (" Beyond chance, agreement was "
+                         f"{ag.band_words(kap.estimate, kap.ci_low, kap.ci_high)} "
                          f"(Fleiss' kappa {kap.estimate:.2f}, {confidence * 100:g}% interval "
                          f"{kap.ci_low:.2f} to {kap.ci_high:.2f}; Gwet's AC1 "
                          f"{ac1.estimate:.2f}).")

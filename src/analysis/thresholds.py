@@ -631,16 +631,16 @@ def paired_kappa(a: Sequence[Any], b: Sequence[Any], categories: Sequence[str],
     return res
 
 
-def kappa_words(kappa: float) -> str:
-    """Landis & Koch (1977) descriptive bands, in words a QA sub-committee uses."""
+def kappa_words(kappa: float, ci_low: float | None = None, ci_high: float | None = None
+                ) -> str:
+    """Landis & Koch (1977) descriptive band, in words a QA sub-committee uses; with an
+    interval, "between fair and moderate" when the interval spans bands
+    (``analysis.agreement.band_words``)."""
+    from .agreement import band_words
+
     if kappa is None or _isna(kappa):
         return "cannot be measured"
-    if kappa < 0:
-        return "worse than chance"
-    for cut, word in ((0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial")):
-        if kappa <= cut:
-            return word
-    return "almost perfect"
+    return band_words(float(kappa), ci_low, ci_high)
 
 
 def level_agreement(df: pd.DataFrame, levels: Sequence[str] | Any,
@@ -664,7 +664,8 @@ def level_agreement(df: pd.DataFrame, levels: Sequence[str] | Any,
                          n_boot=n_boot)
         reading = (f"{label}: the same level in {percent(r['exact_agreement'])} of cases and "
                    f"no more than one level apart in {percent(r['within_one'])}; beyond chance "
-                   f"the agreement is {kappa_words(r['kappa'])} (weighted kappa "
+                   f"the agreement is {kappa_words(r['kappa'], r['ci_low'], r['ci_high'])} "
+                   f"(weighted kappa "
                    f"{r['kappa']:.2f}, 95% interval {r['ci_low']:.2f} to {r['ci_high']:.2f}, "
                    f"{r['n']} cases).") if r["n"] >= 2 else f"{label}: too few cases."
         rows.append({"comparison": label, "first": a, "second": b, **r, "reading": reading})
@@ -1719,7 +1720,8 @@ def vignette_agreement_finding(summary: pd.DataFrame, ratings: pd.DataFrame) -> 
                      f"time (95% interval {percent(pa['ci_low'])} to {percent(pa['ci_high'])}).")
     if fk is not None:
         parts.append("Allowing for agreement by chance, agreement was "
-                     f"{kappa_words(fk['estimate'])} (Fleiss' kappa {_fmt2(fk['estimate'])}, "
+                     f"{kappa_words(fk['estimate'], fk['ci_low'], fk['ci_high'])} "
+                     f"(Fleiss' kappa {_fmt2(fk['estimate'])}, "
                      f"95% interval {_fmt2(fk['ci_low'])} to {_fmt2(fk['ci_high'])}")
         if ac1 is not None:
             parts[-1] += (f"; Gwet's AC1 {_fmt2(ac1['estimate'])}, {_fmt2(ac1['ci_low'])} to "
@@ -1848,7 +1850,8 @@ def level_agreement_display(agree: pd.DataFrame) -> pd.DataFrame:
         "Weighted kappa": [_fmt2(x) for x in agree["kappa"]],
         "95% interval": [f"{_fmt2(lo)} to {_fmt2(hi)}" for lo, hi in
                          zip(agree["ci_low"], agree["ci_high"], strict=True)],
-        "Agreement beyond chance": [kappa_words(k) for k in agree["kappa"]],
+        "Agreement beyond chance": [kappa_words(k, lo, hi) for k, lo, hi in zip(
+            agree["kappa"], agree["ci_low"], agree["ci_high"], strict=True)],
     })
 
 
@@ -1974,7 +1977,8 @@ def triage_agreement_sentence(ta: dict[str, Any]) -> str:
         share = f"an estimated {share} (weighted for how the sample was drawn)"
     return (f"Triage and the auditors gave the same grade to {share} of the "
             f"{ta['n']} audited domestic-abuse incidents; beyond chance the agreement is "
-            f"{kappa_words(ta['kappa'])} (weighted kappa {_fmt2(ta['kappa'])}, 95% interval "
+            f"{kappa_words(ta['kappa'], ta['ci_low'], ta['ci_high'])} "
+            f"(weighted kappa {_fmt2(ta['kappa'])}, 95% interval "
             f"{_fmt2(ta['ci_low'])} to {_fmt2(ta['ci_high'])}).")
 
 
