@@ -202,8 +202,10 @@ def cmd_run(a: argparse.Namespace) -> int:
     outcomes = pipeline.run_round(a.round, only=a.only, skip_prepare=a.skip_prepare,
                                   progress=not a.no_progress, jobs=a.jobs, force=a.force)
     failed = [o for o in outcomes if not o.ok]
-    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} notebooks ran; outputs in "
-          f"{outcomes[0].output.parent if outcomes else 'reports/'}")
+    reused = sum(o.cached for o in outcomes)
+    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} notebooks ok"
+          + (f" ({reused} unchanged, reused)" if reused else "")
+          + f"; outputs in {outcomes[0].output.parent if outcomes else 'reports/'}")
     return EXIT_FAILED if failed else EXIT_OK
 
 

@@ -229,15 +229,11 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
     package fingerprint) equals that of the last run and the files it wrote are still there,
     unchanged (``force=True`` runs every step).
     """
-    from . import ingest as ingest_mod
-    from . import schemas
-
+    # Modules are imported only by the steps that run: a no-change rebuild imports nothing.
     record: dict[str, Any] = {"ingest": [], "sample": [], "simulate_audit": [], "steps": []}
     previous_steps = {} if force else {s["key"]: s for s in (last or {}).get(
         "prepare", {}).get("steps", [])}
     package = package_fingerprint()
-    standards = schemas.load_standards(rnd.standards) if rnd.standards else None
-    scale = schemas.load_scale(rnd.scale) if rnd.scale else None
     common = [package, str(rnd.demo), str(rnd.scale), rnd.date.isoformat(),
               sha256_file(rnd.standards) if rnd.standards else ""]
     synth_out: Path | None = None
@@ -261,14 +257,14 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
     for step, cfg in prepare_steps(rnd):
         t0 = time.perf_counter()
         if step == "synth":
-            from . import synth
-
             synth_out = rnd.resolve(cfg.get("out", f"data/synthetic/{rnd.name}"))
             key, hit = reuse(step, cfg, [])
             if hit:
                 say(f"synth: unchanged, reused {_rel(rnd, synth_out)}")
                 done(step, key, hit["record"], [rnd.root / p for p in hit["outputs"]])
                 continue
+            from . import synth
+
             seed = int(cfg.get("seed", 20161))
             paths = synth.write_demo(synth_out, seed=seed, contacts=cfg.get("contacts"))
             say(f"synth: wrote demo data to {_rel(rnd, synth_out)} "
@@ -286,6 +282,11 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                 say(f"ingest {cfg['kind']}: {_rel(rnd, src)}: unchanged, reused")
                 done(step, key, hit["record"], [rnd.root / p for p in hit["outputs"]])
                 continue
+            from . import ingest as ingest_mod
+            from . import schemas
+
+            standards = schemas.load_standards(rnd.standards) if rnd.standards else None
+            scale = schemas.load_scale(rnd.scale) if rnd.scale else None
             out = rnd.resolve(cfg.get("out", rnd.processed_dir))
             res = ingest_mod.ingest(src, cfg["kind"], cfg.get("mapping"), demo_key=rnd.demo,
                                     sheet=cfg.get("sheet"), standards=standards, scale=scale,
@@ -300,8 +301,6 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                              "rows_quarantined": res.rows_quarantined},
                  list(written.values()))
         elif step == "sample":
-            from . import sampling
-
             if "design" not in cfg:
                 raise RoundError(f"{rnd.path}: a sample step needs 'design:' (a shipped design "
                                  "name such as hackney_2011, or a YAML path).")
@@ -316,6 +315,8 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                 say(f"sample {name}: inputs and design unchanged, reused the drawn sample")
                 done(step, key, hit["record"], [rnd.root / p for p in hit["outputs"]])
                 continue
+            from . import sampling
+
             out = sample_dir(rnd, name)
             code = sampling.cli_draw(cases, design_path or design, cfg.get("seed"), out,
                                      previous, rnd.standards)
@@ -327,8 +328,6 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                              "manifest_sha256": sha256_file(manifest)},
                  sorted(p for p in out.rglob("*") if p.is_file()))
         elif step == "simulate_audit":
-            from . import synth
-
             if not rnd.demo:
                 raise RoundError(f"{rnd.path}: simulate_audit makes up auditors' answers and "
                                  "is for demo rounds only (set 'demo: true').")
@@ -345,6 +344,8 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                 say(f"simulate_audit {name}: unchanged, reused {_rel(rnd, out_file)}")
                 done(step, key, hit["record"], [rnd.root / p for p in hit["outputs"]])
                 continue
+            from . import synth
+
             synth.write_audit_returns(manifest, truth, out_file, seed=int(cfg.get("seed", 1)),
                                       kind=str(cfg.get("kind", "tier2")))
             say(f"simulate_audit {name}: synthetic auditors completed the sample -> "
