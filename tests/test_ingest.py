@@ -257,3 +257,12 @@ def test_key_file_inside_the_repository_is_refused(tmp_path: Path, monkeypatch) 
     monkeypatch.delenv("SQA_PSEUDONYM_KEY", raising=False)
     with pytest.raises(privacy.KeyError_, match="inside the repository"):
         privacy.load_key(repo_root=tmp_path)
+
+
+def test_a_date_outside_any_plausible_range_is_quarantined_not_a_crash(tmp_path: Path) -> None:
+    p = write(tmp_path, "typo.csv", CASES_HEADER + "\n"
+              "A1,1,Male,01/01/0201,police,single,front_door,1,nfa,n,n,2015-01-01\n"
+              "A2,2,Male,01/01/2025,police,single,front_door,1,nfa,n,n,9999-01-01\n")
+    res = ingest.ingest(p, "cases", demo_key=True)
+    assert (res.rows_read, res.rows_quarantined) == (2, 2)
+    assert set(res.quarantine["value"]) == {"01/01/0201", "9999-01-01"}

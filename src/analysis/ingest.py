@@ -332,7 +332,11 @@ def _parse_date(text: pd.Series) -> tuple[pd.Series, pd.Series]:
         if not todo.any():
             break
         parsed = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-        ok = parsed.notna()
+        # A well-formed date outside what the table can hold (a typo such as 01/01/0201) is a
+        # bad value to quarantine, not a crash: keep only years 1900 to 2200.
+        years = parsed.dt.year
+        ok = parsed.notna() & (years >= 1900) & (years <= 2200)
+        parsed = parsed.where(ok).astype("datetime64[ns]")
         out.loc[ok[ok].index] = parsed[ok]
         todo = todo & out.isna()
     if todo.any():  # Excel serial dates (1955 to 2119)
