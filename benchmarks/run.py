@@ -47,7 +47,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-PROJECT_FILES = ("_quarto.yml", "rounds", "notebooks", "designs", "site", "data/published")
 SEED = 1
 SAMPLE_DESIGN = "threshold_audit"
 TARGETS = {"cold_build_seconds": 60.0, "rebuild_ratio": 0.10, "stage_ratio_to_scan": 3.0,
@@ -154,18 +153,6 @@ def _met(value: float | None, target: float) -> bool | None:
 # --------------------------------------------------------------------------------------
 
 
-def copy_project(dest: Path) -> Path:
-    """A scratch copy of the project's inputs (as tests/conftest.py makes)."""
-    for name in PROJECT_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name)
-        elif src.exists():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(src, dest / name)
-    return dest
-
-
 def _round_record(project: Path) -> dict[str, Any]:
     return json.loads((project / "reports" / "demo" / "round.json").read_text("utf-8"))
 
@@ -173,7 +160,9 @@ def _round_record(project: Path) -> dict[str, Any]:
 def run_demo(workdir: Path) -> dict[str, Any]:
     """Cold build and no-change rebuild of the demo site, in a scratch copy of the project."""
     shutil.rmtree(workdir / "project", ignore_errors=True)  # always a cold start
-    project = copy_project(workdir / "project")
+    from analysis import pipeline
+
+    project = pipeline.copy_project(ROOT, workdir / "project")
     sqa = _sqa()
     run_s = _timed([*sqa, "run", "rounds/demo.yml", "--force", "--no-progress"], project)
     rec = _round_record(project)

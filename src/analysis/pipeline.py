@@ -20,6 +20,7 @@ The round's ``date`` sets ``SOURCE_DATE_EPOCH`` so that reruns give byte-identic
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -95,6 +96,23 @@ def project_path(relative: str | Path = ".") -> Path:
     directory ``notebooks/``) and under papermill (working directory = project root).
     """
     return find_root(Path.cwd().resolve()) / relative
+
+
+PROJECT_FILES = ("_quarto.yml", "rounds", "notebooks", "site", "data/published")
+
+
+def copy_project(root: Path, dest: Path) -> Path:
+    """A scratch copy of a project's inputs (configuration, rounds, notebooks, static pages,
+    published figures), not its data or reports: where the tests and benchmarks run a round
+    without touching the working project."""
+    for name in PROJECT_FILES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name)
+        elif src.exists():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, dest / name)
+    return dest
 
 
 def find_root(start: Path) -> Path:

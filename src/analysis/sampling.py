@@ -938,6 +938,43 @@ def _check_columns(text: pd.DataFrame, design: Design) -> None:
                                   f"{col}. Allowed: {', '.join(sorted(allowed))}.")
 
 
+
+def oversample_allocation(alloc: dict[str, int], counts: dict[str, tuple[int, int]],
+                          d: Design) -> tuple[dict[str, int], dict[str, str], dict[str, str],
+                                              dict[str, tuple[str, str]]]:
+    """Split each stratum's allocation between its flagged group and the rest.
+
+    ``counts[h]`` is (flagged, other) cases of stratum ``h`` (empty when the design does not
+    over-sample).  The flagged group gets ``factor`` times its proportional share
+    (``_constrained``: never more than its cases, at least one case each); a stratum with no
+    case on one side, or only one case allocated, is not split.  Returns the final strata's
+    allocations (design order, flagged group first), each final stratum's parent, notes on
+    strata left whole, and the labels (flagged, other) of every split stratum.
+    """
+    final_alloc: dict[str, int] = {}
+    parent_of: dict[str, str] = {}
+    notes: dict[str, str] = {}
+    splits: dict[str, tuple[str, str]] = {}
+    ov = d.oversample
+    for h in sorted(alloc, key=d.rank):
+        if ov is None or h not in counts:
+            final_alloc[h], parent_of[h] = alloc[h], h
+            continue
+        n_f, n_o = counts[h]
+        if n_f == 0 or n_o == 0 or alloc[h] < 2:
+            final_alloc[h], parent_of[h] = alloc[h], h
+            if n_f and n_o:
+                notes[h] = f"not split by {ov.label}: only one case allocated"
+            continue
+        lab_f, lab_o = f"{h}|{ov.label}", f"{h}|other"
+        sub = _constrained({lab_f: n_f, lab_o: n_o}, {lab_f: ov.factor * n_f, lab_o: float(n_o)},
+                           alloc[h], 1, d.origin)
+        splits[h] = (lab_f, lab_o)
+        for lab in (lab_f, lab_o):
+            final_alloc[lab], parent_of[lab] = sub[lab], h
+    return final_alloc, parent_of, notes, splits
+
+
 def draw(cases: pd.DataFrame | str | Path, design: Design | str | Path, seed: int | None = None,
          previous: Iterable[str | Path | Mapping[str, Any]] = (),
          excluded_ids: Iterable[str] | None = None,
@@ -1024,29 +1061,14 @@ def draw(cases: pd.DataFrame | str | Path, design: Design | str | Path, seed: in
 
     # Over-sampling: split each stratum into the flagged group and the rest.
     final = parent.copy()
-    final_alloc: dict[str, int] = {}
-    parent_of: dict[str, str] = {}
-    notes: dict[str, str] = {}
     ov = d.oversample
     flag = frame[ov.column] == ov.value if ov else None
-    for h in sorted(alloc, key=d.rank):
-        in_h = parent == h
-        if ov is None or flag is None:
-            final_alloc[h], parent_of[h] = alloc[h], h
-            continue
-        n_f, n_o = int((in_h & flag).sum()), int((in_h & ~flag).sum())
-        if n_f == 0 or n_o == 0 or alloc[h] < 2:
-            final_alloc[h], parent_of[h] = alloc[h], h
-            if n_f and n_o:
-                notes[h] = f"not split by {ov.label}: only one case allocated"
-            continue
-        lab_f, lab_o = f"{h}|{ov.label}", f"{h}|other"
-        sub = _constrained({lab_f: n_f, lab_o: n_o}, {lab_f: ov.factor * n_f, lab_o: float(n_o)},
-                           alloc[h], 1, d.origin)
-        final.loc[in_h & flag] = lab_f
-        final.loc[in_h & ~flag] = lab_o
-        for lab in (lab_f, lab_o):
-            final_alloc[lab], parent_of[lab] = sub[lab], h
+    counts = ({h: (int(((parent == h) & flag).sum()), int(((parent == h) & ~flag).sum()))
+               for h in alloc} if flag is not None else {})
+    final_alloc, parent_of, notes, splits = oversample_allocation(alloc, counts, d)
+    for h, (lab_f, lab_o) in splits.items():
+        final.loc[(parent == h) & flag] = lab_f
+        final.loc[(parent == h) & ~flag] = lab_o
 
     # Selection: per stratum, its own stream; the n_h smallest random keys.
     chosen: list[np.ndarray] = []

@@ -1121,35 +1121,22 @@ def stratified_sample_parquet(path: str | Path, design: Any, seed: int | None = 
                               minimum=d.min_per_stratum, where=d.origin)
 
     final = parent.copy()
-    final_alloc: dict[str, int] = {}
-    parent_of: dict[str, str] = {}
-    notes: dict[str, str] = {}
     ov = d.oversample
     flag = None
     if ov is not None:
         vals, idx = text[ov.column]
         flag = np.array([v == ov.value for v in vals], dtype=bool)[idx[frame_pos]]
-    for h in sorted(alloc, key=d.rank):
+    counts = ({h: (int(((parent == id_of[h]) & flag).sum()),
+                   int(((parent == id_of[h]) & ~flag).sum())) for h in alloc}
+              if flag is not None else {})
+    final_alloc, parent_of, notes, splits = sampling.oversample_allocation(alloc, counts, d)
+    for h, labels in splits.items():
         in_h = parent == id_of[h]
-        if ov is None or flag is None:
-            final_alloc[h], parent_of[h] = alloc[h], h
-            continue
-        n_f, n_o = int((in_h & flag).sum()), int((in_h & ~flag).sum())
-        if n_f == 0 or n_o == 0 or alloc[h] < 2:
-            final_alloc[h], parent_of[h] = alloc[h], h
-            if n_f and n_o:
-                notes[h] = f"not split by {ov.label}: only one case allocated"
-            continue
-        lab_f, lab_o = f"{h}|{ov.label}", f"{h}|other"
-        sub = sampling._constrained({lab_f: n_f, lab_o: n_o},
-                                    {lab_f: ov.factor * n_f, lab_o: float(n_o)},
-                                    alloc[h], 1, d.origin)
-        for lab, mask in ((lab_f, in_h & flag), (lab_o, in_h & ~flag)):
+        for lab, mask in zip(labels, (in_h & flag, in_h & ~flag), strict=True):
             id_of.setdefault(lab, len(names))
             if id_of[lab] == len(names):
                 names.append(lab)
             final[mask] = id_of[lab]
-            final_alloc[lab], parent_of[lab] = sub[lab], h
     final_names = np.array(names, dtype=object)
 
     chosen: list[np.ndarray] = []
@@ -1431,21 +1418,7 @@ def monthly_series(path: str | Path, services: Sequence[str] | None = ("front_do
         parts["assessment_45"] = pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"),
                                                "numerator": pd.Series(dtype=int),
                                                "denominator": pd.Series(dtype=int)})
-    frames = []
-    for name, f in parts.items():
-        f = f.copy()
-        if "lookback_complete" not in f.columns:
-            f["lookback_complete"] = True
-        f.insert(0, "measure", name)
-        frames.append(f)
-    out = pd.concat(frames, ignore_index=True)
-    out["month"] = pd.to_datetime(out["month"]).astype("datetime64[ns]")
-    out["numerator"] = out["numerator"].astype(int)
-    out["denominator"] = out["denominator"].astype(int)
-    out["rate"] = out["numerator"] / out["denominator"]
-    out["lookback_complete"] = out["lookback_complete"].astype(bool)
-    return out.sort_values(["measure", "month"]).reset_index(drop=True)[
-        ["measure", "month", "numerator", "denominator", "rate", "lookback_complete"]]
+    return thresholds.combine_monthly(parts)
 
 
 # ======================================================================================

@@ -1476,6 +1476,12 @@ def monthly_series(cases: pd.DataFrame | str | Path, engine: Literal["pandas", "
                  "assessment_45": monthly_assessments_pandas(cases, limit)}
     else:
         raise ValueError("engine must be 'pandas' or 'duckdb'")
+    return combine_monthly(parts)
+
+
+def combine_monthly(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One tidy frame of monthly series (measure, month, numerator, denominator, rate,
+    lookback_complete) from one frame per measure, in measure and month order."""
     frames = []
     for name, f in parts.items():
         f = f.copy()
