@@ -376,7 +376,7 @@ def render_quarto(pages: list[Page], stage: Path, out_dir: Path, cfg: dict[str, 
     (proj / "_quarto.yml").write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")
     for page in pages:
         if page.source is None:
-            dest = proj / page.out.replace(".html", ".md")
+            dest = proj / page.out.replace(".html", ".qmd")  # as _quarto.yml's navbar names it
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(page.text, encoding="utf-8")
         else:
