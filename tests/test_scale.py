@@ -332,3 +332,22 @@ def test_without_the_sort_the_same_rows_are_written_in_input_order(messy: Path, 
     sorted_b = pd.read_parquet(b["paths"]["table"]).sort_values("case_id", ignore_index=True)
     pd.testing.assert_frame_equal(pd.read_parquet(a["paths"]["table"]), sorted_b)
     assert a["paths"]["quarantine"].read_bytes() == b["paths"]["quarantine"].read_bytes()
+
+
+def test_cli_ingest_takes_the_out_of_core_path_on_request_with_the_same_rows(tmp_path: Path
+                                                                           ) -> None:
+    import subprocess
+    import sys
+
+    from analysis import synth
+
+    raw = synth.generate_population_parquet(tmp_path / "pop.parquet", contacts=5_000, seed=3)
+    outs = {}
+    for mode in ("yes", "no"):
+        run = subprocess.run([sys.executable, "-m", "analysis", "ingest", "--kind", "cases",
+                              str(raw), "--out", str(tmp_path / mode), "--demo-key",
+                              "--out-of-core", mode], capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        assert "rows read:        5000" in run.stdout
+        outs[mode] = pd.read_parquet(tmp_path / mode / "cases.parquet")
+    pd.testing.assert_frame_equal(outs["yes"], outs["no"], check_dtype=False)

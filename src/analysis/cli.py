@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use the public demo pseudonymisation key (synthetic data only)")
     s.add_argument("--standards", type=Path, help="audit template YAML (default: Hackney 2011)")
     s.add_argument("--scale", help="levels-of-need scale: hackney (1, 2A, 2B, 3) or four_level")
+    s.add_argument("--out-of-core", choices=["auto", "yes", "no"], default="auto",
+                   help="read a Parquet cases file in batches with DuckDB/Arrow, for files "
+                   "larger than memory (auto: Parquet cases files of 1,000,000 rows or more)")
 
     # synth
     s = sub.add_parser(
@@ -149,24 +152,61 @@ def cmd_ingest(a: argparse.Namespace) -> int:
 
     standards = schemas.load_standards(a.standards) if a.standards else None
     scale = schemas.load_scale(a.scale) if a.scale else None
+    if _out_of_core(a):
+        from . import scale as scale_mod
+
+        log = scale_mod.ingest_parquet(a.file, a.out, demo_key=a.demo_key, progress=True,
+                                       mapping=a.mapping, scale=scale)
+        counts = {r: n for r, n in (log.get("quarantine_rules") or {}).items()}
+        _report(a.file, "cases", log["rows_read"], log["rows_accepted"],
+                log["rows_quarantined"], log.get("ignored_columns") or [],
+                [(n, "", rule) for rule, n in sorted(counts.items(), key=lambda x: -x[1])],
+                log["paths"])
+        return EXIT_OK
     res = ingest.ingest(a.file, a.kind, a.mapping, demo_key=a.demo_key, sheet=a.sheet,
                         encoding=a.encoding, standards=standards, scale=scale)
     paths = ingest.write_outputs(res, a.out)
-    print(f"{a.file}: {res.kind} table")
-    print(f"  rows read:        {res.rows_read}")
-    print(f"  rows accepted:    {res.rows_accepted}")
-    print(f"  rows quarantined: {res.rows_quarantined}")
-    if res.ignored_columns:
-        print(f"  columns ignored:  {', '.join(res.ignored_columns)}")
-    if res.rows_quarantined:
-        top = res.quarantine.groupby(["column", "rule"]).size().sort_values(ascending=False)
+    top = (res.quarantine.groupby(["column", "rule"]).size().sort_values(ascending=False)
+           if res.rows_quarantined else None)
+    reasons = [] if top is None else [(n, col, rule) for (col, rule), n in top.items()]
+    _report(a.file, res.kind, res.rows_read, res.rows_accepted, res.rows_quarantined,
+            res.ignored_columns, reasons, paths)
+    return EXIT_OK
+
+
+def _out_of_core(a: argparse.Namespace) -> bool:
+    """Whether `sqa ingest` takes the batched DuckDB/Arrow path (``analysis.scale``)."""
+    parquet = a.file.suffix.lower() in {".parquet", ".pq"}
+    if a.out_of_core == "no" or a.kind != "cases" or not parquet:
+        if a.out_of_core == "yes":
+            _err("--out-of-core yes reads Parquet cases files only; using the in-memory path")
+        return False
+    if a.out_of_core == "yes":
+        return True
+    try:
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(a.file).metadata.num_rows >= 1_000_000
+    except Exception:  # unreadable: the in-memory path reports it clearly
+        return False
+
+
+def _report(file: Path, kind: str, read: int, accepted: int, quarantined: int,
+            ignored: list[str], reasons: list[tuple[int, str, str]], paths: dict) -> None:
+    """Print the row accounting of an ingest (accepted + quarantined = read, always)."""
+    print(f"{file}: {kind} table")
+    print(f"  rows read:        {read}")
+    print(f"  rows accepted:    {accepted}")
+    print(f"  rows quarantined: {quarantined}")
+    if ignored:
+        print(f"  columns ignored:  {', '.join(ignored)}")
+    if quarantined:
         print("  quarantine reasons:")
-        for (col, rule), n in top.head(10).items():
-            print(f"    {n:>6}  {col}: {rule}")
+        for n, col, rule in reasons[:10]:
+            print(f"    {n:>6}  {col + ': ' if col else ''}{rule}")
         print(f"  quarantine file:  {paths['quarantine']} (holds raw values: keep it off "
               "shared drives)")
     print(f"  wrote {paths['table']}")
-    return EXIT_OK
 
 
 def cmd_synth(a: argparse.Namespace) -> int:
