@@ -873,7 +873,10 @@ def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
                 method: Literal["exact", "normal"] = "exact", label_points: bool = True):
     """Funnel plot: each group's rate against its size, with the overall rate and 95% and
     99.8% control limits (Spiegelhalter 2005).  Points outside the limits are drawn with a
-    different marker as well as a different colour (colour is never the only cue)."""
+    different marker as well as a different colour (colour is never the only cue).  When one
+    group is far larger than the typical one (more than 20 times the median size, as the
+    police are among referrers) the size axis is logarithmic, so the small groups do not
+    crowd into one corner."""
     import matplotlib.pyplot as plt
 
     from .figures import PALETTE
@@ -899,19 +902,30 @@ def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
         if len(sel):
             ax.scatter(sel["n"], sel["rate"], marker=marker, s=46, color=colour,
                        edgecolor="black", linewidth=0.6, label=lab, zorder=3)
+    log_x = n_max > 20 * max(float(table["n"].median()), 1.0)
     if label_points:
         placed: list[tuple[float, float]] = []
+
+        def pos(n: float) -> float:  # where a point sits along the axis, 0 to 1
+            return float(np.log(max(n, 1)) / np.log(n_max * 1.12)) if log_x else n / n_max
+
         for r in table.sort_values(["n", "rate"]).itertuples():
             dy = 4
             # nudge a label down when a neighbour's label is already close by
-            while any(abs(r.n - px) < n_max * 0.08 and abs(r.rate + dy / 250 - py) < 0.04
+            while any(abs(pos(r.n) - px) < 0.08 and abs(r.rate + dy / 250 - py) < 0.04
                       for px, py in placed):
                 dy -= 10
-            placed.append((r.n, r.rate + dy / 250))
+            placed.append((pos(r.n), r.rate + dy / 250))
             ax.annotate(str(r.label), (r.n, r.rate), textcoords="offset points", xytext=(5, dy),
                         fontsize=8)
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlim(0, n_max * 1.12)
+    if log_x:
+        ax.set_xscale("log")
+        ax.set_xlim(0.8, n_max * 1.5)
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        xlabel += " (logarithmic scale)"
+    else:
+        ax.set_xlim(0, n_max * 1.12)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
