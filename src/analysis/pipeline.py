@@ -388,14 +388,10 @@ def _step_key(step: str, cfg: dict[str, Any], reads: list[Path], common: list[st
     return h.hexdigest()
 
 
-def execute_notebook(rnd: Round, spec: NotebookSpec, params: dict[str, Any]) -> NotebookOutcome:
-    """Execute one notebook with papermill; never raises for a failing cell."""
-    return _execute(rnd.root, rnd.report_dir, spec.notebook, spec.name, params)
-
-
-def _execute(root: Path, report_dir: Path, notebook: Path, name: str, params: dict[str, Any]
-             ) -> NotebookOutcome:
-    """Execute ``notebook`` into ``report_dir/<name>.ipynb`` (also run in worker processes)."""
+def execute_notebook(root: Path, report_dir: Path, notebook: Path, name: str,
+                     params: dict[str, Any]) -> NotebookOutcome:
+    """Execute ``notebook`` with papermill into ``report_dir/<name>.ipynb``; never raises for a
+    failing cell (a plain function of paths, so worker processes can run it)."""
     import papermill as pm
 
     out = report_dir / f"{name}.ipynb"
@@ -601,12 +597,13 @@ def run_round(path: str | Path, only: list[str] | None = None, skip_prepare: boo
         if jobs == 1 or len(todo) <= 1:
             for s in todo:
                 bar.set_postfix_str(s.name)
-                finished(execute_notebook(rnd, s, params[s.name]))
+                finished(execute_notebook(rnd.root, rnd.report_dir, s.notebook, s.name,
+                                          params[s.name]))
         else:
             ctx = get_context("spawn")  # a clean interpreter per worker: no inherited threads
             with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as pool:
-                futures = [pool.submit(_execute, rnd.root, rnd.report_dir, s.notebook, s.name,
-                                       params[s.name]) for s in todo]
+                futures = [pool.submit(execute_notebook, rnd.root, rnd.report_dir, s.notebook,
+                                       s.name, params[s.name]) for s in todo]
                 for fut in as_completed(futures):
                     finished(fut.result())
         bar.close()

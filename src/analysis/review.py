@@ -185,6 +185,20 @@ def _ordered_groups(groups: Sequence[str]) -> list[str]:
     return known + sorted(g for g in set(groups) if g not in GROUP_ORDER)
 
 
+def _split(rows: pd.DataFrame, by: str | None, frame: pd.DataFrame | None = None,
+           overall: bool = True) -> list[tuple[str, pd.DataFrame]]:
+    """``rows`` split by column ``by`` (groups in display order, taken from ``frame``, default
+    ``rows``), then ``("all", rows)`` when ``overall``."""
+    groups: list[tuple[str, pd.DataFrame]] = []
+    if by is not None:
+        labels = (rows if frame is None else frame)[by].dropna().astype(str).unique().tolist()
+        for g in _ordered_groups(labels):
+            groups.append((g, rows[rows[by].astype(str) == g]))
+    if overall:
+        groups.append(("all", rows))
+    return groups
+
+
 # ======================================================================================
 # Checking the inputs
 # ======================================================================================
@@ -471,12 +485,7 @@ def standard_results(frame: pd.DataFrame, standards: Standards, by: str | None =
     size needed for ±10 points).  Ids: ``finding_id(prefix, group, standard)``, e.g.
     ``T2-FRT-REFERRAL-APPROPRIATE`` and ``T2-ALL-REFERRAL-APPROPRIATE``.
     """
-    groups: list[tuple[str, pd.DataFrame]] = []
-    if by is not None:
-        for g in _ordered_groups(frame[by].dropna().astype(str).unique().tolist()):
-            groups.append((g, frame[frame[by].astype(str) == g]))
-    if include_overall:
-        groups.append(("all", frame))
+    groups = _split(frame, by, overall=include_overall)
     weights = frame["design_weight"] if "design_weight" in frame.columns else \
         pd.Series(1.0, index=frame.index)
     rows = []
@@ -730,11 +739,7 @@ def tier_results(frame: pd.DataFrame, by: str | None = "group", method: str = "w
     overall and ``T2-<SERVICE>-TIER-HELD-TOO-LOW`` per service.
     """
     df = frame.dropna(subset=["tier_direction"])
-    groups: list[tuple[str, pd.DataFrame]] = []
-    if by is not None:
-        for g in _ordered_groups(frame[by].dropna().astype(str).unique().tolist()):
-            groups.append((g, df[df[by].astype(str) == g]))
-    groups.append(("all", df))
+    groups = _split(df, by, frame)
     rows = []
     for g, sub in groups:
         for d, word in ((TOO_LOW, "were held at a lower tier than the auditors judged right"),
@@ -832,11 +837,7 @@ def theme_results(frame: pd.DataFrame, standards: Standards, by: str | None = "g
     """How often each theme was found, per service and overall, with intervals (weighting as
     ``standard_results``).  Ids: ``T2-THEME-<KEY>`` overall, ``T2-<SERVICE>-THEME-<KEY>`` per
     service."""
-    groups: list[tuple[str, pd.DataFrame]] = []
-    if by is not None:
-        for g in _ordered_groups(frame[by].dropna().astype(str).unique().tolist()):
-            groups.append((g, frame[frame[by].astype(str) == g]))
-    groups.append(("all", frame))
+    groups = _split(frame, by)
     rows = []
     for t in standards.theme_keys:
         col = f"theme_{t}"

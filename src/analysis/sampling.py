@@ -975,6 +975,34 @@ def oversample_allocation(alloc: dict[str, int], counts: dict[str, tuple[int, in
     return final_alloc, parent_of, notes, splits
 
 
+
+def manifest_body(d: Design, seed: int, rows: dict[str, int], ref: str,
+                  prev_record: list[dict[str, Any]], excluded: list[str],
+                  strata_rows: list[dict[str, Any]], case_rows: list[dict[str, Any]],
+                  inputs: dict[str, Any]) -> dict[str, Any]:
+    """The manifest of a drawn sample (shared by ``draw`` and the out-of-core draw in
+    ``analysis.scale``); ``inputs`` holds how the input was identified (hashes)."""
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "design_name": d.name, "design": d.to_dict(), "design_sha256": d.sha256,
+        "seed": seed, **inputs, "rows": rows,
+        "exclusions": {"previous_months": d.exclude_previous_months,
+                       "reference_date": ref if (prev_record or excluded) else None,
+                       "previous_manifests": prev_record, "excluded_case_ids": excluded},
+        "planning": {"p": d.p, "confidence": d.confidence,
+                     "n_from_margin": d.margin is not None and d.allocation != "fixed",
+                     "overall_margin_of_error": stratified_margin(
+                         [r["population"] for r in strata_rows],
+                         [r["sampled"] for r in strata_rows], d.p, d.confidence)},
+        "method": ("stratified random sampling without replacement; allocation "
+                   f"{d.allocation}, largest-remainder rounding; per-stratum numpy "
+                   "default_rng(SeedSequence([seed, sha256(stratum)])), smallest random keys"),
+        "strata": strata_rows, "cases": case_rows,
+        "versions": package_versions(), "git_commit": git_commit(Path(__file__).parent),
+        "created": timestamp(),
+    }
+
+
 def draw(cases: pd.DataFrame | str | Path, design: Design | str | Path, seed: int | None = None,
          previous: Iterable[str | Path | Mapping[str, Any]] = (),
          excluded_ids: Iterable[str] | None = None,
@@ -1098,27 +1126,10 @@ def draw(cases: pd.DataFrame | str | Path, design: Design | str | Path, seed: in
     digests = ("".join(sorted(h[:DIGEST_CHARS] for h in row_hashes))
                if len(row_hashes) <= MAX_ROW_DIGESTS else None)
     frame_sha, _ = input_digest(frame)
-    manifest: dict[str, Any] = {
-        "manifest_version": MANIFEST_VERSION,
-        "design_name": d.name, "design": d.to_dict(), "design_sha256": d.sha256,
-        "seed": seed, "input_sha256": input_sha, "frame_sha256": frame_sha,
-        "input_canonicalisation": CANONICALISATION, "input_row_digests": digests,
-        "rows": rows,
-        "exclusions": {"previous_months": d.exclude_previous_months,
-                       "reference_date": ref if (prev_record or excluded) else None,
-                       "previous_manifests": prev_record, "excluded_case_ids": excluded},
-        "planning": {"p": d.p, "confidence": d.confidence,
-                     "n_from_margin": d.margin is not None and d.allocation != "fixed",
-                     "overall_margin_of_error": stratified_margin(
-                         [r["population"] for r in strata_rows],
-                         [r["sampled"] for r in strata_rows], d.p, d.confidence)},
-        "method": ("stratified random sampling without replacement; allocation "
-                   f"{d.allocation}, largest-remainder rounding; per-stratum numpy "
-                   "default_rng(SeedSequence([seed, sha256(stratum)])), smallest random keys"),
-        "strata": strata_rows, "cases": case_rows,
-        "versions": package_versions(), "git_commit": git_commit(Path(__file__).parent),
-        "created": timestamp(),
-    }
+    manifest = manifest_body(
+        d, seed, rows, ref, prev_record, excluded, strata_rows, case_rows,
+        {"input_sha256": input_sha, "frame_sha256": frame_sha,
+         "input_canonicalisation": CANONICALISATION, "input_row_digests": digests})
     selected = df.loc[all_idx].copy()
     selected["stratum"] = final.loc[all_idx].to_numpy()
     return Sample(d, manifest, selected.reset_index(drop=True))

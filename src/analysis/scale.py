@@ -1163,31 +1163,12 @@ def stratified_sample_parquet(path: str | Path, design: Any, seed: int | None = 
     case_rows.sort(key=lambda r: r["case_id"])
     all_idx = np.sort(np.concatenate(chosen))
     rows["sampled"] = len(all_idx)
-    from .provenance import git_commit, package_versions
-
-    manifest: dict[str, Any] = {
-        "manifest_version": sampling.MANIFEST_VERSION,
-        "design_name": d.name, "design": d.to_dict(), "design_sha256": d.sha256,
-        "seed": seed, "input_sha256": None, "frame_sha256": None,
-        "input_file_sha256": file_sha.result(),
-        "input_canonicalisation": "not computed: drawn out of core by analysis.scale "
-                                  "(input_file_sha256 is the SHA-256 of the Parquet file)",
-        "input_row_digests": None, "rows": rows,
-        "exclusions": {"previous_months": d.exclude_previous_months,
-                       "reference_date": ref if (prev_record or excluded) else None,
-                       "previous_manifests": prev_record, "excluded_case_ids": excluded},
-        "planning": {"p": d.p, "confidence": d.confidence,
-                     "n_from_margin": d.margin is not None and d.allocation != "fixed",
-                     "overall_margin_of_error": sampling.stratified_margin(
-                         [r["population"] for r in strata_rows],
-                         [r["sampled"] for r in strata_rows], d.p, d.confidence)},
-        "method": ("stratified random sampling without replacement; allocation "
-                   f"{d.allocation}, largest-remainder rounding; per-stratum numpy "
-                   "default_rng(SeedSequence([seed, sha256(stratum)])), smallest random keys"),
-        "strata": strata_rows, "cases": case_rows,
-        "versions": package_versions(), "git_commit": git_commit(Path(__file__).parent),
-        "created": timestamp(),
-    }
+    manifest = sampling.manifest_body(
+        d, seed, rows, ref, prev_record, excluded, strata_rows, case_rows,
+        {"input_sha256": None, "frame_sha256": None, "input_file_sha256": file_sha.result(),
+         "input_canonicalisation": "not computed: drawn out of core by analysis.scale "
+                                   "(input_file_sha256 is the SHA-256 of the Parquet file)",
+         "input_row_digests": None})
     hashing.shutdown()
     stratum_of = dict(zip(pc.take(frame_ids, pa.array(all_idx)).to_pylist(),
                           final_names[final[all_idx]], strict=True))
