@@ -123,7 +123,13 @@ def build_parser() -> argparse.ArgumentParser:
         "publish", help="render the executed notebooks into the report site",
         description="Render the executed notebooks of the rounds under reports/ into the "
         "report site under reports/site/, with Quarto when it is on PATH and with nbconvert "
-        "otherwise (said in the output and on every page).")
+        "otherwise (said in the output and on every page). Unchanged pages are reused from "
+        "the render cache (reports/.render-cache/). Before anything moves into place the "
+        "release is checked: every page exists with its title, finding ids and figures, "
+        "every local link resolves, Quarto's search index lists every page, and no personal "
+        "data is on any page. A refused release names each problem, leaves the site as it was "
+        "and exits 1; the render log is kept next to the release (reports/site/v/X.render.log)"
+        " or, when refused, in reports/publish-X.failed.log.")
     s.add_argument("--rounds", nargs="*", help="round names to include (default: all under "
                    "reports/)")
     s.add_argument("--version", dest="release", help="release version, e.g. 2026.1; a "
@@ -135,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="renderer (default auto: quarto if on PATH, else nbconvert)")
     s.add_argument("--force", action="store_true", help="overwrite an existing release "
                    "(recorded in versions.json)")
+    s.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="Quarto processes to render with at once (default: the number of "
+                   "cores)")
     s.add_argument("--root", type=Path, default=Path("."), help="project root (default .)")
 
     # dictionary

@@ -54,10 +54,12 @@ class Finding:
     extra: dict = field(default_factory=dict)
 
     def html(self) -> str:
-        """The finding as an HTML block whose id is the anchor (text escaped)."""
-        return (f'<div class="finding" id="{html.escape(self.finding_id)}">'
+        """The finding as an HTML block whose id is the anchor, with its id as a link to its
+        own place on the page, to copy and cite (text escaped)."""
+        fid = html.escape(self.finding_id)
+        return (f'<div class="finding" id="{fid}">'
                 f"<p>{html.escape(self.text)}</p>"
-                f'<p class="finding-id">Finding {html.escape(self.finding_id)}</p></div>')
+                f'<p class="finding-id"><a href="#{fid}">Finding {fid}</a></p></div>')
 
 
 class FindingsLog:

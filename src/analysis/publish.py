@@ -4,19 +4,25 @@
 
 1. collect the executed notebooks of the rounds under ``reports/<round>/`` (a round whose
    notebook failed is refused) and the static pages of ``site/``;
-2. build a staging project in a temporary folder and render it with **Quarto** when
-   ``quarto`` is on PATH (``quarto render`` with execution disabled: papermill already
-   executed the notebooks), or with **nbconvert** otherwise (same pages and layout, navigation
-   read from ``_quarto.yml``, a notice on every page saying so);
-3. add to every page: version switcher, old-release notice, ``rel=canonical`` to the latest
-   copy, "how to cite" link and a provenance footer (release, git commit, SHA-256 of inputs,
-   parameters, run time, package versions, engine);
-4. the publication gate: scan every file of the rendered site for every raw and pseudonymised
+2. render them (:mod:`analysis.render`) with **Quarto** when ``quarto`` is on PATH (a staged
+   website project, execution disabled: papermill already executed the notebooks), or with
+   **nbconvert** otherwise (same pages, plainer layout, a notice on every page saying so);
+   unchanged pages come from a content-keyed render cache; the engine's own output is kept in
+   a log next to the release;
+3. add to every page: the release's version and date (rendered as placeholders), version
+   switcher, old-release notice, ``rel=canonical`` to the latest copy, "how to cite" link and
+   a provenance footer (release, git commit, SHA-256 of inputs, parameters, run time, package
+   versions, engine);
+4. verify the release (:mod:`analysis.verify`): every page listed exists, is whole and has
+   its title, finding ids and figures; every local reference resolves; Quarto's search index
+   lists every page. Any problem refuses the release (exit 1), naming each page;
+5. the publication gate: scan every file of the rendered site for every raw and pseudonymised
    id, date of birth and free-text note of the rounds' inputs; any hit refuses the release,
    naming the file and the kind of hit, never the value;
-5. move into place atomically: ``reports/site/v/<version>/`` (never overwritten without
-   ``--force``, which is recorded), ``reports/site/latest/``, the root redirect and
-   ``reports/site/versions.json``.  A failure at any step leaves the previous site untouched.
+6. move into place: ``reports/site/v/<version>/`` (never overwritten without ``--force``,
+   which is recorded), ``reports/site/latest/``, the root redirect and
+   ``reports/site/versions.json``.  A failure at any earlier step leaves the previous site
+   byte-identical.
 """
 
 from __future__ import annotations
@@ -26,7 +32,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,26 +41,33 @@ from typing import Any
 
 import yaml
 
+from . import render as rendering
+from . import verify
 from .provenance import git_commit, package_versions, sha256_file, timestamp
+from .render import (
+    DATE_TOKEN,
+    DATE_TOKEN_LONG,
+    RELEASES_TOKEN,
+    VERSION_TOKEN,
+    Page,
+    RenderError,
+)
 
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,40}$")
-ENGINE_NOTICE = ("This page was rendered with nbconvert because Quarto was not available on the "
-                 "machine that built it; content and figures are the same, the layout is plainer.")
 
 
 class PublishError(Exception):
-    """A release that cannot go ahead (reported without traceback; the site is untouched)."""
+    """A release that cannot go ahead (reported without traceback; the site is untouched).
+    The command's input or the project is wrong: exit code 2."""
+
+    exit_code = 2
 
 
-@dataclass
-class Page:
-    """One page of the site: its output path (relative, .html) and where it comes from."""
+class ReleaseCheckError(PublishError):
+    """The rendered release failed a check (a page missing or broken, personal data found):
+    refused with every problem named; exit code 1."""
 
-    out: str
-    title: str
-    source: Path | None = None  # .ipynb / .qmd / .md ; None = generated markdown in `text`
-    text: str = ""
-    round: str = ""
+    exit_code = 1
 
 
 @dataclass
@@ -172,10 +184,12 @@ def findings_table(root: Path, rounds: list[dict[str, Any]]) -> list[dict[str, s
     return rows
 
 
-def findings_markdown(rows: list[dict[str, str]], version: str) -> str:
+def findings_markdown(rows: list[dict[str, str]]) -> str:
+    """The findings index (the release's version is filled in after rendering)."""
     lines = ["---", "title: Findings index", "---", "",
-             f"Every finding of report version **{version}** with its stable identifier. Cite a "
-             "finding as *finding ID, report version X* (see [How to cite](cite.html)).", ""]
+             f"Every finding of report version **{VERSION_TOKEN}** with its stable identifier. "
+             "Cite a finding as *finding ID, report version X* (see [How to cite](cite.html)).",
+             ""]
     if not rows:
         return "\n".join(lines + ["No findings were recorded by the rounds in this release."])
     lines += ["| finding | round | statement |", "|---|---|---|"]
@@ -188,225 +202,144 @@ def findings_markdown(rows: list[dict[str, str]], version: str) -> str:
     return "\n".join(lines)
 
 
-def cite_markdown(cfg: dict[str, Any], version: str, date: str, url: str) -> str:
+def author_names(cfg: dict[str, Any]) -> str:
+    """The report's author(s) from _quarto.yml: names as strings or Quarto's
+    ``name: {literal: ...}`` / ``{given, family}`` forms."""
+    authors = cfg.get("author") or [{"name": "Safeguarding Children Partnership"}]
+    names = []
+    for a in authors if isinstance(authors, list) else [authors]:
+        name = a.get("name", "") if isinstance(a, dict) else a
+        if isinstance(name, dict):
+            name = name.get("literal") or " ".join(
+                str(name[k]) for k in ("given", "family") if name.get(k))
+        names.append(str(name))
+    return "; ".join(n for n in names if n)
+
+
+def cite_markdown(cfg: dict[str, Any], url: str) -> str:
+    """The "How to cite" page; version and date are the release's placeholders."""
     site = cfg.get("website", {})
     title = site.get("title", "Safeguarding QA reports")
-    authors = cfg.get("author") or [{"name": "Safeguarding Children Partnership"}]
-    author = "; ".join(a["name"] if isinstance(a, dict) else str(a) for a in authors)
-    year = date[:4]
-    key = re.sub(r"[^a-z0-9]", "", title.lower())[:20] + year
+    author = author_names(cfg)
+    year = DATE_TOKEN[:4]
+    key = re.sub(r"[^a-z0-9]", "", title.lower())[:20] + "-" + VERSION_TOKEN
     bib = (f"@techreport{{{key},\n  author = {{{{{author}}}}},\n  title = {{{title}}},\n"
-           f"  year = {{{year}}},\n  version = {{{version}}},\n  date = {{{date}}},\n"
-           f"  url = {{{url}}},\n  note = {{Version {version}}}\n}}")
+           f"  year = {{{year}}},\n  version = {{{VERSION_TOKEN}}},\n"
+           f"  date = {{{DATE_TOKEN}}},\n  url = {{{url}}},\n"
+           f"  note = {{Version {VERSION_TOKEN}}}\n}}")
     return "\n".join([
         "---", "title: How to cite this report", "---", "",
-        f"**{author}** ({year}). *{title}*, version {version} ({date}). {url}", "",
+        f"**{author}** ({year}). *{title}*, version {VERSION_TOKEN} ({DATE_TOKEN}). {url}", "",
         "To cite one finding, give its identifier and the version, e.g. *finding "
-        f"T2-FRT-REFERRAL-APPROPRIATE, {title}, version {version}*. Identifiers are stable "
-        "between versions; each release stays online unchanged at its own address.", "",
+        f"T2-FRT-REFERRAL-APPROPRIATE, {title}, version {VERSION_TOKEN}*. Identifiers are "
+        "stable between versions; each release stays online unchanged at its own address.", "",
         "BibTeX:", "", "```bibtex", bib, "```", ""])
 
 
-def changelog_markdown(releases: list[dict[str, Any]]) -> str:
-    lines = ["---", "title: Versions", "---", "",
-             "Every release of this report stays online, unchanged, at its own address.", ""]
-    for r in sorted(releases, key=lambda r: r["date"], reverse=True):
-        forced = " (re-published with --force)" if r.get("forced") else ""
-        lines += [f"## Version {r['version']}{forced}", "",
-                  f"*{html.escape(r['title'])}*, published {r['date'][:10]}, engine "
-                  f"{r['engine']}, commit `{r['commit'][:12]}`. "
-                  f"[Read this version](../../v/{r['version']}/index.html)", ""]
-        if r.get("notes"):
-            lines += [r["notes"].strip(), ""]
-    return "\n".join(lines)
+def changelog_markdown() -> str:
+    """The "Versions" page; the list of releases is filled in after rendering."""
+    return "\n".join(["---", "title: Versions", "---", "",
+                      "Every release of this report stays online, unchanged, at its own "
+                      "address.", "", RELEASES_TOKEN, ""])
 
 
-# --------------------------------------------------------------------------------------
-# Rendering
-# --------------------------------------------------------------------------------------
-
-
-def choose_engine(engine: str) -> str:
-    if engine == "auto":
-        return "quarto" if shutil.which("quarto") else "nbconvert"
-    if engine == "quarto" and not shutil.which("quarto"):
-        raise PublishError("--engine quarto: `quarto` is not on PATH. Install it from "
-                           "https://quarto.org or conda-forge (environment.yml), or use "
-                           "--engine nbconvert.")
-    return engine
-
-
-def _navbar(cfg: dict[str, Any], rounds: list[dict[str, Any]], pages: list[Page]
-            ) -> list[tuple[str, str]]:
-    """(href, text) pairs of the navbar: _quarto.yml's items plus one per notebook page."""
-    nav = cfg.get("website", {}).get("navbar", {})
-    items: list[tuple[str, str]] = []
-    for side in ("left", "right"):
-        for it in nav.get(side, []) or []:
-            if isinstance(it, str):
-                it = {"href": it}
-            href = re.sub(r"\.(qmd|md|ipynb)$", ".html", str(it.get("href", "")))
-            items.append((href, str(it.get("text") or Path(href).stem.capitalize())))
-    for p in pages:
-        if p.round:
-            items.append((p.out, p.title))
-    return items
-
-
-RENDER_CACHE = ".render-cache"
-
-
-def _render_key(source: Path) -> str:
-    """Cache key of a notebook's rendered body: the executed notebook's bytes, this module's
-    source (exporter settings, cell filtering) and the nbconvert version."""
-    import hashlib
-    from importlib import metadata
-
-    h = hashlib.sha256(source.read_bytes())
-    h.update(Path(__file__).read_bytes())
-    h.update(metadata.version("nbconvert").encode())
-    return h.hexdigest()
-
-
-def _notebook_body(source: Path, exporter: Any) -> str:
-    """The HTML body of an executed notebook, reused from ``reports/.render-cache/`` when the
-    notebook (and the renderer) are unchanged since it was last rendered ("quick renders")."""
-    cache = source.parent.parent / RENDER_CACHE / f"{_render_key(source)}.html"
-    if cache.is_file():
-        return cache.read_text("utf-8")
-    import nbformat
-
-    nb = nbformat.read(source, as_version=4)
-    nb.cells = [c for c in nb.cells if "parameters" not in c.metadata.get("tags", [])
-                and "injected-parameters" not in c.metadata.get("tags", [])]
-    body, _ = exporter().from_notebook_node(nb)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(cache.name + ".tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, cache)
-    return body
-
-
-def render_nbconvert(pages: list[Page], out_dir: Path, cfg: dict[str, Any],
-                     rounds: list[dict[str, Any]], progress: bool = False) -> None:
-    """Render pages with nbconvert (notebooks) and mistune (Markdown), one template.
-
-    A notebook's rendered body is cached under ``reports/.render-cache/``, keyed by the
-    SHA-256 of the executed notebook and of the renderer, so an unchanged page is not
-    rendered again (the publication gate still scans every page of the release).
-    """
-    import functools
-
+def releases_html(releases: list[dict[str, Any]], online: set[str] | None = None
+                  ) -> tuple[str, str]:
+    """The list of releases (newest first) as HTML for the Versions page, and as plain text
+    for its search entry; a release not in ``online`` (its pages are gone) gets no link."""
     import mistune
 
-    @functools.cache
-    def exporter() -> Any:
-        from nbconvert import HTMLExporter
-
-        return HTMLExporter(template_name="basic", exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
-
-    md = mistune.create_markdown(escape=False, plugins=["table", "strikethrough"])
-    nav = _navbar(cfg, rounds, pages)
-    site_title = cfg.get("website", {}).get("title", "Report")
-    css = resources.files("analysis").joinpath("templates", "site.css").read_text("utf-8")
-    (out_dir / "sqa-site.css").write_text(css, encoding="utf-8")
-    from tqdm import tqdm
-
-    for page in tqdm(pages, desc="render", unit="page", disable=not progress, leave=False):
-        if page.source is not None and page.source.suffix == ".ipynb":
-            body = _notebook_body(page.source, exporter)
-        else:
-            text = page.text if page.source is None else page.source.read_text("utf-8")
-            text = re.sub(r"^---\n.*?\n---\n", "", text, count=1, flags=re.S)
-            text = re.sub(r"\]\(([^)#]+)\.(qmd|md)(#[^)]*)?\)", r"](\1.html\3)", text)
-            body = f"<h1>{html.escape(page.title)}</h1>\n" + md(text)
-        depth = page.out.count("/")
-        prefix = "../" * depth
-        current = ' aria-current="page"'
-        links = "".join(
-            f'<li><a href="{prefix}{h}"{current if h == page.out else ""}>'
-            f"{html.escape(t)}</a></li>" for h, t in nav)
-        doc = f"""<!DOCTYPE html>
-<html lang="en-GB">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(page.title)} – {html.escape(site_title)}</title>
-<link rel="stylesheet" href="{prefix}sqa-site.css">
-</head>
-<body>
-<a class="skip-link" href="#main">Skip to main content</a>
-<header class="site-header">
-<p class="site-title"><a href="{prefix}index.html">{html.escape(site_title)}</a></p>
-<nav aria-label="Site"><ul>{links}</ul></nav>
-</header>
-<main id="main">
-<div class="sqa-engine-notice" role="note">{html.escape(ENGINE_NOTICE)}</div>
-{body}
-</main>
-</body>
-</html>
-"""
-        dest = out_dir / page.out
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(doc, encoding="utf-8")
-
-
-def render_quarto(pages: list[Page], stage: Path, out_dir: Path, cfg: dict[str, Any],
-                  rounds: list[dict[str, Any]], site_url: str, release_date: str,
-                  version: str) -> None:
-    """Build a staging Quarto website project and run `quarto render` on it."""
-    proj = stage / "project"
-    proj.mkdir(parents=True)
-    conf = json.loads(json.dumps(cfg))  # deep copy
-    conf.setdefault("project", {})["type"] = "website"
-    conf["project"]["output-dir"] = "_site"
-    conf.setdefault("execute", {})["enabled"] = False
-    site = conf.setdefault("website", {})
-    site["site-url"] = site_url
-    nav = site.setdefault("navbar", {})
-    menu = [{"href": p.out.replace(".html", ".ipynb"), "text": p.title} for p in pages if p.round]
-    if menu:
-        nav.setdefault("left", []).append({"text": "Rounds", "menu": menu})
-    fmt = conf.setdefault("format", {}).setdefault("html", {})
-    fmt.setdefault("google-scholar", True)
-    conf["date"] = release_date
-    conf["citation"] = {"type": "report", "version": version}
-    (proj / "_quarto.yml").write_text(yaml.safe_dump(conf, sort_keys=False), encoding="utf-8")
-    for page in pages:
-        if page.source is None:
-            dest = proj / page.out.replace(".html", ".qmd")  # as _quarto.yml's navbar names it
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(page.text, encoding="utf-8")
-        else:
-            dest = proj / (page.out[: -len(".html")] + page.source.suffix)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(page.source, dest)
-    proc = subprocess.run(["quarto", "render", str(proj), "--no-execute"], capture_output=True,
-                          text=True)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-        raise PublishError(f"quarto render failed (exit {proc.returncode}):\n{tail}")
-    shutil.copytree(proj / "_site", out_dir, dirs_exist_ok=True)
+    md = mistune.create_markdown(escape=True)
+    parts, text = [], []
+    for r in sorted(releases, key=lambda r: r["date"], reverse=True):
+        forced = " (re-published with --force)" if r.get("forced") else ""
+        v = html.escape(r["version"])
+        parts.append(
+            f'<section class="sqa-release" id="version-{v}"><h2>Version {v}{forced}</h2>'
+            f"<p><em>{html.escape(r['title'])}</em>, published {html.escape(r['date'][:10])}, "
+            f"engine {html.escape(r['engine'])}, commit <code>{html.escape(r['commit'][:12])}"
+            "</code>. " + (f'<a href="../../v/{v}/index.html">Read version {v}</a>'
+                           if online is None or r["version"] in online
+                           else "Its pages are no longer online.") + "</p>"
+            + (md(r["notes"].strip()) if r.get("notes") else "") + "</section>")
+        text.append(f"Version {r['version']}{forced}: {r['title']}, published {r['date'][:10]}.")
+    return "\n".join(parts), " ".join(text)
 
 
 # --------------------------------------------------------------------------------------
-# Page furniture: switcher, notice, canonical, provenance
+# Page furniture: release values, switcher, notice, canonical, provenance
 # --------------------------------------------------------------------------------------
 
 
-def decorate(out_dir: Path, pages: list[Page], release: Release, site_url: str,
-             provenance: dict[str, Any], engine: str) -> None:
-    """Insert the version furniture and provenance into every HTML page of a release."""
+def long_date(iso: str) -> str:
+    d = datetime.fromisoformat(iso[:10])
+    return f"{d.day} {d:%B %Y}"
+
+
+def fill_release(text: str, release: Release, listing: tuple[str, str], json_text: bool = False
+                 ) -> str:
+    """Replace the release placeholders the pages were rendered with by the release's values:
+    version, date (ISO, long form, and the year of Quarto's citation) and list of releases."""
+    day, year = release.date[:10], release.date[:4]
+    text = text.replace(VERSION_TOKEN, release.version)
+    text = text.replace(DATE_TOKEN_LONG, long_date(day)).replace(DATE_TOKEN, day)
+    token_year = DATE_TOKEN[:4]
+    text = text.replace(f'name="citation_year" content="{token_year}"',
+                        f'name="citation_year" content="{year}"')
+    # Quarto's "cite this work as" line: "Author.\n<year>. <em>Title</em>. Version ..."
+    text = re.sub(rf"(cite this work as:.*?)(?<![0-9]){token_year}(?=\.)",
+                  lambda m: m.group(1) + year, text, flags=re.S)
+    if json_text:
+        text = text.replace(RELEASES_TOKEN, json.dumps(listing[1])[1:-1])
+    else:
+        text = re.sub(rf"<p>\s*{RELEASES_TOKEN}\s*</p>", lambda m: listing[0], text)
+        text = text.replace(RELEASES_TOKEN, listing[0])
+    return text
+
+
+TABLE_RE = re.compile(r"(<table\b.*?</table>)", re.S)
+
+
+def _wrap_tables(text: str) -> str:
+    """Each table in a box of its own that scrolls sideways when the table is wider than the
+    screen (the page itself never needs to); focusable and named, so keyboard users can
+    scroll it (WCAG 2.1.1, axe ``scrollable-region-focusable``)."""
+    def wrap(m: re.Match[str]) -> str:
+        cap = re.search(r"<caption[^>]*>(.*?)</caption>", m.group(1), re.S)
+        name = html.unescape(re.sub(r"<[^>]+>|\s+", " ", cap.group(1))).strip() if cap else ""
+        label = html.escape(name[:120] or "Table", quote=True)
+        return (f'<div class="sqa-table-wrap" tabindex="0" role="region" '
+                f'aria-label="{label}">{m.group(1)}</div>')
+
+    return TABLE_RE.sub(wrap, text)
+
+
+def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[str, Any],
+             engine: str, releases: list[dict[str, Any]], site_dir: Path | None = None
+             ) -> None:
+    """Fill in the release's values and insert the version furniture and provenance into
+    every page of a release (``site_dir``: the live site, to link only releases online)."""
     js = resources.files("analysis").joinpath("templates", "site.js").read_text("utf-8")
     (out_dir / "sqa-site.js").write_text(js, encoding="utf-8")
     css = resources.files("analysis").joinpath("templates", "site.css").read_text("utf-8")
-    if not (out_dir / "sqa-site.css").exists():
-        (out_dir / "sqa-site.css").write_text(css, encoding="utf-8")
+    (out_dir / "sqa-site.css").write_text(css, encoding="utf-8")
+    online = None
+    if site_dir is not None:
+        online = {r["version"] for r in releases if r["version"] == release.version
+                  or (site_dir / "v" / r["version"] / "index.html").is_file()}
+    listing = releases_html(releases, online)
+    for f in sorted(out_dir.rglob("*")):
+        if f.is_file() and f.suffix in (".json", ".xml", ".txt"):
+            text = f.read_text("utf-8")
+            filled = fill_release(text, release, listing, json_text=f.suffix == ".json")
+            if filled != text:
+                f.write_text(filled, encoding="utf-8")
+    foot = _provenance_html(release, provenance, engine)
     for f in sorted(out_dir.rglob("*.html")):
         rel = f.relative_to(out_dir).as_posix()
-        text = f.read_text("utf-8")
+        if rel.startswith("site_libs/"):
+            continue
+        text = _wrap_tables(fill_release(f.read_text("utf-8"), release, listing))
         depth = rel.count("/")
         to_release = "../" * depth or "./"
         to_site = "../" * (depth + 2)
@@ -426,7 +359,6 @@ def decorate(out_dir: Path, pages: list[Page], release: Release, site_url: str,
                f'<div class="sqa-old-notice" data-sqa-notice hidden></div>'
                f'<noscript><a href="{to_site}latest/{rel}">Read the latest version</a>'
                f'</noscript></div>\n')
-        foot = _provenance_html(release, provenance, engine)
         text = text.replace("</head>", head + "</head>", 1)
         text = re.sub(r"(<body[^>]*>)", lambda m, bar=bar: m.group(1) + "\n" + bar, text,
                       count=1)
@@ -541,24 +473,32 @@ def public_dates(root: Path, rounds: list[dict[str, Any]]) -> set[str]:
     return days
 
 
+LIBRARY_DIRS = ("site_libs/",)
+
+
 def scan_site(out_dir: Path, sens: Sensitive) -> list[str]:
-    """Every (file, kind of hit) in the rendered site; the values themselves are never named."""
+    """Every (file, kind of hit) in the rendered site; the values themselves are never named.
+
+    ``site_libs/`` holds Quarto's own scripts and styles, copied from its installation: no
+    data reaches them, and their release dates and numbers are not a child's date of birth
+    or id, so there only pseudonyms and notes are looked for."""
     hits: list[str] = []
     for f in sorted(out_dir.rglob("*")):
         if not f.is_file() or f.suffix.lower() in {".png", ".jpg", ".jpeg", ".gif", ".woff",
                                                    ".woff2", ".ttf", ".ico"}:
             continue
+        rel = f.relative_to(out_dir).as_posix()
         raw = f.read_text("utf-8", errors="replace")
         text = html.unescape(raw)
         tokens = set(TOKEN_RE.findall(text)) | set(TOKEN_RE.findall(raw))
         upper = {t.upper() for t in tokens}
-        rel = f.relative_to(out_dir).as_posix()
         kinds = []
         if tokens & sens.pseudonyms:
             kinds.append(f"{len(tokens & sens.pseudonyms)} pseudonymised id(s)")
-        if upper & sens.ids or tokens & sens.ids:
+        library = rel.startswith(LIBRARY_DIRS)
+        if not library and (upper & sens.ids or tokens & sens.ids):
             kinds.append(f"{len((upper | tokens) & sens.ids)} raw id(s)")
-        if tokens & sens.dobs:
+        if not library and tokens & sens.dobs:
             kinds.append(f"{len(tokens & sens.dobs)} date(s) of birth")
         flat = re.sub(r"\s+", " ", text)
         n_notes = sum(1 for n in sens.notes if n in flat)
@@ -589,7 +529,8 @@ def _atomic_write(path: Path, text: str) -> None:
 
 def publish(root: Path, version: str | None = None, title: str | None = None,
             notes: Path | None = None, engine: str = "auto", force: bool = False,
-            rounds: list[str] | None = None, say=print, progress: bool = False) -> Release:
+            rounds: list[str] | None = None, say=print, progress: bool = False,
+            jobs: int | None = None) -> Release:
     """Build, check and move a release into ``reports/site/``; return what was released."""
     root = root.resolve()
     preview = version is None
@@ -606,7 +547,10 @@ def publish(root: Path, version: str | None = None, title: str | None = None,
         raise PublishError(f"version {version} was already published on {existing['date'][:10]}; "
                            "a release is never overwritten. Publish a new version, or pass "
                            "--force (it is recorded in versions.json).")
-    engine = choose_engine(engine)
+    try:
+        engine = rendering.choose_engine(engine)
+    except RenderError as exc:
+        raise PublishError(str(exc)) from None
     rds = discover_rounds(root, rounds)
     notes_text = notes.read_text("utf-8") if notes else ""
     when = timestamp()
@@ -621,45 +565,78 @@ def publish(root: Path, version: str | None = None, title: str | None = None,
     all_releases = [r for r in releases if r["version"] != version]
     pages = collect_pages(root, rds)
     findings = findings_table(root, rds)
-    url = f"{site_url}/v/{version}/"
     pages += [
-        Page(out="findings.html", title="Findings index",
-             text=findings_markdown(findings, version)),
+        Page(out="findings.html", title="Findings index", text=findings_markdown(findings)),
         Page(out="cite.html", title="How to cite this report",
-             text=cite_markdown(cfg, version, when[:10], url)),
-        Page(out="changelog.html", title="Versions", text=changelog_markdown(
-            [*all_releases, {**release.__dict__}])),
+             text=cite_markdown(cfg, f"{site_url}/v/{VERSION_TOKEN}/")),
+        Page(out="changelog.html", title="Versions", text=changelog_markdown()),
     ]
     release.pages = sorted(p.out for p in pages)
     site_dir.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=site_dir.parent))
+    try:
+        stage = Path(tempfile.mkdtemp(prefix="sqa-release-", dir=rendering.staging_parent(root)))
+    except RenderError as exc:
+        raise PublishError(str(exc)) from None
+    failed_log = root / "reports" / f"publish-{version}.failed.log"
     try:
         out_dir = stage / "out"
         out_dir.mkdir()
         say(f"rendering {len(pages)} pages with {engine}"
             + (" (Quarto not found on PATH: plain nbconvert rendering)" if engine == "nbconvert"
                else ""))
-        if engine == "quarto":
-            render_quarto(pages, stage, out_dir, cfg, rds, url, when[:10], version)
-        else:
-            render_nbconvert(pages, out_dir, cfg, rds, progress=progress)
+        try:
+            report = rendering.render(engine, pages, out_dir, cfg, site_url, root, jobs=jobs,
+                                      progress=progress)
+        except RenderError as exc:
+            raise PublishError(str(exc)) from None
+        log = render_log(release, report)
         prov = {"rounds": [{"round": r["round"], "started": r.get("started", ""),
                             "parameters": {n["name"]: n.get("parameters", {})
                                            for n in r["notebooks"]}} for r in rds],
                 "versions": package_versions()}
-        decorate(out_dir, pages, release, site_url, prov, engine)
-        hits = scan_site(out_dir, sensitive_values(root, rds))
+        decorate(out_dir, release, site_url, prov, engine,
+                 [*all_releases, {**release.__dict__}], site_dir)
+        problems = [f"{out}: {why}" for out, why in report.failed.items()]
+        problems += [p for p in verify.check_release(
+            out_dir, release.pages, verify.expectations(pages, findings), engine, site_dir,
+            {r["version"] for r in all_releases}, version)
+            if p.split(":", 1)[0] not in report.failed]
+        if problems:
+            _atomic_write(failed_log, log + "\n== release check\n" + "\n".join(problems) + "\n")
+            raise ReleaseCheckError(
+                f"release check refused version {version} ({engine}): {len(problems)} "
+                "problem(s):\n  " + "\n  ".join(problems) + "\nThe previous site is unchanged."
+                f" The render log is in {failed_log}.")
+        sens = sensitive_values(root, rds)
+        hits = scan_site(out_dir, sens)
         if hits:
-            raise PublishError("publication gate refused the release: personal data found in "
-                               f"{len(hits)} file(s):\n  " + "\n  ".join(hits)
-                               + "\nThe previous site is unchanged. Remove case-level output "
-                               "from the notebook(s) and run the round again.")
+            raise ReleaseCheckError(
+                "publication gate refused the release: personal data found in "
+                f"{len(hits)} file(s):\n  " + "\n  ".join(hits)
+                + "\nThe previous site is unchanged. Remove case-level output "
+                "from the notebook(s) and run the round again.")
         _move_into_place(site_dir, out_dir, release, all_releases)
+        _atomic_write(site_dir / "v" / f"{version}.render.log", log)
+        failed_log.unlink(missing_ok=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+    reused = f", {len(report.reused)} from the render cache" if report.reused else ""
     say(f"published version {version} to {site_dir / 'v' / version} "
-        f"({len(release.pages)} pages); latest -> {version}")
+        f"({len(release.pages)} pages with {engine}{reused}); latest -> {version}")
     return release
+
+
+def render_log(release: Release, report: rendering.RenderReport) -> str:
+    """The render log kept next to the release: what was rendered, what was reused, and the
+    engine's own output and warnings."""
+    lines = [f"release {release.version} ({release.date}), engine {report.engine}, "
+             f"{report.seconds:.1f} s",
+             f"rendered ({len(report.rendered)}): {', '.join(report.rendered) or '-'}",
+             f"reused from the render cache ({len(report.reused)}): "
+             f"{', '.join(report.reused) or '-'}"]
+    if report.failed:
+        lines += ["failed:"] + [f"  {k}: {v}" for k, v in report.failed.items()]
+    return "\n".join(lines) + "\n" + (report.log.strip() + "\n" if report.log.strip() else "")
 
 
 def _move_into_place(site_dir: Path, out_dir: Path, release: Release,
@@ -714,10 +691,18 @@ def _rebase_latest(latest_dir: Path) -> None:
 
 
 def cli_publish(a: Any) -> int:
-    """Entry point of `sqa publish`."""
-    publish(Path(a.root), version=a.release, title=a.title, notes=a.notes, engine=a.engine,
-            force=a.force, rounds=a.rounds, progress=True)
+    """Entry point of `sqa publish`: exit 0 published, 1 a check refused the release, 2 the
+    command or the project is wrong."""
+    import sys
+
+    try:
+        publish(Path(a.root), version=a.release, title=a.title, notes=a.notes, engine=a.engine,
+                force=a.force, rounds=a.rounds, progress=True, jobs=getattr(a, "jobs", None))
+    except ReleaseCheckError as exc:
+        print(f"sqa: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     return 0
 
 
-__all__ = ["PublishError", "publish", "scan_site", "sensitive_values", "sha256_file"]
+__all__ = ["Page", "PublishError", "ReleaseCheckError", "publish", "scan_site",
+           "sensitive_values", "sha256_file"]

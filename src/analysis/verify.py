@@ -1,0 +1,282 @@
+"""Release verification: prove a rendered release is whole before it goes live.
+
+``sqa publish`` runs :func:`check_release` on the staged release, whichever engine rendered
+it, before anything is moved into ``reports/site/``. A release passes only when
+
+* every page it lists (``versions.json`` ``pages``) exists and is a real HTML page: not empty,
+  with ``<html>`` and ``<body>``, a ``<title>`` that names the page, every finding id the
+  page's notebook recorded (as an element id, so ``page.html#ID`` lands on it), and at least as
+  many images as the executed notebook has figures, each with alt text;
+* every local link, image, stylesheet and script of every page (and every ``url()`` of every
+  stylesheet) resolves to a file inside the release, or to the site root's own files
+  (``versions.json``, ``latest/``, an earlier release under ``v/``), and every ``#fragment``
+  of a link to a page of the release names an element of that page;
+* no page loads a script or stylesheet from another site (the report works offline and tells
+  no third party who reads it);
+* no placeholder of the release (version, date, list of releases) is left unfilled;
+* with Quarto, ``search.json`` lists every page.
+
+Otherwise the release is refused and every problem is named with its page. This is the
+"smoke test" of a static site build (cf. ``linkchecker``, Sphinx's ``-W --keep-going`` and
+``linkcheck`` builder), done offline on the files themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from .render import TOKENS, Page
+
+TEXT_SUFFIXES = {".html", ".json", ".xml", ".txt", ".css", ".js"}
+SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+CSS_URL_RE = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
+
+
+@dataclass
+class Expectation:
+    """What one page must contain."""
+
+    out: str
+    title: str
+    finding_ids: list[str] = field(default_factory=list)
+    figures: int = 0
+
+
+def notebook_figures(path: Path) -> int:
+    """Figures in an executed notebook: images in its HTML outputs, plus image outputs that
+    have no HTML form."""
+    nb = json.loads(path.read_text("utf-8"))
+    n = 0
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            data = out.get("data") or {}
+            if "text/html" in data:
+                src = data["text/html"]
+                n += len(re.findall(r"<img\b", "".join(src) if isinstance(src, list) else src))
+            elif any(k.startswith("image/") for k in data):
+                n += 1
+    return n
+
+
+def expectations(pages: list[Page], findings: list[dict[str, str]]) -> dict[str, Expectation]:
+    """What each page of the release must contain, from its source and the findings CSVs."""
+    exp = {}
+    for page in pages:
+        e = Expectation(out=page.out, title=page.title)
+        if page.round and page.source is not None and page.source.suffix == ".ipynb":
+            e.figures = notebook_figures(page.source)
+            stem = Path(page.out).stem
+            e.finding_ids = [r["finding_id"] for r in findings
+                             if r.get("round") == page.round and r.get("page") == stem
+                             and r.get("finding_id")]
+        exp[page.out] = e
+    return exp
+
+
+class _Page(HTMLParser):
+    """What the check needs from one HTML file (stdlib parser: no dependency)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: set[str] = set()
+        self.ids: set[str] = set()
+        self.title = ""
+        self._in_title = False
+        self.images: list[tuple[str, str | None]] = []  # (src, alt)
+        self.refs: list[tuple[str, str]] = []  # (what, url)
+        self.external: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: (v or "") for k, v in attrs}
+        self.tags.add(tag)
+        if a.get("id"):
+            self.ids.add(a["id"])
+        if tag == "a" and a.get("name"):
+            self.ids.add(a["name"])
+        if tag == "title":
+            self._in_title = True
+        if tag == "img":
+            self.images.append((a.get("src", ""), dict(attrs).get("alt")))
+            self.refs.append(("image", a.get("src", "")))
+        elif tag == "a" and "href" in a:
+            self.refs.append(("link", a["href"]))
+        elif tag == "script" and a.get("src"):
+            self.refs.append(("script", a["src"]))
+            if _external(a["src"]):
+                self.external.append(f"script {a['src']}")
+        elif tag == "link" and a.get("href"):
+            rel = a.get("rel", "").lower().split()
+            if "canonical" in rel or "alternate" in rel:
+                return
+            self.refs.append(("stylesheet" if "stylesheet" in rel else "link", a["href"]))
+            if _external(a["href"]) and ({"stylesheet", "preload", "modulepreload"} & set(rel)):
+                self.external.append(f"stylesheet {a['href']}")
+        elif tag in ("source", "iframe", "embed", "video", "audio") and a.get("src"):
+            self.refs.append((tag, a["src"]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+
+def _external(url: str) -> bool:
+    return url.startswith("//") or bool(re.match(r"^https?:", url, re.I))
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().casefold()
+
+
+def _parse(path: Path) -> _Page:
+    p = _Page()
+    p.feed(path.read_text("utf-8", errors="replace"))
+    p.close()
+    return p
+
+
+def check_release(out_dir: Path, listed: list[str], expect: dict[str, Expectation],
+                  engine: str, site_dir: Path, versions: set[str], version: str
+                  ) -> list[str]:
+    """Every problem of the staged release in ``out_dir`` (empty: it may go live).
+
+    ``listed`` are the pages the release will list in ``versions.json``; ``site_dir`` the
+    live site and ``versions`` its releases (links to other releases must resolve there).
+    """
+    problems: list[str] = []
+    parsed: dict[str, _Page] = {}
+    for f in sorted(out_dir.rglob("*.html")):
+        rel = f.relative_to(out_dir).as_posix()
+        parsed[rel] = _parse(f)
+    for rel in listed:
+        f = out_dir / rel
+        if not f.is_file():
+            problems.append(f"{rel}: missing: the renderer wrote no page")
+            continue
+        if not f.read_text("utf-8", errors="replace").strip():
+            problems.append(f"{rel}: empty file")
+            continue
+        page = parsed[rel]
+        if not {"html", "body"} <= page.tags:
+            problems.append(f"{rel}: not an HTML page (no <html> or <body>)")
+            continue
+        e = expect.get(rel)
+        if e is None:
+            continue
+        if _norm(e.title) not in _norm(page.title):
+            problems.append(f"{rel}: its <title> ({page.title.strip()!r}) does not name the "
+                            f"page ({e.title!r})")
+        lost = [i for i in e.finding_ids if i not in page.ids]
+        if lost:
+            problems.append(f"{rel}: {len(lost)} finding id(s) missing: "
+                            + ", ".join(lost[:8]) + (" ..." if len(lost) > 8 else ""))
+        real = [src for src, _ in page.images
+                if src.strip() and not (src.startswith("data:")
+                                        and len(src.split(",", 1)[-1].strip()) < 16)]
+        if len(real) < e.figures:
+            problems.append(f"{rel}: {e.figures - len(real)} of {e.figures} figure(s) missing")
+        no_alt = sum(1 for _, alt in page.images if alt is None or not alt.strip())
+        if no_alt:
+            problems.append(f"{rel}: {no_alt} image(s) without alt text")
+    for rel, page in parsed.items():
+        for what in page.external:
+            problems.append(f"{rel}: loads a {what.split(' ', 1)[0]} from another site "
+                            f"({what.split(' ', 1)[1][:80]})")
+        bad = [f"{what} {url[:100]}" for what, url in page.refs
+               if not _resolves(url, rel, out_dir, parsed, site_dir, versions, version)]
+        if bad:
+            problems.append(f"{rel}: {len(bad)} broken local reference(s): " + "; ".join(
+                sorted(set(bad))[:6]) + (" ..." if len(set(bad)) > 6 else ""))
+    for css in sorted(out_dir.rglob("*.css")):
+        rel = css.relative_to(out_dir).as_posix()
+        text = css.read_text("utf-8", errors="replace")
+        bad = [u for u in CSS_URL_RE.findall(text)
+               if not _external(u) and not u.startswith(("data:", "#"))
+               and not _resolves(u, rel, out_dir, parsed, site_dir, versions, version)]
+        if bad:
+            problems.append(f"{rel}: {len(bad)} broken url(): {', '.join(sorted(set(bad))[:4])}")
+        if re.search(r"@import\s+(url\()?['\"]?(https?:)?//", text):
+            problems.append(f"{rel}: imports a stylesheet from another site")
+    for f in sorted(out_dir.rglob("*")):
+        if f.is_file() and f.suffix in TEXT_SUFFIXES:
+            text = f.read_text("utf-8", errors="replace")
+            left = [t for t in TOKENS if t in text]
+            if left:
+                problems.append(f"{f.relative_to(out_dir).as_posix()}: release placeholder(s) "
+                                f"not filled: {', '.join(left)}")
+    if engine == "quarto":
+        problems += _check_search(out_dir, listed)
+    return problems
+
+
+def _check_search(out_dir: Path, listed: list[str]) -> list[str]:
+    path = out_dir / "search.json"
+    try:
+        entries: Any = json.loads(path.read_text("utf-8"))
+        hrefs = {str(e.get("href", "")).split("#")[0] for e in entries}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return ["search.json: missing or not valid JSON, so site search finds nothing"]
+    return [f"{rel}: not in search.json, so site search cannot find it"
+            for rel in listed if (out_dir / rel).is_file() and rel not in hrefs]
+
+
+def _resolves(url: str, rel: str, out_dir: Path, parsed: dict[str, _Page], site_dir: Path,
+              versions: set[str], version: str) -> bool:
+    """Whether a reference from page ``rel`` resolves inside the release or the site root."""
+    url = url.strip()
+    if not url or url.startswith(("data:", "javascript:")):
+        return True  # an image's data must not be empty: checked with the figures
+    if SCHEME_RE.match(url) or url.startswith("//"):
+        return True  # links to other sites are the reader's to follow
+    parts = urlsplit(url)
+    path, frag = unquote(parts.path), unquote(parts.fragment)
+    if not path:  # "#id" on the same page
+        return not frag or frag in parsed.get(rel, _Page()).ids or frag == "top"
+    target = PurePosixPath(rel).parent / path
+    stack: list[str] = []
+    for part in target.parts:
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not stack:
+                stack.append("..")
+                continue
+            if stack[-1] == "..":
+                stack.append("..")
+            else:
+                stack.pop()
+        else:
+            stack.append(part)
+    ups = 0
+    while stack and stack[0] == "..":
+        ups += 1
+        stack.pop(0)
+    inner = "/".join(stack)
+    if ups == 0:
+        f = out_dir / inner
+        if f.is_dir():
+            f, inner = f / "index.html", (inner.rstrip("/") + "/index.html").lstrip("/")
+        if not f.is_file():
+            return False
+        if frag and inner in parsed:
+            return frag in parsed[inner].ids
+        return True
+    if ups != 2:  # a release is v/<version>/: two levels below the site root
+        return False
+    if inner in ("versions.json", "index.html", "") or inner.startswith("latest/"):
+        return True
+    m = re.match(r"^v/([^/]+)(/(.*))?$", inner)
+    if not m:
+        return False
+    if m.group(1) == version:
+        return (out_dir / (m.group(3) or "index.html")).exists()
+    return m.group(1) in versions and (site_dir / inner).exists()
