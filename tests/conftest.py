@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+ENGINES = [
+    pytest.param("quarto", marks=pytest.mark.skipif(shutil.which("quarto") is None,
+                                                    reason="quarto is not on PATH")),
+    "nbconvert",
+]
 
 
 @pytest.fixture(scope="session")
@@ -22,13 +28,21 @@ def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
-@pytest.fixture(scope="session")
-def demo_site(demo_project: Path) -> Path:
-    """Two releases of the demo site, published one after the other (nbconvert engine)."""
+@pytest.fixture(scope="session", params=ENGINES)
+def demo_site(request: pytest.FixtureRequest, demo_project: Path,
+              tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two releases of the demo site ("2026.1" then "2026.2"), published one after the other
+    with one engine (the fixture's parameter: ``quarto``, ``nbconvert``) in a copy of the
+    executed demo project of its own, so the engines' sites never mix."""
     from analysis import publish
 
-    publish.publish(demo_project, "2026.1", title="First release", engine="nbconvert",
+    engine = request.param
+    project = tmp_path_factory.mktemp(f"site-{engine}") / "project"
+    shutil.copytree(demo_project, project,
+                    ignore=lambda d, names: ["site"] if Path(d) == demo_project / "reports"
+                    else [])
+    publish.publish(project, "2026.1", title="First release", engine=engine,
                     say=lambda s: None)
-    publish.publish(demo_project, "2026.2", title="Second release", engine="nbconvert",
+    publish.publish(project, "2026.2", title="Second release", engine=engine,
                     say=lambda s: None)
-    return demo_project / "reports" / "site"
+    return project / "reports" / "site"

@@ -15,6 +15,12 @@ from analysis import pipeline, publish
 from tests.test_pipeline import notebook
 
 ROOT = Path(__file__).resolve().parents[1]
+FIGURE_ALT = "Bar chart of two made-up counts: a 1, b 2."
+QUARTO = pytest.mark.skipif(
+    shutil.which("quarto") is None,
+    reason="quarto is not on PATH (install it from quarto.org or conda-forge; on the "
+    "development machines: bash ../shared/tools/quarto/install.sh)")
+ENGINES = [pytest.param("quarto", marks=[pytest.mark.quarto, QUARTO]), "nbconvert"]
 CASES = ("case_id,child_id,gender,contact_date,referral_source,route,service,level_of_need,"
          "outcome,domestic_abuse,previous_csc,date_of_birth\n"
          "CN0000001,0012345,Female,01/04/2025,police,single,front_door,2A,nfa,n,n,2015-03-02\n"
@@ -32,13 +38,22 @@ def make_project(tmp: Path, leak: str = "") -> Path:
     (tmp / "data" / "cases.csv").write_text(CASES)
     code = ("import pandas as pd\nt = pd.read_parquet(processed_dir + '/cases.parquet')\n"
             "print('cases:', len(t))")
+    figure = ("import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
+              "from analysis.figures import show_figure\n"
+              "from analysis.findings import Finding, FindingsLog\n"
+              "log = FindingsLog(round_name, 'summary')\n"
+              "log.add(Finding('SUM-CASES', 'The round holds ' + str(len(t)) + ' cases.'))\n"
+              "fig, ax = plt.subplots(figsize=(3, 2))\nax.bar(['a', 'b'], [1, 2])\n"
+              f"show_figure(fig, alt={FIGURE_ALT!r}, caption='Two counts.')\n"
+              "log.write(output_dir)")
     if leak == "pseudonym":
         code += "\nprint(t.child_id.iloc[0])"
     elif leak == "raw":
         code += ("\nraw = pd.read_csv(processed_dir + '/../../cases.csv', dtype=str)"
                  "\nprint('child', raw.child_id.iloc[0])")
     notebook(tmp / "notebooks" / "summary.ipynb", ("markdown", "# Summary of the round"),
-             ("code", code), params="processed_dir = ''")
+             ("code", code), ("code", figure),
+             params="processed_dir = ''\noutput_dir = ''\nround_name = ''")
     (tmp / "rounds").mkdir()
     (tmp / "rounds" / "r.yml").write_text(
         "round: r1\ndate: 2026-03-31\ndemo: true\nprepare:\n  ingest:\n"
@@ -160,11 +175,163 @@ def test_failed_round_is_not_published(project: Path) -> None:
     assert not (project / "reports" / "site" / "v").exists()
 
 
+def snapshot(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*")
+            if p.is_file()}
+
+
+def executed(project: Path) -> Path:
+    return project / "reports" / "r1" / "summary.ipynb"
+
+
+def add_output(project: Path, html_text: str) -> None:
+    """Give the executed notebook one more HTML output (as a notebook would display it)."""
+    path = executed(project)
+    nb = json.loads(path.read_text())
+    nb["cells"][-1]["outputs"].append({"output_type": "display_data", "metadata": {},
+                                       "data": {"text/html": html_text}})
+    path.write_text(json.dumps(nb))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_release_holds_every_listed_page_with_its_title_findings_and_figures(
+        project: Path, engine: str) -> None:
+    said: list[str] = []
+    publish.publish(project, "1.0", engine=engine, say=said.append)
+    assert f"with {engine}" in said[-1]
+    site = project / "reports" / "site"
+    v = site / "v" / "1.0"
+    listed = json.loads((site / "versions.json").read_text())["releases"][0]["pages"]
+    assert {"index.html", "findings.html", "cite.html", "changelog.html",
+            "rounds/r1/summary.html"} <= set(listed)
+    for rel in listed:
+        assert (v / rel).stat().st_size > 500, rel
+    page = (v / "rounds" / "r1" / "summary.html").read_text()
+    assert "<title>A test notebook" in page or "A test notebook" in page.split("</title>")[0]
+    assert 'id="SUM-CASES"' in page and 'href="#SUM-CASES"' in page  # finding, linkable
+    assert f'alt="{FIGURE_ALT}"' in page and "data:image/png;base64," in page
+    assert "rounds/r1/summary.html#SUM-CASES" in (v / "findings.html").read_text()
+    assert (site / "v" / "1.0.render.log").is_file()  # the engine's log, next to the release
+    for f in v.rglob("*.html"):  # the site loads nothing from elsewhere
+        text = f.read_text()
+        assert "cdn.jsdelivr" not in text and "fonts.googleapis" not in text, f
+    if engine == "quarto":
+        hrefs = {e["href"].split("#")[0] for e in json.loads((v / "search.json").read_text())}
+        assert set(listed) <= hrefs
+        assert 'class="img-fluid figure-img"' in page  # a Quarto figure, alt from fig-alt
+
+
 @pytest.mark.quarto
-@pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not on PATH")
-def test_quarto_renders_the_same_pages(project: Path) -> None:
-    publish.publish(project, "q1", engine="quarto", say=quiet)
-    v = project / "reports" / "site" / "v" / "q1"
-    assert (v / "rounds" / "r1" / "summary.html").exists()
-    assert (v / "search.json").exists()
-    assert 'name="citation_title"' in (v / "index.html").read_text()
+@QUARTO
+def test_quarto_pages_cite_themselves_with_the_release_version_date_and_address(
+        project: Path) -> None:
+    release = publish.publish(project, "2.0", engine="quarto", say=quiet)
+    page = (project / "reports" / "site" / "v" / "2.0" / "rounds" / "r1" / "summary.html"
+            ).read_text()
+    day = release.date[:10]
+    url = "https://example.org/safeguarding-qa/v/2.0/rounds/r1/summary.html"
+    assert f'name="citation_fulltext_html_url" content="{url}"' in page
+    assert f'name="citation_publication_date" content="{day}"' in page
+    assert f'name="citation_year" content="{day[:4]}"' in page
+    assert "@report{rounds-r1-summary-2.0," in page and "version = {2.0}" in page
+    assert "Safeguarding Children Partnership, Quality Assurance" in page
+    assert "Children Partnership, Quality Assurance Sub-committee, Safeguarding" not in page
+    assert 'id="TOC"' in page or 'id="toc-title"' in page or "quarto-toc" in page
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_no_change_publish_renders_no_notebook_again(project: Path, engine: str) -> None:
+    said: list[str] = []
+    publish.publish(project, "1.0", engine=engine, say=said.append)
+    publish.publish(project, "1.1", engine=engine, say=said.append)
+    log = (project / "reports" / "site" / "v" / "1.1.render.log").read_text()
+    assert "rounds/r1/summary.html" in log.split("reused from the render cache")[1]
+    if engine == "quarto":  # every page, generated ones included, comes from the cache
+        assert "rendered (0)" in log
+    v10, v11 = (project / "reports" / "site" / "v" / v / "cite.html" for v in ("1.0", "1.1"))
+    assert "version 1.1" in v11.read_text() and "version 1.1" not in v10.read_text()
+
+
+@pytest.mark.quarto
+@QUARTO
+def test_a_page_quarto_cannot_render_refuses_the_release_and_names_it(project: Path) -> None:
+    publish.publish(project, "1.0", engine="quarto", say=quiet)
+    site = project / "reports" / "site"
+    before = snapshot(site)
+    nb = json.loads(executed(project).read_text())
+    nb["cells"].insert(0, {"cell_type": "raw", "metadata": {},
+                           "source": "---\ntitle: [not closed\n---\n"})
+    executed(project).write_text(json.dumps(nb))
+    with pytest.raises(publish.ReleaseCheckError) as err:
+        publish.publish(project, "1.1", engine="quarto", say=quiet)
+    msg = str(err.value)
+    assert "rounds/r1/summary.html: Quarto could not render it" in msg
+    assert "index.html" not in msg.split("problem(s)")[1].split("The previous")[0].replace(
+        "rounds/r1/summary.html", "")  # only the broken page is named
+    assert err.value.exit_code == 1
+    assert snapshot(site) == before
+    assert (project / "reports" / "publish-1.1.failed.log").is_file()
+    assert not list((project / "reports").glob(".staging-*"))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_missing_image_refuses_the_release_and_keeps_the_site(project: Path, engine: str
+                                                                ) -> None:
+    publish.publish(project, "1.0", engine=engine, say=quiet)
+    site = project / "reports" / "site"
+    before = snapshot(site)
+    add_output(project, '<p><img src="figure-9.png" alt="A chart that was never saved"></p>')
+    with pytest.raises(publish.ReleaseCheckError) as err:
+        publish.publish(project, "1.1", engine=engine, say=quiet)
+    msg = str(err.value)
+    assert "rounds/r1/summary.html" in msg and "figure-9.png" in msg
+    assert snapshot(site) == before
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_empty_render_refuses_the_release_and_names_every_page(
+        project: Path, engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import render
+
+    publish.publish(project, "1.0", engine=engine, say=quiet)
+    site = project / "reports" / "site"
+    before = snapshot(site)
+    if engine == "quarto":  # the original fault: staged under a dot-folder, Quarto renders
+        hidden = project / ".hidden-stage"  # nothing and exits 0
+        hidden.mkdir()
+        monkeypatch.setattr(render, "staging_parent", lambda root: hidden)
+        shutil.rmtree(project / "reports" / render.RENDER_CACHE)
+    else:
+        monkeypatch.setattr(render, "render_nbconvert",
+                            lambda *a, **k: render.RenderReport(engine="nbconvert"))
+    with pytest.raises(publish.ReleaseCheckError) as err:
+        publish.publish(project, "1.1", engine=engine, say=quiet)
+    msg = str(err.value)
+    for page in ("index.html", "cite.html", "findings.html", "rounds/r1/summary.html"):
+        assert f"\n  {page}: " in msg, page
+    assert snapshot(site) == before
+
+
+def test_cli_refused_release_exits_1_names_the_page_without_traceback(project: Path) -> None:
+    add_output(project, '<img src="lost.png" alt="A chart">')
+    proc = subprocess.run([sys.executable, "-m", "analysis", "publish", "--version", "1.0",
+                           "--engine", "nbconvert"], cwd=project, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "rounds/r1/summary.html" in proc.stderr and "lost.png" in proc.stderr
+    assert not (project / "reports" / "site" / "versions.json").exists()
+
+
+@pytest.mark.quarto
+@QUARTO
+def test_quarto_staging_never_sits_under_a_dot_folder(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import render
+
+    hidden = tmp_path / ".cache" / "tmp"
+    hidden.mkdir(parents=True)
+    monkeypatch.setenv("TMPDIR", str(hidden))
+    monkeypatch.setattr(render.tempfile, "tempdir", None)
+    parent = render.staging_parent(tmp_path / "project")
+    assert render.hidden_component(parent) is None
+    assert parent == tmp_path / "project" / "reports"

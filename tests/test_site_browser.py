@@ -1,27 +1,40 @@
 """The published demo site in a real browser: headless Chromium driven by Playwright.
 
-Every page loads without console errors; the version switcher keeps the reader on the same
-page; old releases say so; every image has alt text; axe-core finds no serious or critical
-WCAG 2.2 AA violation.  Skipped where Chromium (Debian package ``chromium``) or the
-``axe-core`` npm package is not installed (``bash scripts/install.sh test`` installs both).
+Every test runs once per rendering engine (``quarto`` and ``nbconvert``: the ``demo_site``
+fixture publishes two releases with each). Every page loads without console errors and
+without a missing asset, and loads nothing from outside the site; the version switcher keeps
+the reader on the same page; old releases say so; every page names its latest copy as
+canonical, links to "How to cite" (a BibTeX block) and ends with a provenance footer that
+expands; every image has alt text; axe-core finds no serious or critical WCAG 2.2 AA
+violation; on a phone (375 px) body text never needs sideways scroll and wide tables scroll
+inside their own box. Skipped where Chromium (Debian package ``chromium``) or the ``axe-core``
+npm package is not installed (``bash scripts/install.sh test`` installs both). The browser
+never touches the network: every request for anything outside the local server is refused
+(and reported by the asset test).
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import json
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
+OLD, NEW = "2026.1", "2026.2"
+PHONE = {"width": 375, "height": 800}
+NOTEBOOK_PAGE = "rounds/demo/tier2_case_review.html"
 
 pytestmark = [
     pytest.mark.browser,
@@ -29,19 +42,46 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server(demo_site: Path) -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(demo_site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+@dataclass(frozen=True)
+class Site:
+    """A published demo site as the tests see it."""
+
+    root: Path  # reports/site
+    url: str  # where the local server serves it
+    public_url: str  # the site-url of _quarto.yml (where the board publishes it)
+    engine: str
+
+    def pages(self, version: str) -> list[str]:
+        """The pages of a release, relative to the release's folder."""
+        base = self.root / "v" / version
+        return sorted(p.relative_to(base).as_posix() for p in base.rglob("*.html")
+                      if not p.relative_to(base).as_posix().startswith("site_libs/"))
+
+    def every_page(self) -> list[str]:
+        """Every page of both releases and of latest/, relative to the site root."""
+        return ([f"v/{v}/{rel}" for v in (OLD, NEW) for rel in self.pages(v)]
+                + [f"latest/{rel}" for rel in self.pages(NEW)])
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass
+
+
+@pytest.fixture(scope="module")
+def site(demo_site: Path) -> Iterator[Site]:
+    handler = functools.partial(_QuietHandler, directory=str(demo_site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    cfg = yaml.safe_load((demo_site.parents[1] / "_quarto.yml").read_text("utf-8"))
+    releases = json.loads((demo_site / "versions.json").read_text("utf-8"))["releases"]
+    engines = {r["engine"] for r in releases}
+    assert len(engines) == 1, engines
+    yield Site(root=demo_site, url=f"http://127.0.0.1:{httpd.server_address[1]}",
+               public_url=str(cfg["website"]["site-url"]).rstrip("/"), engine=engines.pop())
+    httpd.shutdown()
+    httpd.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -54,74 +94,203 @@ def browser():
         b.close()
 
 
-def pages_of(site: Path, version: str) -> list[str]:
-    base = site / "v" / version
-    return sorted(p.relative_to(base).as_posix() for p in base.rglob("*.html"))
+@pytest.fixture
+def outside() -> list[str]:
+    """Requests the pages made for anything outside the local site (refused)."""
+    return []
 
 
-def test_every_page_loads_without_console_errors(browser, server: str, demo_site: Path) -> None:
-    page = browser.new_page()
+@pytest.fixture
+def open_context(browser, site: Site, outside: list[str]):
+    """A browser context (``viewport`` optional) that lets the pages load only from the
+    local site: any other request is refused and recorded in ``outside``."""
+    contexts = []
+
+    def guard(route) -> None:
+        if route.request.url.startswith(site.url + "/"):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    def new(**options):
+        ctx = browser.new_context(**options)
+        ctx.route("**/*", guard)
+        contexts.append(ctx)
+        return ctx
+
+    yield new
+    for ctx in contexts:
+        ctx.close()
+
+
+@pytest.fixture
+def page(open_context):
+    return open_context().new_page()
+
+
+def visit(page, site: Site, path: str):
+    resp = page.goto(f"{site.url}/{path}")
+    assert resp is not None and resp.ok, f"{path}: {resp.status if resp else 'no response'}"
+    page.wait_for_load_state("networkidle")
+    return resp
+
+
+def test_every_page_loads_without_console_errors(page, site: Site) -> None:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type == "error"
             else None)
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
-    for rel in pages_of(demo_site, "2026.2"):
-        resp = page.goto(f"{server}/v/2026.2/{rel}")
-        assert resp is not None and resp.ok, rel
-        page.wait_for_load_state("networkidle")
-        assert not errors, f"{rel}: {errors}"
-    page.close()
+    for path in site.every_page():
+        visit(page, site, path)
+        assert not errors, f"{path}: {errors}"
 
 
-def test_switcher_moves_between_releases_on_the_same_page(browser, server: str) -> None:
-    page = browser.new_page()
-    page.goto(f"{server}/v/2026.2/rounds/demo/tier2_case_review.html")
+def test_every_asset_of_every_page_is_served_by_the_site_itself(page, site: Site,
+                                                                outside: list[str]) -> None:
+    """No request of any page (styles, scripts, fonts, images, versions.json) returns an
+    error status or fails, and no page asks for anything outside the site."""
+    problems: list[str] = []
+    current = [""]
+    page.on("response", lambda r: problems.append(f"{current[0]}: {r.status} {r.url}")
+            if r.status >= 400 else None)
+    page.on("requestfailed", lambda r: problems.append(
+        f"{current[0]}: failed ({r.failure}) {r.url}") if r.url.startswith(site.url) else None)
+    for path in [*site.every_page(), "index.html"]:
+        current[0] = path
+        visit(page, site, path)
+    page.wait_for_url("**/latest/index.html")  # the site root leads to the latest release
+    page.wait_for_load_state("networkidle")
+    assert not problems, "\n".join(problems)
+    assert not outside, "requests outside the site:\n" + "\n".join(sorted(set(outside)))
+
+
+def test_switcher_moves_between_releases_on_the_same_page(page, site: Site) -> None:
+    visit(page, site, f"v/{NEW}/{NOTEBOOK_PAGE}")
     select = page.locator("#sqa-version-select")
     select.wait_for()
-    assert "2026.1" in select.inner_text() and "2026.2 (latest)" in select.inner_text()
-    page.select_option("#sqa-version-select", label="2026.1")
-    page.wait_for_url("**/v/2026.1/rounds/demo/tier2_case_review.html")
-    page.close()
+    assert OLD in select.inner_text() and f"{NEW} (latest)" in select.inner_text()
+    page.select_option("#sqa-version-select", label=OLD)
+    page.wait_for_url(f"**/v/{OLD}/{NOTEBOOK_PAGE}")
+    page.locator("#sqa-version-select").wait_for()
+    page.select_option("#sqa-version-select", label=f"{NEW} (latest)")
+    page.wait_for_url(f"**/v/{NEW}/{NOTEBOOK_PAGE}")
 
 
-def test_old_release_says_which_version_is_latest(browser, server: str) -> None:
-    page = browser.new_page()
-    page.goto(f"{server}/v/2026.1/index.html")
+def test_old_release_says_which_version_is_latest(page, site: Site) -> None:
+    visit(page, site, f"v/{OLD}/index.html")
     notice = page.locator("[data-sqa-notice]")
     notice.wait_for(state="visible")
-    assert "You are reading version 2026.1; the latest is 2026.2" in notice.inner_text()
-    page.goto(f"{server}/v/2026.2/index.html")
-    page.wait_for_load_state("networkidle")
-    assert page.locator("[data-sqa-notice]").is_hidden()
-    page.close()
+    assert f"You are reading version {OLD}; the latest is {NEW}" in notice.inner_text()
+    for path in (f"v/{NEW}/index.html", "latest/index.html"):
+        visit(page, site, path)
+        assert page.locator("[data-sqa-notice]").is_hidden(), path
 
 
-def test_every_image_has_alt_text(browser, server: str, demo_site: Path) -> None:
-    page = browser.new_page()
-    for rel in pages_of(demo_site, "2026.2"):
-        page.goto(f"{server}/v/2026.2/{rel}")
+def test_every_page_names_its_latest_copy_as_canonical(page, site: Site) -> None:
+    wrong = []
+    for path in site.every_page():
+        page.goto(f"{site.url}/{path}", wait_until="domcontentloaded")
+        rel = path.split("/", 2)[2] if path.startswith("v/") else path.split("/", 1)[1]
+        hrefs = page.eval_on_selector_all(
+            'link[rel="canonical"]', "els => els.map(e => e.getAttribute('href'))")
+        if hrefs != [f"{site.public_url}/latest/{rel}"]:
+            wrong.append(f"{path}: {hrefs}")
+    assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize(("release", "rel", "version"), [
+    (f"v/{NEW}", NOTEBOOK_PAGE, NEW), (f"v/{OLD}", "index.html", OLD),
+    ("latest", NOTEBOOK_PAGE, NEW)])
+def test_how_to_cite_in_the_version_bar_leads_to_a_bibtex_block(
+        page, site: Site, release: str, rel: str, version: str) -> None:
+    visit(page, site, f"{release}/{rel}")
+    bar = page.get_by_role("region", name="Report version")
+    bar.get_by_role("link", name="How to cite").click()
+    page.wait_for_url(f"{site.url}/{release}/cite.html")
+    bibtex = page.locator("pre").filter(has_text="@techreport{")
+    assert bibtex.count() == 1
+    assert bibtex.is_visible()
+    text = bibtex.inner_text()
+    assert f"version = {{{version}}}" in text, text
+    assert f"url = {{{site.public_url}/v/{version}/}}" in text, text
+
+
+def test_every_page_ends_with_a_provenance_footer_that_expands(page, site: Site) -> None:
+    for rel in site.pages(NEW):
+        visit(page, site, f"v/{NEW}/{rel}")
+        footer = page.locator("footer.sqa-provenance")
+        assert footer.count() == 1, rel
+        engine = footer.get_by_text(f"Rendering engine: {site.engine}")
+        assert footer.locator("summary").is_visible(), rel
+        assert engine.is_hidden(), rel
+        footer.locator("summary").click()
+        assert engine.is_visible(), rel
+        assert footer.get_by_text(f"Release: {NEW}").is_visible(), rel
+        assert footer.get_by_text("Git commit:").is_visible(), rel
+
+
+def test_every_image_has_alt_text(page, site: Site) -> None:
+    for rel in site.pages(NEW):
+        visit(page, site, f"v/{NEW}/{rel}")
         missing = page.evaluate(
             "() => Array.from(document.images).filter(i => !(i.getAttribute('alt') || '')"
             ".trim()).length")
         assert missing == 0, rel
-    page.close()
+
+
+PHONE_LAYOUT = """() => {
+  const vw = window.innerWidth;
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const name = el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+    + (el.className && typeof el.className === 'string'
+       ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+  const tables = [];
+  for (const t of document.querySelectorAll('table')) {
+    const width = t.getBoundingClientRect().width;
+    if (width <= vw) continue;
+    let box = t.parentElement;
+    while (box && box !== document.body && !scrolls(box)) box = box.parentElement;
+    const boxWidth = box && box !== document.body ? box.getBoundingClientRect().width : null;
+    if (boxWidth === null || boxWidth > vw) {
+      tables.push(`table ${Math.round(width)} px wide in ${box ? name(box) : 'nothing'}`
+                  + (boxWidth === null ? ' (no scrolling box)' : ` ${Math.round(boxWidth)} px`));
+    }
+  }
+  return {vw, scrollWidth: document.documentElement.scrollWidth, tables,
+          clipped: [document.documentElement, document.body].map(
+            el => getComputedStyle(el).overflowX).filter(o => o === 'hidden' || o === 'clip')};
+}"""
+
+
+def test_on_a_phone_text_never_scrolls_sideways_and_wide_tables_scroll_in_their_own_box(
+        open_context, site: Site) -> None:
+    page = open_context(viewport=PHONE).new_page()
+    problems = []
+    for path in [f"v/{NEW}/{rel}" for rel in site.pages(NEW)] + [f"v/{OLD}/index.html"]:
+        visit(page, site, path)
+        got = page.evaluate(PHONE_LAYOUT)
+        assert got["vw"] == PHONE["width"]
+        if got["scrollWidth"] > PHONE["width"]:
+            problems.append(f"{path}: the page is {got['scrollWidth']} px wide")
+        if got["clipped"]:  # the page must not get narrow by cutting off what sticks out
+            problems.append(f"{path}: the page clips sideways overflow ({got['clipped']})")
+        problems += [f"{path}: {t}" for t in got["tables"]]
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.skipif(not AXE.exists(), reason="axe-core (npm) is not installed")
-def test_axe_finds_no_serious_or_critical_wcag_violations(browser, server: str,
-                                                          demo_site: Path) -> None:
-    page = browser.new_page()
+def test_axe_finds_no_serious_or_critical_wcag_violations(page, site: Site) -> None:
     problems = []
-    for rel in pages_of(demo_site, "2026.2"):
-        page.goto(f"{server}/v/2026.2/{rel}")
-        page.wait_for_load_state("networkidle")
+    for path in [f"v/{NEW}/{rel}" for rel in site.pages(NEW)] + [f"v/{OLD}/index.html"]:
+        visit(page, site, path)
         page.add_script_tag(path=str(AXE))
         result = page.evaluate(
             "async () => await axe.run(document, {runOnly: {type: 'tag', values: "
             "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})")
         for v in result["violations"]:
             if v["impact"] in ("serious", "critical"):
-                problems.append(f"{rel}: {v['id']} ({v['impact']}): {v['help']} "
-                                f"[{len(v['nodes'])} node(s)]")
-    page.close()
+                targets = ", ".join(str(n["target"]) for n in v["nodes"][:3])
+                problems.append(f"{path}: {v['id']} ({v['impact']}): {v['help']} "
+                                f"[{len(v['nodes'])} node(s): {targets}]")
     assert not problems, "\n".join(problems)

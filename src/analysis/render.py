@@ -378,7 +378,12 @@ FRONT_RE = re.compile(r"^---\n(.*?)\n---\n?", re.S)
 def _with_front_matter(text: str, extra: dict[str, Any]) -> str:
     """``text`` with ``extra`` merged into its YAML front matter (added when it has none)."""
     m = FRONT_RE.match(text)
-    meta = (yaml.safe_load(m.group(1)) or {}) if m else {}
+    try:
+        meta = (yaml.safe_load(m.group(1)) or {}) if m else {}
+    except yaml.YAMLError:
+        return text  # Quarto will report it, naming the page
+    if not isinstance(meta, dict):
+        return text
     for k, v in extra.items():
         meta[k] = {**v, **(meta.get(k) or {})} if isinstance(v, dict) else meta.get(k, v)
     body = text[m.end():] if m else text
@@ -552,7 +557,12 @@ def render_quarto(pages: list[Page], out_dir: Path, cfg: dict[str, Any], site_ur
                             f"exit {rc}\n{_clean_log(out, stage)}")
                 done = _collect(proj, shard, staged, keys, qcache, shared_dir) if rc == 0 else []
                 bar.update(len(done))
-                for o in [o for o in shard if o not in done]:  # find the page(s) that fail
+                lost = [o for o in shard if o not in done]
+                if rc == 0 or len(shard) == 1:  # nothing to separate: name them as they are
+                    report.failed.update({o: _failure_reason(rc, _clean_log(out, stage))
+                                          for o in lost})
+                    continue
+                for o in lost:  # Quarto stopped at one page: render each alone to name it
                     one = stage / f"page-{len(logs)}"
                     _write_project(one, conf, theme, [(staged[o][1], staged[o][2])])
                     rc1, out1 = _finish(_start_quarto(one))

@@ -187,12 +187,14 @@ def check_release(out_dir: Path, listed: list[str], expect: dict[str, Expectatio
         no_alt = sum(1 for _, alt in page.images if alt is None or not alt.strip())
         if no_alt:
             problems.append(f"{rel}: {no_alt} image(s) without alt text")
+    absent = {rel for rel in listed if not (out_dir / rel).is_file()}
     for rel, page in parsed.items():
         for what in page.external:
             problems.append(f"{rel}: loads a {what.split(' ', 1)[0]} from another site "
                             f"({what.split(' ', 1)[1][:80]})")
         bad = [f"{what} {url[:100]}" for what, url in page.refs
-               if not _resolves(url, rel, out_dir, parsed, site_dir, versions, version)]
+               if not _resolves(url, rel, out_dir, parsed, site_dir, versions, version)
+               and _target(url, rel) not in absent]  # a missing page is named once
         if bad:
             problems.append(f"{rel}: {len(bad)} broken local reference(s): " + "; ".join(
                 sorted(set(bad))[:6]) + (" ..." if len(set(bad)) > 6 else ""))
@@ -227,6 +229,22 @@ def _check_search(out_dir: Path, listed: list[str]) -> list[str]:
         return ["search.json: missing or not valid JSON, so site search finds nothing"]
     return [f"{rel}: not in search.json, so site search cannot find it"
             for rel in listed if (out_dir / rel).is_file() and rel not in hrefs]
+
+
+def _target(url: str, rel: str) -> str | None:
+    """The release-relative path a local reference from page ``rel`` points at, or None."""
+    path = unquote(urlsplit(url.strip()).path)
+    if not path or SCHEME_RE.match(url.strip()) or url.strip().startswith("//"):
+        return None
+    stack: list[str] = []
+    for part in (PurePosixPath(rel).parent / path).parts:
+        if part == "..":
+            if not stack:
+                return None
+            stack.pop()
+        elif part not in ("", "."):
+            stack.append(part)
+    return "/".join(stack)
 
 
 def _resolves(url: str, rel: str, out_dir: Path, parsed: dict[str, _Page], site_dir: Path,
