@@ -13,6 +13,10 @@ whether it was met.
    ``sqa publish --version bench`` (cold), seconds per stage (prepare, notebooks, publish);
    then ``sqa run rounds/demo.yml`` and ``sqa publish --version bench-2`` with nothing
    changed, as a ratio of the cold build.
+   Then **publish, per engine** (Quarto when ``quarto`` is on PATH, and nbconvert), on the
+   same executed round: a cold publish (``reports/.render-cache/`` deleted: every page
+   rendered, the gate's digest index rebuilt), then a no-change publish of another version,
+   as a ratio of the cold publish.
 2. **Scale**: the generator's scale mode writes ``--rows`` contacts to Parquet; each stage
    (ingest, stratified sample, appropriateness by source with funnel limits, monthly series)
    runs in a fresh process, which reports the seconds of the call itself (ingest: one call;
@@ -50,7 +54,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 SEED = 1
 SAMPLE_DESIGN = "threshold_audit"
 TARGETS = {"cold_build_seconds": 60.0, "rebuild_ratio": 0.10, "stage_ratio_to_scan": 3.0,
-           "stage_peak_mb": 4096.0, "agreement_seconds": 2.0}
+           "stage_peak_mb": 4096.0, "agreement_seconds": 2.0,
+           "cold_publish_seconds_quarto": 20.0, "publish_no_change_ratio": 0.10}
 
 
 # --------------------------------------------------------------------------------------
@@ -175,7 +180,27 @@ def run_demo(workdir: Path) -> dict[str, Any]:
     reused = sum(1 for n in rec2.get("notebooks", []) if n.get("cached"))
     republish_s = _timed([*sqa, "publish", "--version", "bench-2"], project)
     rebuild = rerun_s + republish_s
+    publish = {}
+    for engine in ("quarto", "nbconvert"):
+        if engine == "quarto" and not shutil.which("quarto"):
+            publish[engine] = {"skipped": "quarto is not on PATH"}
+            continue
+        shutil.rmtree(project / "reports" / ".render-cache", ignore_errors=True)
+        cold_p = _timed([*sqa, "publish", "--engine", engine, "--version",
+                         f"bench-{engine}-cold"], project)
+        warm_p = _timed([*sqa, "publish", "--engine", engine, "--version",
+                         f"bench-{engine}-same"], project)
+        publish[engine] = {
+            "cold_seconds": round(cold_p, 2), "no_change_seconds": round(warm_p, 2),
+            "ratio_to_cold_publish": round(warm_p / cold_p, 3),
+            "ratio_to_cold_build": round(warm_p / cold, 3),
+            "target_ratio": TARGETS["publish_no_change_ratio"],
+            "met_ratio": _met(warm_p / cold_p, TARGETS["publish_no_change_ratio"])}
+        if engine == "quarto":
+            publish[engine].update(target_cold_seconds=TARGETS["cold_publish_seconds_quarto"],
+                                   met_cold=_met(cold_p, TARGETS["cold_publish_seconds_quarto"]))
     return {
+        "publish": publish,
         "cold": {"seconds": round(cold, 2), "run_seconds": round(run_s, 2),
                  "prepare_seconds": prepare,
                  "notebooks_seconds_sum": round(sum(nb.values()), 1),
@@ -410,6 +435,17 @@ def _table(res: dict[str, Any]) -> str:
             f"{mark(r['met'])}",
             f"{'  rebuild seconds (run, publish)':<44} {r['seconds']:>12.1f}"
             f"   ({r['run_seconds']:.1f} + {r['publish_seconds']:.1f})"]
+        for engine, p in d.get("publish", {}).items():
+            if "skipped" in p:
+                lines.append(f"{'publish with ' + engine:<44} {'skipped':>12}  {p['skipped']}")
+                continue
+            lines += [
+                f"{'cold publish with ' + engine + ', s':<44} {p['cold_seconds']:>12.1f} "
+                f"{'< 20' if 'met_cold' in p else '':>12}  {mark(p.get('met_cold'))}",
+                f"{'  no-change publish / cold publish':<44} "
+                f"{p['ratio_to_cold_publish']:>12.3f} {'< 0.10':>12}  {mark(p['met_ratio'])}",
+                f"{'  no-change publish, s (/ cold build)':<44} {p['no_change_seconds']:>12.2f}"
+                f"   ({p['ratio_to_cold_build']:.3f})"]
     s = res.get("scale")
     if s:
         lines.append(f"scale: {s['rows']:,} rows ({s['input_bytes'] / 1e6:.0f} MB Parquet)")

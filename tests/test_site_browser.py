@@ -129,10 +129,16 @@ def page(open_context):
     return open_context().new_page()
 
 
-def visit(page, site: Site, path: str):
+def visit(page, site: Site, path: str, idle: bool = False):
+    """Open a page and wait until the version switcher is in place (``versions.json`` has
+    arrived and ``site.js`` has run) or, with ``idle``, until the network has been quiet for
+    half a second (every request the page makes has finished)."""
     resp = page.goto(f"{site.url}/{path}")
     assert resp is not None and resp.ok, f"{path}: {resp.status if resp else 'no response'}"
-    page.wait_for_load_state("networkidle")
+    if idle:
+        page.wait_for_load_state("networkidle")
+    else:
+        page.locator("#sqa-version-select").wait_for(state="attached")
     return resp
 
 
@@ -142,7 +148,7 @@ def test_every_page_loads_without_console_errors(page, site: Site) -> None:
             else None)
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     for path in site.every_page():
-        visit(page, site, path)
+        visit(page, site, path, idle=True)
         assert not errors, f"{path}: {errors}"
 
 
@@ -158,7 +164,7 @@ def test_every_asset_of_every_page_is_served_by_the_site_itself(page, site: Site
         f"{current[0]}: failed ({r.failure}) {r.url}") if r.url.startswith(site.url) else None)
     for path in [*site.every_page(), "index.html"]:
         current[0] = path
-        visit(page, site, path)
+        visit(page, site, path, idle=True)
     page.wait_for_url("**/latest/index.html")  # the site root leads to the latest release
     page.wait_for_load_state("networkidle")
     assert not problems, "\n".join(problems)
@@ -224,10 +230,13 @@ def test_every_page_ends_with_a_provenance_footer_that_expands(page, site: Site)
         engine = footer.get_by_text(f"Rendering engine: {site.engine}")
         assert footer.locator("summary").is_visible(), rel
         assert engine.is_hidden(), rel
-        footer.locator("summary").click()
+        footer.locator("summary").focus()  # from the keyboard: Enter opens, Enter closes
+        page.keyboard.press("Enter")
         assert engine.is_visible(), rel
         assert footer.get_by_text(f"Release: {NEW}").is_visible(), rel
         assert footer.get_by_text("Git commit:").is_visible(), rel
+        page.keyboard.press("Enter")
+        assert engine.is_hidden(), rel
 
 
 def test_every_image_has_alt_text(page, site: Site) -> None:

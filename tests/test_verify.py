@@ -135,3 +135,23 @@ def test_a_link_to_a_missing_page_is_not_named_again_on_every_page(release) -> N
     (out / "rounds" / "r1" / "summary.html").unlink()
     assert check(out, site, expect) == [
         "rounds/r1/summary.html: missing: the renderer wrote no page"]
+
+
+def test_a_heading_run_into_the_paragraph_after_it_is_named(release, tmp_path: Path) -> None:
+    out, site, expect = release
+    nb = tmp_path / "summary.ipynb"
+    nb.write_text(json.dumps({"cells": [{"cell_type": "markdown", "metadata": {}, "source": [
+        "## What we found\n", "Most cases met the standard.\n", "```\n# not a heading\n```\n",
+        "### Why it matters {#why}\n"]}]}))
+    assert verify.notebook_headings(nb) == ["whatwefound", "whyitmatters"]
+    expect["rounds/r1/summary.html"].headings = verify.notebook_headings(nb)
+    summary = out / "rounds" / "r1" / "summary.html"
+    html = summary.read_text()
+    summary.write_text(html.replace("<main>", "<main><h2>What we found¶</h2>"
+                                              "<h3 id='why'>Why it &lsquo;matters&rsquo;</h3>"))
+    assert check(out, site, expect) == []
+    summary.write_text(html.replace("<main>", "<main><h2>What we found Most cases met the "
+                                              "standard. ### Why it matters</h2>"))
+    assert check(out, site, expect) == [
+        "rounds/r1/summary.html: 2 of 2 heading(s) of the notebook are not headings of the "
+        "page (lost, or run into the text after them)"]

@@ -390,6 +390,29 @@ def _with_front_matter(text: str, extra: dict[str, Any]) -> str:
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n" + body
 
 
+def _lines(text: Any) -> Any:
+    return text.splitlines(keepends=True) if isinstance(text, str) else text
+
+
+def _as_lines(cell: dict[str, Any]) -> dict[str, Any]:
+    """A cell with its source and text outputs as lists of lines, as nbformat writes them:
+    Quarto reads a Markdown cell held as one string without its line breaks, so a heading
+    swallows the paragraph after it."""
+    cell = {**cell, "source": _lines(cell.get("source", ""))}
+    if "outputs" in cell:
+        outs = []
+        for o in cell["outputs"]:
+            o = dict(o)
+            if "text" in o:
+                o["text"] = _lines(o["text"])
+            if isinstance(o.get("data"), dict):
+                o["data"] = {k: _lines(v) if k.startswith("text/") else v
+                             for k, v in o["data"].items()}
+            outs.append(o)
+        cell["outputs"] = outs
+    return cell
+
+
 def stage_notebook(source: Path, out: str) -> bytes:
     """The executed notebook as staged for Quarto (parameters cells dropped, HTML outputs as
     Markdown, Markdown links to source pages as links to HTML pages, the page's citation key
@@ -415,7 +438,7 @@ def stage_notebook(source: Path, out: str) -> bytes:
             src = cell.get("source", "")
             cell["source"] = _markdown_links_to_html("".join(src) if isinstance(src, list)
                                                      else src)
-        cells.append(cell)
+        cells.append(_as_lines(cell))
     nb["cells"] = cells
     return json.dumps(nb, sort_keys=True, ensure_ascii=False).encode("utf-8")
 

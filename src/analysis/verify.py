@@ -5,7 +5,8 @@ it, before anything is moved into ``reports/site/``. A release passes only when
 
 * every page it lists (``versions.json`` ``pages``) exists and is a real HTML page: not empty,
   with ``<html>`` and ``<body>``, a ``<title>`` that names the page, every finding id the
-  page's notebook recorded (as an element id, so ``page.html#ID`` lands on it), and at least as
+  page's notebook recorded (as an element id, so ``page.html#ID`` lands on it), every heading
+  of its Markdown cells as a heading (not run into the paragraph after it), and at least as
   many images as the executed notebook has figures, each with alt text;
 * every local link, image, stylesheet and script of every page (and every ``url()`` of every
   stylesheet) resolves to a file inside the release, or to the site root's own files
@@ -46,6 +47,39 @@ class Expectation:
     title: str
     finding_ids: list[str] = field(default_factory=list)
     figures: int = 0
+    headings: list[str] = field(default_factory=list)
+
+
+HEADING_RE = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
+FENCE_RE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def _alnum(text: str) -> str:
+    """A heading's letters and digits only: markup, punctuation and typography (Quarto's
+    curly quotes, nbconvert's pilcrow anchors) do not count."""
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def notebook_headings(path: Path) -> list[str]:
+    """The Markdown headings of a notebook's Markdown cells, as letters and digits, with link
+    targets dropped (a heading's text, not its URLs)."""
+    nb = json.loads(path.read_text("utf-8"))
+    found = []
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "markdown":
+            continue
+        src = cell.get("source", "")
+        fenced = False
+        for line in ("".join(src) if isinstance(src, list) else src).splitlines():
+            if FENCE_RE.match(line):
+                fenced = not fenced
+                continue
+            m = None if fenced else HEADING_RE.match(line)
+            if m:
+                text = re.sub(r"\]\([^)]*\)", "]", re.sub(r"\{[^}]*\}\s*$", "", m.group(2)))
+                if _alnum(text):
+                    found.append(_alnum(text))
+    return found
 
 
 def notebook_figures(path: Path) -> int:
@@ -71,6 +105,7 @@ def expectations(pages: list[Page], findings: list[dict[str, str]]) -> dict[str,
         e = Expectation(out=page.out, title=page.title)
         if page.round and page.source is not None and page.source.suffix == ".ipynb":
             e.figures = notebook_figures(page.source)
+            e.headings = notebook_headings(page.source)
             stem = Path(page.out).stem
             e.finding_ids = [r["finding_id"] for r in findings
                              if r.get("round") == page.round and r.get("page") == stem
@@ -88,6 +123,8 @@ class _Page(HTMLParser):
         self.ids: set[str] = set()
         self.title = ""
         self._in_title = False
+        self.headings: list[str] = []
+        self._heading: list[str] | None = None
         self.images: list[tuple[str, str | None]] = []  # (src, alt)
         self.refs: list[tuple[str, str]] = []  # (what, url)
         self.external: list[str] = []
@@ -101,6 +138,8 @@ class _Page(HTMLParser):
             self.ids.add(a["name"])
         if tag == "title":
             self._in_title = True
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            self._heading = []
         if tag == "img":
             self.images.append((a.get("src", ""), dict(attrs).get("alt")))
             self.refs.append(("image", a.get("src", "")))
@@ -123,10 +162,15 @@ class _Page(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6") and self._heading is not None:
+            self.headings.append(_alnum("".join(self._heading)))
+            self._heading = None
 
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
+        if self._heading is not None:
+            self._heading.append(data)
 
 
 def _external(url: str) -> bool:
@@ -137,9 +181,14 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
 
+DATA_RE = re.compile(r"(data:[^,\"'\s]*,)([A-Za-z0-9+/=%]{16,})")
+
+
 def _parse(path: Path) -> _Page:
     p = _Page()
-    p.feed(path.read_text("utf-8", errors="replace"))
+    # Embedded images are most of a page's bytes and none of its structure: parse without
+    # them (a non-empty payload stays non-empty).
+    p.feed(DATA_RE.sub(r"\1AAAAAAAAAAAAAAAA", path.read_text("utf-8", errors="replace")))
     p.close()
     return p
 
@@ -184,6 +233,11 @@ def check_release(out_dir: Path, listed: list[str], expect: dict[str, Expectatio
                                         and len(src.split(",", 1)[-1].strip()) < 16)]
         if len(real) < e.figures:
             problems.append(f"{rel}: {e.figures - len(real)} of {e.figures} figure(s) missing")
+        lost = [h for h in e.headings if h not in page.headings]
+        if lost:
+            problems.append(f"{rel}: {len(lost)} of {len(e.headings)} heading(s) of the notebook "
+                            "are not headings of the page (lost, or run into the text after "
+                            "them)")
         no_alt = sum(1 for _, alt in page.images if alt is None or not alt.strip())
         if no_alt:
             problems.append(f"{rel}: {no_alt} image(s) without alt text")
