@@ -378,15 +378,27 @@ def test_describe_change_reports_an_increase_when_the_interval_excludes_zero() -
     """Newcombe (1998b) example (a): 48/80 then 56/70 is +20 points (95% CI 5 to 33)."""
     text = describe_change(difference_ci(48, 80, 56, 70))
     assert "rose from 60% (48 of 80) at the previous audit to 80% (56 of 70)" in text
-    assert "an increase of 20 percentage points (95% CI 5 to 33)" in text
-    assert "no evidence" not in text
+    assert ("an increase of 20 percentage points (95% CI 5 to 33; Fisher's exact test "
+            "p = 0.01)") in text
+    assert "cannot tell" not in text
+
+
+def test_describe_change_says_the_data_cannot_tell_when_interval_and_test_disagree() -> None:
+    """0 of 5 then 3 of 5: the Newcombe interval (3 to 88 points) excludes zero, but Fisher's
+    exact test gives p = 0.17; the rule asks both to agree, so no rise is claimed."""
+    d = difference_ci(0, 5, 3, 5)
+    assert d.ci_low > 0 and d.p_value > 0.05
+    text = describe_change(d)
+    assert "the data cannot tell whether it changed" in text
+    assert "rose" not in text and "increase" not in text
+    assert "95% CI +3 to +88 points; Fisher's exact test p = 0.17" in text
 
 
 def test_describe_change_reports_a_decrease_as_sizes() -> None:
     """Newcombe (1998b) example (a) reversed: a decrease of 20 points (95% CI 5 to 33)."""
     text = describe_change(difference_ci(56, 70, 48, 80))
     assert "fell from 80% (56 of 70) at the previous audit to 60% (48 of 80)" in text
-    assert "a decrease of 20 percentage points (95% CI 5 to 33)" in text
+    assert "a decrease of 20 percentage points (95% CI 5 to 33;" in text
 
 
 def test_describe_change_without_evidence_gives_the_sample_needed_for_that_change() -> None:
@@ -394,8 +406,8 @@ def test_describe_change_without_evidence_gives_the_sample_needed_for_that_chang
     needs 356 per round (Cohen's h, 80% power, 5% two-sided)."""
     d = difference_ci(6, 10, 7, 10)
     text = describe_change(d)
-    assert "no evidence of change" in text
-    assert "95% CI −28 to 45" in text
+    assert "the data cannot tell whether it changed" in text
+    assert "95% CI −28 to +45 points" in text
     assert "increase" not in text and "decrease" not in text
     assert f"about {n_to_detect_change(0.6, 0.7)} cases in each audit round" in text
     assert n_to_detect_change(0.6, 0.7) == 356
@@ -404,7 +416,7 @@ def test_describe_change_without_evidence_gives_the_sample_needed_for_that_chang
 def test_describe_change_of_about_zero_plans_for_twenty_points() -> None:
     """No observed change: the planning size is for 20 points (60% -> 80%: 81 per round)."""
     text = describe_change(difference_ci(6, 10, 6, 10))
-    assert "no evidence of change" in text
+    assert "the data cannot tell whether it changed" in text
     assert "To detect a change of 20 percentage points" in text
     assert "about 81 cases in each audit round" in text
 

@@ -385,7 +385,7 @@ def test_agreement_counts_same_answers_and_splits_decided_by_the_tie_rule() -> N
     k = ag.loc["risk_assessed"]
     assert k.percent_agreement == 1 and math.isnan(k.kappa)
     assert "cannot be measured" in k.text
-    shown = rv.agreement_display(ag.reset_index())
+    shown = rv.auditor_agreement_table(ag.reset_index())
     assert "case_id" not in shown.columns and len(shown) == len(STD.standard_keys)
 
 
@@ -453,7 +453,7 @@ def test_theme_frequency_and_co_occurrence_with_held_too_low() -> None:
     assert co.ci_low > 0 and co.p_value < 0.001
     assert "more common among cases held too low" in co.text
     none = rv.theme_cooccurrence(fr, STD).set_index("theme").loc["siblings_not_considered"]
-    assert "no evidence of an association" in none.text
+    assert "the data cannot tell whether the theme is more or less common" in none.text
 
 
 # --------------------------------------------------------------------------------------
@@ -490,7 +490,8 @@ def test_kaplan_meier_median_not_reached_is_said_in_plain_words() -> None:
                           + [pd.NaT] * 8 + [start - pd.Timedelta(days=3)]})
     res = rv.delay_to_tier3(cases, "2025-06-30")
     assert res.excluded == 1 and res.referred == 1 and math.isnan(res.median)
-    assert "median time to referral is not reached" in res.text
+    assert "median time to referral cannot be estimated yet" in res.text
+    assert "never" not in res.text and "always" not in res.text
 
 
 def test_delay_by_service_table_suppresses_small_counts_of_children() -> None:
@@ -530,15 +531,16 @@ def test_repeat_audit_detects_a_known_change_with_newcombe_and_fisher() -> None:
     assert r.p_value < 0.001 and r.finding_id == "T2-CHANGE-REFERRAL-APPROPRIATE"
     assert "rose from 30% (12 of 40) at the 2024 audit to 80% (32 of 40)" in r.text
     same = ch.loc["risk_assessed"]  # 40 of 40 in both rounds
-    assert not same.excludes_zero and "no evidence of change" in same.text
+    assert not same.excludes_zero and "the data cannot tell whether it changed" in same.text
     assert "would need about" in same.text
 
 
-def test_repeat_audit_small_change_is_no_evidence_and_says_the_sample_needed() -> None:
+def test_repeat_audit_small_change_cannot_be_told_and_says_the_sample_needed() -> None:
     ch = rv.compare_rounds(round_of("c", 16, 20), round_of("p", 14, 20), STD)
     r = ch.set_index("standard").loc["referral_appropriate"]
     assert not r.excludes_zero and r.ci_low < 0 < r.ci_high
-    assert "no evidence of change" in r.text and "in each audit round" in r.text
+    assert "the data cannot tell whether it changed" in r.text
+    assert "in each audit round" in r.text
 
 
 # --------------------------------------------------------------------------------------

@@ -276,6 +276,14 @@ def _within_99(successes: int, n: int, p: float) -> bool:
     return lo <= successes <= hi
 
 
+def _true_category(answers: pd.Series) -> np.ndarray:
+    """The inverse of the simulated auditors' answers: yes -> met; partly, no -> not_met;
+    not_applicable; insufficient_information -> None."""
+    a = np.asarray(answers, dtype=object)
+    return np.select([a == "yes", (a == "partly") | (a == "no"), a == "not_applicable"],
+                     ["met", "not_met", "not_applicable"], None).astype(object)
+
+
 def test_simulated_returns_recover_the_auditor_error_model(
         cases: pd.DataFrame, truth: pd.DataFrame) -> None:
     cur = truth[truth["round"] == "current"]
@@ -287,7 +295,7 @@ def test_simulated_returns_recover_the_auditor_error_model(
     true = t2.assign(case_id=_pseudo(t2["case_id"])).set_index("case_id")
     got, want = [], []
     for k in synth.STANDARD_KEYS:
-        got.append(synth.answer_category(ret[f"std_{k}"]))
+        got.append(_true_category(ret[f"std_{k}"]))
         want.append(true.loc[ret["case_id"], f"std_{k}"].to_numpy())
     got_a, want_a = np.concatenate(got), np.concatenate(want)
     answered = got_a != None  # noqa: E711 (object array)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import proportions as pr
 from analysis import thresholds as th
 
 HACKNEY = ["1", "2A", "2B", "3"]
@@ -28,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
     (1, 29, 0.0061, 0.1718),     # example (d)
 ])
 def test_wilson_interval_matches_newcombe_1998_worked_examples(x, n, low, high) -> None:
-    lo, hi = th.wilson_interval(x, n)
+    lo, hi = pr.effective_interval(x, n)
     assert lo == pytest.approx(low, abs=5e-5) and hi == pytest.approx(high, abs=5e-5)
 
 
@@ -94,11 +95,28 @@ def test_funnel_does_not_single_out_a_small_team_by_chance_but_flags_a_large_out
     assert "small" not in th.funnel_reading(tab.reset_index())
 
 
-def test_a_small_group_at_100_percent_is_not_flagged_by_the_funnel() -> None:
-    # 3 of 3 against a 75% target: P(3 of 3 by chance) = 0.42, nothing unusual
+def test_funnel_positions_follow_exactly_the_limits_drawn() -> None:
+    """70 of 87 against 0.717 (the issue's example) and many random groups: a point above the
+    drawn 95% line is never called "within", and one inside it never flagged."""
+    rng = np.random.default_rng(3)
+    rows = [{"g": "a", "ok": i < 70} for i in range(87)]
+    for k in range(40):
+        n = int(rng.integers(5, 200))
+        x = int(rng.binomial(n, rng.uniform(0.4, 0.95)))
+        rows += [{"g": f"g{k}", "ok": i < x} for i in range(n)]
+    tab = th.funnel_table(pd.DataFrame(rows), "g", "ok", target=0.717)
+    for r in tab.itertuples():
+        up95, lo95 = r.upper_95, r.lower_95
+        inside = lo95 <= r.rate <= up95
+        assert (r.position == "within") == inside, r
+    a = tab.set_index("group").loc["a"]
+    assert a["rate"] > a["upper_95"] and a["position"].startswith("above")
+
+
+def test_a_group_too_small_to_report_is_left_off_the_funnel() -> None:
     rows = [{"g": "big", "ok": i < 70} for i in range(97)] + [{"g": "tiny", "ok": True}] * 3
-    tab = th.funnel_table(pd.DataFrame(rows), "g", "ok", target=0.75).set_index("group")
-    assert tab.loc["tiny", "position"] == "within"
+    tab = th.funnel_table(pd.DataFrame(rows), "g", "ok", target=0.75, min_n=5)
+    assert list(tab["group"]) == ["big"]
 
 
 # --------------------------------------------------------------------------------------
@@ -166,7 +184,7 @@ def test_design_weighted_logistic_regression_undoes_oversampling_of_a_group() ->
     assert s["appropriate"].mean() < df["appropriate"].mean() - 0.03
 
 
-def test_odds_ratio_readings_say_no_clear_difference_when_the_interval_includes_one() -> None:
+def test_odds_ratio_readings_say_the_data_cannot_tell_when_the_interval_includes_one() -> None:
     df, _ = _fabricated_referrals(3000, seed=5)
     res = th.logistic_odds_ratios(df, "appropriate", ["route", "age_band"],
                                   reference={"route": "single_agency", "age_band": "1_to_4"},
@@ -174,7 +192,8 @@ def test_odds_ratio_readings_say_no_clear_difference_when_the_interval_includes_
     text = " ".join(res.readings)
     assert "times the odds" in text             # the forum effect is clear
     five = [r for r in res.readings if "5_to_9" in r or "5 to 9" in r]
-    assert five and "no clear difference" in five[0]
+    assert five and "the data cannot tell whether" in five[0]
+    assert "no difference" not in five[0].replace("includes 1", "")
 
 
 def test_rare_categories_are_pooled_so_no_odds_ratio_rests_on_a_handful_of_cases() -> None:
@@ -351,7 +370,7 @@ def test_undergrading_share_on_a_hand_made_table() -> None:
     u = th.undergrading(_triage_hand_table()).iloc[0]
     assert (u["undergraded"], u["n_medium_high"]) == (8, 32)
     assert u["estimate"] == pytest.approx(0.25)
-    lo, hi = th.wilson_interval(8, 32)
+    lo, hi = pr.effective_interval(8, 32)
     assert (u["ci_low"], u["ci_high"]) == pytest.approx((lo, hi), abs=1e-9)
     assert (u["overgraded"], u["n_standard"]) == (4, 24)
 
@@ -498,7 +517,7 @@ def test_accuracy_interval_is_the_plain_wilson_interval_when_ratings_are_indepen
                        "rater_id": [f"r{i}" for i in range(n)], "rater_agency": "health",
                        "reference_level": "2A", "level": np.where(ok, "2A", "2B")})
     row = th.agency_accuracy(df, HACKNEY).iloc[0]
-    lo, hi = th.wilson_interval(ok.sum(), n)
+    lo, hi = pr.effective_interval(ok.sum(), n)
     assert row["design_effect"] == pytest.approx(1.0, abs=0.05)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi), abs=0.01)
 

@@ -95,6 +95,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .reporting import pct
+
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 Chance = Literal["pairable", "all_rated"]
 IntervalMethod = Literal["analytic", "bootstrap"]
@@ -1099,10 +1101,6 @@ def band_words(estimate: float, ci_low: float | None = None, ci_high: float | No
     return word if lo == hi else f"between {lo} and {hi}"
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
-
-
 def _band_clause(res: AgreementResult) -> str:
     lo, hi = res.ci_low, res.ci_high
     if not (math.isfinite(lo) and math.isfinite(hi)):
@@ -1127,8 +1125,8 @@ def describe_agreement(res: AgreementResult) -> str:
                 "rating was the same level.")
     conf = int(round(100 * float(res.extra.get("confidence", 0.95))))
     if key == "percent_agreement":
-        text = (f"Two raters gave a subject the same rating {_pct(res.estimate)} of the time "
-                f"({conf}% interval {_pct(res.ci_low)} to {_pct(res.ci_high)}); this makes no "
+        text = (f"Two raters gave a subject the same rating {pct(res.estimate)} of the time "
+                f"({conf}% interval {pct(res.ci_low)} to {pct(res.ci_high)}); this makes no "
                 "allowance for agreement by chance.")
     else:
         what = {"fleiss_kappa": "Agreement beyond chance",
@@ -1160,8 +1158,8 @@ def prevalence_paradox_note(percent: float, kappa: float, ac1: float,
     if not all(v is not None and math.isfinite(v) for v in vals) or ac1 - kappa < gap:
         return None
     dom = ("" if largest_share is None or not math.isfinite(largest_share) else
-           f" ({_pct(largest_share)} of all ratings were one level)")
-    return (f"Raters agreed {_pct(percent)} of the time, yet kappa is only {kappa:.2f}: most "
+           f" ({pct(largest_share)} of all ratings were one level)")
+    return (f"Raters agreed {pct(percent)} of the time, yet kappa is only {kappa:.2f}: most "
             f"ratings fell in one or two levels{dom}, so agreement by chance is high and kappa "
             f"is pulled down (the prevalence paradox, Feinstein & Cicchetti 1990). Gwet's AC1 "
             f"({ac1:.2f}) is less affected by this.")

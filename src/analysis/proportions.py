@@ -39,6 +39,8 @@ from statsmodels.stats.proportion import (
     proportion_effectsize,
 )
 
+from .reporting import cannot_tell, direction, p_value, pct, points, share
+
 Method = Literal["wilson", "clopper-pearson", "jeffreys"]
 
 #: statsmodels' name for each method.
@@ -145,6 +147,40 @@ def _interval(x: float, n: float, method: str, confidence: float) -> tuple[float
     if x >= n:
         hi = 1.0
     return max(0.0, lo), min(1.0, hi)
+
+
+def weights_vary(w: Iterable[float] | np.ndarray) -> bool:
+    """True when design weights are not all equal (then weighted estimates are used);
+    missing weights are ignored."""
+    a = np.asarray(list(w) if not isinstance(w, np.ndarray) else w, dtype=float)
+    a = a[~np.isnan(a)]
+    return a.size > 0 and float(np.ptp(a)) > 1e-9 * float(np.max(np.abs(a)))
+
+
+def effective_interval(x: float, n: float, confidence: float = 0.95,
+                       method: Method = "wilson") -> tuple[float, float]:
+    """The interval of ``method`` for ``x`` of ``n`` where both may be effective (non-integer)
+    counts, e.g. a design-weighted share times Kish's effective sample size; (nan, nan) when
+    ``n`` is not positive.  The one interval of the package for such counts (the same
+    statsmodels call as :func:`proportion_ci` and :func:`weighted_proportion_ci`)."""
+    _check_method(method)
+    _check_confidence(confidence)
+    if not n or n <= 0 or not math.isfinite(n):
+        return (math.nan, math.nan)
+    return _interval(min(max(float(x), 0.0), float(n)), float(n), method, confidence)
+
+
+def newcombe_interval(p1: float, n1: float, p2: float, n2: float, confidence: float = 0.95
+                      ) -> tuple[float, float, float]:
+    """``p1 - p2`` with the hybrid score interval of Newcombe (1998b, method 10) built from the
+    two Wilson intervals, for shares on effective sample sizes (non-integer ``n``):
+    (difference, low, high).  With whole counts it equals :func:`difference_ci`'s interval
+    (statsmodels ``confint_proportions_2indep(method="newcomb")``)."""
+    l1, u1 = effective_interval(p1 * n1, n1, confidence)
+    l2, u2 = effective_interval(p2 * n2, n2, confidence)
+    d = p1 - p2
+    return (d, max(-1.0, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)),
+            min(1.0, d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))
 
 
 def proportion_ci(successes: int, n: int, method: Method = "wilson",
@@ -312,23 +348,6 @@ def n_to_detect_change(p1: float, p2: float, alpha: float = 0.05, power: float =
 # ======================================================================================
 
 
-def _pct(p: float) -> str:
-    """A proportion as a whole percentage, halves rounded up (0.335 -> '34%')."""
-    return f"{math.floor(p * 100 + 0.5)}%"
-
-
-def _estimate_pct(x: int, n: int) -> str:
-    """The observed share as a whole percentage that never rounds a non-zero share to 0% or
-    a share short of all to 100%."""
-    p = x / n
-    text = _pct(p)
-    if text == "0%" and x > 0:
-        return "less than 1%"
-    if text == "100%" and x < n:
-        return "more than 99%"
-    return text
-
-
 def _level(confidence: float) -> str:
     return f"{confidence * 100:g}%"
 
@@ -387,12 +406,12 @@ def proportion_phrase(successes: int, n: int, noun: str = "cases", service: str 
     if ci.n == 0:
         raise ValueError("no cases: use describe_proportion, which says so")
     what = _noun_phrase(noun, service)
-    interval = f"{_level(confidence)} CI {_pct(ci.ci_low)} to {_pct(ci.ci_high)}"
+    interval = f"{_level(confidence)} CI {pct(ci.ci_low)} to {pct(ci.ci_high)}"
     if ci.successes == ci.n:
         return f"all {ci.n} of {ci.n} {what} ({interval})"
     if ci.successes == 0:
         return f"none of the {ci.n} {what} ({interval})"
-    return f"{ci.successes} of {ci.n} {what} ({_estimate_pct(ci.successes, ci.n)}, {interval})"
+    return f"{ci.successes} of {ci.n} {what} ({share(ci.successes, ci.n)}, {interval})"
 
 
 def _wide_note(ci: ProportionCI, noun: str, wide: float, confidence: float) -> str:
@@ -441,21 +460,15 @@ def describe_proportion(successes: int, n: int, noun: str = "cases", service: st
     if ci.n < small_n:
         return (f"{ci.successes} of {ci.n} {what} {outcome}; with so few {noun} no general "
                 f"finding can be drawn.{note}")
-    interval = f"{_level(confidence)} CI {_pct(ci.ci_low)} to {_pct(ci.ci_high)}"
+    interval = f"{_level(confidence)} CI {pct(ci.ci_low)} to {pct(ci.ci_high)}"
     if ci.successes == ci.n:
         text = f"All {ci.n} of {ci.n} {what} {outcome} ({interval})."
     elif ci.successes == 0:
         text = f"None of the {ci.n} {what} {outcome} ({interval})."
     else:
         text = (f"{ci.successes} of {ci.n} {what} {outcome} "
-                f"({_estimate_pct(ci.successes, ci.n)}, {interval}).")
+                f"({share(ci.successes, ci.n)}, {interval}).")
     return text + note
-
-
-def _points(d: float) -> str:
-    """A difference in proportions as whole percentage points, with a true minus sign."""
-    v = math.floor(abs(d) * 100 + 0.5)
-    return f"−{v}" if d < 0 and v != 0 else str(v)
 
 
 def describe_change(diff: DifferenceResult, noun: str = "cases",
@@ -463,43 +476,50 @@ def describe_change(diff: DifferenceResult, noun: str = "cases",
                     reference_change: float = 0.20, power: float = 0.8) -> str:
     """Plain-English sentence for the change between two audit rounds.
 
-    Reads only the Newcombe (1998b) hybrid score interval in ``diff`` (see ``difference_ci``):
+    The words follow :data:`analysis.reporting.CHANGE_RULE`: "rose" or "fell" only when the
+    Newcombe (1998b) hybrid score interval in ``diff`` (see ``difference_ci``) excludes zero
+    **and** Fisher's exact test, stated beside it, agrees (p below 1 - confidence):
 
-    * interval wholly above zero: "The share of cases that met the standard rose from 60% (48
-      of 80) at the previous audit to 80% (56 of 70): an increase of 20 percentage points (95%
-      CI 5 to 33)."
-    * wholly below zero: "... fell from 80% (56 of 70) at the previous audit to 60% (48 of 80):
-      a decrease of 20 percentage points (95% CI 5 to 33)." (the decrease and its interval are
-      given as sizes, without a minus sign).
-    * interval including zero: "no evidence of change", with the difference and its interval,
-      then the cases needed in *each* round to detect a change of the observed size with 80%
-      power at the two-sided 5% level (``n_to_detect_change``, Cohen's h).  When the observed
-      change is smaller than ``negligible`` (default 5 points) the planning size is for a
-      change of ``reference_change`` (default 20 points) instead.
+    * "The share of cases that met the standard rose from 60% (48 of 80) at the previous audit
+      to 80% (56 of 70): an increase of 20 percentage points (95% CI 5 to 33; Fisher's exact
+      test p = 0.008)."
+    * "... fell from ...: a decrease of 20 percentage points (95% CI 5 to 33; ...)" (the
+      decrease and its interval as sizes);
+    * otherwise "the data cannot tell whether it changed", with the difference, its interval
+      and the test, then the cases needed in *each* round to detect a change of the observed
+      size with 80% power at the two-sided 5% level (``n_to_detect_change``, Cohen's h).  When
+      the observed change is smaller than ``negligible`` (default 5 points) the planning size
+      is for a change of ``reference_change`` (default 20 points) instead.
 
-    Percentages and points are whole numbers; negative values carry a minus sign (U+2212).
+    Percentages and points follow the one formatter (``analysis.reporting``).
     """
     lvl = _level(diff.confidence)
     share = f"The share of {noun} that {outcome}"
-    was = f"{_pct(diff.p1)} ({diff.x1} of {diff.n1}) at the previous audit"
-    now = f"{_pct(diff.p2)} ({diff.x2} of {diff.n2})"
-    if diff.ci_low > 0:
+    was = f"{pct(diff.p1)} ({diff.x1} of {diff.n1}) at the previous audit"
+    now = f"{pct(diff.p2)} ({diff.x2} of {diff.n2})"
+    test = f"Fisher's exact test p = {p_value(diff.p_value)}"
+    way = direction(diff.ci_low, diff.ci_high, diff.p_value, alpha=1 - diff.confidence)
+    if way == "up":
         return (f"{share} rose from {was} to {now}: an increase of "
-                f"{_points(diff.difference)} percentage points ({lvl} CI "
-                f"{_points(diff.ci_low)} to {_points(diff.ci_high)}).")
-    if diff.ci_high < 0:
+                f"{points(diff.difference, unit=False)} percentage points ({lvl} CI "
+                f"{points(diff.ci_low, unit=False)} to {points(diff.ci_high, unit=False)}; "
+                f"{test}).")
+    if way == "down":
         return (f"{share} fell from {was} to {now}: a decrease of "
-                f"{_points(-diff.difference)} percentage points ({lvl} CI "
-                f"{_points(-diff.ci_high)} to {_points(-diff.ci_low)}).")
-    text = (f"{share} was {was} and is {now} now: no evidence of change "
-            f"(difference {_points(diff.difference)} percentage points, {lvl} CI "
-            f"{_points(diff.ci_low)} to {_points(diff.ci_high)}).")
+                f"{points(-diff.difference, unit=False)} percentage points ({lvl} CI "
+                f"{points(-diff.ci_high, unit=False)} to {points(-diff.ci_low, unit=False)}; "
+                f"{test}).")
+    text = (f"{share} was {was} and is {now} now: {cannot_tell('it changed')} "
+            f"(difference {points(diff.difference, signed=True)}, {lvl} CI "
+            f"{points(diff.ci_low, signed=True, unit=False)} to "
+            f"{points(diff.ci_high, signed=True)}; "
+            f"{test}).")
     if abs(diff.difference) >= negligible:
         target, size = diff.p2, "a change of this size"
     else:
         up = diff.p1 + reference_change
         target = up if up <= 1 else diff.p1 - reference_change
-        size = f"a change of {_points(reference_change)} percentage points"
+        size = f"a change of {points(reference_change, unit=False)} percentage points"
     alpha = 1 - diff.confidence
     need = n_to_detect_change(diff.p1, target, alpha=alpha, power=power)
     return (text + f" To detect {size} reliably ({power * 100:g}% power, {alpha * 100:g}% "

@@ -31,8 +31,9 @@ does the computations behind ``notebooks/tier2_case_review.ipynb`` and
   Brookmeyer & Crowley (1982) interval (``statsmodels.duration.survfunc.SurvfuncRight``).
 * **Change since the last audit** (``compare_rounds``): per standard, the difference in
   proportions with Newcombe's (1998) hybrid score interval and Fisher's exact test
-  (``analysis.proportions.difference_ci``), "no evidence of change" unless the interval
-  excludes zero, and the sample that would detect a change.
+  (``analysis.proportions.difference_ci``), "the data cannot tell whether it changed" unless
+  the interval excludes zero and the test agrees (``analysis.reporting.CHANGE_RULE``), and
+  the sample that would detect a change.
 * **Reproducing the published audit** (``reproduce_published``): re-derives the Hackney 2011
   per-service findings from ``data/published/hackney_2011_findings.csv`` and sets beside each
   sentence of the report what its numbers support.
@@ -57,6 +58,16 @@ from scipy import stats
 
 from . import proportions as pr
 from .findings import finding_id
+from .proportions import weights_vary
+from .reporting import (
+    CENSORED_NOTE,
+    cannot_tell,
+    direction,
+    number,
+    p_value,
+    pct,
+    points,
+)
 from .schemas import Scale, Standards
 
 # ======================================================================================
@@ -398,13 +409,6 @@ def tier_direction(held: pd.Series, judged: pd.Series, scale: Scale) -> pd.Serie
 # ======================================================================================
 
 
-def weights_vary(w: Sequence[float] | np.ndarray) -> bool:
-    """True when design weights are not all equal (then weighted estimates are used)."""
-    a = np.asarray(w, dtype=float)
-    a = a[~np.isnan(a)]
-    return a.size > 0 and float(np.ptp(a)) > 1e-9 * float(np.max(np.abs(a)))
-
-
 def _estimate(values: pd.Series, weights: pd.Series, method: str, confidence: float
               ) -> tuple[pr.ProportionCI, bool]:
     """Proportion of True among non-missing ``values``, design-weighted when weights vary."""
@@ -415,11 +419,6 @@ def _estimate(values: pd.Series, weights: pd.Series, method: str, confidence: fl
         return pr.weighted_proportion_ci(v, w, method=method, confidence=confidence), True
     return pr.proportion_ci(int(v.sum()), int(v.size), method=method, confidence=confidence), \
         False
-
-
-def pct(p: float) -> str:
-    """A proportion as a whole percentage, halves rounded up; "n/a" when missing."""
-    return "n/a" if _isna(p) else f"{math.floor(p * 100 + 0.5)}%"
 
 
 def weighted_sentence(ci: pr.ProportionCI, noun: str, outcome: str, confidence: float) -> str:
@@ -693,10 +692,11 @@ def auditor_agreement(audit: pd.DataFrame, standards: Standards, seed: int = 201
     return pd.DataFrame(rows)
 
 
-def agreement_display(agree: pd.DataFrame) -> pd.DataFrame:
+def auditor_agreement_table(agree: pd.DataFrame) -> pd.DataFrame:
+    """The auditors' agreement per standard as a readable table (``auditor_agreement``)."""
     def kap(r: Any) -> str:
         return "not measurable" if _isna(r.kappa) else \
-            f"{r.kappa:.2f} ({r.ci_low:.2f} to {r.ci_high:.2f})"
+            f"{number(r.kappa)} ({number(r.ci_low)} to {number(r.ci_high)})"
 
     return pd.DataFrame({
         "Standard": agree["standard_label"],
@@ -707,7 +707,7 @@ def agreement_display(agree: pd.DataFrame) -> pd.DataFrame:
         "Pairs of answers agreeing": [pct(p) for p in agree["percent_agreement"]],
         "Split between met and not met": agree["split_met_not_met"].astype(int),
         "Fleiss' kappa (95% interval)": [kap(r) for r in agree.itertuples()],
-        "Gwet's AC1": ["–" if _isna(a) else f"{a:.2f}" for a in agree["ac1"]],
+        "Gwet's AC1": [number(a, missing="–") for a in agree["ac1"]],
     })
 
 
@@ -892,16 +892,17 @@ def theme_cooccurrence(frame: pd.DataFrame, standards: Standards, confidence: fl
         lvl = f"{confidence * 100:g}%"
         head = (f"{label}: found in {int(b.sum())} of {len(b)} cases held too low and "
                 f"{int(a.sum())} of {len(a)} other cases")
-        if d.excludes_zero:
-            more = "more" if d.difference > 0 else "less"
-            text = (f"{head}. The theme was {more} common among cases held too low "
-                    f"(difference {d.difference * 100:+.0f} percentage points, {lvl} CI "
-                    f"{d.ci_low * 100:+.0f} to {d.ci_high * 100:+.0f}; Fisher's exact "
-                    f"p = {d.p_value:.3f}).")
+        stats_txt = (f"difference {points(d.difference, signed=True)}, {lvl} CI "
+                     f"{points(d.ci_low, signed=True, unit=False)} to "
+                     f"{points(d.ci_high, signed=True)}; Fisher's exact test "
+                     f"p = {p_value(d.p_value)}")
+        way = direction(d.ci_low, d.ci_high, d.p_value, alpha=1 - confidence)
+        if way != "unclear":
+            more = "more" if way == "up" else "less"
+            text = f"{head}. The theme was {more} common among cases held too low ({stats_txt})."
         else:
-            text = (f"{head}: no evidence of an association (difference "
-                    f"{d.difference * 100:+.0f} percentage points, {lvl} CI "
-                    f"{d.ci_low * 100:+.0f} to {d.ci_high * 100:+.0f}).")
+            text = (f"{head}: {cannot_tell('the theme is more or less common among them')} "
+                    f"({stats_txt}).")
         rows.append({**base, "difference": d.difference, "ci_low": d.ci_low,
                      "ci_high": d.ci_high, "p_value": d.p_value, "text": text})
     return pd.DataFrame(rows)
@@ -998,7 +999,7 @@ def delay_to_tier3(cases: pd.DataFrame, round_date: date | str | pd.Timestamp,
     ``quantile_ci`` (the test-inversion interval of Brookmeyer, R. & Crowley, J. (1982) "A
     confidence interval for the median survival time", Biometrics 38:29-41, on the
     complementary log-log scale).  When fewer than half of the cases are referred the median
-    is not reached and is reported as such; the cumulative share referred by 30, 90 and 180
+    cannot be estimated yet and is reported as such; the cumulative share referred by 30, 90 and 180
     days is given with pointwise intervals (Greenwood variance, log-log scale).
     """
     from statsmodels.duration.survfunc import SurvfuncRight
@@ -1037,9 +1038,9 @@ def delay_to_tier3(cases: pd.DataFrame, round_date: date | str | pd.Timestamp,
         text = (f"{head} Half of the cases had been referred within {med:.0f} days of the "
                 f"first concern ({ci_txt}).")
     else:
-        text = (f"{head} Fewer than half of the cases were referred to tier 3, so the median "
-                "time to referral is not reached: most tier-2 cases are never referred on, as "
-                "expected of a preventative service.")
+        text = (f"{head} Fewer than half of the cases had been referred to tier 3 by the round "
+                "date, so the median time to referral cannot be estimated yet. "
+                + CENSORED_NOTE)
     parts = [f"{pct(r.share_referred)} within {int(r.day)} days ({pct(r.ci_low)} to "
              f"{pct(r.ci_high)})" for r in by_day.itertuples()]
     text += f" Estimated share referred to tier 3: {'; '.join(parts)}."
@@ -1109,7 +1110,7 @@ def delay_plot(res: DelayResult, title: str = "Time from first concern to referr
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("Days since the first concern")
     ax.set_ylabel("Share not yet referred to tier 3")
-    ax.yaxis.set_major_formatter(lambda v, _: f"{v * 100:.0f}%")
+    ax.yaxis.set_major_formatter(lambda v, _: pct(v))
     ax.set_title(title)
     ax.legend(loc="lower left", frameon=False)
     ax.grid(axis="y", alpha=0.3)
@@ -1135,8 +1136,9 @@ def compare_rounds(current: pd.DataFrame, previous: pd.DataFrame, standards: Sta
     ``current`` and ``previous`` are ``case_findings`` frames (one row per case).  For each
     standard: x1 of n1 (previous) and x2 of n2 (current), the difference p2 - p1 with Newcombe's
     (1998) hybrid score interval and Fisher's exact p-value (``proportions.difference_ci``), and
-    the sentence of ``proportions.describe_change``: "no evidence of change" unless the
-    interval excludes zero, with the cases per round needed to detect a change (80% power).
+    the sentence of ``proportions.describe_change``: "the data cannot tell whether it changed"
+    unless the interval excludes zero and Fisher's test agrees, with the cases per round
+    needed to detect a change (80% power).
     Unweighted shares: the comparison is like with like when both rounds drew their samples
     with the same design.  Ids: ``T2-CHANGE-<STANDARD>``.
     """
@@ -1227,7 +1229,7 @@ def standards_dotplot(results: pd.DataFrame, min_n: int = pr.SMALL_N,
     ax.set_yticks(range(len(stds)), [labels[s] for s in stds])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(lambda v, _: f"{v * 100:.0f}%")
+    ax.xaxis.set_major_formatter(lambda v, _: pct(v))
     ax.set_xlabel("Share of judged cases meeting the standard (95% interval)")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
@@ -1316,7 +1318,7 @@ def themes_chart(themes: pd.DataFrame, title: str = "Themes found in the audited
     ax.set_yticks(y, r["theme_label"])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
-    ax.xaxis.set_major_formatter(lambda v, _: f"{v * 100:.0f}%")
+    ax.xaxis.set_major_formatter(lambda v, _: pct(v))
     ax.set_xlabel("Share of audited cases (95% interval)")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)

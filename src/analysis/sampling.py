@@ -120,6 +120,7 @@ from .findings import finding_id
 from .ingest import InputError
 from .proportions import SMALL_N
 from .provenance import git_commit, package_versions, timestamp, write_json
+from .reporting import margin, pct
 
 MANIFEST_VERSION = 1
 ALLOCATIONS = ("proportional", "equal", "neyman", "fixed")
@@ -1545,26 +1546,15 @@ def design_summary(manifest: str | Path | Mapping[str, Any]) -> pd.DataFrame:
     return out
 
 
-def _pct(x: float, digits: int = 1) -> str:
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else \
-        f"{100 * x:.{digits}f}%"
-
-
-def _points(m: float) -> str:
-    if m is None or math.isnan(m):
-        return "not estimable"
-    return f"±{math.floor(100 * m + 0.5)} points"
-
-
 def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
     """The design summary formatted for ``show_table`` (percentages, plain headings)."""
     conf = summary.attrs.get("confidence", 0.95)
     return pd.DataFrame({
         "Stratum": summary["label"], "Cases in the population": summary["population"],
         "Cases sampled": summary["sampled"],
-        "Sampling fraction": [_pct(f) for f in summary["fraction"]],
+        "Sampling fraction": [pct(f, 1, missing="") for f in summary["fraction"]],
         f"Expected margin of error ({conf * 100:g}%)": [
-            _points(m) for m in summary["margin_of_error"]],
+            margin(m) for m in summary["margin_of_error"]],
         "Note": summary["note"]})
 
 
@@ -1592,11 +1582,12 @@ def plain_words(summary: pd.DataFrame) -> str:
     title = summary.attrs.get("title", "")
     lines = [
         f"**{title}.** {tot.sampled:,} cases were sampled from {tot.population:,} eligible "
-        f"cases ({_pct(tot.fraction)}) in {len(st)} strat{'a' if len(st) != 1 else 'um'}. "
+        f"cases ({pct(tot.fraction, 1, missing='')}) in {len(st)} "
+        f"strat{'a' if len(st) != 1 else 'um'}. "
         f"Taken together, and weighted back to the population, they can estimate a share of "
         f"cases (for example, cases meeting a standard) to within about "
-        f"{_points(tot.margin_of_error)} ({conf * 100:g}% confidence, assuming "
-        f"{'the most cautious value of 50%' if p == 0.5 else f'a share near {p:.0%}'})."]
+        f"{margin(tot.margin_of_error)} ({conf * 100:g}% confidence, assuming "
+        f"{'the most cautious value of 50%' if p == 0.5 else f'a share near {pct(p)}'})."]
     small = st[st["sampled"] < SMALL_N]
     for r in small.itertuples():
         count = _NUMBER_WORDS.get(int(r.sampled), str(r.sampled))
@@ -1608,7 +1599,7 @@ def plain_words(summary: pd.DataFrame) -> str:
                      f"can be drawn about that {unit}{tail}")
     wide = st[(st["sampled"] >= SMALL_N) & (st["margin_of_error"] > WIDE_MARGIN)]
     if len(wide):
-        items = "; ".join(f"{r.label} ({r.sampled} cases, {_points(r.margin_of_error)})"
+        items = "; ".join(f"{r.label} ({r.sampled} cases, {margin(r.margin_of_error)})"
                           for r in wide.itertuples())
         lines.append(f"Findings for these strata are indicative only, because their margins are "
                      f"wide: {items}.")
@@ -1621,7 +1612,7 @@ def plain_words(summary: pd.DataFrame) -> str:
     if len(fine):
         lines.append(f"{len(fine)} strat{'a' if len(fine) != 1 else 'um'} "
                      f"{'have' if len(fine) != 1 else 'has'} a margin of "
-                     f"{_points(float(fine['margin_of_error'].max()))} or "
+                     f"{margin(float(fine['margin_of_error'].max()))} or "
                      "better.")
     return "\n\n".join(lines)
 
@@ -1696,7 +1687,7 @@ def margin_plot(summary: pd.DataFrame, title: str | None = None):
     tot = float(summary.loc[summary["stratum"] == "all", "margin_of_error"].iloc[0])
     if not math.isnan(tot):
         ax.axvline(100 * tot, color=PALETTE["black"], ls="--", lw=1,
-                   label=f"All strata together ±{math.floor(100 * tot + 0.5)} points")
+                   label=f"All strata together {margin(tot)}")
         ax.legend(loc="upper right", fontsize=8)
     ax.set_yticks(y, st["label"].tolist())
     ax.set_xlim(0, max(110.0, float(moe.max()) * 2.0 if len(moe) else 110.0))
@@ -1711,12 +1702,12 @@ def margin_alt_text(summary: pd.DataFrame) -> str:
     """Alt text for ``margin_plot``: every stratum's margin and size, in words."""
     st = summary[summary["stratum"] != "all"].sort_values("margin_of_error", ascending=False)
     items = "; ".join(
-        f"{r.label} {_points(r.margin_of_error)} ({r.sampled} of {r.population:,} cases"
+        f"{r.label} {margin(r.margin_of_error)} ({r.sampled} of {r.population:,} cases"
         + (", too few for a general finding)" if r.too_small else ")") for r in st.itertuples())
     tot = summary[summary["stratum"] == "all"].iloc[0]
     return (f"Bar chart of the expected margin of error for each of {len(st)} strata of the "
             f"sample, widest first: {items}. All strata together: "
-            f"{_points(tot.margin_of_error)}.")
+            f"{margin(tot.margin_of_error)}.")
 
 
 def design_findings(manifest: str | Path | Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -1737,7 +1728,7 @@ def design_findings(manifest: str | Path | Mapping[str, Any]) -> list[dict[str, 
         "text": (f"The {s.attrs.get('title', name)} sample has {tot.sampled} cases from "
                  f"{tot.population:,} eligible cases in {len(s) - 1} strata (seed "
                  f"{m.get('seed')}); together they estimate a share of cases to within about "
-                 f"{_points(tot.margin_of_error)} at {conf * 100:g}% confidence.")}]
+                 f"{margin(tot.margin_of_error)} at {conf * 100:g}% confidence.")}]
     unit = s.attrs.get("unit", "group")
     for r in s[(s["stratum"] != "all") & s["too_small"]].itertuples():
         count = _NUMBER_WORDS.get(int(r.sampled), str(r.sampled))

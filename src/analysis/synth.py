@@ -1245,14 +1245,6 @@ def _answer_codes(rng: np.random.Generator, truth: np.ndarray) -> np.ndarray:
     return np.where(ins, "insufficient_information", np.where(err, wrong, right)).astype(object)
 
 
-def answer_category(answers: pd.Series | np.ndarray) -> np.ndarray:
-    """An auditor answer's category: yes -> met; partly, no -> not_met; not_applicable;
-    insufficient_information -> None."""
-    a = np.asarray(answers, dtype=object)
-    return np.select([a == "yes", (a == "partly") | (a == "no"), a == "not_applicable"],
-                     ["met", "not_met", "not_applicable"], None).astype(object)
-
-
 def overall_grade_from_answers(answers: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     """Overall grade from one auditor's answers: every answered standard met -> good
     (outstanding one time in six); at least 60% met -> requires improvement; else inadequate

@@ -49,6 +49,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .proportions import effective_interval, newcombe_interval, weights_vary
+from .reporting import cannot_tell, direction, number, pct, points, ratio, ratio_direction
+
 Z95 = float(stats.norm.ppf(0.975))
 TRIAGE_GRADES: tuple[str, ...] = ("standard", "medium", "high")
 TRIAGE_LABELS = {"standard": "Standard", "medium": "Medium", "high": "High"}
@@ -76,20 +79,6 @@ AGE_LABELS = {"unborn": "Unborn", "under_1": "Under 1", "1_to_4": "1 to 4", "5_t
 # ======================================================================================
 
 
-def wilson_interval(successes: float, n: float, confidence: float = 0.95
-                    ) -> tuple[float, float]:
-    """Wilson (1927) score interval for a proportion; ``n`` may be an effective (non-integer)
-    sample size.  Returns (nan, nan) when ``n`` is 0."""
-    if not n or n <= 0:
-        return (math.nan, math.nan)
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
-    p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
 def level_positions(values: pd.Series | Sequence[Any], levels: Sequence[str]) -> np.ndarray:
     """Ordinal positions (0, 1, ...) of level codes on the scale; NaN for missing or unknown."""
     lookup = {str(lv): float(i) for i, lv in enumerate(levels)}
@@ -113,18 +102,6 @@ def _levels_of(levels: Sequence[str] | Any) -> list[str]:
 def _level_labels(levels: Sequence[str] | Any) -> dict[str, str]:
     labels = getattr(levels, "labels", None) or {}
     return {lv: labels.get(lv, lv) for lv in _levels_of(levels)}
-
-
-def percent(x: float | None, digits: int = 0) -> str:
-    """A proportion as a percentage string (``0.734 -> '73%'``); blank for missing."""
-    if x is None or _isna(x):
-        return "n/a"
-    return f"{100 * x:.{digits}f}%"
-
-
-def interval_words(low: float, high: float, digits: int = 0) -> str:
-    """'between 61% and 80%' for a 95% interval."""
-    return f"between {percent(low, digits)} and {percent(high, digits)}"
 
 
 AGENCY_LABELS = {"police": "Police", "school": "Schools", "education": "Education",
@@ -161,10 +138,10 @@ def share_sentence(successes: int, n: int, estimate: float, ci_low: float, ci_hi
         return f"No cases could be judged for: {what}."
     if weighted is None:
         weighted = abs(estimate - successes / n) > 0.005
-    est = (f"an estimated {percent(estimate)} once each case is weighted for how the sample "
-           f"was drawn" if weighted else percent(estimate))
-    return (f"{successes} of {n} {what} ({est}; 95% interval {percent(ci_low)} to "
-            f"{percent(ci_high)}).")
+    est = (f"an estimated {pct(estimate)} once each case is weighted for how the sample "
+           f"was drawn" if weighted else pct(estimate))
+    return (f"{successes} of {n} {what} ({est}; 95% interval {pct(ci_low)} to "
+            f"{pct(ci_high)}).")
 
 
 def suppress_small(table: pd.DataFrame, columns: Sequence[str] | None = None,
@@ -333,7 +310,7 @@ def agency_accuracy(ratings: pd.DataFrame, levels: Sequence[str] | Any,
         binom = p * (1 - p) / n
         deff = var / binom if binom > 0 else 1.0
         n_eff = n / max(deff, 1.0)
-        lo, hi = wilson_interval(p * n_eff, n_eff, confidence)
+        lo, hi = effective_interval(p * n_eff, n_eff, confidence)
         rows.append({
             "agency": ag, "raters": int(g["rater_id"].nunique()),
             "vignettes": int(g["subject_id"].nunique()), "ratings": n,
@@ -412,7 +389,7 @@ def confusion_heatmap(cm: pd.DataFrame, labels: dict[str, str] | None = None,
             r, g, b, _ = cmap(v)
             lum = 0.2126 * r + 0.7152 * g + 0.0722 * b
             weight = "bold" if i == j else "normal"
-            ax.text(j, i, f"{100 * v:.0f}%\n(n={cm.iat[i, j]})", ha="center", va="center",
+            ax.text(j, i, f"{pct(v)}\n(n={cm.iat[i, j]})", ha="center", va="center",
                     color="black" if lum > 0.5 else "white", fontsize=9, fontweight=weight)
     ax.set_xticks(range(len(cm.columns)), [lab.get(c, c) for c in cm.columns], rotation=20,
                   ha="right")
@@ -432,10 +409,10 @@ def confusion_alt_text(cm: pd.DataFrame, labels: dict[str, str] | None = None,
     """Alt text for the heat map: the diagonal shares and the largest confusions, in words."""
     lab = labels or {}
     shares = confusion_shares(cm)
-    diag = [f"{lab.get(lv, lv)} {percent(shares.loc[lv, lv])}" for lv in cm.index
+    diag = [f"{lab.get(lv, lv)} {pct(shares.loc[lv, lv])}" for lv in cm.index
             if cm.loc[lv].sum() > 0]
     conf = most_confused(cm, top=2, labels=lab)
-    worst = "; ".join(f"{percent(r.share_of_reference)} of {r.reference} {what} were given "
+    worst = "; ".join(f"{pct(r.share_of_reference)} of {r.reference} {what} were given "
                       f"{r.given}" for r in conf.itertuples())
     return (f"Heat map of {int(cm.to_numpy().sum())} {what}: rows are {rows}, columns "
             f"{columns}; darker cells hold smaller shares. Share on the diagonal (the same "
@@ -547,13 +524,6 @@ def weights_from_manifest(manifest: str | Path | dict[str, Any]) -> pd.DataFrame
     raise ValueError("the sample manifest lists no cases with design weights")
 
 
-def weights_vary(weights: pd.Series | np.ndarray) -> bool:
-    """True when design weights are not all equal (then weighted estimates are used)."""
-    w = np.asarray(weights, dtype=float)
-    w = w[~np.isnan(w)]
-    return w.size > 0 and float(np.ptp(w)) > 1e-9 * float(np.max(np.abs(w)))
-
-
 def weighted_kappa_table(table: np.ndarray, weights: Literal["linear", "quadratic"] | None = None
                          ) -> float:
     """Cohen's kappa (weights=None) or weighted kappa (Cohen 1968) from a square table of
@@ -662,8 +632,8 @@ def level_agreement(df: pd.DataFrame, levels: Sequence[str] | Any,
         s = df[strata_col] if strata_col and strata_col in df.columns else None
         r = paired_kappa(df[a], df[b], lv, weights=weights, case_weights=w, strata=s, seed=seed,
                          n_boot=n_boot)
-        reading = (f"{label}: the same level in {percent(r['exact_agreement'])} of cases and "
-                   f"no more than one level apart in {percent(r['within_one'])}; beyond chance "
+        reading = (f"{label}: the same level in {pct(r['exact_agreement'])} of cases and "
+                   f"no more than one level apart in {pct(r['within_one'])}; beyond chance "
                    f"the agreement is {kappa_words(r['kappa'], r['ci_low'], r['ci_high'])} "
                    f"(weighted kappa "
                    f"{r['kappa']:.2f}, 95% interval {r['ci_low']:.2f} to {r['ci_high']:.2f}, "
@@ -707,7 +677,7 @@ def _plain_ci(x: int, n: int, confidence: float) -> tuple[float, float, float, s
         est, lo, hi = _unpack_ci(r, x / n)
         return est, lo, hi, "Wilson score interval"
     except ImportError:
-        lo, hi = wilson_interval(x, n, confidence)
+        lo, hi = effective_interval(x, n, confidence)
         return x / n, lo, hi, "Wilson score interval"
 
 
@@ -724,7 +694,7 @@ def _weighted_ci(v: np.ndarray, w: np.ndarray, confidence: float
     except ImportError:
         p = float(np.sum(w * v) / np.sum(w))
         n_eff = float(np.sum(w) ** 2 / np.sum(w * w))
-        lo, hi = wilson_interval(p * n_eff, n_eff, confidence)
+        lo, hi = effective_interval(p * n_eff, n_eff, confidence)
         return p, lo, hi, "design-weighted, Wilson interval on Kish's effective sample size"
 
 
@@ -823,7 +793,8 @@ def funnel_table(df: pd.DataFrame, group: str, outcome: str, target: float | Non
                  labels: dict[str, str] | None = None, min_n: int = 1) -> pd.DataFrame:
     """One row per group (agency or team): n, successes, rate, the funnel limits at its n and
     where it falls: ``within``, ``above_95``/``below_95`` (worth a look) or
-    ``above_99.8``/``below_99.8`` (unlikely to be chance alone).
+    ``above_99.8``/``below_99.8`` (unlikely to be chance alone), judged against exactly the
+    limits that ``funnel_plot`` draws (``funnel_limit``).
 
     ``target`` defaults to the overall rate (sum of successes / sum of n).  Rows with missing
     ``outcome`` are left out.  Counts are unweighted: a funnel plot compares the groups' own
@@ -845,22 +816,13 @@ def funnel_table(df: pd.DataFrame, group: str, outcome: str, target: float | Non
     t_lo, t_hi = f"{100 * lo_c:g}", f"{100 * hi_c:g}"
 
     def where(r: pd.Series) -> str:
-        # Exact method: classify by the binomial tail probability of the observed count (the
-        # interpolated limits are for drawing; at 0% or 100% they would flag any small group).
-        # Normal method: by the limits themselves.
-        for cov, tag in ((hi_c, t_hi), (lo_c, t_lo)):
-            tail = (1 - cov) / 2
-            if method == "exact":
-                x, n = int(r["successes"]), int(r["n"])
-                if stats.binom.sf(x - 1, n, target) < tail:
-                    return f"above_{tag}"
-                if stats.binom.cdf(x, n, target) < tail:
-                    return f"below_{tag}"
-            else:
-                if r["rate"] > r[f"upper_{tag}"]:
-                    return f"above_{tag}"
-                if r["rate"] < r[f"lower_{tag}"]:
-                    return f"below_{tag}"
+        # By exactly the limits drawn on the chart (a point outside the drawn 95% line is
+        # never called "within").
+        for tag in (t_hi, t_lo):
+            if r["rate"] > r[f"upper_{tag}"] + 1e-12:
+                return f"above_{tag}"
+            if r["rate"] < r[f"lower_{tag}"] - 1e-12:
+                return f"below_{tag}"
         return "within"
 
     g["position"] = g.apply(where, axis=1) if len(g) else pd.Series(dtype=str)
@@ -892,7 +854,7 @@ def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
     ax.plot(grid, lim["upper_99.8"], color=PALETTE["vermillion"], ls=":", lw=1.5,
             label="99.8% control limits")
     ax.plot(grid, lim["lower_99.8"], color=PALETTE["vermillion"], ls=":", lw=1.5)
-    ax.axhline(target, color=PALETTE["black"], lw=1, label=f"Overall rate {percent(target)}")
+    ax.axhline(target, color=PALETTE["black"], lw=1, label=f"Overall rate {pct(target)}")
     styles = {"within": ("o", PALETTE["grey"], "Within the 95% limits"),
               "95": ("s", PALETTE["orange"], "Outside 95%, inside 99.8%"),
               "99.8": ("D", PALETTE["vermillion"], "Outside the 99.8% limits")}
@@ -926,7 +888,7 @@ def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
         xlabel += " (logarithmic scale)"
     else:
         ax.set_xlim(0, n_max * 1.12)
-    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: pct(v)))
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -941,7 +903,7 @@ def funnel_reading(table: pd.DataFrame, what: str = "contacts judged appropriate
     target = float(table["target"].iloc[0]) if len(table) else math.nan
     out99 = table[table["position"].str.endswith("99.8")]
     out95 = table[table["position"].str.endswith("_95")]
-    parts = [f"Overall rate {percent(target)} ({what}), across {len(table)} {unit} groups."]
+    parts = [f"Overall rate {pct(target)} ({what}), across {len(table)} {unit} groups."]
     if out99.empty and out95.empty:
         parts.append(f"Every {unit} lies within the 95% control limits: the differences between "
                      "them are no larger than chance alone would give at their sizes.")
@@ -949,7 +911,7 @@ def funnel_reading(table: pd.DataFrame, what: str = "contacts judged appropriate
                          (out95, "outside the 95% but inside the 99.8% limits: worth a look, "
                                  "but one in twenty groups would fall there by chance")):
         if len(frame):
-            names = ", ".join(f"{r.label} ({percent(r.rate)} of {r.n})" for r in
+            names = ", ".join(f"{r.label} ({pct(r.rate)} of {r.n})" for r in
                               frame.itertuples())
             parts.append(f"{names} {'is' if len(frame) == 1 else 'are'} {words}.")
     return " ".join(parts)
@@ -1170,9 +1132,10 @@ def odds_ratio_readings(res: LogisticResult, outcome_words: str = "judged approp
                         ) -> list[str]:
     """One plain-words sentence per non-reference category.
 
-    The interval decides the words: when it includes 1 the sentence says there is no clear
-    difference; otherwise it gives the odds ratio as "about N times the odds" (or "about N%
-    lower odds") and the adjusted shares, naming the other factors taken into account.
+    The interval decides the words (``analysis.reporting.ratio_direction``): when it includes
+    1 the sentence says the data cannot tell; otherwise it gives the odds ratio as "about N
+    times the odds" (or "about N% lower odds") and the adjusted shares, naming the other
+    factors taken into account.
     """
     out = []
     t = res.table
@@ -1189,22 +1152,22 @@ def odds_ratio_readings(res: LogisticResult, outcome_words: str = "judged approp
             if _isna(r.ci_low):
                 continue
             head = _or_head(r.variable, r.category)
-            shares = (f" (adjusted shares {percent(r.adjusted_share)} against "
-                      f"{percent(ref.adjusted_share)})")
-            if r.ci_low <= 1 <= r.ci_high:
-                text = (f"{head}: no clear difference from {ref_cat} in the chance of being "
-                        f"{outcome_words}{held}{shares}; the 95% interval of the odds ratio "
-                        f"({_ratio(r.ci_low)} to {_ratio(r.ci_high)}) includes 1, which means "
-                        f"no difference.")
-            elif r.odds_ratio > 1:
-                text = (f"{head}: about {_ratio(r.odds_ratio)} times the odds of being "
+            shares = (f" (adjusted shares {pct(r.adjusted_share)} against "
+                      f"{pct(ref.adjusted_share)})")
+            way = ratio_direction(r.ci_low, r.ci_high)
+            if way == "unclear":
+                what = f"the chance of being {outcome_words} differs from {ref_cat}"
+                text = (f"{head}: {cannot_tell(what)}{held}{shares}; the 95% interval of the "
+                        f"odds ratio ({ratio(r.ci_low)} to {ratio(r.ci_high)}) includes 1.")
+            elif way == "up":
+                text = (f"{head}: about {ratio(r.odds_ratio)} times the odds of being "
                         f"{outcome_words} compared with {ref_cat}{held}{shares}; 95% interval "
-                        f"{_ratio(r.ci_low)} to {_ratio(r.ci_high)} times.")
+                        f"{ratio(r.ci_low)} to {ratio(r.ci_high)} times.")
             else:
-                text = (f"{head}: about {100 * (1 - r.odds_ratio):.0f}% lower odds of being "
+                text = (f"{head}: about {pct(1 - r.odds_ratio)} lower odds of being "
                         f"{outcome_words} than {ref_cat}{held}{shares}; odds ratio "
-                        f"{_ratio(r.odds_ratio)}, 95% interval {_ratio(r.ci_low)} to "
-                        f"{_ratio(r.ci_high)}.")
+                        f"{ratio(r.odds_ratio)}, 95% interval {ratio(r.ci_low)} to "
+                        f"{ratio(r.ci_high)}.")
             out.append(text)
     return out
 
@@ -1223,13 +1186,6 @@ def _and_join(items: Sequence[str]) -> str:
 
 def _or_head(variable: str, category: str) -> str:
     return f"{variable}, {_lower_first(str(category))}"
-
-
-def _ratio(x: float) -> str:
-    """Odds ratios in readable precision: 0.43, 2.4, 36."""
-    if x is None or _isna(x):
-        return "n/a"
-    return f"{x:.0f}" if x >= 10 else f"{x:.1f}" if x >= 1 else f"{x:.2f}"
 
 
 def odds_ratio_plot(res: LogisticResult, title: str):
@@ -1702,11 +1658,8 @@ def _stat_row(summary: pd.DataFrame, key: str) -> pd.Series | None:
     return None if sel.empty else sel.iloc[0]
 
 
-def _fmt2(x: float) -> str:
-    return "" if x is None or _isna(x) else f"{x:.2f}"
-
-
-def agreement_display(summary: pd.DataFrame, by_agency: bool = False) -> pd.DataFrame:
+def vignette_agreement_table(summary: pd.DataFrame, by_agency: bool = False
+                             ) -> pd.DataFrame:
     """Readable agreement table: statistic, estimate, 95% interval and the plain reading."""
     if summary is None or summary.empty:
         return pd.DataFrame({"Note": ["Not enough raters to measure agreement."]})
@@ -1714,9 +1667,9 @@ def agreement_display(summary: pd.DataFrame, by_agency: bool = False) -> pd.Data
     for _, r in summary.iterrows():
         key = _stat_key(r)
         is_pct = key == "percent_agreement"
-        est = percent(r["estimate"]) if is_pct else _fmt2(r["estimate"])
-        ci = (f"{percent(r['ci_low'])} to {percent(r['ci_high'])}" if is_pct else
-              f"{_fmt2(r['ci_low'])} to {_fmt2(r['ci_high'])}")
+        est = pct(r["estimate"]) if is_pct else number(r["estimate"])
+        ci = (f"{pct(r['ci_low'])} to {pct(r['ci_high'])}" if is_pct else
+              f"{number(r['ci_low'])} to {number(r['ci_high'])}")
         row = {"Statistic": STAT_NAMES.get(key, str(key)), "Estimate": est,
                "95% interval": ci}
         if by_agency:
@@ -1736,16 +1689,16 @@ def vignette_agreement_finding(summary: pd.DataFrame, ratings: pd.DataFrame) -> 
     n_ag = int(ratings["rater_agency"].nunique())
     parts = [f"{n_rat} practitioners from {n_ag} agencies graded the same {n_sub} vignettes."]
     if pa is not None:
-        parts.append(f"Two practitioners chose the same level {percent(pa['estimate'])} of the "
-                     f"time (95% interval {percent(pa['ci_low'])} to {percent(pa['ci_high'])}).")
+        parts.append(f"Two practitioners chose the same level {pct(pa['estimate'])} of the "
+                     f"time (95% interval {pct(pa['ci_low'])} to {pct(pa['ci_high'])}).")
     if fk is not None:
         parts.append("Allowing for agreement by chance, agreement was "
                      f"{kappa_words(fk['estimate'], fk['ci_low'], fk['ci_high'])} "
-                     f"(Fleiss' kappa {_fmt2(fk['estimate'])}, "
-                     f"95% interval {_fmt2(fk['ci_low'])} to {_fmt2(fk['ci_high'])}")
+                     f"(Fleiss' kappa {number(fk['estimate'])}, "
+                     f"95% interval {number(fk['ci_low'])} to {number(fk['ci_high'])}")
         if ac1 is not None:
-            parts[-1] += (f"; Gwet's AC1 {_fmt2(ac1['estimate'])}, {_fmt2(ac1['ci_low'])} to "
-                          f"{_fmt2(ac1['ci_high'])}")
+            parts[-1] += (f"; Gwet's AC1 {number(ac1['estimate'])}, {number(ac1['ci_low'])} to "
+                          f"{number(ac1['ci_high'])}")
         parts[-1] += ")."
         if ac1 is not None and ac1["estimate"] - fk["estimate"] > 0.1:
             parts.append("AC1 is clearly higher than kappa: some levels were used much more "
@@ -1764,12 +1717,12 @@ def accuracy_display(acc: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "Agency": [agency_label(a) if a != "All agencies" else a for a in acc["agency"]],
         "Practitioners": acc["raters"].astype(int), "Gradings": acc["ratings"].astype(int),
-        "Matched the reference": [f"{c} ({percent(p)})" for c, p in
+        "Matched the reference": [f"{c} ({pct(p)})" for c, p in
                                   zip(acc["correct"], acc["accuracy"], strict=True)],
-        "95% interval": [f"{percent(lo)} to {percent(hi)}" for lo, hi in
+        "95% interval": [f"{pct(lo)} to {pct(hi)}" for lo, hi in
                          zip(acc["ci_low"], acc["ci_high"], strict=True)],
-        "Graded higher": [percent(x) for x in acc["above_reference"]],
-        "Graded lower": [percent(x) for x in acc["below_reference"]],
+        "Graded higher": [pct(x) for x in acc["above_reference"]],
+        "Graded lower": [pct(x) for x in acc["below_reference"]],
     })
 
 
@@ -1786,15 +1739,15 @@ def accuracy_plot(acc: pd.DataFrame, title: str = "Gradings matching the referen
     ax.hlines(y, by["ci_low"], by["ci_high"], color=PALETTE["blue"], lw=2.5)
     ax.plot(by["accuracy"], y, "o", color=PALETTE["blue"], mec="black", ms=8)
     for yi, (p, hi) in enumerate(zip(by["accuracy"], by["ci_high"], strict=True)):
-        ax.annotate(f"{percent(p)}", (hi, yi), textcoords="offset points", xytext=(6, -3),
+        ax.annotate(f"{pct(p)}", (hi, yi), textcoords="offset points", xytext=(6, -3),
                     fontsize=8)
     if len(allrow):
         ax.axvline(float(allrow["accuracy"].iloc[0]), color=PALETTE["black"], ls="--", lw=1,
-                   label=f"All agencies {percent(float(allrow['accuracy'].iloc[0]))}")
+                   label=f"All agencies {pct(float(allrow['accuracy'].iloc[0]))}")
         ax.legend(loc="lower right", fontsize=8)
     ax.set_yticks(y, [agency_label(a) for a in by["agency"]])
     ax.set_xlim(0, 1.05)
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{100 * v:.0f}%"))
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: pct(v)))
     ax.set_xlabel("Share of gradings at the reference level (95% interval)")
     ax.set_title(title)
     fig.tight_layout()
@@ -1803,10 +1756,10 @@ def accuracy_plot(acc: pd.DataFrame, title: str = "Gradings matching the referen
 
 def accuracy_alt_text(acc: pd.DataFrame) -> str:
     by = acc[acc["agency"] != "All agencies"].sort_values("accuracy", ascending=False)
-    items = "; ".join(f"{agency_label(r.agency)} {percent(r.accuracy)} ({percent(r.ci_low)} to "
-                      f"{percent(r.ci_high)})" for r in by.itertuples())
+    items = "; ".join(f"{agency_label(r.agency)} {pct(r.accuracy)} ({pct(r.ci_low)} to "
+                      f"{pct(r.ci_high)})" for r in by.itertuples())
     allrow = acc[acc["agency"] == "All agencies"]
-    tail = (f" All agencies together: {percent(float(allrow['accuracy'].iloc[0]))}."
+    tail = (f" All agencies together: {pct(float(allrow['accuracy'].iloc[0]))}."
             if len(allrow) else "")
     return (f"Dot chart of the share of gradings that matched the reference level, by agency, "
             f"with 95% intervals, highest first: {items}.{tail}")
@@ -1819,15 +1772,15 @@ def accuracy_findings(acc: pd.DataFrame) -> list[dict[str, Any]]:
         lean = ""
         if r.above_reference > r.below_reference + 0.05:
             lean = (f" When they differed from the panel they more often graded higher "
-                    f"({percent(r.above_reference)} of gradings) than lower "
-                    f"({percent(r.below_reference)}).")
+                    f"({pct(r.above_reference)} of gradings) than lower "
+                    f"({pct(r.below_reference)}).")
         elif r.below_reference > r.above_reference + 0.05:
             lean = (f" When they differed from the panel they more often graded lower "
-                    f"({percent(r.below_reference)} of gradings) than higher "
-                    f"({percent(r.above_reference)}).")
-        text = (f"{agency_label(r.agency)} practitioners ({r.raters}) put {percent(r.accuracy)} "
+                    f"({pct(r.below_reference)} of gradings) than higher "
+                    f"({pct(r.above_reference)}).")
+        text = (f"{agency_label(r.agency)} practitioners ({r.raters}) put {pct(r.accuracy)} "
                 f"of their {r.ratings} vignette gradings at the panel's reference level (95% "
-                f"interval {percent(r.ci_low)} to {percent(r.ci_high)}).{lean}")
+                f"interval {pct(r.ci_low)} to {pct(r.ci_high)}).{lean}")
         out.append({"agency_code": str(r.agency), "group": agency_label(r.agency),
                     "measure": "share of gradings at the reference level",
                     "successes": int(r.correct), "n": int(r.ratings),
@@ -1843,10 +1796,10 @@ def confusion_finding(cm: pd.DataFrame, labels: dict[str, str] | None = None
     diag = int(np.trace(cm.to_numpy()))
     top = most_confused(cm, top=1, labels=labels)
     share = diag / total if total else math.nan
-    text = f"{percent(share)} of {total} gradings matched the reference level."
+    text = f"{pct(share)} of {total} gradings matched the reference level."
     if len(top):
         t = top.iloc[0]
-        text += (f" The commonest confusion: {percent(t['share_of_reference'])} of gradings of "
+        text += (f" The commonest confusion: {pct(t['share_of_reference'])} of gradings of "
                  f"{t['reference']} vignettes were given {t['given']}.")
     return {"measure": "share of gradings at the reference level", "successes": diag,
             "n": total, "estimate": diag / total if total else None,
@@ -1865,10 +1818,10 @@ def kappa_method(r: Any) -> str:
 def level_agreement_display(agree: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "Comparison": agree["comparison"], "Cases": agree["n"].astype(int),
-        "Same level": [percent(x) for x in agree["exact_agreement"]],
-        "Within one level": [percent(x) for x in agree["within_one"]],
-        "Weighted kappa": [_fmt2(x) for x in agree["kappa"]],
-        "95% interval": [f"{_fmt2(lo)} to {_fmt2(hi)}" for lo, hi in
+        "Same level": [pct(x) for x in agree["exact_agreement"]],
+        "Within one level": [pct(x) for x in agree["within_one"]],
+        "Weighted kappa": [number(x) for x in agree["kappa"]],
+        "95% interval": [f"{number(lo)} to {number(hi)}" for lo, hi in
                          zip(agree["ci_low"], agree["ci_high"], strict=True)],
         "Agreement beyond chance": [kappa_words(k, lo, hi) for k, lo, hi in zip(
             agree["kappa"], agree["ci_low"], agree["ci_high"], strict=True)],
@@ -1880,22 +1833,11 @@ def share_display(df: pd.DataFrame, what: str = "Judged appropriate") -> pd.Data
     return pd.DataFrame({
         "Group": df["group"],
         what: [f"{int(x)} of {int(n)}" for x, n in zip(df["successes"], df["n"], strict=True)],
-        "Estimate": [percent(x) for x in df["estimate"]],
-        "95% interval": [f"{percent(lo)} to {percent(hi)}" if not _isna(lo) else "" for lo, hi
+        "Estimate": [pct(x) for x in df["estimate"]],
+        "95% interval": [f"{pct(lo)} to {pct(hi)}" if not _isna(lo) else "" for lo, hi
                          in zip(df["ci_low"], df["ci_high"], strict=True)],
         "Method": df["method"],
     })
-
-
-def newcombe_difference(p1: float, n1: float, p2: float, n2: float, confidence: float = 0.95
-                        ) -> tuple[float, float, float]:
-    """Difference p1 - p2 with Newcombe's (1998) hybrid score interval (method 10), from the
-    Wilson intervals of each proportion (``n`` may be an effective sample size)."""
-    l1, u1 = wilson_interval(p1 * n1, n1, confidence)
-    l2, u2 = wilson_interval(p2 * n2, n2, confidence)
-    d = p1 - p2
-    return (d, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2),
-            d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2))
 
 
 def route_difference_finding(fd: pd.DataFrame, weight_col: str = "design_weight",
@@ -1903,7 +1845,7 @@ def route_difference_finding(fd: pd.DataFrame, weight_col: str = "design_weight"
                              ) -> dict[str, Any] | None:
     """Forum minus single-agency share judged appropriate, with Newcombe's interval on
     effective sample sizes (Kish) when weights vary within a route; the words follow the
-    interval ("no clear difference" when it includes zero)."""
+    interval ("the data cannot tell" when it includes zero)."""
     parts = {}
     for route in (first, second):
         g = fd[(fd["route"] == route) & ~fd["appropriate"].map(_isna)]
@@ -1914,22 +1856,26 @@ def route_difference_finding(fd: pd.DataFrame, weight_col: str = "design_weight"
         parts[route] = (float(np.sum(w * v) / np.sum(w)), float(np.sum(w) ** 2 / np.sum(w * w)),
                         len(g))
     (p1, n1, c1), (p2, n2, c2) = parts[first], parts[second]
-    d, lo, hi = newcombe_difference(p1, n1, p2, n2)
-    pts = f"{abs(100 * d):.0f} percentage points"
-    if lo > 0:
+    d, lo, hi = newcombe_interval(p1, n1, p2, n2)
+    way = direction(lo, hi)  # the interval alone is stated: no test beside it
+    if way == "up":
         words = (f"Contacts made via a multi-agency forum were more often judged appropriate "
-                 f"than single-agency contacts ({percent(p1)} against {percent(p2)}): a "
-                 f"difference of {pts}, 95% interval {100 * lo:.0f} to {100 * hi:.0f} points, "
-                 "as Hackney found in 2011.")
-    elif hi < 0:
+                 f"than single-agency contacts ({pct(p1)} against {pct(p2)}): a "
+                 f"difference of {points(d, unit=False)} percentage points, 95% interval "
+                 f"{points(lo, unit=False)} to {points(hi)}, as Hackney found in 2011.")
+    elif way == "down":
         words = (f"Single-agency contacts were more often judged appropriate than contacts via a "
-                 f"multi-agency forum ({percent(p2)} against {percent(p1)}): a difference of "
-                 f"{pts}, 95% interval {100 * -hi:.0f} to {100 * -lo:.0f} points.")
+                 f"multi-agency forum ({pct(p2)} against {pct(p1)}): a difference of "
+                 f"{points(-d, unit=False)} percentage points, 95% interval "
+                 f"{points(-hi, unit=False)} to {points(-lo)}.")
     else:
-        words = (f"No clear difference between contacts via a multi-agency forum "
-                 f"({percent(p1)} appropriate, {c1} audited) and single-agency contacts "
-                 f"({percent(p2)}, {c2} audited): the 95% interval of the difference, "
-                 f"{100 * lo:.0f} to {100 * hi:.0f} percentage points, includes no difference.")
+        what = ("contacts via a multi-agency forum and single-agency contacts differ in how "
+                "often they are judged appropriate")
+        words = (f"{cannot_tell(what)[0].upper()}{cannot_tell(what)[1:]} "
+                 f"({pct(p1)} appropriate of {c1} audited via a forum, {pct(p2)} of {c2} "
+                 f"single-agency): the 95% interval of the difference, "
+                 f"{points(lo, signed=True, unit=False)} to {points(hi, signed=True)}, "
+                 "includes no difference.")
     return {"measure": "difference in share judged appropriate (forum minus single agency)",
             "n": c1 + c2, "estimate": d, "ci_low": lo, "ci_high": hi,
             "method": "Newcombe (1998) hybrid score interval, design-weighted shares",
@@ -1951,11 +1897,11 @@ def odds_ratio_display(res: LogisticResult) -> pd.DataFrame:
         "Group": [f"{c} (comparison)" if ref else str(c) for c, ref in
                   zip(t["category"], t["reference"], strict=True)],
         "Contacts": t["n"].astype(int),
-        "Observed share appropriate": [percent(x) for x in t["observed_share"]],
-        "Adjusted share": [percent(x) for x in t["adjusted_share"]],
-        "Odds ratio": ["1 (comparison)" if ref else _fmt2(o) for o, ref in
+        "Observed share appropriate": [pct(x) for x in t["observed_share"]],
+        "Adjusted share": [pct(x) for x in t["adjusted_share"]],
+        "Odds ratio": ["1 (comparison)" if ref else number(o) for o, ref in
                        zip(t["odds_ratio"], t["reference"], strict=True)],
-        "95% interval": ["" if ref else f"{_fmt2(lo)} to {_fmt2(hi)}" for lo, hi, ref in
+        "95% interval": ["" if ref else f"{number(lo)} to {number(hi)}" for lo, hi, ref in
                          zip(t["ci_low"], t["ci_high"], t["reference"], strict=True)],
     })
 
@@ -1963,8 +1909,8 @@ def odds_ratio_display(res: LogisticResult) -> pd.DataFrame:
 def odds_ratio_alt_text(res: LogisticResult) -> str:
     t = res.table[~res.table["reference"]]
     clear = t[(t["ci_low"] > 1) | (t["ci_high"] < 1)]
-    items = "; ".join(f"{r.variable} {r.category}: {_fmt2(r.odds_ratio)} ({_fmt2(r.ci_low)} to "
-                      f"{_fmt2(r.ci_high)})" for r in t.itertuples())
+    items = "; ".join(f"{r.variable} {r.category}: {number(r.odds_ratio)} ({number(r.ci_low)} to "
+                      f"{number(r.ci_high)})" for r in t.itertuples())
     head = (f"{len(clear)} of {len(t)} odds ratios have intervals that exclude 1."
             if len(t) else "No odds ratios could be estimated.")
     return f"Forest plot of odds ratios on a log scale with 95% intervals. {head} {items}."
@@ -1992,25 +1938,25 @@ def triage_display(tab: pd.DataFrame) -> pd.DataFrame:
 
 
 def triage_agreement_sentence(ta: dict[str, Any]) -> str:
-    share = percent(ta["exact_agreement"])
+    share = pct(ta["exact_agreement"])
     if ta.get("design_weighted"):
         share = f"an estimated {share} (weighted for how the sample was drawn)"
     return (f"Triage and the auditors gave the same grade to {share} of the "
             f"{ta['n']} audited domestic-abuse incidents; beyond chance the agreement is "
             f"{kappa_words(ta['kappa'], ta['ci_low'], ta['ci_high'])} "
-            f"(weighted kappa {_fmt2(ta['kappa'])}, 95% interval "
-            f"{_fmt2(ta['ci_low'])} to {_fmt2(ta['ci_high'])}).")
+            f"(weighted kappa {number(ta['kappa'])}, 95% interval "
+            f"{number(ta['ci_low'])} to {number(ta['ci_high'])}).")
 
 
 def undergrading_sentence(u: Any) -> str:
     if not u.n_medium_high:
         return "No audited incident was judged medium or high risk by the auditors."
-    share = percent(u.estimate)
+    share = pct(u.estimate)
     if abs(u.estimate - u.undergraded / u.n_medium_high) > 0.005:
         share = f"an estimated {share} once weighted for how the sample was drawn"
     return (f"Of {u.n_medium_high} audited incidents the auditors judged medium or high risk, "
             f"triage had graded {u.undergraded} as standard ({share}; 95% interval "
-            f"{percent(u.ci_low)} to {percent(u.ci_high)}). An incident graded standard is "
+            f"{pct(u.ci_low)} to {pct(u.ci_high)}). An incident graded standard is "
             f"recorded for information only and is not discussed at the multi-agency triage "
             f"meeting.")
 
@@ -2021,8 +1967,8 @@ def undergrading_display(df: pd.DataFrame) -> pd.DataFrame:
         "Graded standard, auditor medium/high": [f"{int(x)} of {int(n)}" for x, n in
                                                  zip(df["undergraded"], df["n_medium_high"],
                                                      strict=True)],
-        "Share under-graded": [percent(x) for x in df["estimate"]],
-        "95% interval": [f"{percent(lo)} to {percent(hi)}" if not _isna(lo) else "" for lo, hi
+        "Share under-graded": [pct(x) for x in df["estimate"]],
+        "95% interval": [f"{pct(lo)} to {pct(hi)}" if not _isna(lo) else "" for lo, hi
                          in zip(df["ci_low"], df["ci_high"], strict=True)],
     })
 
@@ -2030,7 +1976,7 @@ def undergrading_display(df: pd.DataFrame) -> pd.DataFrame:
 def series_display(series: pd.DataFrame) -> pd.DataFrame:
     """Wide monthly table: one row per month, 'numerator / denominator (rate)' per measure."""
     s = series.copy()
-    s["cell"] = [f"{n:,} of {d:,} ({percent(r)})" + ("" if ok else " *")
+    s["cell"] = [f"{n:,} of {d:,} ({pct(r)})" + ("" if ok else " *")
                  for n, d, r, ok in zip(s["numerator"], s["denominator"], s["rate"],
                                         s["lookback_complete"], strict=True)]
     wide = s.pivot(index="month", columns="measure", values="cell").reset_index()
@@ -2058,7 +2004,7 @@ def benchmark_for(benchmarks: pd.DataFrame | None, measure: str) -> dict[str, An
                         if c in row and not _isna(row[c])), "")
             year = next((str(row[c]) for c in ("year", "period", "as_at") if c in row
                          and not _isna(row[c])), "")
-            label = f"National {percent(row['value'], 1)}" + (f" ({year})" if year else "") + (
+            label = f"National {pct(row['value'], 1)}" + (f" ({year})" if year else "") + (
                 f", {src}" if src else "")
             return {"value": row["value"], "label": label, "source": src, "year": year}
     return None
@@ -2086,9 +2032,9 @@ def trend_sentence(series: pd.DataFrame, res: pd.DataFrame, measure: str,
     mean = float(s["numerator"].sum() / s["denominator"].sum())
     last = s.iloc[-1]
     month = pd.Timestamp(last["month"]).strftime("%B %Y")
-    text = (f"{info['title']}: {percent(mean)} over {len(s)} months "
+    text = (f"{info['title']}: {pct(mean)} over {len(s)} months "
             f"({int(s['numerator'].sum()):,} of {int(s['denominator'].sum()):,}); "
-            f"{percent(last['rate'])} in {month}.")
+            f"{pct(last['rate'])} in {month}.")
     sc = _special_causes(res)
     if len(sc):
         imp = [c for c in ("variation", "special_cause") if c in sc.columns]
@@ -2104,7 +2050,7 @@ def trend_sentence(series: pd.DataFrame, res: pd.DataFrame, measure: str,
                  "ups and downs of the process.")
     if benchmark:
         rel = "above" if mean > benchmark["value"] else "below"
-        text += f" That is {rel} the national figure of {percent(benchmark['value'], 1)}"
+        text += f" That is {rel} the national figure of {pct(benchmark['value'], 1)}"
         text += f" ({benchmark['year']}, {benchmark['source']})." if benchmark.get("source") \
             else "."
     return text
@@ -2119,7 +2065,7 @@ def trend_alt_text(series: pd.DataFrame, res: pd.DataFrame, measure: str,
     first = pd.Timestamp(s["month"].iloc[0]).strftime("%B %Y")
     last = pd.Timestamp(s["month"].iloc[-1]).strftime("%B %Y")
     return (f"XmR chart of {MEASURES[measure]['title'].lower()}, monthly from {first} to {last}, "
-            f"ranging from {percent(lo)} to {percent(hi)}. "
+            f"ranging from {pct(lo)} to {pct(hi)}. "
             + trend_sentence(series, res, measure, benchmark))
 
 

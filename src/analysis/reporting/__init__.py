@@ -1,0 +1,30 @@
+"""The reporting layer: every published number, word and suppression passes through here.
+
+Analyses (``proportions``, ``agreement``, ``review``, ``thresholds``, ``sampling``, ``spc``)
+return numbers; this package turns them into text, under one set of rules:
+
+* :mod:`analysis.reporting.numbers`: one formatter for percentages, intervals, counts,
+  ratios and percentage points, with one stated rounding rule (halves rounded up), so the same
+  number prints the same way on every page;
+* :mod:`analysis.reporting.words`: the words of a claim follow its interval and test (one
+  stated rule for change, differences and ratios; censored times never "never").
+"""
+
+from .numbers import (
+    ROUNDING_RULE,
+    count,
+    interval,
+    margin,
+    number,
+    p_value,
+    pct,
+    points,
+    ratio,
+    round_half_up,
+    share,
+)
+from .words import CENSORED_NOTE, CHANGE_RULE, cannot_tell, direction, ratio_direction
+
+__all__ = ["CENSORED_NOTE", "CHANGE_RULE", "ROUNDING_RULE", "cannot_tell", "count",
+           "direction", "interval", "margin", "number", "p_value", "pct", "points", "ratio",
+           "ratio_direction", "round_half_up", "share"]

@@ -1,0 +1,61 @@
+"""Words that follow the statistics: one stated rule for each kind of claim.
+
+* **Change and difference** (:func:`direction`, :data:`CHANGE_RULE`): a share is said to
+  have *risen* or *fallen* (a group to be *higher* or *lower*) only when the stated interval
+  excludes no change **and**, where a test is stated beside it, the test agrees at the same
+  level; otherwise the data *cannot tell*. An interval that spans no effect never reads "no
+  difference" or "no change": absence of evidence is not evidence of absence (Altman, D. G.
+  & Bland, J. M. (1995) "Absence of evidence is not evidence of absence", BMJ 311:485).
+* **Ratios** (:func:`ratio_direction`): the same rule on the ratio scale, with no effect at 1.
+* **Censored times** (:data:`CENSORED_NOTE`): a Kaplan-Meier curve whose cases are censored
+  at the round date says what share had happened *by* a time, never that something "never"
+  or "always" happens.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+__all__ = ["CENSORED_NOTE", "CHANGE_RULE", "cannot_tell", "direction", "ratio_direction"]
+
+Direction = Literal["up", "down", "unclear"]
+
+CHANGE_RULE = ("A change or difference is called a rise or a fall only when its 95% interval "
+               "excludes no change and, where a test is shown beside it, the test agrees "
+               "(p below 0.05); otherwise the data cannot tell whether there was one.")
+
+CENSORED_NOTE = ("Cases still open at the date of the round are counted up to that date "
+                 "(censored): they may yet be referred on, so the curve says what share had "
+                 "been referred by each time, not how many will be referred in the end.")
+
+
+def _bad(x: float | None) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def direction(low: float | None, high: float | None, p_value: float | None = None,
+              alpha: float = 0.05, null: float = 0.0) -> Direction:
+    """``"up"`` when the interval lies wholly above ``null`` (and ``p_value``, when given, is
+    below ``alpha``); ``"down"`` when wholly below (likewise); ``"unclear"`` otherwise,
+    including when the interval and the test disagree (:data:`CHANGE_RULE`)."""
+    if _bad(low) or _bad(high):
+        return "unclear"
+    agrees = p_value is None or (not _bad(p_value) and p_value < alpha)
+    if low > null and agrees:
+        return "up"
+    if high < null and agrees:
+        return "down"
+    return "unclear"
+
+
+def ratio_direction(low: float | None, high: float | None, p_value: float | None = None,
+                    alpha: float = 0.05) -> Direction:
+    """:func:`direction` for a ratio (odds ratio, rate ratio): no effect at 1."""
+    return direction(low, high, p_value, alpha, null=1.0)
+
+
+def cannot_tell(what: str) -> str:
+    """The one phrase for an interval that spans no effect: "the data cannot tell whether
+    {what}"."""
+    return f"the data cannot tell whether {what}"
