@@ -8,6 +8,30 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say in the test log which real parts the publishing and browser tests will use (and
+    which of them will skip, and why)."""
+    import subprocess
+
+    quarto = shutil.which("quarto")
+    version = ""
+    if quarto:
+        try:
+            version = subprocess.run([quarto, "--version"], capture_output=True, text=True,
+                                     timeout=60).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            version = "?"
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    axe = (ROOT / "node_modules" / "axe-core" / "axe.min.js").exists()
+    return [f"quarto: {quarto} {version} (Quarto tests run)" if quarto
+            else "quarto: not on PATH (Quarto tests skip)",
+            f"chromium: {chromium} (browser tests run)" if chromium
+            else "chromium: not installed (browser tests skip)",
+            "axe-core: installed" if axe else "axe-core: not installed (axe test skips)"]
+
+
 ENGINES = [
     pytest.param("quarto", marks=pytest.mark.skipif(shutil.which("quarto") is None,
                                                     reason="quarto is not on PATH")),
