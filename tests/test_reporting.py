@@ -87,3 +87,43 @@ def test_no_module_formats_a_percentage_by_itself() -> None:
             if pattern.search(line):
                 offenders.append(f"{f.relative_to(SRC)}:{i}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_an_audit_finding_under_the_minimum_keeps_no_count_estimate_or_interval(
+        tmp_path: Path) -> None:
+    import pandas as pd
+
+    from analysis.findings import Finding, FindingsLog
+
+    log = FindingsLog("r1", "page")
+    log.add(Finding("T2-HV-REFERRAL", text="1 of 1 health visiting cases met it (100%).",
+                    group="Health visiting", measure="Referral appropriate", successes=1, n=1,
+                    estimate=1.0, ci_low=0.21, ci_high=1.0), show=False)
+    log.add(Finding("T2-ALL-REFERRAL", text="40 of 50 cases met it (80%).", successes=40, n=50,
+                    estimate=0.8, ci_low=0.67, ci_high=0.89), show=False)
+    log.add(Finding("HK2011-HV-REFERRAL", text="The report: 1 of 1.", successes=1, n=1,
+                    estimate=1.0, ci_low=0.21, ci_high=1.0, basis="published"), show=False)
+    df = pd.read_csv(log.write(tmp_path), keep_default_na=False).set_index("finding_id")
+    small = df.loc["T2-HV-REFERRAL"]
+    assert small["text"] == ("Health visiting, Referral appropriate: 1 case audited: too few "
+                             "to report.")
+    assert (small["successes"], small["estimate"], small["ci_low"], small["ci_high"]) == (
+        "", "", "", "")
+    assert small["reason"] == "fewer than 5 cases audited: too few to report"
+    assert df.loc["T2-ALL-REFERRAL", "estimate"] == "0.8"
+    assert df.loc["T2-ALL-REFERRAL", "reason"] == ""
+    assert float(df.loc["HK2011-HV-REFERRAL", "estimate"]) == 1.0  # a published report, quoted
+
+
+def test_the_minimum_is_a_setting() -> None:
+    from analysis.reporting import configure, min_audited, reportable, too_few
+
+    try:
+        configure(10)
+        assert min_audited() == 10 and not reportable(8) and reportable(8, min_n=5)
+        assert too_few(8) == "8 cases audited: too few to report"
+    finally:
+        configure(None)
+    assert min_audited() == 5 and reportable(5) and not reportable(4)
+    with pytest.raises(ValueError):
+        configure(0)

@@ -219,27 +219,29 @@ def test_wording_fewer_than_most_needs_the_interval_above_one_half() -> None:
 
 
 @pytest.mark.parametrize(("n", "met"), [(4, 3), (4, 0), (4, 4), (2, 1)])
-def test_fewer_than_five_cases_get_case_observations_not_a_percentage(n: int, met: int) -> None:
+def test_fewer_than_five_cases_are_too_few_to_report_with_no_count_met(n: int,
+                                                                       met: int) -> None:
     cases = [{"id": f"s{i}", "service": "tier2_social_work",
               "auditors": [{"referral_appropriate": "yes" if i < met else "no"}] * 2}
              for i in range(n)]
     res = rv.standard_results(frame_of(cases), STD, include_overall=False)
     r = res[res.standard == "referral_appropriate"].iloc[0]
-    assert f"{met} of {n} tier-2 social work cases" in r.text
-    assert "no general finding can be drawn" in r.text
-    assert "%" not in r.text.split("A sample")[0] and "CI" not in r.text
+    assert r.text == f"{n} tier-2 social work cases audited: too few to report."
+    assert f"{met} of" not in r.text and "%" not in r.text and "CI" not in r.text
     assert r.word == "" and bool(r.small)
-    assert "too few cases" in rv.results_display(res)["Share and 95% interval"].iloc[0]
+    shown = rv.results_display(res).iloc[0]
+    assert shown["Share and 95% interval"] == f"{n} cases judged: too few to report"
+    assert shown["Cases meeting the standard"] == f"{n} cases judged: too few to report"
+    assert "of" not in rv.standards_matrix(res).iloc[0, 0].split(":")[0]
 
 
-def test_one_case_gets_no_result_only_that_no_finding_can_be_drawn() -> None:
+def test_one_case_gets_no_result_only_that_it_is_too_few_to_report() -> None:
     res = rv.standard_results(frame_of([{"id": "h1", "service": "health_visiting"}]), STD,
                               include_overall=False)
-    assert all(t.startswith("One health visiting case was audited; no general finding can be "
-                            "drawn.") for t in res.text)
+    assert all(t == "1 health visiting case audited: too few to report." for t in res.text)
     summary = rv.service_summary(res, "health_visiting")
     assert "A total of 1 health visiting case was audited." in summary
-    assert "case observations" in summary
+    assert "too few to report" in summary
 
 
 def test_one_judged_case_of_several_audited_says_so() -> None:
@@ -248,8 +250,8 @@ def test_one_judged_case_of_several_audited_says_so() -> None:
              for i in range(5)]
     res = rv.standard_results(frame_of(cases), STD, include_overall=False)
     r = res[res.standard == "tier3_consultation"].iloc[0]
-    assert r.text == ("Of the 5 MAT and YPRRP panel cases audited, only one could be judged on "
-                      "this standard; no general finding can be drawn.")
+    assert r.text == ("1 MAT and YPRRP panel case judged on this standard: too few to "
+                      "report.")
 
 
 def test_finding_ids_are_stable_codes() -> None:

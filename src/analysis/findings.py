@@ -24,7 +24,9 @@ SERVICE_CODES = {
 }
 
 FINDING_COLUMNS = ["finding_id", "round", "page", "topic", "group", "measure", "successes",
-                   "n", "estimate", "ci_low", "ci_high", "method", "text"]
+                   "n", "estimate", "ci_low", "ci_high", "method", "reason", "text"]
+
+COUNT_RE = re.compile(r"\d+\s*(?:%|of\s+\d)|\d+\s+per\s*cent", re.I)
 
 
 def finding_id(prefix: str, *parts: str) -> str:
@@ -51,7 +53,27 @@ class Finding:
     method: str = ""
     round: str = ""
     page: str = ""
+    basis: str = "audit"  # "audit" (the minimum group applies), "published" (a report's own
+    reason: str = ""      # figures, quoted), "statistic" (not a share of audited cases)
     extra: dict = field(default_factory=dict)
+
+    def apply_minimum(self, min_n: int | None = None) -> Finding:
+        """Rule 1 of ``analysis.reporting.rules``: an audit finding about fewer than
+        ``min_n`` cases keeps no count met, estimate or interval, says "n cases audited: too
+        few to report" (unless its words already say so without a count or a percentage), and
+        records why in ``reason``."""
+        from .reporting import MIN_AUDITED, reportable, too_few, too_few_reason
+
+        m = MIN_AUDITED if min_n is None else min_n
+        if self.basis != "audit" or self.n is None or reportable(self.n, m):
+            return self
+        self.successes = self.estimate = self.ci_low = self.ci_high = None
+        self.reason = too_few_reason(m)
+        if COUNT_RE.search(self.text) or "too few to report" not in self.text:
+            label = ", ".join(x for x in (self.group, self.measure) if x) or self.topic
+            self.text = f"{label}: {too_few(self.n, min_n=m)}." if label else \
+                f"{too_few(self.n, min_n=m)[0].upper()}{too_few(self.n, min_n=m)[1:]}."
+        return self
 
     def html(self) -> str:
         """The finding as an HTML block whose id is the anchor, with its id as a link to its
@@ -65,15 +87,17 @@ class Finding:
 class FindingsLog:
     """Collects a notebook's findings, shows each as it is made, writes the CSV at the end."""
 
-    def __init__(self, round_name: str, page: str) -> None:
+    def __init__(self, round_name: str, page: str, min_audited: int | None = None) -> None:
         self.round = round_name
         self.page = page
+        self.min_audited = min_audited
         self.items: list[Finding] = []
 
     def add(self, finding: Finding, show: bool = True) -> Finding:
         if any(f.finding_id == finding.finding_id for f in self.items):
             raise ValueError(f"duplicate finding id {finding.finding_id}")
         finding.round, finding.page = self.round, self.page
+        finding.apply_minimum(self.min_audited)
         self.items.append(finding)
         if show:
             from IPython.display import HTML, display
@@ -82,7 +106,8 @@ class FindingsLog:
         return finding
 
     def frame(self) -> pd.DataFrame:
-        rows = [{k: v for k, v in asdict(f).items() if k != "extra"} for f in self.items]
+        rows = [{k: v for k, v in asdict(f).items() if k not in ("extra", "basis")}
+                for f in self.items]
         return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
     def write(self, output_dir: str | Path) -> Path:

@@ -39,7 +39,17 @@ from statsmodels.stats.proportion import (
     proportion_effectsize,
 )
 
-from .reporting import cannot_tell, direction, p_value, pct, points, share
+from .reporting import (
+    MIN_AUDITED,
+    cannot_tell,
+    direction,
+    p_value,
+    pct,
+    points,
+    reportable,
+    share,
+    too_few,
+)
 
 Method = Literal["wilson", "clopper-pearson", "jeffreys"]
 
@@ -54,7 +64,7 @@ METHOD_LABELS = {
 }
 
 #: Below this many cases no percentage is published, only the count (``describe_proportion``).
-SMALL_N = 5
+SMALL_N = MIN_AUDITED  # the minimum audited group of analysis.reporting.rules
 #: An interval wider than this (ci_high - ci_low) is called wide in the wording.
 WIDE = 0.3
 
@@ -424,17 +434,20 @@ def _wide_note(ci: ProportionCI, noun: str, wide: float, confidence: float) -> s
 
 def describe_proportion(successes: int, n: int, noun: str = "cases", service: str | None = None,
                         confidence: float = 0.95, method: Method = "wilson",
-                        small_n: int = SMALL_N, wide: float = WIDE,
-                        outcome: str = "met the standard") -> str:
+                        small_n: int | None = None, wide: float = WIDE,
+                        outcome: str = "met the standard",
+                        small: Literal["suppress", "count"] = "suppress") -> str:
     """One or two plain-English sentences for "``successes`` of ``n`` cases met the standard".
 
     Rules (``noun`` is plural, e.g. "cases"; ``service`` prefixes it, e.g. "triage cases"):
 
     * ``n == 0``: "No cases were audited."
-    * ``n == 1``: "One case was audited; no general finding can be drawn." (the single case's
-      result is not reported: it would be a statement about one child's file).
-    * ``1 < n < small_n`` (default 5): the count only, no percentage and no interval:
-      "2 of 3 cases met the standard; with so few cases no general finding can be drawn."
+    * ``0 < n < small_n`` (default: ``analysis.reporting.min_audited()``, 5): "3 cases audited:
+      too few to report." No count met, no percentage, no interval (rule 1 of
+      ``analysis.reporting.rules``: a "1 of 1" would be one child's result).  With
+      ``small="count"`` (only for a published report's own figures, quoted on a reproduction
+      page) the count is given: "2 of 3 cases met the standard; with so few cases no general
+      finding can be drawn."
     * ``n >= small_n``: the count, the whole-number percentage (only when some but not all met
       it) and the interval rounded to whole percents: "All 9 of 9 triage cases met the
       standard (95% CI 70% to 100%).", "None of the 6 cases met the standard (95% CI 0% to
@@ -454,12 +467,15 @@ def describe_proportion(successes: int, n: int, noun: str = "cases", service: st
     if ci.n == 0:
         return f"No {what} were audited."
     note = _wide_note(ci, noun, wide, confidence)
-    if ci.n == 1:
-        return f"One {_noun_phrase(_singular(noun), service)} was audited; no general finding " \
-               f"can be drawn.{note}"
-    if ci.n < small_n:
-        return (f"{ci.successes} of {ci.n} {what} {outcome}; with so few {noun} no general "
-                f"finding can be drawn.{note}")
+    if not reportable(ci.n, small_n):
+        if small == "count" and ci.n > 1:
+            return (f"{ci.successes} of {ci.n} {what} {outcome}; with so few {noun} no "
+                    f"general finding can be drawn.")
+        if small == "count":
+            return (f"One {_noun_phrase(_singular(noun), service)} was audited; no general "
+                    "finding can be drawn.")
+        text = too_few(ci.n, what, small_n)
+        return text[0].upper() + text[1:] + "."
     interval = f"{_level(confidence)} CI {pct(ci.ci_low)} to {pct(ci.ci_high)}"
     if ci.successes == ci.n:
         text = f"All {ci.n} of {ci.n} {what} {outcome} ({interval})."

@@ -61,12 +61,16 @@ from .findings import finding_id
 from .proportions import weights_vary
 from .reporting import (
     CENSORED_NOTE,
+    TOO_FEW,
     cannot_tell,
     direction,
+    min_audited,
     number,
     p_value,
     pct,
     points,
+    reportable,
+    too_few,
 )
 from .schemas import Scale, Standards
 
@@ -427,9 +431,9 @@ def weighted_sentence(ci: pr.ProportionCI, noun: str, outcome: str, confidence: 
     lvl = f"{confidence * 100:g}%"
     if ci.n == 0:
         return f"No {noun} cases could be judged."
+    if not reportable(ci.n):
+        return _sentence(too_few(ci.n, f"{noun} cases"))
     head = f"{ci.successes} of {ci.n} {noun} cases {outcome}."
-    if ci.n < pr.SMALL_N:
-        return head + " With so few cases no general finding can be drawn."
     text = (f"{head} Weighting each case by the number of cases it stands for (the services "
             f"were sampled at different rates), an estimated {pct(ci.estimate)} of all the "
             f"cases of these services ({lvl} CI {pct(ci.ci_low)} to {pct(ci.ci_high)}; "
@@ -447,10 +451,11 @@ def describe_share(ci: pr.ProportionCI, weighted: bool, noun: str, outcome: str,
     rules) for an unweighted count, ``weighted_sentence`` for a design-weighted one.  When only
     one of several audited cases could be judged, the sentence says so (rather than that one
     case was audited)."""
-    if ci.n <= 1 and audited is not None and audited > 1:
-        which = "none" if ci.n == 0 else "only one"
-        return (f"Of the {audited} {noun} cases audited, {which} could be judged on this "
-                "standard; no general finding can be drawn.")
+    if not reportable(ci.n):
+        if audited is not None and audited > ci.n:
+            return _sentence(too_few(ci.n, f"{noun} cases",
+                                     verb="judged on this standard"))
+        return _sentence(too_few(ci.n, f"{noun} cases"))
     if weighted:
         return weighted_sentence(ci, noun, outcome, confidence)
     return pr.describe_proportion(ci.successes, ci.n, noun="cases", service=noun,
@@ -458,11 +463,15 @@ def describe_share(ci: pr.ProportionCI, weighted: bool, noun: str, outcome: str,
                                   outcome=outcome)
 
 
+def _sentence(text: str) -> str:
+    return text[0].upper() + text[1:] + "."
+
+
 def _word(ci: pr.ProportionCI, weighted: bool, confidence: float, method: str) -> str:
     """all / most / some / fewer than half / none, as the interval allows
     (``proportions.quantifier``; for a design-weighted share the same rules on its interval);
     blank below five cases, which get case observations only."""
-    if ci.n < pr.SMALL_N:
+    if not reportable(ci.n):
         return ""
     if not weighted:
         return pr.quantifier(ci.successes, ci.n, confidence=confidence,
@@ -499,7 +508,7 @@ def standard_results(frame: pd.DataFrame, standards: Standards, by: str | None =
                 "standard_label": standards.label(k), "cases_audited": len(sub),
                 "successes": ci.successes, "n": ci.n, "estimate": ci.estimate,
                 "ci_low": ci.ci_low, "ci_high": ci.ci_high, "n_eff": ci.n_eff,
-                "weighted": weighted, "small": ci.n < pr.SMALL_N,
+                "weighted": weighted, "small": not reportable(ci.n),
                 "method": METHOD_NOTE.get(method, method) + (
                     ", design-weighted (Kish effective sample size)" if weighted else ""),
                 "word": _word(ci, weighted, confidence, method),
@@ -513,16 +522,14 @@ def results_display(results: pd.DataFrame) -> pd.DataFrame:
     """A readable table of ``standard_results``: 'x of n', the percentage and interval only
     where there are at least five cases."""
     def share(r: Any) -> str:
-        if r.n == 0:
-            return "not judged"
-        if r.n < pr.SMALL_N:
-            return "too few cases"
+        if not reportable(r.n):
+            return too_few(r.n, verb="judged")
         est = pct(r.estimate) + (" (weighted)" if r.weighted else "")
         return f"{est}, {pct(r.ci_low)} to {pct(r.ci_high)}"
 
     return pd.DataFrame({
         "Service": results["group_label"], "Standard": results["standard_label"],
-        "Cases meeting the standard": [f"{int(s)} of {int(n)}" for s, n in
+        "Cases meeting the standard": [_count_cell(s, n) for s, n in
                                        zip(results["successes"], results["n"], strict=True)],
         "Share and 95% interval": [share(r) for r in results.itertuples()],
         "Finding": results["finding_id"],
@@ -566,9 +573,19 @@ def sample_display(frame: pd.DataFrame, manifest: dict[str, Any] | None = None
     return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
 
 
+def _count_cell(successes: float, n: float) -> str:
+    """'x of n' for a group that may be reported; "n judged: too few to report" (no count
+    met) below the minimum; "–" for none."""
+    if not n or _isna(n):
+        return "–"
+    if not reportable(n):
+        return too_few(n, verb="judged")
+    return f"{int(successes)} of {int(n)}"
+
+
 def standards_matrix(results: pd.DataFrame) -> pd.DataFrame:
     """Services (rows) by standards (columns), each cell 'x of n': the overview table."""
-    r = results.assign(cell=[f"{int(s)} of {int(n)}" if n else "–" for s, n in
+    r = results.assign(cell=[_count_cell(s, n) for s, n in
                              zip(results["successes"], results["n"], strict=True)])
     wide = r.pivot(index="group_label", columns="standard_label", values="cell")
     order = list(dict.fromkeys(results["group_label"]))
@@ -587,9 +604,9 @@ def service_summary(results: pd.DataFrame, group: str) -> str:
     n = int(sub["cases_audited"].iloc[0])
     head = (f"A total of {n} {group_noun(group)} case{'s' if n != 1 else ''} "
             f"{'were' if n != 1 else 'was'} audited.")
-    if n < pr.SMALL_N:
-        head += (" With fewer than five cases the page gives case observations (counts), not "
-                 "percentages: no general finding about the service can be drawn.")
+    if not reportable(n):
+        head += (f" With fewer than {min_audited()} cases audited, results for the service are "
+                 f"{TOO_FEW}.")
     bullets = [f"* {t}" for t in sub["text"]]
     return "\n".join([head, "", *bullets])
 
@@ -769,8 +786,8 @@ def tier_display(tr: pd.DataFrame) -> pd.DataFrame:
             r = sub[sub["direction"] == d].iloc[0]
             if r.n == 0:
                 cell = "–"
-            elif r.n < pr.SMALL_N:
-                cell = f"{int(r.successes)} of {int(r.n)}"
+            elif not reportable(r.n):
+                cell = too_few(r.n, verb="judged")
             else:
                 cell = (f"{int(r.successes)} of {int(r.n)}: {pct(r.estimate)}"
                         f"{' (weighted)' if r.weighted else ''}, {pct(r.ci_low)} to "
@@ -910,7 +927,7 @@ def theme_cooccurrence(frame: pd.DataFrame, standards: Standards, confidence: fl
 
 def themes_display(tr: pd.DataFrame) -> pd.DataFrame:
     """Services (rows) by themes (columns), each cell 'x of n'."""
-    r = tr.assign(cell=[f"{int(s)} of {int(n)}" if n else "–" for s, n in
+    r = tr.assign(cell=[_count_cell(s, n) for s, n in
                         zip(tr["successes"], tr["n"], strict=True)])
     wide = r.pivot(index="group_label", columns="theme_label", values="cell")
     wide = wide.reindex(index=list(dict.fromkeys(tr["group_label"])),
@@ -1153,10 +1170,20 @@ def compare_rounds(current: pd.DataFrame, previous: pd.DataFrame, standards: Sta
         if len(a) == 0 or len(b) == 0:
             rows.append({**base, "p1": math.nan, "p2": math.nan, "difference": math.nan,
                          "ci_low": math.nan, "ci_high": math.nan, "p_value": math.nan,
-                         "excludes_zero": False,
+                         "excludes_zero": False, "change": "no comparison",
                          "text": f"{standards.label(k)}: not judged in "
                                  f"{'this round' if len(b) == 0 else previous_label}, so no "
                                  "comparison can be made."})
+            continue
+        small = [w for w, m in (("this round", len(b)), (previous_label, len(a)))
+                 if not reportable(m)]
+        if small:
+            rows.append({**base, "x1": math.nan, "x2": math.nan, "p1": math.nan,
+                         "p2": math.nan, "difference": math.nan, "ci_low": math.nan,
+                         "ci_high": math.nan, "p_value": math.nan, "excludes_zero": False,
+                         "change": "too few to compare",
+                         "text": f"{standards.label(k)}: too few cases judged in "
+                                 f"{' and '.join(small)} to compare ({TOO_FEW})."})
             continue
         d = pr.difference_ci(int(a.sum()), len(a), int(b.sum()), len(b), confidence=confidence)
         text = pr.describe_change(d, noun="cases", outcome=outcome_phrase(standards, k))
@@ -1165,13 +1192,19 @@ def compare_rounds(current: pd.DataFrame, previous: pd.DataFrame, standards: Sta
         rows.append({**base, "p1": d.p1, "p2": d.p2, "difference": d.difference,
                      "ci_low": d.ci_low, "ci_high": d.ci_high, "p_value": d.p_value,
                      "excludes_zero": d.excludes_zero,
+                     "change": {"up": "rose", "down": "fell", "unclear": "cannot tell"}[
+                         direction(d.ci_low, d.ci_high, d.p_value, alpha=1 - confidence)],
                      "text": f"{standards.label(k)}: {text}"})
     return pd.DataFrame(rows)
 
 
 def change_display(ch: pd.DataFrame) -> pd.DataFrame:
     def cell(x: int, n: int) -> str:
-        return f"{x} of {n} ({pct(x / n)})" if n else "–"
+        if not n:
+            return "–"
+        if not reportable(n):
+            return too_few(n, verb="judged")
+        return f"{int(x)} of {int(n)} ({pct(x / n)})"
 
     return pd.DataFrame({
         "Standard": ch["standard_label"],
@@ -1179,10 +1212,12 @@ def change_display(ch: pd.DataFrame) -> pd.DataFrame:
         "This round": [cell(x, n) for x, n in zip(ch["x2"], ch["n2"], strict=True)],
         "Change (points, 95% interval)": [
             "–" if _isna(r.difference) else
-            f"{r.difference * 100:+.0f} ({r.ci_low * 100:+.0f} to {r.ci_high * 100:+.0f})"
+            f"{points(r.difference, signed=True, unit=False)} "
+            f"({points(r.ci_low, signed=True, unit=False)} to "
+            f"{points(r.ci_high, signed=True, unit=False)})"
             for r in ch.itertuples()],
-        "Fisher's exact p": ["–" if _isna(p) else f"{p:.3f}" for p in ch["p_value"]],
-        "Evidence of change": ["yes" if e else "no" for e in ch["excludes_zero"]],
+        "Fisher's exact p": [p_value(p, missing="–") for p in ch["p_value"]],
+        "Change": list(ch["change"]),
     })
 
 
@@ -1193,7 +1228,7 @@ def change_display(ch: pd.DataFrame) -> pd.DataFrame:
 _MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*")
 
 
-def standards_dotplot(results: pd.DataFrame, min_n: int = pr.SMALL_N,
+def standards_dotplot(results: pd.DataFrame, min_n: int | None = None,
                       title: str = "Cases meeting each standard, by service"):
     """Dot plot: one row per standard, one marker per service (Okabe-Ito colour *and* marker
     shape), 95% interval as a line; services with fewer than ``min_n`` judged cases are not
@@ -1202,7 +1237,7 @@ def standards_dotplot(results: pd.DataFrame, min_n: int = pr.SMALL_N,
 
     from .figures import PALETTE
 
-    r = results[results["n"] >= min_n]
+    r = results[results["n"] >= min_audited(min_n)]
     groups = list(dict.fromkeys(r["group"]))
     stds = list(dict.fromkeys(results["standard"]))
     labels = dict(zip(results["standard"], results["standard_label"], strict=False))
@@ -1239,7 +1274,8 @@ def standards_dotplot(results: pd.DataFrame, min_n: int = pr.SMALL_N,
     return fig
 
 
-def standards_alt_text(results: pd.DataFrame, min_n: int = pr.SMALL_N) -> str:
+def standards_alt_text(results: pd.DataFrame, min_n: int | None = None) -> str:
+    min_n = min_audited(min_n)
     r = results[results["n"] >= min_n]
     left_out = sorted({group_label(g) for g in results.loc[results["n"] < min_n, "group"]})
     lines = [f"{x.group_label}, {x.standard_label}: {pct(x.estimate)} ({pct(x.ci_low)} to "
@@ -1304,7 +1340,7 @@ def themes_chart(themes: pd.DataFrame, title: str = "Themes found in the audited
 
     from .figures import PALETTE
 
-    r = themes[themes["group"] == "all"].reset_index(drop=True)
+    r = themes[(themes["group"] == "all") & themes["n"].map(reportable)].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(r) + 1.5))
     y = np.arange(len(r))
     est = r["estimate"].to_numpy(dtype=float)
@@ -1327,7 +1363,7 @@ def themes_chart(themes: pd.DataFrame, title: str = "Themes found in the audited
 
 
 def themes_alt_text(themes: pd.DataFrame) -> str:
-    r = themes[themes["group"] == "all"]
+    r = themes[(themes["group"] == "all") & themes["n"].map(reportable)]
     return ("Bar chart of how often each theme was found across the audited cases, with 95% "
             "intervals. " + "; ".join(f"{x.theme_label}: {int(x.successes)} of {int(x.n)} "
                                       f"({pct(x.estimate)}, {pct(x.ci_low)} to "
@@ -1408,14 +1444,14 @@ def reproduce_published(findings: pd.DataFrame, standards: Standards | None = No
         supported = pr.describe_proportion(x, n, noun="cases", service=group_noun(str(r.service)),
                                            confidence=confidence,
                                            method=method,  # type: ignore[arg-type]
-                                           outcome=outcome)
+                                           outcome=outcome, small="count")
         word = pr.quantifier(x, n, confidence=confidence,
-                             method=method) if n >= pr.SMALL_N else ""  # type: ignore
+                             method=method) if reportable(n) else ""  # type: ignore
         interval = f"{pct(ci.ci_low)} to {pct(ci.ci_high)}"
         if r.judgement == "single_case_observation":
             verdict = ("Agrees: the report offers this as an observation about one case, not "
                        "a finding.")
-        elif n < pr.SMALL_N:
+        elif not reportable(n):
             verdict = (f"True of the {n} cases audited, but too few to stand for the service: "
                        f"the {confidence * 100:g}% interval runs from {interval}.")
         elif word == "some":
@@ -1473,5 +1509,5 @@ def pooled_published(findings: pd.DataFrame, standards: Standards, method: str =
                              "(unweighted): " + _lower1(pr.describe_proportion(
                                  x, n, noun="cases", service="audited", confidence=confidence,
                                  method=method,  # type: ignore[arg-type]
-                                 outcome=outcome_phrase(standards, k)))})
+                                 outcome=outcome_phrase(standards, k), small="count"))})
     return pd.DataFrame(rows)

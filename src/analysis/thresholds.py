@@ -50,7 +50,20 @@ import pandas as pd
 from scipy import stats
 
 from .proportions import effective_interval, newcombe_interval, weights_vary
-from .reporting import cannot_tell, direction, number, pct, points, ratio, ratio_direction
+from .reporting import (
+    TOO_FEW,
+    cannot_tell,
+    direction,
+    interval,
+    number,
+    pct,
+    points,
+    ratio,
+    ratio_direction,
+    reportable,
+    too_few,
+    too_few_reason,
+)
 
 Z95 = float(stats.norm.ppf(0.975))
 TRIAGE_GRADES: tuple[str, ...] = ("standard", "medium", "high")
@@ -128,7 +141,7 @@ def broad_age_band(age_band: pd.Series) -> pd.Series:
 
 
 def share_sentence(successes: int, n: int, estimate: float, ci_low: float, ci_high: float,
-                   what: str, weighted: bool | None = None) -> str:
+                   what: str, weighted: bool | None = None, min_n: int | None = None) -> str:
     """'41 of 60 audited contacts were judged appropriate (68%; 95% interval 56% to 79%)'.
 
     ``weighted=None`` decides from the numbers: the estimate is called design-weighted when it
@@ -136,6 +149,8 @@ def share_sentence(successes: int, n: int, estimate: float, ci_low: float, ci_hi
     """
     if not n:
         return f"No cases could be judged for: {what}."
+    if not reportable(n, min_n):
+        return f"{what[0].upper()}{what[1:]}: {too_few(n, min_n=min_n)}."
     if weighted is None:
         weighted = abs(estimate - successes / n) > 0.005
     est = (f"an estimated {pct(estimate)} once each case is weighted for how the sample "
@@ -804,6 +819,7 @@ def funnel_table(df: pd.DataFrame, group: str, outcome: str, target: float | Non
     d = d[~d[outcome].map(_isna)]
     g = d.groupby(group, sort=True, observed=True)[outcome].agg(
         successes=lambda s: int(s.astype(bool).sum()), n="size").reset_index()
+    small = g[g["n"] < min_n]
     g = g[g["n"] >= min_n]
     if target is None:
         target = float(g["successes"].sum() / g["n"].sum()) if g["n"].sum() else math.nan
@@ -827,7 +843,10 @@ def funnel_table(df: pd.DataFrame, group: str, outcome: str, target: float | Non
 
     g["position"] = g.apply(where, axis=1) if len(g) else pd.Series(dtype=str)
     g.insert(1, "label", g[group].map(lambda k: (labels or {}).get(k, str(k))))
-    return g.rename(columns={group: "group"}).reset_index(drop=True)
+    out = g.rename(columns={group: "group"}).reset_index(drop=True)
+    out.attrs["too_few"] = [(labels or {}).get(k, str(k)) for k in small[group]]
+    out.attrs["min_n"] = min_n
+    return out
 
 
 def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
@@ -905,8 +924,8 @@ def funnel_reading(table: pd.DataFrame, what: str = "contacts judged appropriate
     out95 = table[table["position"].str.endswith("_95")]
     parts = [f"Overall rate {pct(target)} ({what}), across {len(table)} {unit} groups."]
     if out99.empty and out95.empty:
-        parts.append(f"Every {unit} lies within the 95% control limits: the differences between "
-                     "them are no larger than chance alone would give at their sizes.")
+        parts.append(f"Every {unit} lies within the 95% control limits: the data cannot tell "
+                     "the differences between them from chance at their sizes.")
     for frame, words in ((out99, "outside the 99.8% limits, so unlikely to be chance alone"),
                          (out95, "outside the 95% but inside the 99.8% limits: worth a look, "
                                  "but one in twenty groups would fall there by chance")):
@@ -914,6 +933,10 @@ def funnel_reading(table: pd.DataFrame, what: str = "contacts judged appropriate
             names = ", ".join(f"{r.label} ({pct(r.rate)} of {r.n})" for r in
                               frame.itertuples())
             parts.append(f"{names} {'is' if len(frame) == 1 else 'are'} {words}.")
+    left = table.attrs.get("too_few") or []
+    if left:
+        parts.append(f"Not shown, with fewer than {table.attrs.get('min_n')} each ({TOO_FEW}): "
+                     f"{', '.join(sorted(left))}.")
     return " ".join(parts)
 
 
@@ -1828,21 +1851,36 @@ def level_agreement_display(agree: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def share_display(df: pd.DataFrame, what: str = "Judged appropriate") -> pd.DataFrame:
-    """Readable table of shares from ``appropriateness_by`` ("x of n", %, interval)."""
+def _audited_cells(x: float, n: float, est: float, lo: float, hi: float,
+                   min_n: int | None = None) -> tuple[str, str, str]:
+    """(count, estimate, interval) cells of an audited share; below the minimum the count
+    cell says "n cases audited: too few to report" and the others are blank."""
+    if not reportable(n, min_n):
+        return too_few(n, min_n=min_n), "", ""
+    return (f"{int(x)} of {int(n)}", pct(est),
+            "" if _isna(lo) else interval(lo, hi))
+
+
+def share_display(df: pd.DataFrame, what: str = "Judged appropriate",
+                  min_n: int | None = None) -> pd.DataFrame:
+    """Readable table of shares from ``appropriateness_by`` ("x of n", %, interval); groups
+    under ``min_n`` audited cases are "too few to report" (``analysis.reporting.rules``)."""
+    cells = [_audited_cells(*r, min_n=min_n) for r in zip(
+        df["successes"], df["n"], df["estimate"], df["ci_low"], df["ci_high"], strict=True)]
     return pd.DataFrame({
         "Group": df["group"],
-        what: [f"{int(x)} of {int(n)}" for x, n in zip(df["successes"], df["n"], strict=True)],
-        "Estimate": [pct(x) for x in df["estimate"]],
-        "95% interval": [f"{pct(lo)} to {pct(hi)}" if not _isna(lo) else "" for lo, hi
-                         in zip(df["ci_low"], df["ci_high"], strict=True)],
-        "Method": df["method"],
+        what: [c[0] for c in cells], "Estimate": [c[1] for c in cells],
+        "95% interval": [c[2] for c in cells], "Method": df["method"],
     })
 
 
+ROUTE_WORDS = {"multi_agency_forum": "via a multi-agency forum",
+               "single_agency": "from a single agency"}
+
+
 def route_difference_finding(fd: pd.DataFrame, weight_col: str = "design_weight",
-                             first: str = "multi_agency_forum", second: str = "single_agency"
-                             ) -> dict[str, Any] | None:
+                             first: str = "multi_agency_forum", second: str = "single_agency",
+                             min_n: int | None = None) -> dict[str, Any] | None:
     """Forum minus single-agency share judged appropriate, with Newcombe's interval on
     effective sample sizes (Kish) when weights vary within a route; the words follow the
     interval ("the data cannot tell" when it includes zero)."""
@@ -1856,6 +1894,15 @@ def route_difference_finding(fd: pd.DataFrame, weight_col: str = "design_weight"
         parts[route] = (float(np.sum(w * v) / np.sum(w)), float(np.sum(w) ** 2 / np.sum(w * w)),
                         len(g))
     (p1, n1, c1), (p2, n2, c2) = parts[first], parts[second]
+    small = [(ROUTE_WORDS.get(r, r), c) for r, c in ((first, c1), (second, c2))
+             if not reportable(c, min_n)]
+    if small:
+        return {"measure": "difference in share judged appropriate (forum minus single agency)",
+                "n": c1 + c2, "estimate": None, "ci_low": None, "ci_high": None,
+                "method": "Newcombe (1998) hybrid score interval, design-weighted shares",
+                "reason": too_few_reason(min_n),
+                "text": "The two routes cannot be compared: " + "; ".join(
+                    f"{w}, {too_few(c, 'contacts', min_n)}" for w, c in small) + "."}
     d, lo, hi = newcombe_interval(p1, n1, p2, n2)
     way = direction(lo, hi)  # the interval alone is stated: no test beside it
     if way == "up":
@@ -1948,9 +1995,12 @@ def triage_agreement_sentence(ta: dict[str, Any]) -> str:
             f"{number(ta['ci_low'])} to {number(ta['ci_high'])}).")
 
 
-def undergrading_sentence(u: Any) -> str:
+def undergrading_sentence(u: Any, min_n: int | None = None) -> str:
     if not u.n_medium_high:
         return "No audited incident was judged medium or high risk by the auditors."
+    if not reportable(u.n_medium_high, min_n):
+        return ("Audited incidents the auditors judged medium or high risk: "
+                f"{too_few(u.n_medium_high, 'incidents', min_n)}.")
     share = pct(u.estimate)
     if abs(u.estimate - u.undergraded / u.n_medium_high) > 0.005:
         share = f"an estimated {share} once weighted for how the sample was drawn"
@@ -1961,15 +2011,14 @@ def undergrading_sentence(u: Any) -> str:
             f"meeting.")
 
 
-def undergrading_display(df: pd.DataFrame) -> pd.DataFrame:
+def undergrading_display(df: pd.DataFrame, min_n: int | None = None) -> pd.DataFrame:
+    cells = [_audited_cells(*r, min_n=min_n) for r in zip(
+        df["undergraded"], df["n_medium_high"], df["estimate"], df["ci_low"], df["ci_high"],
+        strict=True)]
     return pd.DataFrame({
         "Source": df["group"],
-        "Graded standard, auditor medium/high": [f"{int(x)} of {int(n)}" for x, n in
-                                                 zip(df["undergraded"], df["n_medium_high"],
-                                                     strict=True)],
-        "Share under-graded": [pct(x) for x in df["estimate"]],
-        "95% interval": [f"{pct(lo)} to {pct(hi)}" if not _isna(lo) else "" for lo, hi
-                         in zip(df["ci_low"], df["ci_high"], strict=True)],
+        "Graded standard, auditor medium/high": [c[0] for c in cells],
+        "Share under-graded": [c[1] for c in cells], "95% interval": [c[2] for c in cells],
     })
 
 

@@ -7,7 +7,9 @@ return numbers; this package turns them into text, under one set of rules:
   ratios and percentage points, with one stated rounding rule (halves rounded up), so the same
   number prints the same way on every page;
 * :mod:`analysis.reporting.words`: the words of a claim follow its interval and test (one
-  stated rule for change, differences and ratios; censored times never "never").
+  stated rule for change, differences and ratios; censored times never "never");
+* :mod:`analysis.reporting.rules`: a group of fewer than ``MIN_AUDITED`` (5) audited cases
+  is "too few to report": no count met, no percentage, no interval, anywhere.
 """
 
 from .numbers import (
@@ -23,8 +25,20 @@ from .numbers import (
     round_half_up,
     share,
 )
+from .rules import (
+    MIN_AUDITED,
+    TOO_FEW,
+    audited_share,
+    configure,
+    min_audited,
+    reportable,
+    too_few,
+    too_few_reason,
+)
 from .words import CENSORED_NOTE, CHANGE_RULE, cannot_tell, direction, ratio_direction
 
-__all__ = ["CENSORED_NOTE", "CHANGE_RULE", "ROUNDING_RULE", "cannot_tell", "count",
-           "direction", "interval", "margin", "number", "p_value", "pct", "points", "ratio",
-           "ratio_direction", "round_half_up", "share"]
+__all__ = ["CENSORED_NOTE", "CHANGE_RULE", "MIN_AUDITED", "ROUNDING_RULE", "TOO_FEW",
+           "audited_share", "cannot_tell", "configure", "count", "direction", "interval",
+           "margin", "min_audited", "number", "p_value", "pct", "points", "ratio",
+           "ratio_direction", "reportable", "round_half_up", "share", "too_few",
+           "too_few_reason"]
