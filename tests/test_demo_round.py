@@ -42,3 +42,18 @@ def test_running_the_demo_round_again_serially_gives_byte_identical_outputs(
     assert all(o.ok and not o.cached for o in outcomes)
     after = {f.name: f.read_bytes() for f in files}
     assert [n for n in before if before[n] != after[n]] == []
+
+
+def test_the_demo_findings_match_the_golden_file_value_by_value(demo_project: Path) -> None:
+    """A changed number is a visible decision: ``scripts/update_golden.py`` rewrites
+    ``tests/golden/demo_findings.csv`` and prints what changed."""
+    import pandas as pd
+
+    from analysis import findings
+
+    golden = pd.read_csv(Path(__file__).parent / "golden" / "demo_findings.csv", dtype=str,
+                         keep_default_na=False)
+    current = findings.collect(demo_project / "reports" / "demo" / "outputs")
+    diff = findings.compare(golden, current)
+    assert not diff, ("the demo round's findings changed (if meant, run "
+                      "scripts/update_golden.py and commit the file):\n" + "\n".join(diff[:40]))

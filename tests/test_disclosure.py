@@ -438,3 +438,69 @@ def test_judgement_count_policy_default_is_configurable(monkeypatch: pytest.Monk
 def test_judgement_counts_must_be_possible() -> None:
     with pytest.raises(ValueError):
         is_publishable_judgement_count(7, 6)
+
+
+# --------------------------------------------------------------------------------------
+# The release-wide ledger and its audit (rule 2 of the reporting layer)
+# --------------------------------------------------------------------------------------
+
+
+def _grading() -> pd.DataFrame:
+    """Auditor's grade (rows) by triage grade (columns): the cell medium/standard is 4."""
+    return pd.DataFrame([[40, 6, 0], [4, 9, 7], [0, 8, 11]],
+                        index=["standard", "medium", "high"],
+                        columns=["standard", "medium", "high"])
+
+
+def test_a_count_stated_elsewhere_that_reveals_a_suppressed_cell_is_suppressed_too() -> None:
+    """The issue's example: the grading table hides medium/standard (4), but the under-grading
+    finding would state medium/standard + high/standard = 4 with high/standard = 0 shown."""
+    from analysis.reporting import Ledger
+
+    led = Ledger("threshold_consistency")
+    sup = led.table("da_grading", _grading())
+    assert sup.table.loc["medium", "standard"] == "c"
+    assert disclosure.audit_release([led]) == []
+    under = led.count("undergraded", [("da_grading", "medium", "standard"),
+                                      ("da_grading", "high", "standard")])
+    assert under == "c"
+    assert disclosure.audit_release([led]) == []
+
+
+def test_a_count_of_one_to_five_is_c_wherever_it_is_stated() -> None:
+    from analysis.reporting import Ledger
+
+    led = Ledger("p")
+    led.table("t", pd.DataFrame([[30, 20], [25, 40]], index=["a", "b"], columns=["x", "y"]))
+    assert led.count("big", [("t", "a", "x"), ("t", "b", "x")]) == 55
+    small = Ledger("q")
+    small.table("t", pd.DataFrame([[3, 20], [25, 40]], index=["a", "b"], columns=["x", "y"]))
+    assert small.count("one cell", [("t", "a", "x")]) == "c"
+
+
+def test_the_audit_refuses_a_planted_leak_and_names_the_cell_not_the_value(tmp_path) -> None:
+    from analysis.reporting import Ledger, load_ledgers
+
+    led = Ledger("threshold_consistency")
+    led.table("da_grading", _grading())
+    led.sums.append({"name": "threshold_consistency/undergraded", "value": 4, "shown": True,
+                     "parts": [["threshold_consistency/da_grading", "medium", "standard"],
+                               ["threshold_consistency/da_grading", "high", "standard"]]})
+    back = load_ledgers([led.write(tmp_path)])
+    problems = disclosure.audit_release(back)
+    assert problems and all("da_grading" in p for p in problems)
+    assert any("'medium', column 'standard'" in p for p in problems)
+    assert not any(" 4" in p for p in problems)
+
+
+def test_tables_on_different_pages_are_audited_together() -> None:
+    """A total published on one page and the other cells on another pin a hidden cell."""
+    from analysis.reporting import Ledger
+
+    a = Ledger("a")
+    a.table("t", pd.DataFrame([[3, 20], [25, 40]], index=["r1", "r2"], columns=["x", "y"]))
+    assert disclosure.audit_release([a]) == []
+    b = Ledger("b")
+    b.table("t", pd.DataFrame([[9]], index=["r1"], columns=["x"]))
+    b.sums.append({"name": "b/leak", "value": 3, "shown": True, "parts": [["a/t", "r1", "x"]]})
+    assert disclosure.audit_release([a, b])

@@ -448,3 +448,106 @@ def recoverable_cells(result: SuppressedTable, margins_public: bool = True) -> l
     suppressed = result.mask.to_numpy()
     found = _determined(eqs, suppressed | missing)
     return [(tab.index[r], tab.columns[c]) for r, c in sorted(found) if suppressed[r, c]]
+
+
+def audit_release(ledgers: Sequence[Any]) -> list[str]:
+    """Every suppressed count of a release that its published figures pin down exactly.
+
+    The attacker's problem, as tau-Argus and sdcTable audit a suppression pattern (Hundepool
+    et al. (2012) *Statistical Disclosure Control*, Wiley, s. 4.3): the unknowns are every
+    cell of every recorded table (``analysis.reporting.Ledger``); the constraints are every
+    published cell, every published row, column and grand total, every published sum of cells
+    stated elsewhere in the release (a sentence's "4 of 27") and every known identity between
+    tables (a breakdown adds up to the count it breaks down), with every count non-negative.
+    For each suppressed cell, each suppressed total of 1 to 5 and each suppressed stated count,
+    the smallest and largest values consistent with all of them are found by linear
+    programming (``scipy.optimize.linprog``, HiGHS); one whose interval holds a single whole
+    number is recoverable. Returns one line per recoverable count, naming the table and the
+    cell, never the value.
+    """
+    from scipy.optimize import linprog
+
+    var: dict[tuple[str, str, str], int] = {}
+    eq_rows: list[dict[int, float]] = []
+    eq_rhs: list[float] = []
+    targets: list[tuple[str, dict[int, float]]] = []
+
+    def small(rec: dict[str, Any], threshold: Sequence[int]) -> bool:
+        return int(threshold[0]) <= int(rec["value"]) <= int(threshold[1])
+
+    for led in ledgers:
+        for tname, t in led.tables.items():
+            for key in t["cells"]:
+                r, c = key.split("\x1f")
+                var[(tname, r, c)] = len(var)
+    for led in ledgers:
+        for tname, t in led.tables.items():
+            thr = t.get("threshold", (SUPPRESS_MIN, SUPPRESS_MAX))
+            for key, cell in t["cells"].items():
+                r, c = key.split("\x1f")
+                j = var[(tname, r, c)]
+                if cell["shown"]:
+                    eq_rows.append({j: 1.0})
+                    eq_rhs.append(float(cell["value"]))
+                else:
+                    targets.append((f"{tname}: the suppressed count in row {r!r}, column {c!r}",
+                                    {j: 1.0}))
+            m = t["margins"]
+            lines = ([(f"row {r!r}", m["rows"][r], [(r, c) for c in t["columns"]])
+                      for r in t["rows"]]
+                     + [(f"column {c!r}", m["columns"][c], [(r, c) for r in t["rows"]])
+                        for c in t["columns"]]
+                     + [("grand total", m["total"], [(r, c) for r in t["rows"]
+                                                      for c in t["columns"]])])
+            for label, tot, cells in lines:
+                coef = {var[(tname, r, c)]: 1.0 for r, c in cells}
+                if tot["shown"]:
+                    eq_rows.append(coef)
+                    eq_rhs.append(float(tot["value"]))
+                elif small(tot, thr):
+                    targets.append((f"{tname}: the suppressed total of {label}", coef))
+        for s in led.sums:
+            coef: dict[int, float] = {}
+            for t, r, c in s["parts"]:
+                j = var.get((t, r, c))
+                if j is not None:
+                    coef[j] = coef.get(j, 0.0) + 1.0
+            if not coef:
+                continue
+            if s.get("shown"):
+                eq_rows.append(coef)
+                eq_rhs.append(float(s["value"]))
+            else:
+                targets.append((f"{s['name']}: the count shown as c", coef))
+        for link in getattr(led, "links", []):
+            coef = {}
+            for sign, cells in ((1.0, link["parts"]), (-1.0, link["equals"])):
+                for t, r, c in cells:
+                    j = var.get((t, r, c))
+                    if j is not None:
+                        coef[j] = coef.get(j, 0.0) + sign
+            if coef:
+                eq_rows.append(coef)
+                eq_rhs.append(0.0)
+    if not targets:
+        return []
+    n = len(var)
+    a = np.zeros((len(eq_rows), n))
+    for i, row in enumerate(eq_rows):
+        for j, v in row.items():
+            a[i, j] = v
+    b = np.asarray(eq_rhs)
+    problems = []
+    for label, coef in targets:
+        obj = np.zeros(n)
+        for j, v in coef.items():
+            obj[j] = v
+        ends = []
+        for sign in (1.0, -1.0):
+            res = linprog(sign * obj, A_eq=a if len(b) else None, b_eq=b if len(b) else None,
+                          bounds=[(0, None)] * n, method="highs")
+            ends.append(sign * res.fun if res.status == 0 else (np.inf if sign < 0 else 0.0))
+        low, high = ends
+        if np.floor(high + 1e-7) <= np.ceil(low - 1e-7):
+            problems.append(f"{label} can be worked out from the published figures")
+    return problems

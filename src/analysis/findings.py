@@ -53,8 +53,11 @@ class Finding:
     method: str = ""
     round: str = ""
     page: str = ""
-    basis: str = "audit"  # "audit" (the minimum group applies), "published" (a report's own
-    reason: str = ""      # figures, quoted), "statistic" (not a share of audited cases)
+    # "audit": a share of audited cases (the minimum group applies); "published": a report's
+    # own figures, quoted; "statistic" (an agreement statistic), "design" (a sample design
+    # fact): not a share of audited cases.
+    basis: str = "audit"
+    reason: str = ""
     extra: dict = field(default_factory=dict)
 
     def apply_minimum(self, min_n: int | None = None) -> Finding:
@@ -121,3 +124,36 @@ class FindingsLog:
             df[col] = pd.to_numeric(df[col]).round(4)
         write_csv(df, path)
         return path
+
+
+GOLDEN_COLUMNS = ["finding_id", "page", "n", "successes", "estimate", "ci_low", "ci_high",
+                  "reason", "text"]
+
+
+def collect(outputs_dir: str | Path) -> pd.DataFrame:
+    """Every finding of a round (its ``*_findings.csv``), sorted by page and id, with the
+    columns a golden file compares (``GOLDEN_COLUMNS``), as text exactly as written."""
+    frames = [pd.read_csv(p, dtype=str, keep_default_na=False)
+              for p in sorted(Path(outputs_dir).glob("*_findings.csv"))]
+    if not frames:
+        return pd.DataFrame(columns=GOLDEN_COLUMNS)
+    df = pd.concat(frames, ignore_index=True)
+    for col in GOLDEN_COLUMNS:
+        if col not in df.columns:
+            df[col] = ""
+    return df[GOLDEN_COLUMNS].sort_values(["page", "finding_id"]).reset_index(drop=True)
+
+
+def compare(golden: pd.DataFrame, current: pd.DataFrame) -> list[str]:
+    """Value-by-value differences between a golden findings file and a round's findings:
+    one line per finding added, removed, or changed (naming the column, old and new value)."""
+    g = golden.set_index("finding_id")
+    c = current.set_index("finding_id")
+    out = [f"removed: {i}" for i in g.index.difference(c.index)]
+    out += [f"added: {i}" for i in c.index.difference(g.index)]
+    for i in g.index.intersection(c.index):
+        for col in GOLDEN_COLUMNS[1:]:
+            a, b = str(g.at[i, col]), str(c.at[i, col])
+            if a != b:
+                out.append(f"changed: {i} {col}: {a!r} -> {b!r}")
+    return out

@@ -303,3 +303,23 @@ def check_text(label: str, text: str, index: GateIndex) -> list[str]:
     """Hits in one text that is not a file (the release's own additions to its pages)."""
     kinds = index.scan(text)
     return [f"{label}: {', '.join(kinds)}"] if kinds else []
+
+
+def disclosure_audit(root: Path, rounds: list[dict[str, Any]]) -> list[str]:
+    """Rule 2 of the reporting layer, across the whole release: the ledgers of counts about
+    children that the rounds' notebooks wrote (``reports/<round>/outputs/*_disclosure.json``,
+    ``analysis.reporting.Ledger``) audited together by ``analysis.disclosure.audit_release``.
+    Returns one line per suppressed count that the release's published figures pin down."""
+    from .disclosure import audit_release
+    from .reporting import load_ledgers
+
+    paths = []
+    for rd in rounds:
+        paths += sorted((root / "reports" / rd["round"] / "outputs").glob("*_disclosure.json"))
+    if not paths:
+        return []
+    try:
+        ledgers = load_ledgers(paths)
+    except (OSError, ValueError, KeyError) as exc:
+        return [f"a disclosure ledger could not be read ({exc}); run the round again"]
+    return audit_release(ledgers)

@@ -388,6 +388,9 @@ def _step_key(step: str, cfg: dict[str, Any], reads: list[Path], common: list[st
     return h.hexdigest()
 
 
+KERNEL_START_ATTEMPTS = 3
+
+
 def execute_notebook(root: Path, report_dir: Path, notebook: Path, name: str,
                      params: dict[str, Any]) -> NotebookOutcome:
     """Execute ``notebook`` with papermill into ``report_dir/<name>.ipynb``; never raises for a
@@ -398,11 +401,22 @@ def execute_notebook(root: Path, report_dir: Path, notebook: Path, name: str,
     out.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
-        pm.execute_notebook(str(notebook), str(out), parameters=params, cwd=str(root),
-                            progress_bar=False, log_output=False, kernel_name="python3",
-                            language="python",
-                            # the kernel's start-up chatter would break the progress bar
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+        for attempt in range(KERNEL_START_ATTEMPTS):
+            try:
+                pm.execute_notebook(str(notebook), str(out), parameters=params, cwd=str(root),
+                                    progress_bar=False, log_output=False, kernel_name="python3",
+                                    language="python",
+                                    # the kernel's start-up chatter would break the progress bar
+                                    extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                break
+            except RuntimeError as exc:
+                # Kernels started at the same moment by parallel workers (or another program)
+                # can draw the same free port and one dies before it answers (jupyter_client
+                # picks ports, then the kernel binds them): start it again.
+                if "before replying to kernel_info" not in str(exc) \
+                        or attempt == KERNEL_START_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.5 * (attempt + 1))
     except pm.PapermillExecutionError as exc:
         where = _failed_cell(out, notebook)
         msg = (f"{notebook.relative_to(root)} failed in {where}: {exc.ename}: "

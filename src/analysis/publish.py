@@ -16,9 +16,11 @@
 4. verify the release (:mod:`analysis.verify`): every page listed exists, is whole and has
    its title, finding ids and figures; every local reference resolves; Quarto's search index
    lists every page. Any problem refuses the release (exit 1), naming each page;
-5. the publication gate: scan every file of the rendered site for every raw and pseudonymised
-   id, date of birth and free-text note of the rounds' inputs; any hit refuses the release,
-   naming the file and the kind of hit, never the value;
+5. the publication gate: the release-wide disclosure audit (no suppressed count about
+   children can be worked out from everything the release publishes: ``gate.disclosure_audit``)
+   and a scan of every file of the rendered site for every raw and pseudonymised id, date of
+   birth and free-text note of the rounds' inputs; any problem refuses the release, naming
+   the table or file and the kind of problem, never the value;
 6. move into place: ``reports/site/v/<version>/`` (never overwritten without ``--force``,
    which is recorded), ``reports/site/latest/``, the root redirect and
    ``reports/site/versions.json``.  A failure at any earlier step leaves the previous site
@@ -518,6 +520,13 @@ def publish(root: Path, version: str | None = None, title: str | None = None,
                 f"release check refused version {version} ({engine}): {len(problems)} "
                 "problem(s):\n  " + "\n  ".join(problems) + "\nThe previous site is unchanged."
                 f" The render log is in {failed_log}.")
+        leaks = gate.disclosure_audit(root, rds)
+        if leaks:
+            raise ReleaseCheckError(
+                "publication gate refused the release: a suppressed count about children can "
+                f"be worked out ({len(leaks)}):\n  " + "\n  ".join(leaks)
+                + "\nThe previous site is unchanged. Show the count that gives it away as "
+                "'c' too (analysis.reporting.Ledger.count), then run the round again.")
         hits = pre_hits + gate.check_text(
             "the release's own text (title, notes, provenance, list of releases)",
             added.replace(release.date, " ").replace(release.date[:10], " "), index)

@@ -120,7 +120,7 @@ from .findings import finding_id
 from .ingest import InputError
 from .proportions import SMALL_N
 from .provenance import git_commit, package_versions, timestamp, write_json
-from .reporting import margin, pct
+from .reporting import TOO_FEW, margin, pct, too_few_reason
 
 MANIFEST_VERSION = 1
 ALLOCATIONS = ("proportional", "equal", "neyman", "fixed")
@@ -1721,6 +1721,7 @@ def design_findings(manifest: str | Path | Mapping[str, Any]) -> list[dict[str, 
     conf = s.attrs.get("confidence", 0.95)
     out = [{
         "finding_id": finding_id("AS", name, "DESIGN"), "topic": "Sample design",
+        "basis": "design",
         "group": s.attrs.get("title", name), "measure": f"expected margin of error "
         f"({conf * 100:g}%)", "n": int(tot.sampled), "estimate": float(tot.margin_of_error),
         "method": "stratified random sample; margin from Cochran (1977) ch. 5 with p = "
@@ -1737,8 +1738,9 @@ def design_findings(manifest: str | Path | Mapping[str, Any]) -> list[dict[str, 
             "finding_id": finding_id("AS", name, r.stratum, "TOO-SMALL"), "topic": "Sample design",
             "group": r.label, "measure": "cases sampled", "n": int(r.sampled),
             "method": f"fewer than {SMALL_N} cases: no percentage is published",
-            "text": f"{count} {in_sentence(r.label)} {case} audited: no general finding can be "
-                    f"drawn about that {unit}."})
+            "basis": "design", "reason": too_few_reason(),
+            "text": f"{count} {in_sentence(r.label)} {case} audited: {TOO_FEW} about that "
+                    f"{unit}."})
     return out
 
 
@@ -1755,7 +1757,7 @@ def verification_finding(manifest: Mapping[str, Any], result: VerifyResult) -> d
     return {"finding_id": finding_id("AS", name, "VERIFIED"), "topic": "Sample design",
             "group": name, "measure": "sample re-draws identically", "n": len(manifest["cases"]),
             "method": "re-draw from the canonical cases table (sqa sample --verify)",
-            "text": text}
+            "basis": "design", "text": text}
 
 
 # ======================================================================================

@@ -1975,12 +1975,43 @@ def model_route_finding(res: LogisticResult) -> dict[str, Any] | None:
             "text": text}
 
 
-def triage_display(tab: pd.DataFrame) -> pd.DataFrame:
-    out = tab.rename(index=TRIAGE_LABELS, columns=TRIAGE_LABELS).copy()
+def triage_display(tab: Any) -> pd.DataFrame:
+    """The grading table for the page: counts (a Total row and column added), or a
+    disclosure-controlled ``SuppressedTable`` from ``analysis.reporting.Ledger.table``."""
+    if hasattr(tab, "mask"):
+        out = tab.table.rename(index=TRIAGE_LABELS, columns=TRIAGE_LABELS).copy()
+        out.columns = [c if str(c).lower() == "total" else f"Triage: {c}" for c in out.columns]
+    else:
+        out = tab.rename(index=TRIAGE_LABELS, columns=TRIAGE_LABELS).copy()
+        out.columns = [f"Triage: {c}" for c in out.columns]
+        out["Total"] = out.sum(axis=1)
     out.index.name = "Auditor's grade"
     out.columns.name = None
-    out.columns = [f"Triage: {c}" for c in out.columns]
-    out["Total"] = out.sum(axis=1)
+    return out
+
+
+RISKY = ("medium", "high")
+
+
+def undergraded_cells(table: str = "da_grading") -> list[tuple[str, str, str]]:
+    """The cells of the grading table (auditor's grade, triage grade) that are under-graded
+    incidents: judged medium or high, graded standard (for ``Ledger.count``)."""
+    return [(table, g, "standard") for g in RISKY]
+
+
+def undergrading_counts(df: pd.DataFrame, by: str, given: str = "triage_grade",
+                        judged: str = "triage_grade_judged",
+                        labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """Counts of the incidents judged medium or high risk, by ``by`` (rows): graded standard
+    by triage (under-graded) or not; unweighted, for the disclosure ledger."""
+    d = df.dropna(subset=[given, judged])
+    risky = d[d[judged].isin(RISKY)]
+    out = pd.DataFrame({
+        "graded standard": risky.groupby(by, sort=True)[given].apply(
+            lambda s: int((s == "standard").sum())),
+        "graded medium or high": risky.groupby(by, sort=True)[given].apply(
+            lambda s: int((s != "standard").sum()))}).fillna(0).astype(int)
+    out.index = [(labels or {}).get(k, k) for k in out.index]
     return out
 
 
@@ -1995,12 +2026,27 @@ def triage_agreement_sentence(ta: dict[str, Any]) -> str:
             f"{number(ta['ci_low'])} to {number(ta['ci_high'])}).")
 
 
-def undergrading_sentence(u: Any, min_n: int | None = None) -> str:
+def undergrading_sentence(u: Any, min_n: int | None = None, shown: int | str | None = None,
+                          n_shown: int | str | None = None) -> str:
+    """The under-grading finding. ``shown`` is the count as the disclosure ledger allows it
+    (``Ledger.count``): ``"c"`` when it is 1 to 5 or would give away a suppressed cell, and
+    then no count, share or interval is stated (any of them would give the count back)."""
     if not u.n_medium_high:
         return "No audited incident was judged medium or high risk by the auditors."
     if not reportable(u.n_medium_high, min_n):
         return ("Audited incidents the auditors judged medium or high risk: "
                 f"{too_few(u.n_medium_high, 'incidents', min_n)}.")
+    if n_shown == "c":
+        return ("The number of audited incidents the auditors judged medium or high risk, and "
+                "how many of them triage had graded standard, are not published: they would "
+                "give away counts from 1 to 5 shown as c in the table above, so that no child "
+                "can be identified.")
+    if shown == "c":
+        return (f"Of {u.n_medium_high} audited incidents the auditors judged medium or high "
+                "risk, the number triage had graded standard is shown as c: a count from 1 to "
+                "5, not published (nor its share) so that no child can be identified. An "
+                "incident graded standard is recorded for information only and is not "
+                "discussed at the multi-agency triage meeting.")
     share = pct(u.estimate)
     if abs(u.estimate - u.undergraded / u.n_medium_high) > 0.005:
         share = f"an estimated {share} once weighted for how the sample was drawn"
@@ -2011,10 +2057,39 @@ def undergrading_sentence(u: Any, min_n: int | None = None) -> str:
             f"meeting.")
 
 
-def undergrading_display(df: pd.DataFrame, min_n: int | None = None) -> pd.DataFrame:
-    cells = [_audited_cells(*r, min_n=min_n) for r in zip(
+def undergrading_finding(u: Any, shown: int | str, n_shown: int | str | None = None
+                         ) -> dict[str, Any]:
+    """The under-grading finding's numbers and words, with count, estimate and interval left
+    out when the disclosure ledger suppressed the count (and the number judged medium or
+    high too when it suppressed that)."""
+    hide = shown == "c" or n_shown == "c"
+    return {"successes": None if hide else u.undergraded,
+            "n": None if n_shown == "c" else int(u.n_medium_high),
+            "estimate": None if hide else u.estimate, "ci_low": None if hide else u.ci_low,
+            "ci_high": None if hide else u.ci_high, "method": u.method,
+            "reason": "count of 1 to 5 incidents, or one that would reveal one: suppressed "
+                      "(DfE disclosure control)" if hide else "",
+            "text": undergrading_sentence(u, shown=shown, n_shown=n_shown)}
+
+
+def undergrading_display(df: pd.DataFrame, min_n: int | None = None,
+                         counts: Any = None) -> pd.DataFrame:
+    """Under-grading by group. ``counts``: the disclosure-controlled counts of the same
+    groups (``Ledger.table`` of ``undergrading_counts``); where a group's count is ``c`` its
+    share and interval are left out too."""
+    cells = [list(_audited_cells(*r, min_n=min_n)) for r in zip(
         df["undergraded"], df["n_medium_high"], df["estimate"], df["ci_low"], df["ci_high"],
         strict=True)]
+    if counts is not None:
+        tab = counts.table
+        for cell, g, n in zip(cells, df["group"], df["n_medium_high"], strict=True):
+            if not reportable(n, min_n) or g not in tab.index:
+                continue
+            total = next((c for c in tab.columns if str(c).lower() == "total"), None)
+            if total is not None and tab.loc[g, total] == "c":
+                cell[:] = ["c", "", ""]
+            elif tab.loc[g, "graded standard"] == "c":
+                cell[:] = [f"c of {int(n)}", "", ""]
     return pd.DataFrame({
         "Source": df["group"],
         "Graded standard, auditor medium/high": [c[0] for c in cells],

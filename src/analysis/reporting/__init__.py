@@ -9,9 +9,12 @@ return numbers; this package turns them into text, under one set of rules:
 * :mod:`analysis.reporting.words`: the words of a claim follow its interval and test (one
   stated rule for change, differences and ratios; censored times never "never");
 * :mod:`analysis.reporting.rules`: a group of fewer than ``MIN_AUDITED`` (5) audited cases
-  is "too few to report": no count met, no percentage, no interval, anywhere.
+  is "too few to report": no count met, no percentage, no interval, anywhere;
+* :mod:`analysis.reporting.ledger`: counts of children 1 to 5 are ``c`` everywhere they
+  appear, and a release-wide audit proves no suppressed count can be worked out.
 """
 
+from .ledger import Ledger, load_ledgers
 from .numbers import (
     ROUNDING_RULE,
     count,
@@ -37,7 +40,8 @@ from .rules import (
 )
 from .words import CENSORED_NOTE, CHANGE_RULE, cannot_tell, direction, ratio_direction
 
-__all__ = ["CENSORED_NOTE", "CHANGE_RULE", "MIN_AUDITED", "ROUNDING_RULE", "TOO_FEW",
+__all__ = ["CENSORED_NOTE", "CHANGE_RULE", "MIN_AUDITED", "ROUNDING_RULE", "TOO_FEW", "Ledger",
+           "load_ledgers",
            "audited_share", "cannot_tell", "configure", "count", "direction", "interval",
            "margin", "min_audited", "number", "p_value", "pct", "points", "ratio",
            "ratio_direction", "reportable", "round_half_up", "share", "too_few",

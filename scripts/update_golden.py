@@ -1,0 +1,57 @@
+"""Rewrite the golden findings of the demo round, and show what changed.
+
+A changed number is a decision: run this only when a change to the package or a notebook is
+meant to change what the demo round finds, then read the diff it prints and commit the file
+with the change.
+
+    .venv/bin/python scripts/update_golden.py            # runs the demo round in a scratch copy
+    .venv/bin/python scripts/update_golden.py --from reports/demo/outputs   # an executed round
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden" / "demo_findings.csv"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from analysis import findings, pipeline
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--from", dest="source", type=Path,
+                   help="outputs folder of an executed demo round (default: run it afresh)")
+    a = p.parse_args(argv)
+    scratch = None
+    if a.source is None:
+        scratch = Path(tempfile.mkdtemp(prefix="sqa-golden-"))  # removed at the end
+        project = pipeline.copy_project(ROOT, scratch / "project")
+        outcomes = pipeline.run_round(project / "rounds" / "demo.yml", say=print,
+                                      progress=False)
+        if not all(o.ok for o in outcomes):
+            print("the demo round failed; golden file not changed", file=sys.stderr)
+            return 1
+        a.source = project / "reports" / "demo" / "outputs"
+    current = findings.collect(a.source)
+    if scratch is not None:
+        import shutil
+
+        shutil.rmtree(scratch, ignore_errors=True)
+    if GOLDEN.exists():
+        import pandas as pd
+
+        old = pd.read_csv(GOLDEN, dtype=str, keep_default_na=False)
+        diff = findings.compare(old, current)
+        print("\n".join(diff) if diff else "no change")
+    GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+    current.to_csv(GOLDEN, index=False, lineterminator="\n")  # a test fixture, as read
+    print(f"wrote {GOLDEN.relative_to(ROOT)} ({len(current)} findings)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
