@@ -335,3 +335,32 @@ def test_quarto_staging_never_sits_under_a_dot_folder(tmp_path: Path,
     parent = render.staging_parent(tmp_path / "project")
     assert render.hidden_component(parent) is None
     assert parent == tmp_path / "project" / "reports"
+
+
+def test_gate_refuses_a_release_whose_counts_give_a_suppressed_count_away(tmp_path: Path
+                                                                          ) -> None:
+    """A planted leak: a page's ledger hides a count of 4 in a table, and a sentence states a
+    sum that pins it down. The release-wide audit refuses, naming the table, not the value."""
+    import pandas as pd
+
+    from analysis.reporting import Ledger
+
+    good = make_project(tmp_path / "p")
+    publish.publish(good, "1.0", engine="nbconvert", say=quiet)
+    site = good / "reports" / "site"
+    before = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    led = Ledger("summary")
+    led.table("grading", pd.DataFrame([[40, 6, 0], [4, 9, 7], [0, 8, 11]],
+                                      index=["standard", "medium", "high"],
+                                      columns=["standard", "medium", "high"]))
+    led.sums.append({"name": "summary/undergraded", "value": 4, "shown": True,
+                     "parts": [["summary/grading", "medium", "standard"],
+                               ["summary/grading", "high", "standard"]]})
+    led.write(good / "reports" / "r1" / "outputs")
+    with pytest.raises(publish.ReleaseCheckError) as err:
+        publish.publish(good, "1.1", engine="nbconvert", say=quiet)
+    msg = str(err.value)
+    assert "suppressed count about children can be worked out" in msg
+    assert "summary/grading" in msg and "'medium', column 'standard'" in msg
+    after = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
+    assert before == after
