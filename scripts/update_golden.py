@@ -1,4 +1,4 @@
-"""Rewrite the golden findings of the demo round, and show what changed.
+"""Rewrite the golden findings and figure data of the demo round, and show what changed.
 
 A changed number is a decision: run this only when a change to the package or a notebook is
 meant to change what the demo round finds, then read the diff it prints and commit the file
@@ -11,16 +11,18 @@ with the change.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden" / "demo_findings.csv"
+GOLDEN_FIGURES = ROOT / "tests" / "golden" / "demo_figures.json"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from analysis import findings, pipeline
+    from analysis import figures, findings, pipeline
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--from", dest="source", type=Path,
@@ -37,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         a.source = project / "reports" / "demo" / "outputs"
     current = findings.collect(a.source)
+    plotted = figures.collect_plotted(a.source.parent)
     if scratch is not None:
         import shutil
 
@@ -50,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     GOLDEN.parent.mkdir(parents=True, exist_ok=True)
     current.to_csv(GOLDEN, index=False, lineterminator="\n")  # a test fixture, as read
     print(f"wrote {GOLDEN.relative_to(ROOT)} ({len(current)} findings)")
+    if GOLDEN_FIGURES.exists():
+        old_fig = json.loads(GOLDEN_FIGURES.read_text("utf-8"))
+        print("\n".join(figures.compare_plotted(old_fig, plotted)) or "figures: no change")
+    GOLDEN_FIGURES.write_text(json.dumps(plotted, indent=1, sort_keys=True) + "\n", "utf-8")
+    print(f"wrote {GOLDEN_FIGURES.relative_to(ROOT)} "
+          f"({sum(len(v) for v in plotted.values())} figures)")
     return 0
 
 

@@ -57,3 +57,16 @@ def test_the_demo_findings_match_the_golden_file_value_by_value(demo_project: Pa
     diff = findings.compare(golden, current)
     assert not diff, ("the demo round's findings changed (if meant, run "
                       "scripts/update_golden.py and commit the file):\n" + "\n".join(diff[:40]))
+
+
+def test_every_chart_of_the_demo_plots_the_golden_data(demo_project: Path) -> None:
+    """Snapshot of what each chart plots (points, lines, bars, labels), not only that a PNG
+    exists; ``scripts/update_golden.py`` rewrites ``tests/golden/demo_figures.json``."""
+    from analysis import figures
+
+    golden = json.loads((Path(__file__).parent / "golden" / "demo_figures.json").read_text())
+    current = figures.collect_plotted(demo_project / "reports" / "demo")
+    assert sum(len(v) for v in current.values()) >= 10
+    diff = figures.compare_plotted(golden, current)
+    assert not diff, ("a chart of the demo round plots different data (if meant, run "
+                      "scripts/update_golden.py and commit the file):\n" + "\n".join(diff))

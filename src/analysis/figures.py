@@ -5,6 +5,9 @@
   alt text (WCAG 2.2 success criterion 1.1.1).
 * ``PALETTE`` is the Okabe & Ito (2008) colour-blind-safe palette; charts also use markers
   or labels so that colour is never the only cue (WCAG 1.4.1).
+* ``plotted_data`` reads back what a chart plots (lines, points, bars, labels), kept in the
+  executed notebook's output metadata (never on the page) so that tests compare the data of
+  every chart, not only that an image exists.
 * ``show_table`` displays a small aggregate table as accessible HTML (a caption, header
   cells with scope), with every cell escaped.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from pathlib import Path
 
 import pandas as pd
 
@@ -38,12 +42,54 @@ def figure_html(fig, alt: str, caption: str = "", dpi: int = 110) -> str:
             f"{cap}</figure>")
 
 
+def _num(v: object) -> object:
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(v)
+    if f != f or f in (float("inf"), float("-inf")):
+        return str(f)
+    return float(f"{f:.6g}")
+
+
+def _nums(values: object) -> list:
+    import numpy as np
+
+    arr = np.asarray(values, dtype=object).ravel()
+    return [_num(v) for v in arr]
+
+
+def plotted_data(fig) -> list[dict]:
+    """What each axes of a matplotlib figure plots: title, axis labels, tick labels, every
+    line (label, x, y), every set of points (offsets), every bar (x, y, width, height) and
+    every text label, numbers to 6 significant figures."""
+    from matplotlib.patches import Rectangle
+
+    out = []
+    for ax in fig.axes:
+        bars = [[_num(p.get_x()), _num(p.get_y()), _num(p.get_width()), _num(p.get_height())]
+                for p in ax.patches if isinstance(p, Rectangle)]
+        out.append({
+            "title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
+            "lines": [[ln.get_label(), _nums(ln.get_xdata()), _nums(ln.get_ydata())]
+                      for ln in ax.get_lines()],
+            "points": [_nums(c.get_offsets()) for c in ax.collections
+                       if len(getattr(c, "get_offsets", lambda: [])())],
+            "bars": bars,
+            "texts": [t.get_text() for t in ax.texts],
+            "yticklabels": [t.get_text() for t in ax.get_yticklabels()],
+        })
+    return out
+
+
 def show_figure(fig, alt: str, caption: str = "") -> None:
-    """Display a figure with alt text in a notebook, then close it."""
+    """Display a figure with alt text in a notebook, then close it. What it plots
+    (``plotted_data``) goes into the output's metadata for the tests, not onto the page."""
     import matplotlib.pyplot as plt
     from IPython.display import HTML, display
 
-    display(HTML(figure_html(fig, alt, caption)))
+    display(HTML(figure_html(fig, alt, caption)),
+            metadata={"sqa": {"alt": alt, "plotted": plotted_data(fig)}})
     plt.close(fig)
 
 
@@ -81,3 +127,37 @@ def _fmt(v: object) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     return str(v)
+
+
+def collect_plotted(report_dir: str | Path) -> dict[str, list[dict]]:
+    """The plotted data of every figure of every executed notebook in ``report_dir``
+    (``show_figure`` keeps it in the output metadata), by notebook, in page order."""
+    import json
+
+    out: dict[str, list[dict]] = {}
+    for path in sorted(Path(report_dir).glob("*.ipynb")):
+        nb = json.loads(path.read_text("utf-8"))
+        figs = []
+        for cell in nb.get("cells", []):
+            for o in cell.get("outputs", []) or []:
+                meta = (o.get("metadata") or {}).get("sqa")
+                if meta and "plotted" in meta:
+                    figs.append(meta)
+        out[path.stem] = figs
+    return out
+
+
+def compare_plotted(golden: dict[str, list[dict]], current: dict[str, list[dict]]
+                    ) -> list[str]:
+    """Differences between two ``collect_plotted`` results: a figure added or removed, or
+    one whose plotted data changed (named by its notebook, number and alt text)."""
+    out = []
+    for nb in sorted(set(golden) | set(current)):
+        g, c = golden.get(nb, []), current.get(nb, [])
+        if len(g) != len(c):
+            out.append(f"{nb}: {len(g)} figure(s) before, {len(c)} now")
+        for i, (a, b) in enumerate(zip(g, c, strict=False), 1):
+            if a.get("plotted") != b.get("plotted"):
+                out.append(f"{nb} figure {i} ({str(b.get('alt', ''))[:70]}...): plotted data "
+                           "changed")
+    return out
