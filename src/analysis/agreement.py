@@ -95,7 +95,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .reporting import pct
+from .reporting import number, pct
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 Chance = Literal["pairable", "all_rated"]
@@ -1137,8 +1137,8 @@ def describe_agreement(res: AgreementResult) -> str:
                 "krippendorff_alpha": "Reliability beyond chance" if res.extra.get(
                     "level", "nominal") == "nominal" else "Reliability beyond chance, counting "
                     "near-misses as partial agreement,"}.get(key, "Agreement beyond chance")
-        text = (f"{what} is {landis_koch_band(res.estimate)} ({res.estimate:.2f}, {conf}% "
-                f"interval {res.ci_low:.2f} to {res.ci_high:.2f}).")
+        text = (f"{what} is {landis_koch_band(res.estimate)} ({number(res.estimate)}, {conf}% "
+                f"interval {number(res.ci_low)} to {number(res.ci_high)}).")
         text += _band_clause(res)
         if key == "krippendorff_alpha":
             text += (" Krippendorff (2004) advises relying on ratings only when alpha is at "
@@ -1159,10 +1159,10 @@ def prevalence_paradox_note(percent: float, kappa: float, ac1: float,
         return None
     dom = ("" if largest_share is None or not math.isfinite(largest_share) else
            f" ({pct(largest_share)} of all ratings were one level)")
-    return (f"Raters agreed {pct(percent)} of the time, yet kappa is only {kappa:.2f}: most "
+    return (f"Raters agreed {pct(percent)} of the time, yet kappa is only {number(kappa)}: most "
             f"ratings fell in one or two levels{dom}, so agreement by chance is high and kappa "
             f"is pulled down (the prevalence paradox, Feinstein & Cicchetti 1990). Gwet's AC1 "
-            f"({ac1:.2f}) is less affected by this.")
+            f"({number(ac1)}) is less affected by this.")
 
 
 # ======================================================================================

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .reporting import number
+
 # Okabe, M. & Ito, K. (2008) "Color Universal Design (CUD): how to make figures and
 # presentations that are friendly to colorblind people".
 PALETTE = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -123,7 +125,7 @@ def _fmt(v: object) -> str:
     if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NA:
         return ""
     if isinstance(v, float):
-        return f"{v:,.1f}" if abs(v) >= 1 or v == 0 else f"{v:.3f}"
+        return number(v, 1, grouping=True) if abs(v) >= 1 or v == 0 else number(v, 3)
     if isinstance(v, int):
         return f"{v:,}"
     return str(v)

@@ -437,7 +437,7 @@ def weighted_sentence(ci: pr.ProportionCI, noun: str, outcome: str, confidence: 
     text = (f"{head} Weighting each case by the number of cases it stands for (the services "
             f"were sampled at different rates), an estimated {pct(ci.estimate)} of all the "
             f"cases of these services ({lvl} CI {pct(ci.ci_low)} to {pct(ci.ci_high)}; "
-            f"effective sample size {ci.n_eff:.0f}).")
+            f"effective sample size {number(ci.n_eff, 0)}).")
     if ci.width > pr.WIDE:
         need = pr.n_for_interval_width(0.10, p=0.5, confidence=confidence)
         text += (f" A sample of about {need} cases would be needed to estimate this to within "
@@ -561,7 +561,7 @@ def sample_display(frame: pd.DataFrame, manifest: dict[str, Any] | None = None
         out["Cases held by the service"] = sup.table["held"].iloc[:len(groups)].to_list()
         out["Each audited case stands for"] = [
             "c" if bool(sup.mask["held"].iloc[i]) else
-            f"{int(strata[g]['population']) / max(int(audited[g]), 1):.1f} cases"
+            f"{number(int(strata[g]['population']) / max(int(audited[g]), 1), 1)} cases"
             for i, g in enumerate(groups)]
         total_held = sup.table["held"].iloc[-1]
     else:
@@ -686,9 +686,9 @@ def auditor_agreement(audit: pd.DataFrame, standards: Standards, seed: int = 201
             if math.isfinite(kap.estimate):
                 text += (" Beyond chance, agreement was "
                          f"{ag.band_words(kap.estimate, kap.ci_low, kap.ci_high)} "
-                         f"(Fleiss' kappa {kap.estimate:.2f}, {confidence * 100:g}% interval "
-                         f"{kap.ci_low:.2f} to {kap.ci_high:.2f}; Gwet's AC1 "
-                         f"{ac1.estimate:.2f}).")
+                         f"(Fleiss' kappa {number(kap.estimate)}, {confidence * 100:g}% interval "
+                         f"{number(kap.ci_low)} to {number(kap.ci_high)}; Gwet's AC1 "
+                         f"{number(ac1.estimate)}).")
                 note = ag.prevalence_paradox_note(pa.estimate, kap.estimate, ac1.estimate)
                 if note:
                     text += " " + note
@@ -1049,10 +1049,10 @@ def delay_to_tier3(cases: pd.DataFrame, round_date: date | str | pd.Timestamp,
             f"tier 3 by the round date; the other {n - referred:,} are counted up to that date "
             "as not yet referred (censored).")
     if reached:
-        ci_txt = (f"{lvl} CI {lo:.0f} to {hi:.0f} days" if not (_isna(lo) or _isna(hi)
+        ci_txt = (f"{lvl} CI {number(lo, 0)} to {number(hi, 0)} days" if not (_isna(lo) or _isna(hi)
                                                                  or math.isinf(hi))
                   else f"the upper limit of its {lvl} CI cannot be estimated yet")
-        text = (f"{head} Half of the cases had been referred within {med:.0f} days of the "
+        text = (f"{head} Half of the cases had been referred within {number(med, 0)} days of the "
                 f"first concern ({ci_txt}).")
     else:
         text = (f"{head} Fewer than half of the cases had been referred to tier 3 by the round "

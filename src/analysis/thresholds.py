@@ -53,6 +53,7 @@ from .proportions import effective_interval, newcombe_interval, weights_vary
 from .reporting import (
     TOO_FEW,
     cannot_tell,
+    count,
     direction,
     interval,
     number,
@@ -651,7 +652,8 @@ def level_agreement(df: pd.DataFrame, levels: Sequence[str] | Any,
                    f"no more than one level apart in {pct(r['within_one'])}; beyond chance "
                    f"the agreement is {kappa_words(r['kappa'], r['ci_low'], r['ci_high'])} "
                    f"(weighted kappa "
-                   f"{r['kappa']:.2f}, 95% interval {r['ci_low']:.2f} to {r['ci_high']:.2f}, "
+                   f"{number(r['kappa'])}, 95% interval {number(r['ci_low'])} to "
+                   f"{number(r['ci_high'])}, "
                    f"{r['n']} cases).") if r["n"] >= 2 else f"{label}: too few cases."
         rows.append({"comparison": label, "first": a, "second": b, **r, "reading": reading})
     return pd.DataFrame(rows)
@@ -903,7 +905,7 @@ def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
     if log_x:
         ax.set_xscale("log")
         ax.set_xlim(0.8, n_max * 1.5)
-        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: count(v)))
         xlabel += " (logarithmic scale)"
     else:
         ax.set_xlim(0, n_max * 1.12)

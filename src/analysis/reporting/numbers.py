@@ -40,12 +40,13 @@ def round_half_up(x: float, digits: int = 0) -> float:
     return float(Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP))
 
 
-def _fixed(x: float, digits: int) -> str:
+def _fixed(x: float, digits: int, grouping: bool = False) -> str:
     q = Decimal(1).scaleb(-digits)
     d = Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP)
+    spec = ",f" if grouping else "f"
     if d == 0:
-        return f"{abs(d):f}"  # never "-0"
-    return f"{d:f}".replace("-", "\u2212")  # a true minus sign, read as "minus"
+        return format(abs(d), spec)  # never "-0"
+    return format(d, spec).replace("-", "\u2212")  # a true minus sign, read as "minus"
 
 
 def pct(p: float | None, digits: int = 0, missing: str = "n/a") -> str:
@@ -86,13 +87,15 @@ def count(n: float | None, missing: str = "n/a") -> str:
     return f"{int(round_half_up(float(n))):,}"
 
 
-def number(x: float | None, digits: int = 2, missing: str = "n/a") -> str:
-    """A statistic (a kappa, an odds ratio, a rate) to ``digits`` decimal places."""
+def number(x: float | None, digits: int = 2, missing: str = "n/a",
+           grouping: bool = False) -> str:
+    """A statistic (a kappa, an odds ratio, a rate) to ``digits`` decimal places (thousands
+    separated with ``grouping``)."""
     if _missing(x):
         return missing
     if math.isinf(float(x)):
         return "infinite" if float(x) > 0 else "minus infinity"
-    return _fixed(float(x), digits)
+    return _fixed(float(x), digits, grouping)
 
 
 def points(d: float | None, signed: bool = False, missing: str = "not estimable",
