@@ -1,0 +1,631 @@
+"""Threshold consistency, presentation: the aggregate tables, sentences and findings the
+notebook shows (every number through ``analysis.reporting``).
+
+Part of :mod:`analysis.thresholds` (see its docstring for the methods and sources).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..proportions import newcombe_interval, weights_vary
+from ..reporting import (
+    cannot_tell,
+    direction,
+    interval,
+    number,
+    pct,
+    points,
+    reportable,
+    too_few,
+    too_few_reason,
+)
+from .common import TRIAGE_LABELS, _isna, agency_label
+from .front_door import kappa_words, weights_from_manifest
+from .logistic import LogisticResult, _or_head
+from .trends import MEASURES, _contacts, chart_months, find_benchmark
+from .vignettes import most_confused
+
+__all__ = ["BENCHMARK_KEYWORDS", "RISKY", "ROUTE_WORDS", "STAT_NAMES", "accuracy_alt_text",
+           "accuracy_display", "accuracy_findings", "accuracy_plot", "benchmark_for",
+           "confusion_finding", "data_summary", "front_door_contacts", "kappa_method",
+           "level_agreement_display", "load_design_weights", "model_route_finding",
+           "odds_ratio_alt_text", "odds_ratio_display", "route_difference_finding",
+           "series_display", "share_display", "trend_alt_text", "trend_sentence",
+           "triage_agreement_sentence", "triage_display", "undergraded_cells",
+           "undergrading_counts", "undergrading_display", "undergrading_finding",
+           "undergrading_sentence", "vignette_agreement_finding", "vignette_agreement_table"]
+
+# ======================================================================================
+# Presentation: aggregate display tables, sentences and findings for the notebook
+# ======================================================================================
+
+STAT_NAMES = {
+    "percent_agreement": "Exact agreement (pairs choosing the same level)",
+    "fleiss_kappa": "Fleiss' kappa", "krippendorff_alpha": "Krippendorff's alpha (ordinal)",
+    "gwet_ac1": "Gwet's AC1", "gwet_ac2": "Gwet's AC2 (ordinal weights)",
+}
+
+
+def _stat_key(row: pd.Series) -> str:
+    """The statistic's key from an agreement_summary row (whatever that module calls it)."""
+    for c in ("key", "method", "statistic", "measure", "name"):
+        if c in row.index and isinstance(row[c], str):
+            v = row[c].lower().replace("'", "").replace(" ", "_").replace("-", "_")
+            for k in STAT_NAMES:
+                if k in v:
+                    return k
+            if "percent" in v or "observed" in v or "raw" in v:
+                return "percent_agreement"
+            if "krippendorff" in v or "alpha" in v:
+                return "krippendorff_alpha"
+            if "fleiss" in v:
+                return "fleiss_kappa"
+            if "ac2" in v:
+                return "gwet_ac2"
+            if "ac1" in v:
+                return "gwet_ac1"
+    return ""
+
+
+def _stat_row(summary: pd.DataFrame, key: str) -> pd.Series | None:
+    if summary is None or summary.empty:
+        return None
+    keys = summary.apply(_stat_key, axis=1)
+    sel = summary[keys == key]
+    return None if sel.empty else sel.iloc[0]
+
+
+def vignette_agreement_table(summary: pd.DataFrame, by_agency: bool = False
+                             ) -> pd.DataFrame:
+    """Readable agreement table: statistic, estimate, 95% interval and the plain reading."""
+    if summary is None or summary.empty:
+        return pd.DataFrame({"Note": ["Not enough raters to measure agreement."]})
+    rows = []
+    for _, r in summary.iterrows():
+        key = _stat_key(r)
+        is_pct = key == "percent_agreement"
+        est = pct(r["estimate"]) if is_pct else number(r["estimate"])
+        ci = (f"{pct(r['ci_low'])} to {pct(r['ci_high'])}" if is_pct else
+              f"{number(r['ci_low'])} to {number(r['ci_high'])}")
+        row = {"Statistic": STAT_NAMES.get(key, str(key)), "Estimate": est,
+               "95% interval": ci}
+        if by_agency:
+            row = {"Agency": agency_label(r["agency"]), **row}
+        if "reading" in r.index and not by_agency:
+            row["What it means"] = str(r["reading"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def vignette_agreement_finding(summary: pd.DataFrame, ratings: pd.DataFrame) -> dict[str, Any]:
+    """The headline vignette finding: exact agreement, Fleiss' kappa and AC1 in one sentence."""
+    pa, fk, ac1 = (_stat_row(summary, k) for k in ("percent_agreement", "fleiss_kappa",
+                                                   "gwet_ac1"))
+    n_sub = int(ratings["subject_id"].nunique())
+    n_rat = int(ratings["rater_id"].nunique())
+    n_ag = int(ratings["rater_agency"].nunique())
+    parts = [f"{n_rat} practitioners from {n_ag} agencies graded the same {n_sub} vignettes."]
+    if pa is not None:
+        parts.append(f"Two practitioners chose the same level {pct(pa['estimate'])} of the "
+                     f"time (95% interval {pct(pa['ci_low'])} to {pct(pa['ci_high'])}).")
+    if fk is not None:
+        parts.append("Allowing for agreement by chance, agreement was "
+                     f"{kappa_words(fk['estimate'], fk['ci_low'], fk['ci_high'])} "
+                     f"(Fleiss' kappa {number(fk['estimate'])}, "
+                     f"95% interval {number(fk['ci_low'])} to {number(fk['ci_high'])}")
+        if ac1 is not None:
+            parts[-1] += (f"; Gwet's AC1 {number(ac1['estimate'])}, {number(ac1['ci_low'])} to "
+                          f"{number(ac1['ci_high'])}")
+        parts[-1] += ")."
+        if ac1 is not None and ac1["estimate"] - fk["estimate"] > 0.1:
+            parts.append("AC1 is clearly higher than kappa: some levels were used much more "
+                         "than others, which pulls kappa down (the prevalence paradox).")
+    head = fk if fk is not None else pa
+    return {"measure": "Fleiss' kappa" if fk is not None else "exact agreement",
+            "n": n_sub, "estimate": None if head is None else float(head["estimate"]),
+            "ci_low": None if head is None else float(head["ci_low"]),
+            "ci_high": None if head is None else float(head["ci_high"]),
+            "method": "Fleiss (1971) kappa and Gwet (2008) AC1, bootstrap intervals over "
+                      "vignettes", "text": " ".join(parts)}
+
+
+def accuracy_display(acc: pd.DataFrame) -> pd.DataFrame:
+    """Readable accuracy table (no rater ids: agencies only)."""
+    return pd.DataFrame({
+        "Agency": [agency_label(a) if a != "All agencies" else a for a in acc["agency"]],
+        "Practitioners": acc["raters"].astype(int), "Gradings": acc["ratings"].astype(int),
+        "Matched the reference": [f"{c} ({pct(p)})" for c, p in
+                                  zip(acc["correct"], acc["accuracy"], strict=True)],
+        "95% interval": [f"{pct(lo)} to {pct(hi)}" for lo, hi in
+                         zip(acc["ci_low"], acc["ci_high"], strict=True)],
+        "Graded higher": [pct(x) for x in acc["above_reference"]],
+        "Graded lower": [pct(x) for x in acc["below_reference"]],
+    })
+
+
+def accuracy_plot(acc: pd.DataFrame, title: str = "Gradings matching the reference level"):
+    """Dot-and-interval chart of accuracy by agency, with the all-agency figure as a line."""
+    import matplotlib.pyplot as plt
+
+    from ..figures import PALETTE
+
+    by = acc[acc["agency"] != "All agencies"].sort_values("accuracy")
+    allrow = acc[acc["agency"] == "All agencies"]
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.5 * len(by)))
+    y = np.arange(len(by))
+    ax.hlines(y, by["ci_low"], by["ci_high"], color=PALETTE["blue"], lw=2.5)
+    ax.plot(by["accuracy"], y, "o", color=PALETTE["blue"], mec="black", ms=8)
+    for yi, (p, hi) in enumerate(zip(by["accuracy"], by["ci_high"], strict=True)):
+        ax.annotate(f"{pct(p)}", (hi, yi), textcoords="offset points", xytext=(6, -3),
+                    fontsize=8)
+    if len(allrow):
+        ax.axvline(float(allrow["accuracy"].iloc[0]), color=PALETTE["black"], ls="--", lw=1,
+                   label=f"All agencies {pct(float(allrow['accuracy'].iloc[0]))}")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_yticks(y, [agency_label(a) for a in by["agency"]])
+    ax.set_xlim(0, 1.05)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: pct(v)))
+    ax.set_xlabel("Share of gradings at the reference level (95% interval)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_alt_text(acc: pd.DataFrame) -> str:
+    by = acc[acc["agency"] != "All agencies"].sort_values("accuracy", ascending=False)
+    items = "; ".join(f"{agency_label(r.agency)} {pct(r.accuracy)} ({pct(r.ci_low)} to "
+                      f"{pct(r.ci_high)})" for r in by.itertuples())
+    allrow = acc[acc["agency"] == "All agencies"]
+    tail = (f" All agencies together: {pct(float(allrow['accuracy'].iloc[0]))}."
+            if len(allrow) else "")
+    return (f"Dot chart of the share of gradings that matched the reference level, by agency, "
+            f"with 95% intervals, highest first: {items}.{tail}")
+
+
+def accuracy_findings(acc: pd.DataFrame) -> list[dict[str, Any]]:
+    """One finding per agency: accuracy with interval, and its lean (higher or lower)."""
+    out = []
+    for r in acc[acc["agency"] != "All agencies"].itertuples():
+        lean = ""
+        if r.above_reference > r.below_reference + 0.05:
+            lean = (f" When they differed from the panel they more often graded higher "
+                    f"({pct(r.above_reference)} of gradings) than lower "
+                    f"({pct(r.below_reference)}).")
+        elif r.below_reference > r.above_reference + 0.05:
+            lean = (f" When they differed from the panel they more often graded lower "
+                    f"({pct(r.below_reference)} of gradings) than higher "
+                    f"({pct(r.above_reference)}).")
+        text = (f"{agency_label(r.agency)} practitioners ({r.raters}) put {pct(r.accuracy)} "
+                f"of their {r.ratings} vignette gradings at the panel's reference level (95% "
+                f"interval {pct(r.ci_low)} to {pct(r.ci_high)}).{lean}")
+        out.append({"agency_code": str(r.agency), "group": agency_label(r.agency),
+                    "measure": "share of gradings at the reference level",
+                    "successes": int(r.correct), "n": int(r.ratings),
+                    "estimate": float(r.accuracy), "ci_low": float(r.ci_low),
+                    "ci_high": float(r.ci_high), "method": str(r.method), "text": text})
+    return out
+
+
+def confusion_finding(cm: pd.DataFrame, labels: dict[str, str] | None = None
+                      ) -> dict[str, Any]:
+    """Finding: overall share at the reference level and the most frequent confusion."""
+    total = int(cm.to_numpy().sum())
+    diag = int(np.trace(cm.to_numpy()))
+    top = most_confused(cm, top=1, labels=labels)
+    share = diag / total if total else math.nan
+    text = f"{pct(share)} of {total} gradings matched the reference level."
+    if len(top):
+        t = top.iloc[0]
+        text += (f" The commonest confusion: {pct(t['share_of_reference'])} of gradings of "
+                 f"{t['reference']} vignettes were given {t['given']}.")
+    return {"measure": "share of gradings at the reference level", "successes": diag,
+            "n": total, "estimate": diag / total if total else None,
+            "method": "confusion matrix of reference level against level given", "text": text}
+
+
+def kappa_method(r: Any) -> str:
+    """Method note for a paired-kappa result (row or dict)."""
+    get = r.get if isinstance(r, dict) else lambda k, d=None: getattr(r, k, d)
+    w = get("weights", "linear")
+    dw = get("design_weighted", False)
+    return (f"Cohen's weighted kappa ({w} weights){', design-weighted' if dw else ''}; "
+            "percentile bootstrap interval over cases")
+
+
+def level_agreement_display(agree: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Comparison": agree["comparison"], "Cases": agree["n"].astype(int),
+        "Same level": [pct(x) for x in agree["exact_agreement"]],
+        "Within one level": [pct(x) for x in agree["within_one"]],
+        "Weighted kappa": [number(x) for x in agree["kappa"]],
+        "95% interval": [f"{number(lo)} to {number(hi)}" for lo, hi in
+                         zip(agree["ci_low"], agree["ci_high"], strict=True)],
+        "Agreement beyond chance": [kappa_words(k, lo, hi) for k, lo, hi in zip(
+            agree["kappa"], agree["ci_low"], agree["ci_high"], strict=True)],
+    })
+
+
+def _audited_cells(x: float, n: float, est: float, lo: float, hi: float,
+                   min_n: int | None = None) -> tuple[str, str, str]:
+    """(count, estimate, interval) cells of an audited share; below the minimum the count
+    cell says "n cases audited: too few to report" and the others are blank."""
+    if not reportable(n, min_n):
+        return too_few(n, min_n=min_n), "", ""
+    return (f"{int(x)} of {int(n)}", pct(est),
+            "" if _isna(lo) else interval(lo, hi))
+
+
+def share_display(df: pd.DataFrame, what: str = "Judged appropriate",
+                  min_n: int | None = None) -> pd.DataFrame:
+    """Readable table of shares from ``appropriateness_by`` ("x of n", %, interval); groups
+    under ``min_n`` audited cases are "too few to report" (``analysis.reporting.rules``)."""
+    cells = [_audited_cells(*r, min_n=min_n) for r in zip(
+        df["successes"], df["n"], df["estimate"], df["ci_low"], df["ci_high"], strict=True)]
+    return pd.DataFrame({
+        "Group": df["group"],
+        what: [c[0] for c in cells], "Estimate": [c[1] for c in cells],
+        "95% interval": [c[2] for c in cells], "Method": df["method"],
+    })
+
+
+ROUTE_WORDS = {"multi_agency_forum": "via a multi-agency forum",
+               "single_agency": "from a single agency"}
+
+
+def route_difference_finding(fd: pd.DataFrame, weight_col: str = "design_weight",
+                             first: str = "multi_agency_forum", second: str = "single_agency",
+                             min_n: int | None = None) -> dict[str, Any] | None:
+    """Forum minus single-agency share judged appropriate, with Newcombe's interval on
+    effective sample sizes (Kish) when weights vary within a route; the words follow the
+    interval ("the data cannot tell" when it includes zero)."""
+    parts = {}
+    for route in (first, second):
+        g = fd[(fd["route"] == route) & ~fd["appropriate"].map(_isna)]
+        if g.empty:
+            return None
+        v = g["appropriate"].astype(bool).to_numpy()
+        w = g[weight_col].astype(float).to_numpy() if weight_col in g.columns else np.ones(len(g))
+        parts[route] = (float(np.sum(w * v) / np.sum(w)), float(np.sum(w) ** 2 / np.sum(w * w)),
+                        len(g))
+    (p1, n1, c1), (p2, n2, c2) = parts[first], parts[second]
+    small = [(ROUTE_WORDS.get(r, r), c) for r, c in ((first, c1), (second, c2))
+             if not reportable(c, min_n)]
+    if small:
+        return {"measure": "difference in share judged appropriate (forum minus single agency)",
+                "n": c1 + c2, "estimate": None, "ci_low": None, "ci_high": None,
+                "method": "Newcombe (1998) hybrid score interval, design-weighted shares",
+                "reason": too_few_reason(min_n),
+                "text": "The two routes cannot be compared: " + "; ".join(
+                    f"{w}, {too_few(c, 'contacts', min_n)}" for w, c in small) + "."}
+    d, lo, hi = newcombe_interval(p1, n1, p2, n2)
+    way = direction(lo, hi)  # the interval alone is stated: no test beside it
+    if way == "up":
+        words = (f"Contacts made via a multi-agency forum were more often judged appropriate "
+                 f"than single-agency contacts ({pct(p1)} against {pct(p2)}): a "
+                 f"difference of {points(d, unit=False)} percentage points, 95% interval "
+                 f"{points(lo, unit=False)} to {points(hi)}, as Hackney found in 2011.")
+    elif way == "down":
+        words = (f"Single-agency contacts were more often judged appropriate than contacts via a "
+                 f"multi-agency forum ({pct(p2)} against {pct(p1)}): a difference of "
+                 f"{points(-d, unit=False)} percentage points, 95% interval "
+                 f"{points(-hi, unit=False)} to {points(-lo)}.")
+    else:
+        what = ("contacts via a multi-agency forum and single-agency contacts differ in how "
+                "often they are judged appropriate")
+        words = (f"{cannot_tell(what)[0].upper()}{cannot_tell(what)[1:]} "
+                 f"({pct(p1)} appropriate of {c1} audited via a forum, {pct(p2)} of {c2} "
+                 f"single-agency): the 95% interval of the difference, "
+                 f"{points(lo, signed=True, unit=False)} to {points(hi, signed=True)}, "
+                 "includes no difference.")
+    return {"measure": "difference in share judged appropriate (forum minus single agency)",
+            "n": c1 + c2, "estimate": d, "ci_low": lo, "ci_high": hi,
+            "method": "Newcombe (1998) hybrid score interval, design-weighted shares",
+            "text": words}
+
+
+def front_door_contacts(cases: pd.DataFrame, services: Sequence[str] = ("front_door",)
+                        ) -> pd.DataFrame:
+    """Front-door contacts with ``became_referral`` (the contact became a referral to CSC):
+    the front door's own judgement of every contact, for the population funnel plot."""
+    c = _contacts(cases, services)
+    return c.assign(became_referral=c["referral_date"].notna())
+
+
+def odds_ratio_display(res: LogisticResult) -> pd.DataFrame:
+    t = res.table
+    return pd.DataFrame({
+        "Factor": t["variable"],
+        "Group": [f"{c} (comparison)" if ref else str(c) for c, ref in
+                  zip(t["category"], t["reference"], strict=True)],
+        "Contacts": t["n"].astype(int),
+        "Observed share appropriate": [pct(x) for x in t["observed_share"]],
+        "Adjusted share": [pct(x) for x in t["adjusted_share"]],
+        "Odds ratio": ["1 (comparison)" if ref else number(o) for o, ref in
+                       zip(t["odds_ratio"], t["reference"], strict=True)],
+        "95% interval": ["" if ref else f"{number(lo)} to {number(hi)}" for lo, hi, ref in
+                         zip(t["ci_low"], t["ci_high"], t["reference"], strict=True)],
+    })
+
+
+def odds_ratio_alt_text(res: LogisticResult) -> str:
+    t = res.table[~res.table["reference"]]
+    clear = t[(t["ci_low"] > 1) | (t["ci_high"] < 1)]
+    items = "; ".join(f"{r.variable} {r.category}: {number(r.odds_ratio)} ({number(r.ci_low)} to "
+                      f"{number(r.ci_high)})" for r in t.itertuples())
+    head = (f"{len(clear)} of {len(t)} odds ratios have intervals that exclude 1."
+            if len(t) else "No odds ratios could be estimated.")
+    return f"Forest plot of odds ratios on a log scale with 95% intervals. {head} {items}."
+
+
+def model_route_finding(res: LogisticResult) -> dict[str, Any] | None:
+    t = res.table[(res.table["predictor"] == "route") & ~res.table["reference"]]
+    if t.empty or _isna(t["ci_low"].iloc[0]):
+        return None
+    r = t.iloc[0]
+    head = _or_head(r["variable"], r["category"])
+    text = next((s for s in res.readings if s.startswith(head)), "")
+    return {"measure": "odds ratio", "n": res.n, "estimate": float(r["odds_ratio"]),
+            "ci_low": float(r["ci_low"]), "ci_high": float(r["ci_high"]), "method": res.method,
+            "text": text}
+
+
+def triage_display(tab: Any) -> pd.DataFrame:
+    """The grading table for the page: counts (a Total row and column added), or a
+    disclosure-controlled ``SuppressedTable`` from ``analysis.reporting.Ledger.table``."""
+    if hasattr(tab, "mask"):
+        out = tab.table.rename(index=TRIAGE_LABELS, columns=TRIAGE_LABELS).copy()
+        out.columns = [c if str(c).lower() == "total" else f"Triage: {c}" for c in out.columns]
+    else:
+        out = tab.rename(index=TRIAGE_LABELS, columns=TRIAGE_LABELS).copy()
+        out.columns = [f"Triage: {c}" for c in out.columns]
+        out["Total"] = out.sum(axis=1)
+    out.index.name = "Auditor's grade"
+    out.columns.name = None
+    return out
+
+
+RISKY = ("medium", "high")
+
+
+def undergraded_cells(table: str = "da_grading") -> list[tuple[str, str, str]]:
+    """The cells of the grading table (auditor's grade, triage grade) that are under-graded
+    incidents: judged medium or high, graded standard (for ``Ledger.count``)."""
+    return [(table, g, "standard") for g in RISKY]
+
+
+def undergrading_counts(df: pd.DataFrame, by: str, given: str = "triage_grade",
+                        judged: str = "triage_grade_judged",
+                        labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """Counts of the incidents judged medium or high risk, by ``by`` (rows): graded standard
+    by triage (under-graded) or not; unweighted, for the disclosure ledger."""
+    d = df.dropna(subset=[given, judged])
+    risky = d[d[judged].isin(RISKY)]
+    out = pd.DataFrame({
+        "graded standard": risky.groupby(by, sort=True)[given].apply(
+            lambda s: int((s == "standard").sum())),
+        "graded medium or high": risky.groupby(by, sort=True)[given].apply(
+            lambda s: int((s != "standard").sum()))}).fillna(0).astype(int)
+    out.index = [(labels or {}).get(k, k) for k in out.index]
+    return out
+
+
+def triage_agreement_sentence(ta: dict[str, Any]) -> str:
+    share = pct(ta["exact_agreement"])
+    if ta.get("design_weighted"):
+        share = f"an estimated {share} (weighted for how the sample was drawn)"
+    return (f"Triage and the auditors gave the same grade to {share} of the "
+            f"{ta['n']} audited domestic-abuse incidents; beyond chance the agreement is "
+            f"{kappa_words(ta['kappa'], ta['ci_low'], ta['ci_high'])} "
+            f"(weighted kappa {number(ta['kappa'])}, 95% interval "
+            f"{number(ta['ci_low'])} to {number(ta['ci_high'])}).")
+
+
+def undergrading_sentence(u: Any, min_n: int | None = None, shown: int | str | None = None,
+                          n_shown: int | str | None = None) -> str:
+    """The under-grading finding. ``shown`` is the count as the disclosure ledger allows it
+    (``Ledger.count``): ``"c"`` when it is 1 to 5 or would give away a suppressed cell, and
+    then no count, share or interval is stated (any of them would give the count back)."""
+    if not u.n_medium_high:
+        return "No audited incident was judged medium or high risk by the auditors."
+    if not reportable(u.n_medium_high, min_n):
+        return ("Audited incidents the auditors judged medium or high risk: "
+                f"{too_few(u.n_medium_high, 'incidents', min_n)}.")
+    if n_shown == "c":
+        return ("The number of audited incidents the auditors judged medium or high risk, and "
+                "how many of them triage had graded standard, are not published: they would "
+                "give away counts from 1 to 5 shown as c in the table above, so that no child "
+                "can be identified.")
+    if shown == "c":
+        return (f"Of {u.n_medium_high} audited incidents the auditors judged medium or high "
+                "risk, the number triage had graded standard is shown as c: a count from 1 to "
+                "5, not published (nor its share) so that no child can be identified. An "
+                "incident graded standard is recorded for information only and is not "
+                "discussed at the multi-agency triage meeting.")
+    share = pct(u.estimate)
+    if abs(u.estimate - u.undergraded / u.n_medium_high) > 0.005:
+        share = f"an estimated {share} once weighted for how the sample was drawn"
+    return (f"Of {u.n_medium_high} audited incidents the auditors judged medium or high risk, "
+            f"triage had graded {u.undergraded} as standard ({share}; 95% interval "
+            f"{pct(u.ci_low)} to {pct(u.ci_high)}). An incident graded standard is "
+            f"recorded for information only and is not discussed at the multi-agency triage "
+            f"meeting.")
+
+
+def undergrading_finding(u: Any, shown: int | str, n_shown: int | str | None = None
+                         ) -> dict[str, Any]:
+    """The under-grading finding's numbers and words, with count, estimate and interval left
+    out when the disclosure ledger suppressed the count (and the number judged medium or
+    high too when it suppressed that)."""
+    hide = shown == "c" or n_shown == "c"
+    return {"successes": None if hide else u.undergraded,
+            "n": None if n_shown == "c" else int(u.n_medium_high),
+            "estimate": None if hide else u.estimate, "ci_low": None if hide else u.ci_low,
+            "ci_high": None if hide else u.ci_high, "method": u.method,
+            "reason": "count of 1 to 5 incidents, or one that would reveal one: suppressed "
+                      "(DfE disclosure control)" if hide else "",
+            "text": undergrading_sentence(u, shown=shown, n_shown=n_shown)}
+
+
+def undergrading_display(df: pd.DataFrame, min_n: int | None = None,
+                         counts: Any = None) -> pd.DataFrame:
+    """Under-grading by group. ``counts``: the disclosure-controlled counts of the same
+    groups (``Ledger.table`` of ``undergrading_counts``); where a group's count is ``c`` its
+    share and interval are left out too."""
+    cells = [list(_audited_cells(*r, min_n=min_n)) for r in zip(
+        df["undergraded"], df["n_medium_high"], df["estimate"], df["ci_low"], df["ci_high"],
+        strict=True)]
+    if counts is not None:
+        tab = counts.table
+        for cell, g, n in zip(cells, df["group"], df["n_medium_high"], strict=True):
+            if not reportable(n, min_n) or g not in tab.index:
+                continue
+            total = next((c for c in tab.columns if str(c).lower() == "total"), None)
+            if total is not None and tab.loc[g, total] == "c":
+                cell[:] = ["c", "", ""]
+            elif tab.loc[g, "graded standard"] == "c":
+                cell[:] = [f"c of {int(n)}", "", ""]
+    return pd.DataFrame({
+        "Source": df["group"],
+        "Graded standard, auditor medium/high": [c[0] for c in cells],
+        "Share under-graded": [c[1] for c in cells], "95% interval": [c[2] for c in cells],
+    })
+
+
+def series_display(series: pd.DataFrame) -> pd.DataFrame:
+    """Wide monthly table: one row per month, 'numerator / denominator (rate)' per measure."""
+    s = series.copy()
+    s["cell"] = [f"{n:,} of {d:,} ({pct(r)})" + ("" if ok else " *")
+                 for n, d, r, ok in zip(s["numerator"], s["denominator"], s["rate"],
+                                        s["lookback_complete"], strict=True)]
+    wide = s.pivot(index="month", columns="measure", values="cell").reset_index()
+    wide["month"] = pd.to_datetime(wide["month"]).dt.strftime("%b %Y")
+    names = {"month": "Month", **{k: v["title"] for k, v in MEASURES.items()}}
+    cols = ["month", *[k for k in MEASURES if k in wide.columns]]
+    return wide[cols].rename(columns=names).fillna("")
+
+
+BENCHMARK_KEYWORDS = {
+    "assessment_45": (("45",), ("assessment",)),
+    "rereferral": (("re-referral",), ("rereferral",), ("re_referral",), ("re-referrals",)),
+    "conversion": (("conversion",), ("contacts", "referral")),
+}
+
+
+def benchmark_for(benchmarks: pd.DataFrame | None, measure: str) -> dict[str, Any] | None:
+    """The published national figure for a measure, with a label naming its source and year."""
+    if benchmarks is None:
+        return None
+    for kw in BENCHMARK_KEYWORDS.get(measure, ()):
+        row = find_benchmark(benchmarks, *kw)
+        if row:
+            src = next((str(row[c]) for c in ("source", "publication", "publisher")
+                        if c in row and not _isna(row[c])), "")
+            year = next((str(row[c]) for c in ("year", "period", "as_at") if c in row
+                         and not _isna(row[c])), "")
+            label = f"National {pct(row['value'], 1)}" + (f" ({year})" if year else "") + (
+                f", {src}" if src else "")
+            return {"value": row["value"], "label": label, "source": src, "year": year}
+    return None
+
+
+def _special_causes(res: pd.DataFrame) -> pd.DataFrame:
+    """Rows of an xmr result flagged as special cause (any column naming variation)."""
+    for c in ("variation", "special_cause", "signal"):
+        if c in res.columns:
+            col = res[c]
+            if col.dtype == bool:
+                return res[col]
+            txt = col.astype(str).str.lower()
+            return res[txt.str.contains("special|improv|concern") & ~txt.str.contains("common")]
+    return res.iloc[0:0]
+
+
+def trend_sentence(series: pd.DataFrame, res: pd.DataFrame, measure: str,
+                   benchmark: dict[str, Any] | None = None) -> str:
+    """Plain reading of one XmR chart: average, latest month, special causes, benchmark."""
+    info = MEASURES[measure]
+    s = chart_months(series, measure)
+    if s.empty:
+        return f"{info['title']}: no complete months to chart."
+    mean = float(s["numerator"].sum() / s["denominator"].sum())
+    last = s.iloc[-1]
+    month = pd.Timestamp(last["month"]).strftime("%B %Y")
+    text = (f"{info['title']}: {pct(mean)} over {len(s)} months "
+            f"({int(s['numerator'].sum()):,} of {int(s['denominator'].sum()):,}); "
+            f"{pct(last['rate'])} in {month}.")
+    sc = _special_causes(res)
+    if len(sc):
+        imp = [c for c in ("variation", "special_cause") if c in sc.columns]
+        kinds = set(sc[imp[0]].astype(str).str.lower()) if imp else set()
+        if any("improv" in k for k in kinds):
+            text += " The chart shows special-cause variation in the improving direction."
+        elif any("concern" in k for k in kinds):
+            text += " The chart shows special-cause variation that is a concern."
+        else:
+            text += " The chart shows special-cause variation: something has probably changed."
+    else:
+        text += (" Only common-cause variation: the month-to-month changes are the ordinary "
+                 "ups and downs of the process.")
+    if benchmark:
+        rel = "above" if mean > benchmark["value"] else "below"
+        text += f" That is {rel} the national figure of {pct(benchmark['value'], 1)}"
+        text += f" ({benchmark['year']}, {benchmark['source']})." if benchmark.get("source") \
+            else "."
+    return text
+
+
+def trend_alt_text(series: pd.DataFrame, res: pd.DataFrame, measure: str,
+                   benchmark: dict[str, Any] | None = None) -> str:
+    s = chart_months(series, measure)
+    if s.empty:
+        return f"XmR chart of {MEASURES[measure]['title'].lower()}: no data."
+    lo, hi = s["rate"].min(), s["rate"].max()
+    first = pd.Timestamp(s["month"].iloc[0]).strftime("%B %Y")
+    last = pd.Timestamp(s["month"].iloc[-1]).strftime("%B %Y")
+    return (f"XmR chart of {MEASURES[measure]['title'].lower()}, monthly from {first} to {last}, "
+            f"ranging from {pct(lo)} to {pct(hi)}. "
+            + trend_sentence(series, res, measure, benchmark))
+
+
+def load_design_weights(manifest: str | Path, cases: pd.DataFrame | None = None
+                        ) -> pd.DataFrame:
+    """case_id and design_weight for the threshold-audit sample, via ``analysis.sampling``
+    (``attach_weights``) when available, else read from the manifest directly."""
+    try:
+        from .. import sampling
+    except ImportError:
+        return weights_from_manifest(manifest)
+    if hasattr(sampling, "attach_weights") and cases is not None:
+        try:
+            w = sampling.attach_weights(cases[["case_id"]], manifest)
+            w = w.dropna(subset=["design_weight"])
+            return w[["case_id", "design_weight", *(["stratum"] if "stratum" in w.columns
+                                                     else [])]]
+        except (TypeError, KeyError, ValueError):
+            pass
+    return weights_from_manifest(manifest)
+
+
+def data_summary(cases: pd.DataFrame, ratings: pd.DataFrame, audit: pd.DataFrame,
+                 weights: pd.DataFrame | None) -> str:
+    """Markdown paragraph saying what data the page rests on (aggregate counts only)."""
+    fd = _contacts(cases, ("front_door",))
+    first, last = fd["contact_date"].min(), fd["contact_date"].max()
+    period = (f"from {first:%d %B %Y} to {last:%d %B %Y}" if pd.notna(first) else "")
+    n_aud = audit["case_id"].nunique()
+    w_note = ""
+    if weights is not None and weights_vary(weights["design_weight"]):
+        w_note = (" Some kinds of contact were deliberately over-sampled, so audited contacts "
+                  "are weighted back to the make-up of all contacts.")
+    return (f"**Data.** {len(fd):,} front-door contacts {period}; {n_aud} contacts audited for "
+            f"the threshold audit ({audit['auditor_id'].nunique()} auditors); "
+            f"{ratings['rater_id'].nunique()} practitioners from "
+            f"{ratings['rater_agency'].nunique()} agencies graded "
+            f"{ratings['subject_id'].nunique()} vignettes.{w_note}")
