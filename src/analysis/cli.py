@@ -14,6 +14,10 @@ from pathlib import Path
 
 from . import __version__
 
+__all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "cmd_dictionary",
+           "cmd_ingest", "cmd_publish", "cmd_run", "cmd_sample", "cmd_synth", "main",
+           "user_errors"]
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 

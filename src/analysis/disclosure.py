@@ -50,6 +50,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+__all__ = ["CONFIDENTIAL", "Cell", "JUDGEMENT_COUNTS_PUBLISHABLE", "NOT_APPLICABLE",
+           "NOT_AVAILABLE", "SUPPRESS_MAX", "SUPPRESS_MIN", "SuppressedSeries", "SuppressedTable",
+           "TOTAL_LABELS", "Totals", "audit_release", "is_publishable_judgement_count",
+           "recoverable_cells", "suppress", "suppress_percentages", "suppress_series"]
+
 #: Smallest and largest count suppressed by default (DfE: counts of 1 to 5 are shown as "c").
 SUPPRESS_MIN = 1
 SUPPRESS_MAX = 5

@@ -17,6 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+__all__ = ["FORMULA_PREFIXES", "cell_value", "deterministic_xlsx", "neutralise",
+           "neutralise_frame", "write_csv"]
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 

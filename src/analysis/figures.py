@@ -23,6 +23,9 @@ import pandas as pd
 
 from .reporting import number
 
+__all__ = ["PALETTE", "SEQUENTIAL", "collect_plotted", "compare_plotted", "figure_html",
+           "plotted_data", "show_figure", "show_table", "show_text", "table_html"]
+
 # Okabe, M. & Ito, K. (2008) "Color Universal Design (CUD): how to make figures and
 # presentations that are friendly to colorblind people".
 PALETTE = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
+__all__ = ["COUNT_RE", "FINDING_COLUMNS", "Finding", "FindingsLog", "GOLDEN_COLUMNS",
+           "SERVICE_CODES", "collect", "compare", "finding_id"]
+
 SERVICE_CODES = {
     "front_door": "FD", "partnership_triage": "TRIAGE", "mat_panel": "MAT", "yprrp": "YPRRP",
     "mat_yprrp": "MAT-YPRRP", "tier2_social_work": "T2SW", "first_response_team": "FRT",

@@ -27,6 +27,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+__all__ = ["GateIndex", "INDEX_FORMAT", "LIBRARY_DIRS", "SKIP_SUFFIXES", "Sensitive", "TAG_RE",
+           "TOKEN_RE", "WORD_RE", "check", "check_text", "disclosure_audit", "gate_index",
+           "index_key", "public_dates", "scan_site", "sensitive_values", "words"]
+
 INDEX_FORMAT = "sqa-gate-index-1"
 LIBRARY_DIRS = ("site_libs/",)
 SKIP_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".woff", ".woff2", ".ttf", ".ico"}

@@ -36,6 +36,10 @@ import yaml
 from . import __version__, privacy, schemas
 from .provenance import sha256_file, timestamp, write_json
 
+__all__ = ["ANSWER_NA_TOKENS", "ENUM_PREFIX", "EXCEL_EPOCH", "IngestResult", "InputError",
+           "Mapping", "NA_TOKENS", "PSEUDONYM_KIND", "READ_SUFFIXES", "builtin_mappings", "ingest",
+           "load_mapping", "read_raw", "read_table", "write_outputs"]
+
 NA_TOKENS = {"", "#n/a", "#na", "n/a", "null", "nan", "none", "#value!", "#ref!", "#div/0!",
              "#name?", "nat", "-"}
 # In answer columns "n/a" means "not applicable", not "missing".

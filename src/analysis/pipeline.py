@@ -33,6 +33,12 @@ import yaml
 
 from .provenance import git_commit, package_versions, sha256_file, timestamp, write_json
 
+__all__ = ["KERNEL_START_ATTEMPTS", "NotebookOutcome", "NotebookSpec", "PREPARE_STEPS",
+           "PROJECT_FILES", "Round", "RoundError", "TIMING_KEYS", "base_parameters",
+           "copy_project", "declared_parameters", "execute_notebook", "find_root", "load_round",
+           "normalise_executed", "notebook_key", "package_fingerprint", "prepare", "prepare_steps",
+           "project_path", "run_round", "sample_dir", "source_date"]
+
 
 class RoundError(Exception):
     """A problem with the round file or one of its steps (reported without traceback)."""

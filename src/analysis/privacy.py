@@ -27,6 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+__all__ = ["DEMO_KEY", "KEY_ENV", "KEY_FILE_ENV", "KeyError_", "PREFIX", "PSEUDONYM_RE",
+           "age_band", "age_bands", "age_in_years", "key_fingerprint", "load_key", "normalise_id",
+           "pseudonymise", "pseudonymise_series", "today"]
+
 DEMO_KEY = b"DEMO-KEY-public-not-secret-for-synthetic-data-only"
 KEY_ENV = "SQA_PSEUDONYM_KEY"
 KEY_FILE_ENV = "SQA_PSEUDONYM_KEY_FILE"

@@ -51,6 +51,12 @@ from .reporting import (
     too_few,
 )
 
+__all__ = ["DifferenceResult", "METHOD_LABELS", "Method", "ProportionCI", "SMALL_N", "WIDE",
+           "describe_change", "describe_proportion", "difference_ci", "effective_interval",
+           "n_for_interval_width", "n_to_detect_change", "newcombe_interval", "proportion_ci",
+           "proportion_phrase", "quantifier", "quantifier_for", "weighted_proportion_ci",
+           "weights_vary"]
+
 Method = Literal["wilson", "clopper-pearson", "jeffreys"]
 
 #: statsmodels' name for each method.

@@ -19,6 +19,9 @@ from typing import Any
 
 from . import __version__
 
+__all__ = ["KEY_PACKAGES", "git_commit", "package_versions", "sha256_file", "timestamp",
+           "write_json"]
+
 KEY_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "papermill", "pandera", "duckdb",
                 "pyarrow", "matplotlib", "openpyxl")
 

@@ -49,6 +49,13 @@ from typing import Any
 
 import yaml
 
+__all__ = ["DATE_FORMAT", "DATE_TOKEN", "DATE_TOKEN_LONG", "ENGINE_NOTICE", "FIGURE_RE",
+           "FRONT_RE", "Page", "QUARTO_THEME", "QUARTO_TIMEOUT", "RELEASES_TOKEN", "RENDER_CACHE",
+           "RenderError", "RenderReport", "TOKENS", "VERSION_TOKEN", "choose_engine",
+           "citation_id", "hidden_component", "html_link", "navbar", "quarto_config",
+           "quarto_version", "render", "render_cost", "render_nbconvert", "render_quarto",
+           "stage_markdown", "stage_notebook", "staged_inputs", "staging_parent"]
+
 # Placeholders rendered in place of the release's own values (filled by publish.decorate).
 VERSION_TOKEN = "SQARELEASEVERSION"
 DATE_TOKEN = "1901-02-03"

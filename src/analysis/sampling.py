@@ -122,6 +122,18 @@ from .proportions import SMALL_N
 from .provenance import git_commit, package_versions, timestamp, write_json
 from .reporting import TOO_FEW, margin, pct, too_few_reason
 
+__all__ = ["ALLOCATIONS", "CANONICALISATION", "DESIGN_KEYS", "DIGEST_CHARS", "DateWindow",
+           "Design", "DesignError", "MANIFEST_VERSION", "MAX_ROW_DIGESTS", "MISSING", "Oversample",
+           "Sample", "VerifyResult", "WIDE_MARGIN", "WORKBOOK_PREFILLED", "allocate",
+           "attach_weights", "canon_value", "canonical_text", "cli_draw", "cli_sample",
+           "cli_verify", "design_findings", "design_from_dict", "design_summary", "design_table",
+           "draw", "in_sentence", "input_digest", "largest_remainder", "load_design",
+           "load_or_draw", "manifest_body", "manifest_facts", "margin_alt_text", "margin_of_error",
+           "margin_plot", "oversample_allocation", "plain_words", "planning_table", "read_cases",
+           "read_manifest", "sample_folder", "sample_size", "shipped_designs", "stratified_margin",
+           "stratum_label", "summary_display", "verification_finding", "verify",
+           "workbook_columns", "write_sample", "write_workbook", "z_value"]
+
 MANIFEST_VERSION = 1
 ALLOCATIONS = ("proportional", "equal", "neyman", "fixed")
 DESIGN_KEYS = ("name", "title", "source", "notes", "seed", "scale", "filter", "date_window",

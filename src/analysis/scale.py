@@ -55,6 +55,11 @@ from . import __version__, ingest, privacy, schemas
 from .ingest import InputError
 from .provenance import sha256_file, timestamp, write_json
 
+__all__ = ["MIN_PARALLEL_IDS", "PSEUDONYM_PATTERN", "SIMPLE_ID_PATTERN", "STAGE_COLUMNS",
+           "appropriateness_by_source", "canonical_schema", "duckdb_scan_seconds",
+           "ingest_parquet", "monthly_series", "sample_columns", "staging_schema",
+           "stratified_sample_parquet"]
+
 #: Below this many distinct identifiers in a batch, hashing stays in the main process.
 MIN_PARALLEL_IDS = 50_000
 #: The canonical pseudonym form (``privacy.PSEUDONYM_RE``) as an RE2 pattern for Arrow.

@@ -26,6 +26,14 @@ from typing import Any, Literal
 import pandas as pd
 import yaml
 
+__all__ = ["AGE_BANDS", "AGE_BAND_LABELS", "ANSWER_LABELS", "ANSWER_SYNONYMS", "Column",
+           "ColumnType", "ETHNICITY", "ETHNICITY_SYNONYMS", "GENDER", "GENDER_SYNONYMS", "GRADE",
+           "GRADE_SYNONYMS", "KINDS", "Kind", "OUTCOME", "OUTCOME_SYNONYMS", "REFERRAL_SOURCE",
+           "REFERRAL_SOURCE_SYNONYMS", "ROUTE", "ROUTE_SYNONYMS", "SERVICE", "SERVICE_SYNONYMS",
+           "Scale", "Standards", "TRIAGE_GRADE", "TRIAGE_SYNONYMS", "TableSpec", "audit_spec",
+           "cases_spec", "data_dictionary_markdown", "load_scale", "load_standards",
+           "pandera_schema", "ratings_spec", "spec_for", "validate"]
+
 Kind = Literal["cases", "audit", "ratings"]
 KINDS: tuple[str, ...] = ("cases", "audit", "ratings")
 

@@ -40,6 +40,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+__all__ = ["COLOURS", "Improvement", "LABELS", "LIMIT_CONSTANT", "MARKERS", "NEAR_CONSTANT",
+           "RULES", "RUN_LENGTH", "SCREEN_CONSTANT", "TREND_LENGTH", "VARIATIONS", "xmr",
+           "xmr_plot"]
+
 #: Scaling constant for XmR process limits: 3 / d2, d2 = 1.128 (Wheeler & Chambers 1992).
 LIMIT_CONSTANT = 2.66
 #: Near (two-sigma) limits: two thirds of the way to the process limits.

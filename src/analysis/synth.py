@@ -108,6 +108,31 @@ from . import privacy, schemas
 from .export import cell_value, deterministic_xlsx, write_csv
 from .ingest import InputError
 
+__all__ = ["AGENCY_MODEL", "AGE_BAND_CODES", "AGE_MIX", "AGE_RANGE", "ANNEX_A_BAD_ROWS",
+           "ANNEX_A_HEADER", "ANNEX_A_ROWS", "ANNEX_A_TITLE", "ASSESSMENT_LIMIT_WORKING_DAYS",
+           "ASSESSMENT_ON_TIME", "AUDITOR_ERROR", "AUDITOR_INSUFFICIENT", "AUDIT_DATES",
+           "CASE_CORRELATION", "CHILD_POOL_RATIO", "CHILD_PROPENSITY_SHAPE", "CONTACTS_PER_MONTH",
+           "DEFAULT_STANDARD_RATE", "DemoData", "ETHNICITY_LABELS", "ETHNICITY_MIX", "EXCEL_EPOCH",
+           "FRONT_DOOR_APPROPRIATE", "FRONT_DOOR_DECISION", "FRONT_DOOR_RATES", "FRONT_DOOR_TEAMS",
+           "FRONT_DOOR_THEME_RATES", "FRONT_DOOR_TIMING", "FY_END", "FY_START", "FrontDoor",
+           "GENDER_MIX", "GENDER_VARIANTS", "HACKNEY_FINDINGS", "HACKNEY_SAMPLE",
+           "HISTORY_DA_FACTOR", "HISTORY_START", "KNOWN_BEFORE_SHARE", "LEVELS",
+           "LEVEL_GIVEN_APPROPRIATE", "LEVEL_GIVEN_TRUE_GRADE", "MIN_DEMO_CONTACTS",
+           "MULTI_AGENCY_SHARE", "NON_DA_SOURCE_MIX", "NOT_MET_NO_SHARE", "OUTCOMES",
+           "OUTCOME_GIVEN_LEVEL", "PREVIOUS_ROUND_AUDIT_DATE", "PREVIOUS_ROUND_SHIFT",
+           "RATERS_PER_AGENCY", "RATER_PREFIX", "REFERENCE_MIX", "REFERRAL_OUTCOMES",
+           "REFERRAL_UNCLEAR", "SCALE_CHUNK_ROWS", "SCALE_START", "SERVICE_PROFILES",
+           "SERVICE_STANDARD_RATES", "SOURCES", "SOURCE_AGENCY", "SOURCE_APPROPRIATE_ODDS",
+           "SOURCE_CODES", "STANDARD_KEYS", "STREAMS", "ServiceProfile", "SynthError",
+           "THEME_FALSE_POSITIVE", "THEME_KEYS", "THEME_NOTES", "THEME_RATES", "THEME_SENSITIVITY",
+           "THRESHOLD_AUDITORS", "THRESHOLD_SECOND_AUDITOR", "TIER2_AUDITORS", "TIER2_DYNAMICS",
+           "TIER2_LEVELS", "TIER2_SERVICES", "TIER3_DELAY_MEAN_DAYS", "TIER3_DELAY_THEME_DAYS",
+           "TIER3_ESCALATION", "TIER_JUDGED_ERROR", "TRIAGE", "TRIAGE_GRADING_ERROR",
+           "TRIAGE_JUDGED_ERROR", "TRUE_TRIAGE_MIX", "VIGNETTE_DIFFICULTY", "demo_frames",
+           "generate_population_parquet", "generate_ratings", "overall_grade_from_answers",
+           "referrals_in_previous_year", "simulate_audit_returns", "tier2_truth",
+           "write_audit_returns", "write_demo"]
+
 
 class SynthError(InputError, ValueError):
     """The synthetic generator was given inputs it cannot use (named in the message).

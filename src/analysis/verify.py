@@ -34,6 +34,10 @@ from urllib.parse import unquote, urlsplit
 
 from .render import TOKENS, Page
 
+__all__ = ["CSS_URL_RE", "DATA_RE", "Expectation", "FENCE_RE", "HEADING_RE", "SCHEME_RE",
+           "TEXT_SUFFIXES", "check_release", "expectations", "notebook_figures",
+           "notebook_headings"]
+
 TEXT_SUFFIXES = {".html", ".json", ".xml", ".txt", ".css", ".js"}
 SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 CSS_URL_RE = re.compile(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)")
