@@ -47,6 +47,22 @@ class LogisticResult:
     readings: list[str] = field(default_factory=list)
     model: Any = None
     excluded: int = 0
+    #: False when no model could be fitted (``reason`` says why, in plain words; ``table`` is
+    #: then empty and ``readings`` holds that one sentence)
+    fitted: bool = True
+    reason: str = ""
+    #: predictors left out of the model, each with the plain-words sentence saying why (a
+    #: factor left with one group, or one that cannot be told apart from an earlier factor)
+    dropped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def used(self) -> list[str]:
+        """The predictors the model estimated (the ones the readings take into account)."""
+        return [p for p in self.predictors if p not in self.dropped]
+
+
+_TABLE_COLUMNS = ["variable", "predictor", "category", "code", "n", "observed_share",
+                 "adjusted_share", "reference", "odds_ratio", "ci_low", "ci_high", "p_value"]
 
 
 def _collapse_rare(s: pd.Series, min_count: int, other: str = "other") -> pd.Series:
@@ -62,7 +78,9 @@ def logistic_odds_ratios(df: pd.DataFrame, outcome: str, predictors: Sequence[st
                          reference: dict[str, Any] | None = None,
                          labels: dict[str, dict[Any, str]] | None = None,
                          variable_labels: dict[str, str] | None = None,
-                         min_count: int = 5, confidence: float = 0.95) -> LogisticResult:
+                         min_count: int = 5, confidence: float = 0.95,
+                         outcome_words: str = "judged appropriate", unit: str = "contacts"
+                         ) -> LogisticResult:
     """Logistic regression of a yes/no ``outcome`` on categorical ``predictors`` (statsmodels).
 
     * Categories with fewer than ``min_count`` cases are pooled into "other" (a category with a
@@ -75,31 +93,69 @@ def logistic_odds_ratios(df: pd.DataFrame, outcome: str, predictors: Sequence[st
     * Odds ratios and Wald intervals are exp(beta) and exp(beta +/- z se).  ``adjusted_share``
       is the model's average predicted share if every case had that category (marginal
       standardisation), which reads more easily than odds.
+    * Any round gives a result: a factor left with one group, or one that cannot be told apart
+      from an earlier factor, is dropped and named in ``dropped`` (never "taken into
+      account"); when no model can be fitted (no cases, every case the same outcome, no
+      factor left to compare, a singular design) ``fitted`` is False, ``reason`` says why in
+      plain words and ``readings`` is that sentence.
     """
     import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
     cols = [outcome, *predictors] + ([weight_col] if weight_col else [])
     d = df[cols].copy()
     d = d[~d[outcome].map(_isna)].dropna(subset=list(predictors))
     # categorical codes; rare categories pooled into "other"; a pooled "other" still below
-    # min_count is left out of the model (reported in ``excluded``)
+    # min_count is left out of the model (reported in ``excluded``).  Leaving cases out can
+    # take another factor's group below min_count, so this repeats until nothing changes.
     n_before = len(d)
+    pooled = []
     for p in predictors:
         s = d[p]
         if s.dtype == bool or str(s.dtype) == "boolean":
             d[p] = s.astype(bool).map({True: "yes", False: "no"})
         else:
-            s = _collapse_rare(s.astype("object"), min_count)
+            d[p] = s.astype("object")
+            pooled.append(p)
+    while True:
+        for p in pooled:
+            s = _collapse_rare(d[p], min_count)
             if (s == "other").sum() < min_count:
                 s = s.where(s != "other", None)
             d[p] = s
-    d = d.dropna(subset=list(predictors))
+        kept = d.dropna(subset=list(predictors))
+        if len(kept) == len(d):
+            break
+        d = kept
     excluded = n_before - len(d)
     y = d[outcome].astype(bool).astype(float).to_numpy()
     w = d[weight_col].astype(float).to_numpy() if weight_col else np.ones(len(d))
     weighted = weights_vary(w)
+    vlabels = {p: (variable_labels or {}).get(p, p) for p in predictors}
+    method = ("design-weighted logistic regression (pseudo-likelihood, robust sandwich "
+              "variance)" if weighted else "logistic regression (maximum likelihood)")
+    if excluded:
+        method += (f"; {excluded} case(s) in categories too small to estimate (fewer than "
+                   f"{min_count}, even pooled) left out")
+
+    def not_fitted(reason: str, dropped: dict[str, str] | None = None) -> LogisticResult:
+        res = LogisticResult(table=pd.DataFrame(columns=_TABLE_COLUMNS), n=len(d),
+                             events=int(y.sum()), outcome=outcome, predictors=list(predictors),
+                             weighted=weighted, method=method, excluded=excluded, fitted=False,
+                             reason=reason, dropped=dropped or {})
+        res.readings = odds_ratio_readings(res, outcome_words, unit)
+        return res
+
+    if not len(d):
+        return not_fitted(f"the {n_before} {unit} fall in groups too small to compare (fewer "
+                          f"than {min_count} in each)" if n_before else
+                          f"no {unit} have every factor recorded")
+    if np.ptp(y) == 0:
+        every = "every one" if y[0] else "none"
+        return not_fitted(f"{every} of the {len(d)} {unit} was {outcome_words}, so there "
+                          "is no difference to explain")
     refs: dict[str, Any] = {}
-    design_parts = []
+    columns: dict[str, list[pd.Series]] = {}
     for p in predictors:
         s = d[p]
         ref = (reference or {}).get(p)
@@ -110,37 +166,56 @@ def logistic_odds_ratios(df: pd.DataFrame, outcome: str, predictors: Sequence[st
                 s.value_counts().sort_index().sort_values(ascending=False, kind="stable").index[0])
         refs[p] = ref
         cats = [c for c in sorted(s.unique(), key=str) if c != ref]
-        for c in cats:
-            design_parts.append(pd.Series((s == c).astype(float).to_numpy(), name=f"{p}={c}"))
-    X = pd.concat(design_parts, axis=1) if design_parts else pd.DataFrame(index=range(len(d)))
-    X = sm.add_constant(X, has_constant="add")
+        columns[p] = [pd.Series((s == c).astype(float).to_numpy(), name=f"{p}={c}")
+                      for c in cats]
+    dropped = _drop_uncomparable(d, predictors, columns, refs, vlabels, labels or {},
+                                 min_count, unit)
+    used = [p for p in predictors if p not in dropped]
+    if not used:
+        return not_fitted(f"no factor has two or more groups of {unit} to compare "
+                          f"({min_count} or more in each)", dropped)
+    design_parts = [c for p in used for c in columns[p]]
+    X = sm.add_constant(pd.concat(design_parts, axis=1), has_constant="add")
     # drop columns with no cases (all zeros) to keep the design full rank
     X = X.loc[:, (X != 0).any(axis=0)]
     names = list(X.columns)
     xmat = X.to_numpy()
     wn = w / w.mean()
     separated = _separated(xmat, y)
-    fit: Any
+    fit: Any = None
     if not separated:
         import warnings
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = sm.GLM(y, xmat, family=sm.families.Binomial(),
-                           var_weights=wn if weighted else None)
-            fit = model.fit(cov_type="HC0") if weighted else model.fit()
-        beta = np.asarray(fit.params)
-        se = np.asarray(fit.bse)
-        separated = bool(np.max(np.abs(beta[1:]), initial=0) > 10 or not np.all(np.isfinite(se)))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = sm.GLM(y, xmat, family=sm.families.Binomial(),
+                               var_weights=wn if weighted else None)
+                fit = model.fit(cov_type="HC0") if weighted else model.fit()
+            beta = np.asarray(fit.params)
+            se = np.asarray(fit.bse)
+            separated = bool(np.max(np.abs(beta[1:]), initial=0) > 10
+                             or not np.all(np.isfinite(se)))
+        except (PerfectSeparationError, np.linalg.LinAlgError, ValueError):
+            separated = True
     if separated:
-        beta, cov = firth_logistic(xmat, y, wn if weighted else None, robust=weighted)
-        se = np.sqrt(np.diag(cov))
-        fit = {"params": beta, "cov": cov}
+        try:
+            with np.errstate(all="ignore"):
+                beta, cov = firth_logistic(xmat, y, wn if weighted else None, robust=weighted)
+            se = np.sqrt(np.diag(cov))
+        except np.linalg.LinAlgError:
+            beta = se = np.full(xmat.shape[1], np.nan)
+            cov = None
+        fit = {"params": beta, "cov": cov} if np.all(np.isfinite(se)) else None
+    if not (np.all(np.isfinite(beta)) and np.all(np.isfinite(se))):
+        return not_fitted("the calculation could not be completed on these "
+                          f"{unit} (some groups hold too little information to separate one "
+                          "factor from another)", dropped)
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     pvalues = 2 * stats.norm.sf(np.abs(beta / se))
     rows = []
-    for p in predictors:
-        vlab = (variable_labels or {}).get(p, p)
+    for p in used:
+        vlab = vlabels[p]
         plab = (labels or {}).get(p, {})
         order = list((labels or {}).get(p, {}))
         cats = sorted(d[p].unique(), key=lambda c, o=order: (o.index(c) if c in o else len(o),
@@ -168,20 +243,61 @@ def logistic_odds_ratios(df: pd.DataFrame, outcome: str, predictors: Sequence[st
                                ci_high=float(np.exp(beta[j] + z * se[j])),
                                p_value=float(pvalues[j]))
             rows.append(row)
-    table = pd.DataFrame(rows)
-    method = ("design-weighted logistic regression (pseudo-likelihood, robust sandwich "
-              "variance)" if weighted else "logistic regression (maximum likelihood)")
+    table = pd.DataFrame(rows, columns=_TABLE_COLUMNS)
     if separated:
-        method += ("; Firth's penalised likelihood because some groups were all one outcome "
-                   "(Firth 1993; Heinze & Schemper 2002)")
-    if excluded:
-        method += (f"; {excluded} case(s) in categories too small to estimate (fewer than "
-                   f"{min_count}, even pooled) left out")
+        head, _, tail = method.partition("; ")
+        method = head + ("; Firth's penalised likelihood because some groups were all one "
+                         "outcome (Firth 1993; Heinze & Schemper 2002)") + (
+                             f"; {tail}" if tail else "")
+    if dropped:
+        method += f"; left out: {', '.join(_lower_first(vlabels[p]) for p in dropped)}"
     res = LogisticResult(table=table, n=len(d), events=int(y.sum()), outcome=outcome,
                          predictors=list(predictors), weighted=weighted, method=method,
-                         model=fit, excluded=excluded)
-    res.readings = odds_ratio_readings(res)
+                         model=fit, excluded=excluded, dropped=dropped)
+    res.readings = odds_ratio_readings(res, outcome_words, unit)
     return res
+
+
+def _drop_uncomparable(d: pd.DataFrame, predictors: Sequence[str],
+                       columns: dict[str, list[pd.Series]], refs: dict[str, Any],
+                       vlabels: dict[str, str], labels: dict[str, dict[Any, str]],
+                       min_count: int, unit: str) -> dict[str, str]:
+    """The predictors a logistic model cannot estimate, each with a plain-words sentence.
+
+    * a factor left with one group (after small groups are pooled or set aside) has nothing to
+      compare, so it is dropped (as R's ``glm`` and statsmodels would leave it aliased with the
+      constant);
+    * a factor whose groups are a combination of the groups of the factors before it (every
+      domestic-abuse contact from the police, say) is aliased: its columns add no rank to the
+      design, so it is dropped, as R's ``glm`` reports such coefficients "not defined because
+      of singularities", and the sentence names the factor it cannot be told apart from.
+    """
+    dropped: dict[str, str] = {}
+    ones = np.ones((len(d), 1))
+    kept: list[str] = []
+    for p in predictors:
+        name = vlabels[p]
+        if not columns[p]:
+            group = _lower_first(str(labels.get(p, {}).get(refs[p], refs[p])))
+            dropped[p] = (f"{name} is left out of the model: only one of its groups ({group}) "
+                          f"has enough {unit} to compare ({min_count} or more), so there is "
+                          "nothing to compare within it.")
+            continue
+        mine = np.column_stack([c.to_numpy() for c in columns[p]])
+        before = np.column_stack([ones, *[np.column_stack([c.to_numpy() for c in columns[q]])
+                                          for q in kept]])
+        full = np.column_stack([before, mine])
+        if np.linalg.matrix_rank(full) < np.linalg.matrix_rank(before) + mine.shape[1]:
+            partner = next((q for q in kept if np.linalg.matrix_rank(
+                np.column_stack([ones, *[c.to_numpy() for c in columns[q]], mine]))
+                < 1 + len(columns[q]) + mine.shape[1]), None)
+            other = (_lower_first(vlabels[partner]) if partner
+                     else "the other factors taken together")
+            dropped[p] = (f"{name} is left out of the model: in these {unit} it goes hand in "
+                          f"hand with {other}, so the two cannot be told apart.")
+            continue
+        kept.append(p)
+    return dropped
 
 
 def _separated(x: np.ndarray, y: np.ndarray) -> bool:
@@ -239,24 +355,29 @@ def firth_logistic(x: np.ndarray, y: np.ndarray, weights: np.ndarray | None = No
     return beta, inv
 
 
-def odds_ratio_readings(res: LogisticResult, outcome_words: str = "judged appropriate"
-                        ) -> list[str]:
+def odds_ratio_readings(res: LogisticResult, outcome_words: str = "judged appropriate",
+                        unit: str = "contacts") -> list[str]:
     """One plain-words sentence per non-reference category.
 
     The interval decides the words (``analysis.reporting.ratio_direction``): when it includes
     1 the sentence says the data cannot tell; otherwise it gives the odds ratio as "about N
     times the odds" (or "about N% lower odds") and the adjusted shares, naming the other
-    factors taken into account.
+    factors taken into account (only those the model estimated).  A factor left out comes
+    first, with why; a model that could not be fitted gives one sentence saying why.
     """
-    out = []
+    if not res.fitted:
+        return [f"The comparison that weighs the factors together could not be made this "
+                f"round: {res.reason}."
+                + (" " + " ".join(res.dropped.values()) if res.dropped else "")]
+    out = list(res.dropped.values())
     t = res.table
-    for p in res.predictors:
+    for p in res.used:
         sub = t[t["predictor"] == p]
         if sub.empty:
             continue
         ref = sub[sub["reference"]].iloc[0]
         others = [_lower_first(t[t["predictor"] == q]["variable"].iloc[0]) for q in
-                  res.predictors if q != p and not t[t["predictor"] == q].empty]
+                  res.used if q != p and not t[t["predictor"] == q].empty]
         held = f", taking {_and_join(others)} into account" if others else ""
         ref_cat = _lower_first(str(ref.category))
         for r in sub[~sub["reference"]].itertuples():
