@@ -115,6 +115,7 @@ from .funnel import (
     funnel_plot,
     funnel_reading,
     funnel_table,
+    funnel_target,
 )
 from .logistic import (
     LogisticResult,
@@ -171,7 +172,7 @@ __all__ = ["AGENCY_LABELS", "AGE_LABELS", "AGREEMENT_METHODS_SHOWN", "ASSESSMENT
            "confusion_heatmap", "confusion_matrix", "confusion_shares", "data_summary",
            "english_bank_holidays", "find_benchmark", "firth_logistic", "front_door_contacts",
            "front_door_frame", "funnel_limit", "funnel_limits", "funnel_plot", "funnel_reading",
-           "funnel_table", "kappa_method", "kappa_words", "level_agreement",
+           "funnel_table", "funnel_target", "kappa_method", "kappa_words", "level_agreement",
            "level_agreement_display", "level_positions", "load_benchmarks", "load_design_weights",
            "logistic_odds_ratios", "model_route_finding", "monthly_assessments_pandas",
            "monthly_conversion_pandas", "monthly_rereferral_pandas", "monthly_series",

@@ -21,7 +21,8 @@ from ..reporting import (
 )
 from .common import _isna
 
-__all__ = ["funnel_limit", "funnel_limits", "funnel_plot", "funnel_reading", "funnel_table"]
+__all__ = ["funnel_limit", "funnel_limits", "funnel_plot", "funnel_reading", "funnel_table",
+           "funnel_target"]
 
 # --------------------------------------------------------------------------------------
 # Funnel plots (Spiegelhalter 2005)
@@ -121,7 +122,16 @@ def funnel_table(df: pd.DataFrame, group: str, outcome: str, target: float | Non
     out = g.rename(columns={group: "group"}).reset_index(drop=True)
     out.attrs["too_few"] = [(labels or {}).get(k, str(k)) for k in small[group]]
     out.attrs["min_n"] = min_n
+    out.attrs["target"] = target
     return out
+
+
+def funnel_target(table: pd.DataFrame) -> float | None:
+    """The funnel's overall rate (its centre line) for the findings log, or None when no
+    group was large enough to plot (a table with no rows has no rate to report)."""
+    if not len(table):
+        return None
+    return float(table["target"].iloc[0])
 
 
 def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
@@ -193,8 +203,15 @@ def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
 
 def funnel_reading(table: pd.DataFrame, what: str = "contacts judged appropriate",
                    unit: str = "agency") -> str:
-    """Plain-words reading of a funnel table (and the figure's alt text)."""
-    target = float(table["target"].iloc[0]) if len(table) else math.nan
+    """Plain-words reading of a funnel table (and the figure's alt text).  With no group
+    large enough to plot it says so, and names the groups left out."""
+    left = table.attrs.get("too_few") or []
+    if not len(table):
+        why = (f", with fewer than {table.attrs.get('min_n')} each ({TOO_FEW}): "
+               f"{', '.join(sorted(left))}" if left else "")
+        return (f"No funnel plot this round: no {unit} group has enough cases to place on it "
+                f"({what}){why}.")
+    target = float(table["target"].iloc[0])
     out99 = table[table["position"].str.endswith("99.8")]
     out95 = table[table["position"].str.endswith("_95")]
     parts = [f"Overall rate {pct(target)} ({what}), across {len(table)} {unit} groups."]
@@ -208,7 +225,6 @@ def funnel_reading(table: pd.DataFrame, what: str = "contacts judged appropriate
             names = ", ".join(f"{r.label} ({pct(r.rate)} of {r.n})" for r in
                               frame.itertuples())
             parts.append(f"{names} {'is' if len(frame) == 1 else 'are'} {words}.")
-    left = table.attrs.get("too_few") or []
     if left:
         parts.append(f"Not shown, with fewer than {table.attrs.get('min_n')} each ({TOO_FEW}): "
                      f"{', '.join(sorted(left))}.")

@@ -80,6 +80,9 @@ def undergrading(df: pd.DataFrame, by: str | None = None, given: str = "triage_g
         rows.append({"group": name, "undergraded": r["successes"], "n_medium_high": r["n"],
                      "estimate": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
                      "n_standard": len(std), "overgraded": over, "method": r["method"]})
-    return pd.DataFrame(rows)
+    # by group with no incident judged medium or high: no rows, but the same columns
+    return pd.DataFrame(rows, columns=["group", "undergraded", "n_medium_high", "estimate",
+                                       "ci_low", "ci_high", "n_standard", "overgraded",
+                                       "method"])
 
 
