@@ -591,3 +591,12 @@ def test_band_words_never_claim_a_band_the_interval_does_not_support() -> None:
     assert band_words(0.35, 0.29, 0.43) == "between fair and moderate"
     assert band_words(0.10, -0.32, 0.52) == "between worse than chance and moderate"
     assert band_words(0.9) == "almost perfect"
+
+
+def test_one_rater_or_no_subject_rated_twice_says_agreement_cannot_be_measured() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        one_rater = ag.agreement_summary(np.array([[0.0], [1.0], [2.0], [1.0]]),
+                                         level="ordinal", categories=[0, 1, 2], n_boot=50)
+    assert one_rater["estimate"].isna().all() and (one_rater["n_subjects"] == 0).all()
+    assert one_rater["reading"].str.startswith("Agreement cannot be measured").all()

@@ -738,3 +738,72 @@ def test_the_hackney_reproduction_page_runs_from_the_published_tables(tmp_path: 
     assert (f.loc["HK2011-T2SW-APPROPRIATE-TIER", ["successes", "n"]] == [3, 4]).all()
     assert f.loc["HK2011-FRT-REFERRAL-APPROPRIATE", "ci_low"] == pytest.approx(0.0968, abs=1e-4)
     assert "HK2011-ALL-REFERRAL-APPROPRIATE" in f.index and f.index.is_unique
+
+
+# --------------------------------------------------------------------------------------
+# Rule 5: every analysis runs on any valid round, and says in words what it cannot measure
+# --------------------------------------------------------------------------------------
+
+
+def _every_answer(cases: list[dict], answer: str | None = None, auditors: int | None = None
+                  ) -> list[dict]:
+    out = []
+    for c in cases:
+        auds = [dict(a, **({k: answer for k in KEYS} if answer else {}))
+                for a in (c["auditors"] * 3)[:auditors or len(c["auditors"])]]
+        out.append(dict(c, auditors=auds))
+    return out
+
+
+def test_one_auditor_per_case_says_agreement_cannot_be_measured_and_the_review_runs() -> None:
+    cases, audit = returns(_every_answer(hackney_like(), auditors=1))
+    agree = rv.auditor_agreement(audit, STD)
+    assert (agree["cases"] == 0).all() and agree["kappa"].isna().all()
+    assert all("no case had answers from two auditors" in t for t in agree["text"])
+    assert (rv.auditor_agreement_table(agree).iloc[:, -2] == "not measurable").all()
+    res = rv.standard_results(frame_of(_every_answer(hackney_like(), auditors=1)), STD)
+    assert len(res) and res["text"].str.len().gt(0).all()
+
+
+@pytest.mark.parametrize(("answer", "words"), [("yes", "All 29 of 29"), ("no", "None of the 29")])
+def test_all_met_and_none_met_rounds_give_words_and_a_measurable_interval(answer: str,
+                                                                          words: str) -> None:
+    fr = frame_of(_every_answer(hackney_like(), answer))
+    res = rv.standard_results(fr, STD)
+    overall = res[res["group"] == "all"]
+    assert overall["text"].str.contains(words).all(), overall["text"].iloc[0]
+    assert overall["ci_low"].notna().all() and overall["ci_high"].notna().all()
+    _, audit = returns(_every_answer(hackney_like(), answer))
+    agree = rv.auditor_agreement(audit, STD)
+    assert agree["kappa"].isna().all()
+    assert all("cannot be measured: every answer fell in one category" in t
+               for t in agree["text"])
+    ch = rv.compare_rounds(rv.case_findings(audit, STD, SCALE),
+                           rv.case_findings(audit, STD, SCALE), STD)
+    assert ch["text"].str.contains("the data cannot tell").all()
+
+
+def test_a_standard_no_auditor_could_judge_is_said_and_given_no_share() -> None:
+    fr = frame_of(_every_answer(hackney_like(), "not_applicable"))
+    res = rv.standard_results(fr, STD)
+    assert (res["n"] == 0).all() and res["estimate"].isna().all()
+    assert rv.standards_matrix(res).size and rv.standards_alt_text(res)
+
+
+def test_a_service_with_no_cases_is_absent_not_an_error() -> None:
+    only = [c for c in hackney_like() if c["service"] == "partnership_triage"]
+    fr = frame_of(only)
+    res = rv.standard_results(fr, STD)
+    assert set(res["group"]) == {"all", "partnership_triage"}
+    tiers = rv.tier_results(fr)
+    assert set(tiers["group"]) <= {"all", "partnership_triage"}
+    assert len(rv.tier_display(tiers))
+
+
+def test_no_case_held_too_low_and_no_referral_to_tier_3_are_said_in_words() -> None:
+    cases, audit = returns(hackney_like())
+    fr = rv.review_frame(cases, audit, STD, SCALE)
+    co = rv.theme_cooccurrence(fr, STD)
+    assert co["text"].str.contains("no comparison possible").all()
+    delay = rv.delay_to_tier3(cases, pd.Timestamp("2026-03-31"))
+    assert not delay.referred and "cannot be estimated" in delay.text

@@ -231,6 +231,124 @@ def test_separation_switches_to_firth_and_keeps_every_odds_ratio_finite() -> Non
     assert row["ci_low"] > 1 and np.isfinite(row["ci_high"])
 
 
+# Rule 5: the model runs on any valid round.  Seed 7 of the demo round stopped the page with
+# "LinAlgError: Singular matrix": every domestic-abuse contact came from the police, and the
+# route had one group left once two forum contacts were set aside as too few.
+
+LABELS = {"route": "Route", "referral_source": "Referring agency",
+          "domestic_abuse": "Domestic abuse", "age_band": "Age"}
+
+
+def _seed7_like(n: int = 60, seed: int = 7) -> pd.DataFrame:
+    df, _ = _fabricated_referrals(n, seed=seed)
+    df["route"] = "single_agency"
+    df.loc[df.index[:2], "route"] = "multi_agency_forum"        # 2 forum contacts: too few
+    df["domestic_abuse"] = df["referral_source"] == "police"     # DA goes with the police
+    df["design_weight"] = np.where(df["referral_source"] == "police", 1.4, 0.7)
+    return df
+
+
+def test_logistic_model_with_a_singular_design_drops_the_aliased_factor_and_names_it() -> None:
+    res = th.logistic_odds_ratios(_seed7_like(), "appropriate",
+                                  ["route", "referral_source", "domestic_abuse", "age_band"],
+                                  weight_col="design_weight", variable_labels=LABELS)
+    assert res.fitted and res.weighted
+    assert set(res.dropped) == {"route", "domestic_abuse"}
+    assert "goes hand in hand with referring agency" in res.dropped["domestic_abuse"]
+    assert "only one of its groups" in res.dropped["route"]
+    assert set(res.table["predictor"]) == {"referral_source", "age_band"}
+    assert np.isfinite(res.table["odds_ratio"]).all()
+    assert res.readings[:2] == list(res.dropped.values())
+
+
+def test_a_dropped_factor_is_never_named_as_taken_into_account() -> None:
+    res = th.logistic_odds_ratios(_seed7_like(), "appropriate",
+                                  ["route", "referral_source", "domestic_abuse", "age_band"],
+                                  weight_col="design_weight", variable_labels=LABELS)
+    for text in res.readings[2:]:
+        held = text.split("taking ")[-1].split(" into account")[0]
+        assert "route" not in held and "domestic abuse" not in held, text
+    assert "left out: route, domestic abuse" in res.method
+
+
+@pytest.mark.parametrize(("value", "words"), [(True, "every one of the 60 contacts"),
+                                              (False, "none of the 60 contacts")])
+def test_logistic_model_when_all_met_or_none_met_says_it_cannot_be_fitted(value: bool,
+                                                                          words: str) -> None:
+    df, _ = _fabricated_referrals(60, seed=3)
+    df["appropriate"] = value
+    res = th.logistic_odds_ratios(df, "appropriate", ["route", "age_band"],
+                                  variable_labels=LABELS)
+    assert not res.fitted and res.table.empty
+    assert words in res.reason and "no difference to explain" in res.reason
+    assert res.readings == [f"The comparison that weighs the factors together could not be "
+                            f"made this round: {res.reason}."]
+    assert th.model_route_finding(res) is None
+    assert th.odds_ratio_display(res).empty
+
+
+def test_logistic_model_with_every_group_too_small_says_it_cannot_be_fitted() -> None:
+    df, _ = _fabricated_referrals(60, seed=4)
+    res = th.logistic_odds_ratios(df.head(3).assign(appropriate=[True, False, True]),
+                                  "appropriate", ["referral_source"], variable_labels=LABELS)
+    assert not res.fitted and "3 contacts fall in groups too small" in res.reason
+
+
+def test_logistic_model_with_no_factor_left_to_compare_says_so() -> None:
+    df, _ = _fabricated_referrals(60, seed=5)
+    res = th.logistic_odds_ratios(df.assign(route="single_agency"), "appropriate", ["route"],
+                                  variable_labels=LABELS)
+    assert not res.fitted and "no factor has two or more groups" in res.reason
+    assert "Route is left out" in res.readings[0]
+
+
+def test_logistic_model_whose_calculation_fails_says_it_cannot_be_fitted(monkeypatch) -> None:
+    import analysis.thresholds.logistic as lg
+
+    def singular(*args, **kwargs):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(lg, "firth_logistic", singular)
+    df, _ = _fabricated_referrals(120, seed=21)
+    df.loc[df["route"] == "multi_agency_forum", "appropriate"] = True   # separation: Firth
+    res = th.logistic_odds_ratios(df, "appropriate", ["route"], variable_labels=LABELS)
+    assert not res.fitted and "could not be completed" in res.reason
+    assert "Singular" not in " ".join(res.readings)
+
+
+def test_a_pooled_group_never_falls_below_the_minimum_once_other_cases_are_left_out() -> None:
+    df, _ = _fabricated_referrals(400, seed=6)
+    df["referral_source"] = "police"
+    df.loc[df.index[:5], "referral_source"] = "health"       # 5 health contacts...
+    df["route"] = "single_agency"
+    df.loc[df.index[:2], "route"] = "multi_agency_forum"     # ...2 of them via a forum: left out
+    res = th.logistic_odds_ratios(df, "appropriate", ["route", "referral_source"])
+    assert (res.table["n"] >= 5).all() or not res.fitted
+    assert "health" not in set(res.table["code"])
+
+
+def test_a_funnel_with_no_group_large_enough_says_so_and_has_no_rate() -> None:
+    df = pd.DataFrame({"referral_source": ["police", "school", "health"],
+                       "appropriate": [True, False, True]})
+    f = th.funnel_table(df, "referral_source", "appropriate", min_n=5)
+    assert f.empty and th.funnel_target(f) is None
+    text = th.funnel_reading(f, what="audited contacts judged appropriate",
+                             unit="referring agency")
+    assert text.startswith("No funnel plot this round") and "health, police, school" in text
+    assert "%" not in text
+
+
+def test_undergrading_by_source_with_no_incident_judged_medium_or_high_has_no_rows() -> None:
+    df = _triage_hand_table()
+    df["triage_grade_judged"] = "standard"
+    by = th.undergrading(df, by="referral_source")
+    assert by.empty and "undergraded" in by.columns
+    assert th.undergrading_display(by).empty
+    u = th.undergrading(df).iloc[0]
+    assert th.undergrading_sentence(u) == ("No audited incident was judged medium or high risk "
+                                           "by the auditors.")
+
+
 # --------------------------------------------------------------------------------------
 # Working days and the monthly series
 # --------------------------------------------------------------------------------------
