@@ -81,7 +81,7 @@ def theme_cooccurrence(frame: pd.DataFrame, standards: Standards, confidence: fl
             rows.append({**base, "difference": math.nan, "ci_low": math.nan,
                          "ci_high": math.nan, "p_value": math.nan,
                          "text": f"{label}: no comparison possible (no cases "
-                                 f"{'held too low' if len(b) == 0 else 'held at or above'} "
+                                 f"{'held below' if len(b) == 0 else 'held at or above'} "
                                  "the judged tier)."})
             continue
         d = pr.difference_ci(int(a.sum()), len(a), int(b.sum()), len(b), confidence=confidence)
