@@ -504,3 +504,85 @@ def test_tables_on_different_pages_are_audited_together() -> None:
     b.table("t", pd.DataFrame([[9]], index=["r1"], columns=["x"]))
     b.sums.append({"name": "b/leak", "value": 3, "shown": True, "parts": [["a/t", "r1", "x"]]})
     assert disclosure.audit_release([a, b])
+
+
+def test_the_same_count_on_two_pages_is_linked_and_suppressed_alike() -> None:
+    """The sample page's stratum populations and the tier-2 page's cases held are one count:
+    both pages record the same table, suppress it alike and the link tells the audit so."""
+    from analysis.reporting import Ledger
+
+    pop = pd.DataFrame({"cases": [250, 3, 90, 45]}, index=["a", "b", "c", "d"])
+    sample = Ledger("audit_sample")
+    s1 = sample.table("design_population", pop)
+    review = Ledger("tier2_case_review")
+    s2 = review.table("cases_held", pop)
+    review.same("held = population", review.parts("cases_held"),
+                [("audit_sample/design_population", r, "cases") for r in pop.index])
+    assert s1.table.equals(s2.table)
+    assert s1.table.loc["b", "cases"] == "c"
+    assert disclosure.audit_release([sample, review]) == []
+    # the same count shown on the other page would give it away
+    review.tables["tier2_case_review/cases_held"]["cells"]["b\x1fcases"]["shown"] = True
+    assert disclosure.audit_release([sample, review])
+
+
+def test_a_link_to_a_page_not_in_the_audit_is_left_out_not_taken_as_zero() -> None:
+    from analysis.reporting import Ledger
+
+    led = Ledger("p")
+    led.table("t", pd.DataFrame({"cases": [250, 3, 90]}, index=["a", "b", "c"]))
+    led.same("to another page", led.parts("t"), [("other/t", r, "cases") for r in "abc"])
+    assert disclosure.audit_release([led]) == []
+    assert led.count("all cases", led.parts("t")) == 343
+
+
+def test_an_identity_that_does_not_hold_is_refused_when_recorded() -> None:
+    from analysis.reporting import Ledger
+
+    led = Ledger("p")
+    led.table("t", pd.DataFrame({"x": [10, 20]}, index=["a", "b"]))
+    led.table("u", pd.DataFrame({"x": [10, 21]}, index=["a", "b"]))
+    with pytest.raises(ValueError, match="differ"):
+        led.same("t = u", led.parts("t"), led.parts("u"))
+
+
+def test_ledgers_that_contradict_each_other_fail_the_audit() -> None:
+    """Inconsistent ledgers make the attacker's equations infeasible; the audit says so rather
+    than passing them."""
+    from analysis.reporting import Ledger
+
+    led = Ledger("p")
+    led.table("t", pd.DataFrame([[3, 20], [25, 40]], index=["r1", "r2"], columns=["x", "y"]))
+    led.sums.append({"name": "p/wrong", "value": 999, "shown": True,
+                     "parts": [["p/t", "r2", "y"]]})
+    problems = disclosure.audit_release([led])
+    assert problems and "inconsistent" in problems[0]
+
+
+def test_a_large_count_already_fixed_by_the_table_is_published_where_it_is_stated() -> None:
+    """A stated total that the table already publishes gives nothing away: it is shown, even
+    though the table has suppressed cells."""
+    from analysis.reporting import Ledger
+
+    led = Ledger("p")
+    led.table("t", pd.DataFrame({"referred": [37, 6, 16, 5], "not": [125, 28, 56, 23]},
+                                index=["a", "b", "c", "d"]))
+    assert led.count("cases", led.parts("t")) == 296
+    assert led.count("referred", led.parts("t", columns=["referred"])) == 64
+    assert disclosure.audit_release([led]) == []
+
+
+def test_a_monthly_table_publishes_each_months_total_and_never_adds_the_months_up() -> None:
+    """Months by (numerator, rest) with the denominator published: a small count is hidden
+    with its month's other count, and no other month is suppressed to protect a column total
+    that is never published."""
+    from analysis.reporting import Ledger
+
+    led = Ledger("p")
+    counts = pd.DataFrame({"numerator": [20, 170, 154, 144], "rest": [0, 5, 59, 56]},
+                          index=["2025-04", "2025-06", "2025-07", "2025-08"])
+    sup = led.table("monthly", counts, column_totals=False)
+    assert led.hidden("monthly") == {"2025-06"}
+    assert led.is_shown("monthly", "2025-06")  # its denominator (175) is published
+    assert sup.table.loc["2025-06", "Total"] == 175
+    assert disclosure.audit_release([led]) == []

@@ -511,6 +511,54 @@ def test_delay_by_service_table_suppresses_small_counts_of_children() -> None:
     assert shown.loc["Health visiting", "Referred within 90 days (95% interval)"] == "c"
 
 
+def test_the_delay_sentence_states_its_counts_only_where_the_table_publishes_them() -> None:
+    """Two services of 2 referred cases each: the referred column's total (4) is c in the
+    table, so the sentence does not state it either; the grand total, published in the
+    table, is stated."""
+    from analysis import disclosure
+    from analysis.reporting import Ledger
+
+    start = pd.Timestamp("2025-01-01")
+    sizes = {"tier2_social_work": (2, 40), "health_visiting": (2, 30)}
+    rows = []
+    for svc, (ref, n) in sizes.items():
+        rows += [{"case_id": cid(f"{svc}{i}"), "service": svc, "first_concern_date": start,
+                  "tier3_referral_date": start + pd.Timedelta(days=10 + i) if i < ref
+                  else pd.NaT} for i in range(n)]
+    cases = pd.DataFrame(rows)
+    res = rv.delay_to_tier3(cases, "2025-12-31")
+    led = Ledger("tier2_case_review")
+    shown = rv.delay_service_display(rv.delay_by_service(cases, "2025-12-31"), led)
+    assert (shown["Referred to tier 3"].iloc[:2] == "c").all()
+    text = rv.delay_reading(res, led)
+    assert "Of 70 tier-2 cases" in text  # the grand total is published in the table
+    assert " 4 were referred" not in text and "c were referred" in text
+    assert disclosure.audit_release([led]) == []
+
+
+def test_cases_held_are_suppressed_exactly_as_the_sample_page_suppresses_them() -> None:
+    from analysis import disclosure
+    from analysis import sampling as sp
+    from analysis.reporting import Ledger
+
+    fr = frame_of(hackney_like())
+    pops = (("partnership_triage", 420), ("first_response_team", 220),
+            ("tier2_social_work", 90), ("mat_yprrp", 250), ("family_intervention_project", 45),
+            ("school_map", 60), ("health_visiting", 4), ("mat_panel", 30))
+    manifest = {"design_name": "hackney_2011", "strata": [
+        {"stratum": g, "label": g, "population": p, "sampled": 1, "fraction": 1 / p,
+         "margin_of_error": 0.5, "too_small": True, "note": ""} for g, p in pops],
+        "planning": {}, "design": {}}
+    sample, review = Ledger("audit_sample"), Ledger("tier2_case_review")
+    summary = sp.design_summary(manifest, sample)
+    shown = rv.sample_display(fr, manifest, review).set_index("Service")
+    by_code = dict(zip(summary["stratum"], summary["population_shown"], strict=True))
+    for g, _ in pops:
+        assert shown.loc[rv.group_label(g), "Cases held by the service"] == by_code[g]
+    assert shown.loc[rv.group_label("mat_panel"), "Cases audited"] == 0  # listed, none audited
+    assert disclosure.audit_release([sample, review]) == []
+
+
 # --------------------------------------------------------------------------------------
 # Change since the last audit
 # --------------------------------------------------------------------------------------

@@ -717,3 +717,52 @@ def test_the_notebook_runs_and_shows_only_aggregate_design_facts(
     source = nbformat.read(ROOT / "notebooks" / "audit_sample.ipynb", as_version=4)
     assert all(c.get("execution_count") is None and not c.get("outputs")
                for c in source.cells if c.cell_type == "code")
+
+
+def _manifest_with_small_stratum() -> dict:
+    strata = []
+    for code, label, pop, n in (("triage", "Partnership Triage", 420, 9),
+                                ("frt", "First Response Team", 220, 6),
+                                ("hv", "Health visiting", 3, 3),
+                                ("fip", "Family intervention projects", 45, 3)):
+        moe = sp.margin_of_error(n, pop)
+        strata.append({"stratum": code, "label": label, "population": pop, "sampled": n,
+                       "fraction": n / pop, "margin_of_error": moe, "too_small": n < 5,
+                       "note": ""})
+    return {"design_name": "hackney_like", "seed": 1, "strata": strata,
+            "planning": {"p": 0.5, "confidence": 0.95}, "cases": [],
+            "design": {"title": "Hackney-like", "strata": {"columns": ["service"]}},
+            "rows": {"input": 700, "frame": 688}}
+
+
+def test_a_stratum_population_of_one_to_five_is_c_with_everything_that_would_reveal_it(
+        ) -> None:
+    """Populations are counts of children: with the disclosure ledger a population of 3 is c
+    (and a second one, so the total does not give it back), and so are its sampling fraction,
+    its margin of error (finite population correction), the cases needed and the word
+    "census" or "every case was audited"."""
+    from analysis import disclosure
+    from analysis.reporting import Ledger
+
+    led = Ledger("audit_sample")
+    summary = sp.design_summary(_manifest_with_small_stratum(), led)
+    shown = sp.summary_display(summary).set_index("Stratum")
+    hv = shown.loc["Health visiting"]
+    assert hv["Cases in the population"] == "c"
+    assert hv["Sampling fraction"] == "c" and hv.iloc[3] == "c"
+    assert (shown["Cases in the population"] == "c").sum() >= 2
+    assert shown.loc["All strata", "Cases in the population"] == 688
+    plan = sp.planning_table(summary).set_index("Stratum")
+    assert (plan.loc["Health visiting"].iloc[2:] == "c").all()
+    words = " ".join([sp.plain_words(summary), sp.margin_alt_text(summary),
+                      *(f["text"] for f in sp.design_findings(_manifest_with_small_stratum(),
+                                                              led))])
+    assert "every case was audited" not in words and "(3)" not in words
+    assert "3 of 3" not in words
+    assert disclosure.audit_release([led]) == []
+
+
+def test_without_a_ledger_the_design_summary_shows_every_population() -> None:
+    summary = sp.design_summary(_manifest_with_small_stratum())
+    shown = sp.summary_display(summary).set_index("Stratum")
+    assert shown.loc["Health visiting", "Cases in the population"] == 3

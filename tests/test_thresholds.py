@@ -842,3 +842,67 @@ def test_notebook_runs_on_the_demo_data_and_writes_citable_findings(
             ids |= {str(v) for v in t[c].dropna().unique() if len(str(v)) >= 4}
     tokens = set(re.findall(r"[A-Za-z0-9_]{4,}", text_out))
     assert not (tokens & ids)
+
+
+# --------------------------------------------------------------------------------------
+# Counts of contacts through the disclosure ledger (rule 2)
+# --------------------------------------------------------------------------------------
+
+
+def test_funnel_counts_add_up_to_every_contact_including_an_unrecorded_source() -> None:
+    df = pd.DataFrame({"src": ["police"] * 50 + ["school"] * 30 + [None] * 4,
+                       "ref": [True] * 20 + [False] * 30 + [True] * 10 + [False] * 20
+                       + [True, False, False, False]})
+    c = th.funnel_counts(df, "src", "ref", labels={"police": "Police"},
+                         columns=("Became a referral", "Did not"))
+    assert list(c.index) == ["Police", "school", th.NOT_RECORDED]
+    assert int(c.to_numpy().sum()) == len(df)
+    assert c.loc[th.NOT_RECORDED].tolist() == [1, 3]
+
+
+def test_funnel_of_all_contacts_leaves_out_agencies_whose_counts_are_suppressed() -> None:
+    """An agency with 3 contacts is c in the counts table; it is not plotted (a point shows
+    its count and rate), nor are the agencies suppressed to protect it, and the reading says
+    why."""
+    from analysis import disclosure
+    from analysis.reporting import Ledger
+
+    df = pd.DataFrame({"src": ["police"] * 400 + ["school"] * 300 + ["housing"] * 3
+                       + ["health"] * 200,
+                       "ref": [True, False] * 200 + [True, False, False] * 100
+                       + [True, False, False] + [True, False] * 100})
+    led = Ledger("threshold_consistency")
+    led.table("contacts_by_source", th.funnel_counts(df, "src", "ref"))
+    hidden = led.hidden("contacts_by_source")
+    assert "housing" in hidden and len(hidden) >= 2
+    tab = th.funnel_table(df, "src", "ref", hide=hidden)
+    assert not set(tab["label"]) & hidden
+    text = th.funnel_reading(tab, what="contacts that became referrals")
+    assert "Not shown: " in text and "housing" in text
+    assert "of 3)" not in text
+    assert disclosure.audit_release([led]) == []
+
+
+def test_a_measure_with_a_suppressed_charted_month_is_not_charted_and_says_why() -> None:
+    from analysis import disclosure
+    from analysis.reporting import Ledger
+
+    months = pd.date_range("2025-04-01", periods=6, freq="MS")
+    series = pd.DataFrame({"measure": "rereferral", "month": months,
+                           "numerator": [30, 28, 3, 31, 29, 33],
+                           "denominator": [150, 140, 160, 155, 149, 151],
+                           "lookback_complete": True})
+    series["rate"] = series["numerator"] / series["denominator"]
+    led = Ledger("threshold_consistency")
+    shown = th.series_display(series, led)
+    june = shown.loc[shown["Month"] == "Jun 2025"].iloc[0, 1]
+    assert june.startswith("c of ") and "%" not in june
+    assert not th.chartable(series, "rereferral", led)
+    assert "not charted" in th.trend_suppressed_sentence("rereferral")
+    num, den = th.trend_counts(series, "rereferral", led)
+    assert den == int(series["denominator"].sum())
+    assert disclosure.audit_release([led]) == []
+    big = series.assign(numerator=[30, 28, 33, 31, 29, 33])
+    led2 = Ledger("p")
+    th.series_display(big.assign(rate=big["numerator"] / big["denominator"]), led2)
+    assert th.chartable(big, "rereferral", led2)

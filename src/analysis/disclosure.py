@@ -522,15 +522,19 @@ def audit_release(ledgers: Sequence[Any]) -> list[str]:
             if s.get("shown"):
                 eq_rows.append(coef)
                 eq_rhs.append(float(s["value"]))
-            else:
+            elif small(s, (SUPPRESS_MIN, SUPPRESS_MAX)):
+                # a stated count of 1 to 5 shown as c; a larger one hidden only to protect
+                # other cells needs no protection of its own
                 targets.append((f"{s['name']}: the count shown as c", coef))
         for link in getattr(led, "links", []):
+            cells_of = [*link["parts"], *link["equals"]]
+            if any(tuple(x) not in var for x in cells_of):
+                continue  # the other page's table is not in this audit: nothing to equate
             coef = {}
             for sign, cells in ((1.0, link["parts"]), (-1.0, link["equals"])):
                 for t, r, c in cells:
-                    j = var.get((t, r, c))
-                    if j is not None:
-                        coef[j] = coef.get(j, 0.0) + sign
+                    j = var[(t, r, c)]
+                    coef[j] = coef.get(j, 0.0) + sign
             if coef:
                 eq_rows.append(coef)
                 eq_rhs.append(0.0)
@@ -542,6 +546,13 @@ def audit_release(ledgers: Sequence[Any]) -> list[str]:
         for j, v in row.items():
             a[i, j] = v
     b = np.asarray(eq_rhs)
+    feasible = linprog(np.zeros(n), A_eq=a if len(b) else None, b_eq=b if len(b) else None,
+                       bounds=[(0, None)] * n, method="highs")
+    if feasible.status != 0:
+        # The published figures contradict each other (a wrong identity between tables, or a
+        # count published differently in two places): nothing about them can be trusted.
+        return ["the release's disclosure ledgers are inconsistent (the same count is recorded "
+                "with different values): the audit cannot be run"]
     problems = []
     for label, coef in targets:
         obj = np.zeros(n)

@@ -129,7 +129,8 @@ __all__ = ["ALLOCATIONS", "CANONICALISATION", "DESIGN_KEYS", "DIGEST_CHARS", "Da
            "cli_verify", "design_findings", "design_from_dict", "design_summary", "design_table",
            "draw", "in_sentence", "input_digest", "largest_remainder", "load_design",
            "load_or_draw", "manifest_body", "manifest_facts", "margin_alt_text", "margin_of_error",
-           "margin_plot", "oversample_allocation", "plain_words", "planning_table", "read_cases",
+           "margin_plot", "oversample_allocation", "plain_words", "planning_table",
+           "population_counts", "population_table_name", "read_cases",
            "read_manifest", "sample_folder", "sample_size", "shipped_designs", "stratified_margin",
            "stratum_label", "summary_display", "verification_finding", "verify",
            "workbook_columns", "write_sample", "write_workbook", "z_value"]
@@ -1525,11 +1526,35 @@ def _strata_key(strata: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
 # ======================================================================================
 
 
-def design_summary(manifest: str | Path | Mapping[str, Any]) -> pd.DataFrame:
+def population_counts(manifest: str | Path | Mapping[str, Any]) -> pd.DataFrame:
+    """The cases in each stratum's population (counts of children), one column ``cases``
+    indexed by stratum code, in the manifest's order: the table the disclosure ledger records
+    (``analysis.reporting.Ledger.table``) wherever a page publishes them."""
+    m = read_manifest(manifest)
+    st = [s for s in m.get("strata", []) if isinstance(s, Mapping) and "stratum" in s]
+    return pd.DataFrame({"cases": [int(s.get("population", 0)) for s in st]},
+                        index=[str(s["stratum"]) for s in st])
+
+
+def population_table_name(manifest: str | Path | Mapping[str, Any]) -> str:
+    """The disclosure ledger's name for a design's population table (one per design, on the
+    sample page; other pages link to it as ``audit_sample/<name>``)."""
+    return f"{read_manifest(manifest).get('design_name', 'design')}_population"
+
+
+def design_summary(manifest: str | Path | Mapping[str, Any], ledger: Any = None
+                   ) -> pd.DataFrame:
     """Per-stratum population, sampled, fraction, margin and notes, plus a total row.
 
     Aggregate only: never a case id.  ``attrs`` carries the design's title, the unit of its
     strata ("service" when stratified by service) and the planning p and confidence.
+
+    The populations are counts of children: with a disclosure ``ledger``
+    (``analysis.reporting.Ledger``) they are recorded there and the column
+    ``population_shown`` holds what may be published (the number, or ``"c"`` for 1 to 5 and
+    the counts that would give one away); every display of the summary then hides a
+    suppressed population and whatever would reveal it (the sampling fraction, the margin of
+    error with its finite population correction, the cases needed, "every case audited").
     """
     m = read_manifest(manifest)
     st = pd.DataFrame(m["strata"])
@@ -1551,6 +1576,13 @@ def design_summary(manifest: str | Path | Mapping[str, Any]) -> pd.DataFrame:
                       "margin_of_error": float, "too_small": bool})
     design = m.get("design", {})
     columns = (design.get("strata") or {}).get("columns") or []
+    if ledger is not None:
+        sup = ledger.table(population_table_name(m), population_counts(m))
+        shown = sup.table["cases"]
+        out["population_shown"] = [*(shown.loc[str(k)] for k in st["stratum"]),
+                                   shown.iloc[-1] if len(shown) > len(st) else N]
+    else:
+        out["population_shown"] = out["population"].astype(object)
     out.attrs = {"title": design.get("title") or m.get("design_name", ""),
                  "design_name": m.get("design_name", ""),
                  "unit": "service" if columns == ["service"] else "group",
@@ -1558,15 +1590,35 @@ def design_summary(manifest: str | Path | Mapping[str, Any]) -> pd.DataFrame:
     return out
 
 
+def _population(r: Any) -> Any:
+    """A summary row's population as it may be published: the number or ``"c"``."""
+    return getattr(r, "population_shown", r.population)
+
+
+def _hidden(r: Any) -> bool:
+    """True where a summary row's population is suppressed (``"c"``)."""
+    return isinstance(_population(r), str)
+
+
+def _pop_text(r: Any) -> str:
+    p = _population(r)
+    return p if isinstance(p, str) else f"{int(p):,}"
+
+
 def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
-    """The design summary formatted for ``show_table`` (percentages, plain headings)."""
+    """The design summary formatted for ``show_table`` (percentages, plain headings); a
+    suppressed population is ``c``, and so are its fraction and margin (they would give it
+    away)."""
     conf = summary.attrs.get("confidence", 0.95)
+    rows = list(summary.itertuples())
     return pd.DataFrame({
-        "Stratum": summary["label"], "Cases in the population": summary["population"],
+        "Stratum": summary["label"],
+        "Cases in the population": [_population(r) for r in rows],
         "Cases sampled": summary["sampled"],
-        "Sampling fraction": [pct(f, 1, missing="") for f in summary["fraction"]],
+        "Sampling fraction": ["c" if _hidden(r) else pct(r.fraction, 1, missing="")
+                              for r in rows],
         f"Expected margin of error ({conf * 100:g}%)": [
-            margin(m) for m in summary["margin_of_error"]],
+            "c" if _hidden(r) else margin(r.margin_of_error) for r in rows],
         "Note": summary["note"]})
 
 
@@ -1593,8 +1645,9 @@ def plain_words(summary: pd.DataFrame) -> str:
     p = summary.attrs.get("p", 0.5)
     title = summary.attrs.get("title", "")
     lines = [
-        f"**{title}.** {tot.sampled:,} cases were sampled from {tot.population:,} eligible "
-        f"cases ({pct(tot.fraction, 1, missing='')}) in {len(st)} "
+        f"**{title}.** {tot.sampled:,} cases were sampled from "
+        + (f"{tot.population:,} eligible cases ({pct(tot.fraction, 1, missing='')})"
+           if not _hidden(tot) else "the eligible cases") + f" in {len(st)} "
         f"strat{'a' if len(st) != 1 else 'um'}. "
         f"Taken together, and weighted back to the population, they can estimate a share of "
         f"cases (for example, cases meeting a standard) to within about "
@@ -1606,7 +1659,7 @@ def plain_words(summary: pd.DataFrame) -> str:
         was = "was" if r.sampled == 1 else "were"
         case = "case" if r.sampled == 1 else "cases"
         tail = (" (every case was audited, but there are too few for a general finding)."
-                if r.sampled >= r.population else ".")
+                if r.sampled >= r.population and not _hidden(r) else ".")
         lines.append(f"{count} {in_sentence(r.label)} {case} {was} audited: no general finding "
                      f"can be drawn about that {unit}{tail}")
     wide = st[(st["sampled"] >= SMALL_N) & (st["margin_of_error"] > WIDE_MARGIN)]
@@ -1617,6 +1670,8 @@ def plain_words(summary: pd.DataFrame) -> str:
                      f"wide: {items}.")
     census = st[(st["sampled"] >= st["population"]) & (st["sampled"] >= SMALL_N)]
     for r in census.itertuples():
+        if _hidden(r):
+            continue
         lines.append(f"Every {in_sentence(r.label)} case ({r.population}) was audited, so that "
                      "figure has no sampling error (auditors' judgements can still differ).")
     fine = st[(st["sampled"] >= SMALL_N) & (st["margin_of_error"] <= WIDE_MARGIN)
@@ -1629,9 +1684,13 @@ def plain_words(summary: pd.DataFrame) -> str:
     return "\n\n".join(lines)
 
 
-def manifest_facts(manifest: str | Path | Mapping[str, Any]) -> str:
-    """What makes the sample checkable (Markdown): seed, hashes, counts, versions; no ids."""
+def manifest_facts(manifest: str | Path | Mapping[str, Any],
+                   summary: pd.DataFrame | None = None) -> str:
+    """What makes the sample checkable (Markdown): seed, hashes, counts, versions; no ids.
+    With the page's ``design_summary`` the number of eligible cases is stated only where the
+    disclosure ledger publishes it."""
     m = read_manifest(manifest)
+    hidden_total = summary is not None and _hidden(summary.iloc[-1])
     rows = m.get("rows", {})
     ex = m.get("exclusions", {})
     design = m.get("design", {})
@@ -1649,7 +1708,8 @@ def manifest_facts(manifest: str | Path | Mapping[str, Any]) -> str:
     return (f"**How to check this sample.** Design `{m.get('design_name')}` "
             f"(SHA-256 `{str(m.get('design_sha256', ''))[:16]}`), seed **{m.get('seed')}**. "
             f"The cases table had {rows.get('input', 0):,} rows; its canonical SHA-256 is "
-            f"`{m.get('input_sha256')}`. {rows.get('frame', 0):,} cases were eligible"
+            f"`{m.get('input_sha256')}`. "
+            f"{'c' if hidden_total else format(rows.get('frame', 0), ',')} cases were eligible"
             f"{eligible}{excluded}. Drawn with safeguarding-qa "
             f"{versions.get('safeguarding-qa', '')}"
             f" (git {str(m.get('git_commit', 'unknown'))[:12]}) on "
@@ -1666,12 +1726,14 @@ def planning_table(summary: pd.DataFrame, margins: Sequence[float] = (0.05, 0.10
     """
     p = summary.attrs.get("p", 0.5) if p is None else p
     confidence = summary.attrs.get("confidence", 0.95) if confidence is None else confidence
+    rows = list(summary.itertuples())
     out = pd.DataFrame({"Stratum": summary["label"],
-                        "Cases in the population": summary["population"],
+                        "Cases in the population": [_population(r) for r in rows],
                         "Cases sampled": summary["sampled"]})
-    for e in margins:
+    for e in margins:  # with the finite population correction, a need reveals its population
         out[f"Needed for ±{e * 100:g} points"] = [
-            sample_size(e, int(N), p=p, confidence=confidence) for N in summary["population"]]
+            "c" if _hidden(r) else sample_size(e, int(r.population), p=p, confidence=confidence)
+            for r in rows]
     return out
 
 
@@ -1684,7 +1746,8 @@ def margin_plot(summary: pd.DataFrame, title: str | None = None):
     st = summary[summary["stratum"] != "all"].iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 1.4 + 0.45 * len(st)))
     y = np.arange(len(st))
-    moe = st["margin_of_error"].fillna(0).to_numpy() * 100
+    hidden = np.array([_hidden(r) for r in st.itertuples()], dtype=bool)
+    moe = np.where(hidden, 0.0, st["margin_of_error"].fillna(0).to_numpy() * 100)
     small = st["too_small"].to_numpy()
     colours = [PALETTE["vermillion"] if s else PALETTE["sky"] for s in small]
     bars = ax.barh(y, moe, color=colours, edgecolor="black", linewidth=0.6)
@@ -1692,9 +1755,10 @@ def margin_plot(summary: pd.DataFrame, title: str | None = None):
         if s:
             bar.set_hatch("//")
     for yi, r in zip(y, st.itertuples(), strict=True):
-        tag = (f"n = {r.sampled} of {r.population:,}"
+        tag = (f"n = {r.sampled} of {_pop_text(r)}"
+               + ("  (margin not shown: population c)" if _hidden(r) else "")
                + ("  (too few to generalise)" if r.too_small else "")
-               + ("  (census)" if r.sampled >= r.population else ""))
+               + ("  (census)" if r.sampled >= r.population and not _hidden(r) else ""))
         ax.annotate(tag, (moe[yi], yi), textcoords="offset points", xytext=(5, -3), fontsize=8)
     tot = float(summary.loc[summary["stratum"] == "all", "margin_of_error"].iloc[0])
     if not math.isnan(tot):
@@ -1714,7 +1778,8 @@ def margin_alt_text(summary: pd.DataFrame) -> str:
     """Alt text for ``margin_plot``: every stratum's margin and size, in words."""
     st = summary[summary["stratum"] != "all"].sort_values("margin_of_error", ascending=False)
     items = "; ".join(
-        f"{r.label} {margin(r.margin_of_error)} ({r.sampled} of {r.population:,} cases"
+        f"{r.label} {'not shown' if _hidden(r) else margin(r.margin_of_error)} "
+        f"({r.sampled} of {_pop_text(r)} cases"
         + (", too few for a general finding)" if r.too_small else ")") for r in st.itertuples())
     tot = summary[summary["stratum"] == "all"].iloc[0]
     return (f"Bar chart of the expected margin of error for each of {len(st)} strata of the "
@@ -1722,12 +1787,14 @@ def margin_alt_text(summary: pd.DataFrame) -> str:
             f"{margin(tot.margin_of_error)}.")
 
 
-def design_findings(manifest: str | Path | Mapping[str, Any]) -> list[dict[str, Any]]:
+def design_findings(manifest: str | Path | Mapping[str, Any], ledger: Any = None
+                    ) -> list[dict[str, Any]]:
     """Citable findings about a sample design (for ``FindingsLog``): one for the design, one
     for each stratum too small for a general finding.  Ids: ``AS-<DESIGN>-DESIGN`` and
-    ``AS-<DESIGN>-<STRATUM>-TOO-SMALL``."""
+    ``AS-<DESIGN>-<STRATUM>-TOO-SMALL``.  With a disclosure ``ledger`` the population is
+    stated only where the ledger publishes it (``design_summary``)."""
     m = read_manifest(manifest)
-    s = design_summary(m)
+    s = design_summary(m, ledger)
     tot = s[s["stratum"] == "all"].iloc[0]
     name = str(m.get("design_name", "design"))
     conf = s.attrs.get("confidence", 0.95)
@@ -1739,7 +1806,7 @@ def design_findings(manifest: str | Path | Mapping[str, Any]) -> list[dict[str, 
         "method": "stratified random sample; margin from Cochran (1977) ch. 5 with p = "
         f"{s.attrs.get('p', 0.5)}",
         "text": (f"The {s.attrs.get('title', name)} sample has {tot.sampled} cases from "
-                 f"{tot.population:,} eligible cases in {len(s) - 1} strata (seed "
+                 f"{_pop_text(tot)} eligible cases in {len(s) - 1} strata (seed "
                  f"{m.get('seed')}); together they estimate a share of cases to within about "
                  f"{margin(tot.margin_of_error)} at {conf * 100:g}% confidence.")}]
     unit = s.attrs.get("unit", "group")

@@ -42,18 +42,57 @@ class Ledger:
         self.links: list[dict[str, Any]] = []
 
     def _key(self, name: str) -> str:
-        return f"{self.page}/{name}"
+        """A table's release-wide key: ``page/name``; a name that already holds a ``/`` is
+        another page's table (for :meth:`same` across pages)."""
+        return name if "/" in name else f"{self.page}/{name}"
 
-    def table(self, name: str, counts: pd.DataFrame, threshold: tuple[int, int] = (1, 5)
-              ) -> Any:
+    def parts(self, name: str, rows: list[Any] | None = None,
+              columns: list[Any] | None = None) -> list[tuple[str, str, str]]:
+        """The cells ``(table, row, column)`` of this page's table ``name`` (all rows and
+        columns unless given): the ``parts`` of :meth:`count` and :meth:`same`."""
+        t = self.tables[self._key(name)]
+        rs = t["rows"] if rows is None else [str(r) for r in rows]
+        cs = t["columns"] if columns is None else [str(c) for c in columns]
+        return [(name, r, c) for r in rs for c in cs]
+
+    def value(self, parts: list[tuple[str, str, str]]) -> int:
+        """The sum of this page's recorded cells ``parts``."""
+        return int(sum(self.tables[self._key(t)]["cells"][f"{r}\x1f{c}"]["value"]
+                       for t, r, c in parts))
+
+    def is_shown(self, name: str, row: Any, column: Any = None) -> bool:
+        """Whether table ``name``'s cell (``row``, ``column``), or with no column the row's
+        total, may be published."""
+        t = self.tables[self._key(name)]
+        if column is None:
+            return bool(t["margins"]["rows"][str(row)]["shown"])
+        return bool(t["cells"][f"{row}\x1f{column}"]["shown"])
+
+    def hidden(self, name: str) -> set[str]:
+        """The rows of table ``name`` with a cell, or a row total, not published."""
+        t = self.tables[self._key(name)]
+        return {r for r in t["rows"]
+                if not t["margins"]["rows"][r]["shown"]
+                or any(not t["cells"][f"{r}\x1f{c}"]["shown"] for c in t["columns"])}
+
+    def table(self, name: str, counts: pd.DataFrame, threshold: tuple[int, int] = (1, 5),
+              column_totals: bool = True) -> Any:
         """Disclosure-control ``counts`` (interior cells only: totals are added) and record
-        it; returns the ``disclosure.SuppressedTable`` to show."""
+        it; returns the ``disclosure.SuppressedTable`` to show. ``column_totals=False``: the
+        table publishes each row's total (a month's denominator) but no column totals (the
+        months are never added up), so only the row totals take part in secondary
+        suppression and the audit does not take column totals as known."""
         from ..disclosure import suppress
 
         counts = counts.copy()
         counts.index = [str(i) for i in counts.index]
         counts.columns = [str(c) for c in counts.columns]
-        sup = suppress(counts, threshold=threshold, totals=True)
+        if column_totals:
+            sup = suppress(counts, threshold=threshold, totals=True)
+        else:
+            with_total = counts.assign(Total=counts.sum(axis=1))
+            sup = suppress(with_total, threshold=threshold, totals="auto",
+                           margins_public=False)
 
         rows = [str(r) for r in counts.index]
         cols = [str(c) for c in counts.columns]
@@ -75,6 +114,9 @@ class Ledger:
                                for c in cols},
                    "total": {"value": int(counts.to_numpy().sum()),
                              "shown": shown(tr, tc, [(r, c) for r in rows for c in cols])}}
+        if not column_totals:
+            for rec in (*margins["columns"].values(), margins["total"]):
+                rec["shown"] = False
         self.tables[self._key(name)] = {"rows": rows, "columns": cols, "cells": cells,
                                         "margins": margins, "threshold": list(threshold)}
         return sup
@@ -96,9 +138,12 @@ class Ledger:
         if lo <= value <= hi:
             rec["shown"] = False
         else:
+            rec["shown"] = False
             self.sums.append(rec)
-            if audit_release([self, *(others or [])]):
-                rec["shown"] = False
+            before = set(audit_release([self, *(others or [])]))
+            rec["shown"] = True
+            after = set(audit_release([self, *(others or [])]))
+            rec["shown"] = not (after - before)  # shown unless it gives a count away
             self.sums.pop()
         self.sums.append(rec)
         return int(value) if rec["shown"] else CONFIDENTIAL
@@ -107,7 +152,13 @@ class Ledger:
              equals: list[tuple[str, str, str]]) -> None:
         """Record that two sets of cells add up to the same number (a breakdown of one
         table's count in another table): public knowledge that the audit uses, whatever is
-        shown."""
+        shown. ``parts`` and ``equals`` may name another page's table as ``page/table``;
+        where both sides are this page's, they must add up to the same number (a wrong
+        identity would make the audit's equations inconsistent)."""
+        local = [p for p in (*parts, *equals) if "/" not in p[0]]
+        if len(local) == len(parts) + len(equals) and self.value(parts) != self.value(equals):
+            raise ValueError(f"ledger {self.page}: {name!r}: the two sides differ "
+                             f"({self.value(parts)} and {self.value(equals)})")
         self.links.append({"name": self._key(name),
                            "parts": [[self._key(t), str(r), str(c)] for t, r, c in parts],
                            "equals": [[self._key(t), str(r), str(c)] for t, r, c in equals]})

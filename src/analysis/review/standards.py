@@ -163,40 +163,54 @@ def results_display(results: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def sample_display(frame: pd.DataFrame, manifest: dict[str, Any] | None = None
-                   ) -> pd.DataFrame:
+def sample_display(frame: pd.DataFrame, manifest: dict[str, Any] | None = None,
+                   ledger: Any = None) -> pd.DataFrame:
     """The sample by service: cases audited and, from the sample manifest, the cases the
     service held (the population sampled) and how many cases each audited case stands for.
 
-    Cases held are counts of children, so they go through ``analysis.disclosure.suppress``
-    (DfE: 1 to 5 shown as ``c``, with secondary suppression against the total); the weight
-    (population / audited) is hidden wherever the population is, since it would reveal it.
-    Counts of audited cases are counts of audit judgements and are published as they are.
+    Cases held are counts of children: with the page's disclosure ``ledger``
+    (``analysis.reporting.Ledger``) they are recorded as table ``cases_held``, suppressed
+    exactly as the sample page suppresses the same populations (``sampling.design_summary``:
+    the same counts in the same order give the same pattern) and linked to that page's table,
+    so the release-wide audit sees they are one count. The weight (population / audited) is
+    hidden wherever the population is, since it would reveal it. Every stratum of the design
+    is listed, including a service with no case audited. Counts of audited cases are counts
+    of audit judgements and are published as they are.
     """
     from ..disclosure import suppress
+    from ..sampling import population_counts, population_table_name
 
     audited = frame.groupby("group").size()
-    groups = _ordered_groups(audited.index.tolist())
-    out = pd.DataFrame({"Service": [group_label(g) for g in groups],
-                        "Cases audited": [int(audited[g]) for g in groups]})
     strata = {str(s["stratum"]): s for s in (manifest or {}).get("strata", [])
               if isinstance(s, dict) and "stratum" in s}
-    if strata and all(g in strata for g in groups):
-        pop = pd.DataFrame({"held": [int(strata[g].get("population", 0)) for g in groups]},
-                           index=[group_label(g) for g in groups])
-        sup = suppress(pop, totals=True)
-        out["Cases held by the service"] = sup.table["held"].iloc[:len(groups)].to_list()
-        out["Each audited case stands for"] = [
-            "c" if bool(sup.mask["held"].iloc[i]) else
-            f"{number(int(strata[g]['population']) / max(int(audited[g]), 1), 1)} cases"
-            for i, g in enumerate(groups)]
-        total_held = sup.table["held"].iloc[-1]
+    groups = _ordered_groups(audited.index.tolist())
+    if not (strata and all(g in strata for g in groups)):
+        out = pd.DataFrame({"Service": [group_label(g) for g in groups],
+                            "Cases audited": [int(audited[g]) for g in groups]})
+        total = {"Service": "All services", "Cases audited": int(audited.sum())}
+        return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+    pop = population_counts(manifest or {})
+    order = list(pop.index)
+    if ledger is not None:
+        sup = ledger.table("cases_held", pop)
+        ledger.same("cases held = the sample page's populations", ledger.parts("cases_held"),
+                    [(f"audit_sample/{population_table_name(manifest or {})}", r, "cases")
+                     for r in order])
     else:
-        total_held = None
-    total = {"Service": "All services", "Cases audited": int(audited.sum())}
-    if total_held is not None:
-        total.update({"Cases held by the service": total_held,
-                      "Each audited case stands for": ""})
+        sup = suppress(pop, totals=True)
+    held = sup.table["cases"]
+    order = _ordered_groups(order)  # shown in the review's order of services
+    out = pd.DataFrame({
+        "Service": [group_label(g) for g in order],
+        "Cases audited": [int(audited.get(g, 0)) for g in order],
+        "Cases held by the service": [held.loc[g] for g in order],
+        "Each audited case stands for": [
+            "c" if isinstance(held.loc[g], str) else
+            ("" if not audited.get(g, 0) else
+             f"{number(int(pop.loc[g, 'cases']) / int(audited[g]), 1)} cases")
+            for g in order]})
+    total = {"Service": "All services", "Cases audited": int(audited.sum()),
+             "Cases held by the service": held.iloc[-1], "Each audited case stands for": ""}
     return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
 
 

@@ -21,7 +21,7 @@ from ..reporting import (
 __all__ = ["AGENCY_LABELS", "AGE_LABELS", "BROAD_AGE", "BROAD_AGE_LABELS", "LEVEL_PAIRS", "MET",
            "NOT_MET", "ROUTE_LABELS", "ROUTE_PHRASES", "SOURCE_LABELS", "TRIAGE_GRADES",
            "TRIAGE_LABELS", "Z95", "agency_label", "broad_age_band", "level_positions",
-           "share_sentence", "suppress_small"]
+           "share_sentence"]
 
 
 Z95 = float(stats.norm.ppf(0.975))
@@ -116,29 +116,3 @@ def share_sentence(successes: int, n: int, estimate: float, ci_low: float, ci_hi
            f"was drawn" if weighted else pct(estimate))
     return (f"{successes} of {n} {what} ({est}; 95% interval {pct(ci_low)} to "
             f"{pct(ci_high)}).")
-
-
-def suppress_small(table: pd.DataFrame, columns: Sequence[str] | None = None,
-                   threshold: tuple[int, int] = (1, 5)) -> tuple[pd.DataFrame, bool]:
-    """Apply DfE disclosure control to the count ``columns`` of a table about children.
-
-    Uses ``analysis.disclosure.suppress`` (counts 1-5 shown as ``c``, with secondary
-    suppression) when that module is installed.  Returns (table, applied): ``applied`` is False
-    when the module is missing, so the page can say the counts were not disclosure-controlled.
-    """
-    try:
-        from .. import disclosure
-    except ImportError:
-        return table, False
-    cols = list(columns) if columns is not None else list(table.columns)
-    counts = table[cols]
-    try:
-        done = disclosure.suppress(counts, threshold=threshold)
-    except TypeError:
-        done = disclosure.suppress(counts)
-    out = table.copy()
-    for c in cols:
-        out[c] = done[c].astype("object")
-    return out, True
-
-

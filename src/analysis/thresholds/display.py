@@ -37,7 +37,8 @@ __all__ = ["BENCHMARK_KEYWORDS", "RISKY", "ROUTE_WORDS", "STAT_NAMES", "accuracy
            "confusion_finding", "data_summary", "front_door_contacts", "kappa_method",
            "level_agreement_display", "load_design_weights", "model_route_finding",
            "odds_ratio_alt_text", "odds_ratio_display", "route_difference_finding",
-           "series_display", "share_display", "trend_alt_text", "trend_sentence",
+           "chartable", "monthly_counts", "series_display", "share_display", "trend_alt_text",
+           "trend_counts", "trend_sentence", "trend_suppressed_sentence",
            "triage_agreement_sentence", "triage_display", "undergraded_cells",
            "undergrading_counts", "undergrading_display", "undergrading_finding",
            "undergrading_sentence", "vignette_agreement_finding", "vignette_agreement_table"]
@@ -498,12 +499,47 @@ def undergrading_display(df: pd.DataFrame, min_n: int | None = None,
     })
 
 
-def series_display(series: pd.DataFrame) -> pd.DataFrame:
-    """Wide monthly table: one row per month, 'numerator / denominator (rate)' per measure."""
+def _month_key(month: Any) -> str:
+    return pd.Timestamp(month).strftime("%Y-%m")
+
+
+def monthly_counts(series: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """One measure's monthly counts as a table of counts about children for the disclosure
+    ledger: months (``YYYY-MM``) by ``numerator`` and ``rest`` (denominator minus numerator),
+    so that each month's denominator is the row total."""
+    s = series[series["measure"] == measure].sort_values("month")
+    return pd.DataFrame({"numerator": s["numerator"].astype(int).to_numpy(),
+                         "rest": (s["denominator"] - s["numerator"]).astype(int).to_numpy()},
+                        index=[_month_key(m) for m in s["month"]])
+
+
+def series_display(series: pd.DataFrame, ledger: Any = None) -> pd.DataFrame:
+    """Wide monthly table: one row per month, 'numerator of denominator (rate)' per measure.
+
+    The counts are counts of children (contacts, referrals, assessments): with the page's
+    disclosure ``ledger`` (``analysis.reporting.Ledger``) each measure's months are recorded as
+    table ``monthly_<measure>`` (``monthly_counts``; each month's denominator published, the
+    months never added up) and a suppressed count shows ``c``, with no rate (a rate and
+    either count give the other back)."""
     s = series.copy()
-    s["cell"] = [f"{n:,} of {d:,} ({pct(r)})" + ("" if ok else " *")
-                 for n, d, r, ok in zip(s["numerator"], s["denominator"], s["rate"],
-                                        s["lookback_complete"], strict=True)]
+    if ledger is not None:
+        for measure in s["measure"].unique():
+            ledger.table(f"monthly_{measure}", monthly_counts(s, measure),
+                         column_totals=False)  # the months are never added up on the page
+
+    def cell(measure: str, month: Any, n: int, d: int, r: float, ok: bool) -> str:
+        star = "" if ok else " *"
+        if ledger is None:
+            return f"{n:,} of {d:,} ({pct(r)}){star}"
+        name, key = f"monthly_{measure}", _month_key(month)
+        num = f"{n:,}" if ledger.is_shown(name, key, "numerator") else "c"
+        den = f"{d:,}" if ledger.is_shown(name, key) else "c"
+        rate = f" ({pct(r)})" if "c" not in (num, den) else ""
+        return f"{num} of {den}{rate}{star}"
+
+    s["cell"] = [cell(m, mo, n, d, r, ok) for m, mo, n, d, r, ok in zip(
+        s["measure"], s["month"], s["numerator"], s["denominator"], s["rate"],
+        s["lookback_complete"], strict=True)]
     wide = s.pivot(index="month", columns="measure", values="cell").reset_index()
     wide["month"] = pd.to_datetime(wide["month"]).dt.strftime("%b %Y")
     names = {"month": "Month", **{k: v["title"] for k, v in MEASURES.items()}}
@@ -547,9 +583,48 @@ def _special_causes(res: pd.DataFrame) -> pd.DataFrame:
     return res.iloc[0:0]
 
 
+def chartable(series: pd.DataFrame, measure: str, ledger: Any = None) -> bool:
+    """Whether a measure's chart may be drawn: it has months to chart and, with the page's
+    disclosure ledger (after ``series_display``), none of them has a suppressed count (a
+    plotted rate with its published denominator would give the count back)."""
+    s = chart_months(series, measure)
+    if s.empty:
+        return False
+    if ledger is None:
+        return True
+    hidden = ledger.hidden(f"monthly_{measure}")
+    return not any(_month_key(m) in hidden for m in s["month"])
+
+
+def trend_counts(series: pd.DataFrame, measure: str, ledger: Any = None
+                 ) -> tuple[int | str, int | str]:
+    """The charted months' total (numerator, denominator) as the page may publish them: with
+    the disclosure ledger, sums of its recorded cells (``Ledger.count``), ``"c"`` where one
+    would give a suppressed count away."""
+    s = chart_months(series, measure)
+    num, den = int(s["numerator"].sum()), int(s["denominator"].sum())
+    if ledger is None or s.empty:
+        return num, den
+    name, months = f"monthly_{measure}", [_month_key(m) for m in s["month"]]
+    return (ledger.count(f"{measure}: numerator of the charted months",
+                         ledger.parts(name, rows=months, columns=["numerator"])),
+            ledger.count(f"{measure}: denominator of the charted months",
+                         ledger.parts(name, rows=months)))
+
+
+def trend_suppressed_sentence(measure: str) -> str:
+    """Why a measure has no chart: some months' counts are from 1 to 5 (DfE disclosure
+    control)."""
+    return (f"{MEASURES[measure]['title']}: some months' counts are from 1 to 5 (shown as c in "
+            "the monthly table), so this measure is not charted month by month: a plotted "
+            "share would give those counts away.")
+
+
 def trend_sentence(series: pd.DataFrame, res: pd.DataFrame, measure: str,
-                   benchmark: dict[str, Any] | None = None) -> str:
-    """Plain reading of one XmR chart: average, latest month, special causes, benchmark."""
+                   benchmark: dict[str, Any] | None = None,
+                   counts: tuple[int | str, int | str] | None = None) -> str:
+    """Plain reading of one XmR chart: average, latest month, special causes, benchmark.
+    ``counts``: the charted months' totals as the page may publish them (``trend_counts``)."""
     info = MEASURES[measure]
     s = chart_months(series, measure)
     if s.empty:
@@ -557,9 +632,12 @@ def trend_sentence(series: pd.DataFrame, res: pd.DataFrame, measure: str,
     mean = float(s["numerator"].sum() / s["denominator"].sum())
     last = s.iloc[-1]
     month = pd.Timestamp(last["month"]).strftime("%B %Y")
-    text = (f"{info['title']}: {pct(mean)} over {len(s)} months "
-            f"({int(s['numerator'].sum()):,} of {int(s['denominator'].sum()):,}); "
-            f"{pct(last['rate'])} in {month}.")
+    num, den = counts if counts is not None else (int(s["numerator"].sum()),
+                                                  int(s["denominator"].sum()))
+    shown = "c" not in (num, den)
+    tally = (f" ({num:,} of {den:,})" if shown else "")
+    text = (f"{info['title']}: {pct(mean) if shown else 'not published (c)'} over {len(s)} "
+            f"months{tally}; {pct(last['rate'])} in {month}.")
     sc = _special_causes(res)
     if len(sc):
         imp = [c for c in ("variation", "special_cause") if c in sc.columns]
@@ -582,7 +660,8 @@ def trend_sentence(series: pd.DataFrame, res: pd.DataFrame, measure: str,
 
 
 def trend_alt_text(series: pd.DataFrame, res: pd.DataFrame, measure: str,
-                   benchmark: dict[str, Any] | None = None) -> str:
+                   benchmark: dict[str, Any] | None = None,
+                   counts: tuple[int | str, int | str] | None = None) -> str:
     s = chart_months(series, measure)
     if s.empty:
         return f"XmR chart of {MEASURES[measure]['title'].lower()}: no data."
@@ -591,7 +670,7 @@ def trend_alt_text(series: pd.DataFrame, res: pd.DataFrame, measure: str,
     last = pd.Timestamp(s["month"].iloc[-1]).strftime("%B %Y")
     return (f"XmR chart of {MEASURES[measure]['title'].lower()}, monthly from {first} to {last}, "
             f"ranging from {pct(lo)} to {pct(hi)}. "
-            + trend_sentence(series, res, measure, benchmark))
+            + trend_sentence(series, res, measure, benchmark, counts=counts))
 
 
 def load_design_weights(manifest: str | Path, cases: pd.DataFrame | None = None
@@ -614,8 +693,10 @@ def load_design_weights(manifest: str | Path, cases: pd.DataFrame | None = None
 
 
 def data_summary(cases: pd.DataFrame, ratings: pd.DataFrame, audit: pd.DataFrame,
-                 weights: pd.DataFrame | None) -> str:
-    """Markdown paragraph saying what data the page rests on (aggregate counts only)."""
+                 weights: pd.DataFrame | None, contacts: int | str | None = None) -> str:
+    """Markdown paragraph saying what data the page rests on (aggregate counts only).
+    ``contacts``: the number of front-door contacts as the disclosure ledger publishes it
+    (``Ledger.count`` of ``funnel_counts``); by default counted here."""
     fd = _contacts(cases, ("front_door",))
     first, last = fd["contact_date"].min(), fd["contact_date"].max()
     period = (f"from {first:%d %B %Y} to {last:%d %B %Y}" if pd.notna(first) else "")
@@ -624,7 +705,9 @@ def data_summary(cases: pd.DataFrame, ratings: pd.DataFrame, audit: pd.DataFrame
     if weights is not None and weights_vary(weights["design_weight"]):
         w_note = (" Some kinds of contact were deliberately over-sampled, so audited contacts "
                   "are weighted back to the make-up of all contacts.")
-    return (f"**Data.** {len(fd):,} front-door contacts {period}; {n_aud} contacts audited for "
+    n_fd = len(fd) if contacts is None else contacts
+    n_fd = n_fd if isinstance(n_fd, str) else f"{int(n_fd):,}"
+    return (f"**Data.** {n_fd} front-door contacts {period}; {n_aud} contacts audited for "
             f"the threshold audit ({audit['auditor_id'].nunique()} auditors); "
             f"{ratings['rater_id'].nunique()} practitioners from "
             f"{ratings['rater_agency'].nunique()} agencies graded "

@@ -21,8 +21,8 @@ from ..reporting import (
 )
 from .common import _isna
 
-__all__ = ["funnel_limit", "funnel_limits", "funnel_plot", "funnel_reading", "funnel_table",
-           "funnel_target"]
+__all__ = ["NOT_RECORDED", "funnel_counts", "funnel_limit", "funnel_limits", "funnel_plot",
+           "funnel_reading", "funnel_table", "funnel_target"]
 
 # --------------------------------------------------------------------------------------
 # Funnel plots (Spiegelhalter 2005)
@@ -78,10 +78,33 @@ def funnel_limits(target: float, n: int | Sequence[int] | np.ndarray,
     return out
 
 
+NOT_RECORDED = "Not recorded"
+
+
+def funnel_counts(df: pd.DataFrame, group: str, outcome: str,
+                  labels: dict[str, str] | None = None,
+                  columns: tuple[str, str] = ("yes", "no")) -> pd.DataFrame:
+    """The counts behind a funnel plot of a whole population (counts of children, contacts
+    or referrals) as a table for the disclosure ledger (``analysis.reporting.Ledger.table``):
+    one row per group (its label; ``Not recorded`` for a missing group, so the table adds up
+    to every row of ``df`` with an outcome), columns ``columns`` = outcome true, false."""
+    d = df.dropna(subset=[outcome])
+    d = d[~d[outcome].map(_isna)]
+    keys = d[group].astype(object).where(d[group].notna(), None)
+    lab = keys.map(lambda k: NOT_RECORDED if k is None or _isna(k)
+                   else (labels or {}).get(k, str(k)))
+    yes = d[outcome].astype(bool)
+    out = pd.DataFrame({columns[0]: yes.groupby(lab).sum().astype(int),
+                        columns[1]: (~yes).groupby(lab).sum().astype(int)})
+    order = sorted(i for i in out.index if i != NOT_RECORDED)
+    return out.reindex(order + ([NOT_RECORDED] if NOT_RECORDED in out.index else []))
+
+
 def funnel_table(df: pd.DataFrame, group: str, outcome: str, target: float | None = None,
                  coverages: Sequence[float] = (0.95, 0.998),
                  method: Literal["exact", "normal"] = "exact",
-                 labels: dict[str, str] | None = None, min_n: int = 1) -> pd.DataFrame:
+                 labels: dict[str, str] | None = None, min_n: int = 1,
+                 hide: Sequence[str] = ()) -> pd.DataFrame:
     """One row per group (agency or team): n, successes, rate, the funnel limits at its n and
     where it falls: ``within``, ``above_95``/``below_95`` (worth a look) or
     ``above_99.8``/``below_99.8`` (unlikely to be chance alone), judged against exactly the
@@ -90,11 +113,20 @@ def funnel_table(df: pd.DataFrame, group: str, outcome: str, target: float | Non
     ``target`` defaults to the overall rate (sum of successes / sum of n).  Rows with missing
     ``outcome`` are left out.  Counts are unweighted: a funnel plot compares the groups' own
     cases with what chance would give at that size.
+
+    ``hide``: groups (keys or labels) whose counts the disclosure ledger suppressed
+    (``Ledger.hidden`` of ``funnel_counts``): left out of the table, the chart and the overall
+    rate, and named in ``attrs["suppressed"]`` so the reading says why.
     """
     d = df.dropna(subset=[outcome])
     d = d[~d[outcome].map(_isna)]
     g = d.groupby(group, sort=True, observed=True)[outcome].agg(
         successes=lambda s: int(s.astype(bool).sum()), n="size").reset_index()
+    hidden = set(hide)
+    lab = g[group].map(lambda k: (labels or {}).get(k, str(k)))
+    masked = g[group].isin(hidden) | lab.isin(hidden)
+    suppressed = sorted(lab[masked])
+    g = g[~masked]
     small = g[g["n"] < min_n]
     g = g[g["n"] >= min_n]
     if target is None:
@@ -121,6 +153,7 @@ def funnel_table(df: pd.DataFrame, group: str, outcome: str, target: float | Non
     g.insert(1, "label", g[group].map(lambda k: (labels or {}).get(k, str(k))))
     out = g.rename(columns={group: "group"}).reset_index(drop=True)
     out.attrs["too_few"] = [(labels or {}).get(k, str(k)) for k in small[group]]
+    out.attrs["suppressed"] = suppressed
     out.attrs["min_n"] = min_n
     out.attrs["target"] = target
     return out
@@ -206,11 +239,15 @@ def funnel_reading(table: pd.DataFrame, what: str = "contacts judged appropriate
     """Plain-words reading of a funnel table (and the figure's alt text).  With no group
     large enough to plot it says so, and names the groups left out."""
     left = table.attrs.get("too_few") or []
+    hidden = table.attrs.get("suppressed") or []
+    why_hidden = (f"Not shown: {', '.join(hidden)}, whose counts include a count from 1 to 5 "
+                  "or one that would give such a count away (c in the table)." if hidden else "")
     if not len(table):
         why = (f", with fewer than {table.attrs.get('min_n')} each ({TOO_FEW}): "
                f"{', '.join(sorted(left))}" if left else "")
-        return (f"No funnel plot this round: no {unit} group has enough cases to place on it "
-                f"({what}){why}.")
+        return " ".join(x for x in (
+            f"No funnel plot this round: no {unit} group has enough cases to place on it "
+            f"({what}){why}.", why_hidden) if x)
     target = float(table["target"].iloc[0])
     out99 = table[table["position"].str.endswith("99.8")]
     out95 = table[table["position"].str.endswith("_95")]
@@ -228,6 +265,8 @@ def funnel_reading(table: pd.DataFrame, what: str = "contacts judged appropriate
     if left:
         parts.append(f"Not shown, with fewer than {table.attrs.get('min_n')} each ({TOO_FEW}): "
                      f"{', '.join(sorted(left))}.")
+    if why_hidden:
+        parts.append(why_hidden)
     return " ".join(parts)
 
 
