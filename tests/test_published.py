@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from analysis import thresholds
+from analysis.reporting import thresholds as rt
 from analysis.schemas import load_standards
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -280,12 +281,12 @@ def test_worcestershire_assessment_timeliness_against_the_national_benchmark() -
 
 def test_national_benchmarks_give_the_threshold_notebook_the_45_day_figure_only() -> None:
     b = thresholds.load_benchmarks(PUBLISHED / "national_benchmarks.csv")
-    got = thresholds.benchmark_for(b, "assessment_45")
+    got = rt.benchmark_for(b, "assessment_45")
     assert got is not None and got["value"] == pytest.approx(0.835)
     assert got["year"] == "2015/16" and "Worcestershire" in got["source"]
     # no national re-referral or conversion figure is in the documents: no line is drawn
-    assert thresholds.benchmark_for(b, "rereferral") is None
-    assert thresholds.benchmark_for(b, "conversion") is None
+    assert rt.benchmark_for(b, "rereferral") is None
+    assert rt.benchmark_for(b, "conversion") is None
 
 
 def test_national_benchmarks_match_the_figures_quoted_in_the_annual_report() -> None:

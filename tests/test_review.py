@@ -17,6 +17,7 @@ import pytest
 
 from analysis import review as rv
 from analysis.privacy import DEMO_KEY, pseudonymise
+from analysis.reporting import review as rr
 from analysis.schemas import load_scale, load_standards
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,17 +230,17 @@ def test_fewer_than_five_cases_are_too_few_to_report_with_no_count_met(n: int,
     assert r.text == f"{n} tier-2 social work cases audited: too few to report."
     assert f"{met} of" not in r.text and "%" not in r.text and "CI" not in r.text
     assert r.word == "" and bool(r.small)
-    shown = rv.results_display(res).iloc[0]
+    shown = rr.results_display(res).iloc[0]
     assert shown["Share and 95% interval"] == f"{n} cases judged: too few to report"
     assert shown["Cases meeting the standard"] == f"{n} cases judged: too few to report"
-    assert "of" not in rv.standards_matrix(res).iloc[0, 0].split(":")[0]
+    assert "of" not in rr.standards_matrix(res).iloc[0, 0].split(":")[0]
 
 
 def test_one_case_gets_no_result_only_that_it_is_too_few_to_report() -> None:
     res = rv.standard_results(frame_of([{"id": "h1", "service": "health_visiting"}]), STD,
                               include_overall=False)
     assert all(t == "1 health visiting case audited: too few to report." for t in res.text)
-    summary = rv.service_summary(res, "health_visiting")
+    summary = rr.service_summary(res, "health_visiting")
     assert "A total of 1 health visiting case was audited." in summary
     assert "too few to report" in summary
 
@@ -308,7 +309,7 @@ def test_sample_table_suppresses_small_service_populations_and_their_weights() -
         ("partnership_triage", 420), ("first_response_team", 220), ("tier2_social_work", 90),
         ("mat_yprrp", 250), ("family_intervention_project", 45), ("school_map", 60),
         ("health_visiting", 4))]}
-    shown = rv.sample_display(fr, manifest).set_index("Service")
+    shown = rr.sample_display(fr, manifest).set_index("Service")
     assert shown.loc["Health visiting", "Cases held by the service"] == "c"
     assert shown.loc["Health visiting", "Each audited case stands for"] == "c"
     assert shown.loc["All services", "Cases audited"] == 29
@@ -387,7 +388,7 @@ def test_agreement_counts_same_answers_and_splits_decided_by_the_tie_rule() -> N
     k = ag.loc["risk_assessed"]
     assert k.percent_agreement == 1 and math.isnan(k.kappa)
     assert "cannot be measured" in k.text
-    shown = rv.auditor_agreement_table(ag.reset_index())
+    shown = rr.auditor_agreement_table(ag.reset_index())
     assert "case_id" not in shown.columns and len(shown) == len(STD.standard_keys)
 
 
@@ -506,7 +507,7 @@ def test_delay_by_service_table_suppresses_small_counts_of_children() -> None:
         "tier3_referral_date": [start + pd.Timedelta(days=5 * i) if i < 12 else pd.NaT
                                 for i in range(n1)] + [pd.NaT] * n2})
     tab = rv.delay_by_service(cases, "2025-12-31")
-    shown = rv.delay_service_display(tab).set_index("Service")
+    shown = rr.delay_service_display(tab).set_index("Service")
     assert shown.loc["Health visiting", "Cases with dates"] == "c"
     assert shown.loc["Health visiting", "Referred within 90 days (95% interval)"] == "c"
 
@@ -528,9 +529,9 @@ def test_the_delay_sentence_states_its_counts_only_where_the_table_publishes_the
     cases = pd.DataFrame(rows)
     res = rv.delay_to_tier3(cases, "2025-12-31")
     led = Ledger("tier2_case_review")
-    shown = rv.delay_service_display(rv.delay_by_service(cases, "2025-12-31"), led)
+    shown = rr.delay_service_display(rv.delay_by_service(cases, "2025-12-31"), led)
     assert (shown["Referred to tier 3"].iloc[:2] == "c").all()
-    text = rv.delay_reading(res, led)
+    text = rr.delay_reading(res, led)
     assert "Of 70 tier-2 cases" in text  # the grand total is published in the table
     assert " 4 were referred" not in text and "c were referred" in text
     assert disclosure.audit_release([led]) == []
@@ -551,7 +552,7 @@ def test_cases_held_are_suppressed_exactly_as_the_sample_page_suppresses_them() 
         "planning": {}, "design": {}}
     sample, review = Ledger("audit_sample"), Ledger("tier2_case_review")
     summary = sp.design_summary(manifest, sample)
-    shown = rv.sample_display(fr, manifest, review).set_index("Service")
+    shown = rr.sample_display(fr, manifest, review).set_index("Service")
     by_code = dict(zip(summary["stratum"], summary["population_shown"], strict=True))
     for g, _ in pops:
         assert shown.loc[rv.group_label(g), "Cases held by the service"] == by_code[g]
@@ -808,7 +809,7 @@ def test_one_auditor_per_case_says_agreement_cannot_be_measured_and_the_review_r
     agree = rv.auditor_agreement(audit, STD)
     assert (agree["cases"] == 0).all() and agree["kappa"].isna().all()
     assert all("no case had answers from two auditors" in t for t in agree["text"])
-    assert (rv.auditor_agreement_table(agree).iloc[:, -2] == "not measurable").all()
+    assert (rr.auditor_agreement_table(agree).iloc[:, -2] == "not measurable").all()
     res = rv.standard_results(frame_of(_every_answer(hackney_like(), auditors=1)), STD)
     assert len(res) and res["text"].str.len().gt(0).all()
 
@@ -835,7 +836,7 @@ def test_a_standard_no_auditor_could_judge_is_said_and_given_no_share() -> None:
     fr = frame_of(_every_answer(hackney_like(), "not_applicable"))
     res = rv.standard_results(fr, STD)
     assert (res["n"] == 0).all() and res["estimate"].isna().all()
-    assert rv.standards_matrix(res).size and rv.standards_alt_text(res)
+    assert rr.standards_matrix(res).size and rv.standards_alt_text(res)
 
 
 def test_a_service_with_no_cases_is_absent_not_an_error() -> None:
@@ -845,7 +846,7 @@ def test_a_service_with_no_cases_is_absent_not_an_error() -> None:
     assert set(res["group"]) == {"all", "partnership_triage"}
     tiers = rv.tier_results(fr)
     assert set(tiers["group"]) <= {"all", "partnership_triage"}
-    assert len(rv.tier_display(tiers))
+    assert len(rr.tier_display(tiers))
 
 
 def test_no_case_held_too_low_and_no_referral_to_tier_3_are_said_in_words() -> None:

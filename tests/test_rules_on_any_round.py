@@ -18,6 +18,8 @@ import pytest
 from analysis import review as rv
 from analysis import thresholds as th
 from analysis.findings import Finding, FindingsLog
+from analysis.reporting import review as rr
+from analysis.reporting import thresholds as rt
 from tests.test_review import SCALE, STD, frame_of, returns
 
 SERVICES = ["partnership_triage", "first_response_team", "tier2_social_work", "mat_panel",
@@ -51,11 +53,11 @@ def test_no_group_under_five_gets_a_count_met_share_or_interval(seed: int) -> No
     for r in small_groups(res).itertuples():
         assert not COUNT_RE.search(r.text), r.text
         assert "too few to report" in r.text or r.n == 0, r.text
-    shown = rv.results_display(res)
+    shown = rr.results_display(res)
     for (_, row), n in zip(shown.iterrows(), res["n"], strict=True):
         if 0 < n < 5:
             assert not COUNT_RE.search(" ".join(map(str, row.iloc[:-1]))), row.to_dict()
-    matrix = rv.standards_matrix(res)
+    matrix = rr.standards_matrix(res)
     for cell, n in zip(matrix.to_numpy().ravel(), res.pivot(
             index="group_label", columns="standard_label", values="n").reindex(
             index=matrix.index, columns=matrix.columns).to_numpy().ravel(), strict=True):
@@ -79,7 +81,7 @@ def test_tier_and_theme_tables_follow_the_minimum_on_any_round(seed: int) -> Non
     for r in tr.itertuples():
         if 0 < r.n < 5:
             assert not COUNT_RE.search(r.text), r.text
-    for cell in rv.tier_display(tr).iloc[:, 2:].to_numpy().ravel():
+    for cell in rr.tier_display(tr).iloc[:, 2:].to_numpy().ravel():
         text = str(cell)
         if "too few" in text:
             assert not COUNT_RE.search(text.split(":")[-1]), text
@@ -111,7 +113,7 @@ def test_shares_by_group_follow_the_minimum_on_any_round(seed: int) -> None:
         return
     df = pd.DataFrame(rows)
     by = th.appropriateness_by(df, "referral_source")
-    for (_, row), n in zip(th.share_display(by).iterrows(), by["n"], strict=True):
+    for (_, row), n in zip(rt.share_display(by).iterrows(), by["n"], strict=True):
         if n < 5:
             assert not COUNT_RE.search(" ".join(map(str, row.iloc[1:4]))), row.to_dict()
     for r in by.itertuples():

@@ -18,6 +18,7 @@ import pytest
 
 from analysis import cli, ingest, privacy, proportions, schemas
 from analysis import sampling as sp
+from analysis.reporting import sampling as rs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -645,9 +646,9 @@ def test_the_public_design_table_and_words_hold_no_case_level_data(drawn: Path) 
     ids = {c["case_id"] for c in m["cases"]}
     table = (drawn.parent / "design_table.csv").read_text("utf-8")
     summary = sp.design_summary(m)
-    words = " ".join([sp.plain_words(summary), sp.manifest_facts(m), sp.margin_alt_text(summary),
-                      summary.to_csv(), sp.planning_table(summary).to_csv(),
-                      " ".join(f["text"] for f in sp.design_findings(m))])
+    words = " ".join([rs.plain_words(summary), rs.manifest_facts(m), rs.margin_alt_text(summary),
+                      summary.to_csv(), rs.planning_table(summary).to_csv(),
+                      " ".join(f["text"] for f in rs.design_findings(m))])
     for text in (table, words):
         assert not any(i in text for i in ids)
         assert not re.search(r"cs_[0-9a-f]{16}", text)
@@ -658,7 +659,7 @@ def test_the_public_design_table_and_words_hold_no_case_level_data(drawn: Path) 
 
 def test_plain_words_say_when_a_stratum_is_too_small_for_a_general_finding(drawn: Path) -> None:
     summary = sp.design_summary(drawn)
-    text = sp.plain_words(summary)
+    text = rs.plain_words(summary)
     assert ("One school multi-agency panel (MAP) case was audited: no general finding can be "
             "drawn about that service.") in text
     assert "One health visiting case was audited" in text
@@ -666,7 +667,7 @@ def test_plain_words_say_when_a_stratum_is_too_small_for_a_general_finding(drawn
     row = summary.set_index("stratum").loc["school_map"]
     assert bool(row["too_small"]) and row["sampled"] == 1
     assert row["margin_of_error"] == pytest.approx(sp.margin_of_error(1, 10))
-    ids = {f["finding_id"] for f in sp.design_findings(drawn)}
+    ids = {f["finding_id"] for f in rs.design_findings(drawn)}
     assert {"AS-HACKNEY-2011-DESIGN", "AS-HACKNEY-2011-MAP-TOO-SMALL",
             "AS-HACKNEY-2011-HV-TOO-SMALL"} <= ids
 
@@ -746,16 +747,16 @@ def test_a_stratum_population_of_one_to_five_is_c_with_everything_that_would_rev
 
     led = Ledger("audit_sample")
     summary = sp.design_summary(_manifest_with_small_stratum(), led)
-    shown = sp.summary_display(summary).set_index("Stratum")
+    shown = rs.summary_display(summary).set_index("Stratum")
     hv = shown.loc["Health visiting"]
     assert hv["Cases in the population"] == "c"
     assert hv["Sampling fraction"] == "c" and hv.iloc[3] == "c"
     assert (shown["Cases in the population"] == "c").sum() >= 2
     assert shown.loc["All strata", "Cases in the population"] == 688
-    plan = sp.planning_table(summary).set_index("Stratum")
+    plan = rs.planning_table(summary).set_index("Stratum")
     assert (plan.loc["Health visiting"].iloc[2:] == "c").all()
-    words = " ".join([sp.plain_words(summary), sp.margin_alt_text(summary),
-                      *(f["text"] for f in sp.design_findings(_manifest_with_small_stratum(),
+    words = " ".join([rs.plain_words(summary), rs.margin_alt_text(summary),
+                      *(f["text"] for f in rs.design_findings(_manifest_with_small_stratum(),
                                                               led))])
     assert "every case was audited" not in words and "(3)" not in words
     assert "3 of 3" not in words
@@ -764,5 +765,5 @@ def test_a_stratum_population_of_one_to_five_is_c_with_everything_that_would_rev
 
 def test_without_a_ledger_the_design_summary_shows_every_population() -> None:
     summary = sp.design_summary(_manifest_with_small_stratum())
-    shown = sp.summary_display(summary).set_index("Stratum")
+    shown = rs.summary_display(summary).set_index("Stratum")
     assert shown.loc["Health visiting", "Cases in the population"] == 3

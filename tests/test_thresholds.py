@@ -12,6 +12,7 @@ import pytest
 
 from analysis import proportions as pr
 from analysis import thresholds as th
+from analysis.reporting import thresholds as rt
 
 HACKNEY = ["1", "2A", "2B", "3"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -283,8 +284,8 @@ def test_logistic_model_when_all_met_or_none_met_says_it_cannot_be_fitted(value:
     assert words in res.reason and "no difference to explain" in res.reason
     assert res.readings == [f"The comparison that weighs the factors together could not be "
                             f"made this round: {res.reason}."]
-    assert th.model_route_finding(res) is None
-    assert th.odds_ratio_display(res).empty
+    assert rt.model_route_finding(res) is None
+    assert rt.odds_ratio_display(res).empty
 
 
 def test_logistic_model_with_every_group_too_small_says_it_cannot_be_fitted() -> None:
@@ -343,9 +344,9 @@ def test_undergrading_by_source_with_no_incident_judged_medium_or_high_has_no_ro
     df["triage_grade_judged"] = "standard"
     by = th.undergrading(df, by="referral_source")
     assert by.empty and "undergraded" in by.columns
-    assert th.undergrading_display(by).empty
+    assert rt.undergrading_display(by).empty
     u = th.undergrading(df).iloc[0]
-    assert th.undergrading_sentence(u) == ("No audited incident was judged medium or high risk "
+    assert rt.undergrading_sentence(u) == ("No audited incident was judged medium or high risk "
                                            "by the auditors.")
 
 
@@ -732,8 +733,8 @@ def test_point_estimates_used_for_the_truth_match_analysis_agreement() -> None:
     ratings, _ = synth.generate_ratings(seed=1)
     mat = th.ratings_matrix(ratings, HACKNEY).to_numpy(dtype=float)
     summ = th.vignette_agreement(ratings, HACKNEY, seed=0, n_boot=50)
-    fk = th._stat_row(summ, "fleiss_kappa")
-    ac1 = th._stat_row(summ, "gwet_ac1")
+    fk = rt._stat_row(summ, "fleiss_kappa")
+    ac1 = rt._stat_row(summ, "gwet_ac1")
     assert fk["estimate"] == pytest.approx(_fleiss_point(mat, 4), abs=1e-9)
     assert ac1["estimate"] == pytest.approx(_ac1_point(mat, 4), abs=1e-9)
     assert agreement is not None
@@ -751,7 +752,7 @@ def test_intervals_contain_the_true_agreement_and_accuracy_in_at_least_90_of_100
         ratings, _ = synth.generate_ratings(seed=seed)
         summ = th.vignette_agreement(ratings, HACKNEY, seed=seed, n_boot=1000)
         for key in ("fleiss_kappa", "gwet_ac1"):
-            r = th._stat_row(summ, key)
+            r = rt._stat_row(summ, key)
             hits[key] += int(r["ci_low"] <= truth[key] <= r["ci_high"])
         acc = th.agency_accuracy(ratings, HACKNEY).set_index("agency")
         for key in truth:
@@ -894,15 +895,15 @@ def test_a_measure_with_a_suppressed_charted_month_is_not_charted_and_says_why()
                            "lookback_complete": True})
     series["rate"] = series["numerator"] / series["denominator"]
     led = Ledger("threshold_consistency")
-    shown = th.series_display(series, led)
+    shown = rt.series_display(series, led)
     june = shown.loc[shown["Month"] == "Jun 2025"].iloc[0, 1]
     assert june.startswith("c of ") and "%" not in june
-    assert not th.chartable(series, "rereferral", led)
-    assert "not charted" in th.trend_suppressed_sentence("rereferral")
-    num, den = th.trend_counts(series, "rereferral", led)
+    assert not rt.chartable(series, "rereferral", led)
+    assert "not charted" in rt.trend_suppressed_sentence("rereferral")
+    num, den = rt.trend_counts(series, "rereferral", led)
     assert den == int(series["denominator"].sum())
     assert disclosure.audit_release([led]) == []
     big = series.assign(numerator=[30, 28, 33, 31, 29, 33])
     led2 = Ledger("p")
-    th.series_display(big.assign(rate=big["numerator"] / big["denominator"]), led2)
-    assert th.chartable(big, "rereferral", led2)
+    rt.series_display(big.assign(rate=big["numerator"] / big["denominator"]), led2)
+    assert rt.chartable(big, "rereferral", led2)

@@ -116,24 +116,22 @@ import yaml
 from scipy import stats
 
 from . import privacy, schemas
-from .findings import finding_id
 from .ingest import InputError
 from .proportions import SMALL_N
 from .provenance import git_commit, package_versions, timestamp, write_json
-from .reporting import TOO_FEW, margin, pct, too_few_reason
+from .reporting import margin
 
 __all__ = ["ALLOCATIONS", "CANONICALISATION", "DESIGN_KEYS", "DIGEST_CHARS", "DateWindow",
-           "Design", "DesignError", "MANIFEST_VERSION", "MAX_ROW_DIGESTS", "MISSING", "Oversample",
-           "Sample", "VerifyResult", "WIDE_MARGIN", "WORKBOOK_PREFILLED", "allocate",
-           "attach_weights", "canon_value", "canonical_text", "cli_draw", "cli_sample",
-           "cli_verify", "design_findings", "design_from_dict", "design_summary", "design_table",
+           "Design", "DesignError", "MANIFEST_VERSION", "MAX_ROW_DIGESTS", "MISSING",
+           "Oversample", "Sample", "VerifyResult", "WIDE_MARGIN", "WORKBOOK_PREFILLED",
+           "allocate", "attach_weights", "canon_value", "canonical_text", "cli_draw",
+           "cli_sample", "cli_verify", "design_from_dict", "design_summary", "design_table",
            "draw", "in_sentence", "input_digest", "largest_remainder", "load_design",
-           "load_or_draw", "manifest_body", "manifest_facts", "margin_alt_text", "margin_of_error",
-           "margin_plot", "oversample_allocation", "plain_words", "planning_table",
-           "population_counts", "population_table_name", "read_cases",
-           "read_manifest", "sample_folder", "sample_size", "shipped_designs", "stratified_margin",
-           "stratum_label", "summary_display", "verification_finding", "verify",
-           "workbook_columns", "write_sample", "write_workbook", "z_value"]
+           "load_or_draw", "manifest_body", "margin_of_error", "margin_plot",
+           "oversample_allocation", "population_counts", "population_table_name", "read_cases",
+           "read_manifest", "sample_folder", "sample_size", "shipped_designs",
+           "stratified_margin", "stratum_label", "verify", "workbook_columns", "write_sample",
+           "write_workbook", "z_value"]
 
 MANIFEST_VERSION = 1
 ALLOCATIONS = ("proportional", "equal", "neyman", "fixed")
@@ -952,7 +950,6 @@ def _check_columns(text: pd.DataFrame, design: Design) -> None:
                                   f"{col}. Allowed: {', '.join(sorted(allowed))}.")
 
 
-
 def oversample_allocation(alloc: dict[str, int], counts: dict[str, tuple[int, int]],
                           d: Design) -> tuple[dict[str, int], dict[str, str], dict[str, str],
                                               dict[str, tuple[str, str]]]:
@@ -987,7 +984,6 @@ def oversample_allocation(alloc: dict[str, int], counts: dict[str, tuple[int, in
         for lab in (lab_f, lab_o):
             final_alloc[lab], parent_of[lab] = sub[lab], h
     return final_alloc, parent_of, notes, splits
-
 
 
 def manifest_body(d: Design, seed: int, rows: dict[str, int], ref: str,
@@ -1590,41 +1586,6 @@ def design_summary(manifest: str | Path | Mapping[str, Any], ledger: Any = None
     return out
 
 
-def _population(r: Any) -> Any:
-    """A summary row's population as it may be published: the number or ``"c"``."""
-    return getattr(r, "population_shown", r.population)
-
-
-def _hidden(r: Any) -> bool:
-    """True where a summary row's population is suppressed (``"c"``)."""
-    return isinstance(_population(r), str)
-
-
-def _pop_text(r: Any) -> str:
-    p = _population(r)
-    return p if isinstance(p, str) else f"{int(p):,}"
-
-
-def summary_display(summary: pd.DataFrame) -> pd.DataFrame:
-    """The design summary formatted for ``show_table`` (percentages, plain headings); a
-    suppressed population is ``c``, and so are its fraction and margin (they would give it
-    away)."""
-    conf = summary.attrs.get("confidence", 0.95)
-    rows = list(summary.itertuples())
-    return pd.DataFrame({
-        "Stratum": summary["label"],
-        "Cases in the population": [_population(r) for r in rows],
-        "Cases sampled": summary["sampled"],
-        "Sampling fraction": ["c" if _hidden(r) else pct(r.fraction, 1, missing="")
-                              for r in rows],
-        f"Expected margin of error ({conf * 100:g}%)": [
-            "c" if _hidden(r) else margin(r.margin_of_error) for r in rows],
-        "Note": summary["note"]})
-
-
-_NUMBER_WORDS = {1: "One", 2: "Two", 3: "Three", 4: "Four"}
-
-
 def in_sentence(label: str) -> str:
     """A stratum label for use inside a sentence: "School multi-agency panel (MAP)" becomes
     "school multi-agency panel (MAP)"; names ("Partnership Triage", "MAT panels") are kept."""
@@ -1636,107 +1597,6 @@ def in_sentence(label: str) -> str:
     return label[:1].lower() + label[1:]
 
 
-def plain_words(summary: pd.DataFrame) -> str:
-    """Plain-English reading of a design summary (Markdown): size, precision, small strata."""
-    st = summary[summary["stratum"] != "all"]
-    tot = summary[summary["stratum"] == "all"].iloc[0]
-    unit = summary.attrs.get("unit", "group")
-    conf = summary.attrs.get("confidence", 0.95)
-    p = summary.attrs.get("p", 0.5)
-    title = summary.attrs.get("title", "")
-    lines = [
-        f"**{title}.** {tot.sampled:,} cases were sampled from "
-        + (f"{tot.population:,} eligible cases ({pct(tot.fraction, 1, missing='')})"
-           if not _hidden(tot) else "the eligible cases") + f" in {len(st)} "
-        f"strat{'a' if len(st) != 1 else 'um'}. "
-        f"Taken together, and weighted back to the population, they can estimate a share of "
-        f"cases (for example, cases meeting a standard) to within about "
-        f"{margin(tot.margin_of_error)} ({conf * 100:g}% confidence, assuming "
-        f"{'the most cautious value of 50%' if p == 0.5 else f'a share near {pct(p)}'})."]
-    small = st[st["sampled"] < SMALL_N]
-    for r in small.itertuples():
-        count = _NUMBER_WORDS.get(int(r.sampled), str(r.sampled))
-        was = "was" if r.sampled == 1 else "were"
-        case = "case" if r.sampled == 1 else "cases"
-        tail = (" (every case was audited, but there are too few for a general finding)."
-                if r.sampled >= r.population and not _hidden(r) else ".")
-        lines.append(f"{count} {in_sentence(r.label)} {case} {was} audited: no general finding "
-                     f"can be drawn about that {unit}{tail}")
-    wide = st[(st["sampled"] >= SMALL_N) & (st["margin_of_error"] > WIDE_MARGIN)]
-    if len(wide):
-        items = "; ".join(f"{r.label} ({r.sampled} cases, {margin(r.margin_of_error)})"
-                          for r in wide.itertuples())
-        lines.append(f"Findings for these strata are indicative only, because their margins are "
-                     f"wide: {items}.")
-    census = st[(st["sampled"] >= st["population"]) & (st["sampled"] >= SMALL_N)]
-    for r in census.itertuples():
-        if _hidden(r):
-            continue
-        lines.append(f"Every {in_sentence(r.label)} case ({r.population}) was audited, so that "
-                     "figure has no sampling error (auditors' judgements can still differ).")
-    fine = st[(st["sampled"] >= SMALL_N) & (st["margin_of_error"] <= WIDE_MARGIN)
-              & (st["sampled"] < st["population"])]
-    if len(fine):
-        lines.append(f"{len(fine)} strat{'a' if len(fine) != 1 else 'um'} "
-                     f"{'have' if len(fine) != 1 else 'has'} a margin of "
-                     f"{margin(float(fine['margin_of_error'].max()))} or "
-                     "better.")
-    return "\n\n".join(lines)
-
-
-def manifest_facts(manifest: str | Path | Mapping[str, Any],
-                   summary: pd.DataFrame | None = None) -> str:
-    """What makes the sample checkable (Markdown): seed, hashes, counts, versions; no ids.
-    With the page's ``design_summary`` the number of eligible cases is stated only where the
-    disclosure ledger publishes it."""
-    m = read_manifest(manifest)
-    hidden_total = summary is not None and _hidden(summary.iloc[-1])
-    rows = m.get("rows", {})
-    ex = m.get("exclusions", {})
-    design = m.get("design", {})
-    parts = []
-    if design.get("filter"):
-        parts.append("; ".join(f"{k} in {', '.join(v)}" for k, v in design["filter"].items()))
-    dw = design.get("date_window")
-    if dw:
-        parts.append(f"{dw['column']} from {dw.get('start') or 'the start'} to "
-                     f"{dw.get('end') or 'the end'}")
-    eligible = f" ({'; '.join(parts)})" if parts else ""
-    excluded = (f", {rows.get('excluded_previous', 0):,} left out because they were audited "
-                f"recently" if ex.get("excluded_case_ids") else "")
-    versions = m.get("versions", {})
-    return (f"**How to check this sample.** Design `{m.get('design_name')}` "
-            f"(SHA-256 `{str(m.get('design_sha256', ''))[:16]}`), seed **{m.get('seed')}**. "
-            f"The cases table had {rows.get('input', 0):,} rows; its canonical SHA-256 is "
-            f"`{m.get('input_sha256')}`. "
-            f"{'c' if hidden_total else format(rows.get('frame', 0), ',')} cases were eligible"
-            f"{eligible}{excluded}. Drawn with safeguarding-qa "
-            f"{versions.get('safeguarding-qa', '')}"
-            f" (git {str(m.get('git_commit', 'unknown'))[:12]}) on "
-            f"{str(m.get('created', ''))[:10]}. Anyone holding the same cases table can "
-            f"re-draw it: `sqa sample --verify manifest.json --cases cases.parquet`.")
-
-
-def planning_table(summary: pd.DataFrame, margins: Sequence[float] = (0.05, 0.10, 0.15),
-                   p: float | None = None, confidence: float | None = None) -> pd.DataFrame:
-    """Cases needed per stratum (and overall, as one random sample) for each target margin.
-
-    ``sample_size`` with the finite population correction (Cochran 1977, ch. 4); a stratum
-    needing all its cases is a census.
-    """
-    p = summary.attrs.get("p", 0.5) if p is None else p
-    confidence = summary.attrs.get("confidence", 0.95) if confidence is None else confidence
-    rows = list(summary.itertuples())
-    out = pd.DataFrame({"Stratum": summary["label"],
-                        "Cases in the population": [_population(r) for r in rows],
-                        "Cases sampled": summary["sampled"]})
-    for e in margins:  # with the finite population correction, a need reveals its population
-        out[f"Needed for ±{e * 100:g} points"] = [
-            "c" if _hidden(r) else sample_size(e, int(r.population), p=p, confidence=confidence)
-            for r in rows]
-    return out
-
-
 def margin_plot(summary: pd.DataFrame, title: str | None = None):
     """Horizontal bars: expected margin of error per stratum; too-small strata hatched."""
     import matplotlib.pyplot as plt
@@ -1746,7 +1606,9 @@ def margin_plot(summary: pd.DataFrame, title: str | None = None):
     st = summary[summary["stratum"] != "all"].iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 1.4 + 0.45 * len(st)))
     y = np.arange(len(st))
-    hidden = np.array([_hidden(r) for r in st.itertuples()], dtype=bool)
+    from .reporting.sampling import population_hidden, population_text
+
+    hidden = np.array([population_hidden(r) for r in st.itertuples()], dtype=bool)
     moe = np.where(hidden, 0.0, st["margin_of_error"].fillna(0).to_numpy() * 100)
     small = st["too_small"].to_numpy()
     colours = [PALETTE["vermillion"] if s else PALETTE["sky"] for s in small]
@@ -1755,10 +1617,10 @@ def margin_plot(summary: pd.DataFrame, title: str | None = None):
         if s:
             bar.set_hatch("//")
     for yi, r in zip(y, st.itertuples(), strict=True):
-        tag = (f"n = {r.sampled} of {_pop_text(r)}"
-               + ("  (margin not shown: population c)" if _hidden(r) else "")
+        tag = (f"n = {r.sampled} of {population_text(r)}"
+               + ("  (margin not shown: population c)" if population_hidden(r) else "")
                + ("  (too few to generalise)" if r.too_small else "")
-               + ("  (census)" if r.sampled >= r.population and not _hidden(r) else ""))
+               + ("  (census)" if r.sampled >= r.population and not population_hidden(r) else ""))
         ax.annotate(tag, (moe[yi], yi), textcoords="offset points", xytext=(5, -3), fontsize=8)
     tot = float(summary.loc[summary["stratum"] == "all", "margin_of_error"].iloc[0])
     if not math.isnan(tot):
@@ -1772,71 +1634,6 @@ def margin_plot(summary: pd.DataFrame, title: str | None = None):
     ax.set_title(title or "Expected margin of error by stratum")
     fig.tight_layout()
     return fig
-
-
-def margin_alt_text(summary: pd.DataFrame) -> str:
-    """Alt text for ``margin_plot``: every stratum's margin and size, in words."""
-    st = summary[summary["stratum"] != "all"].sort_values("margin_of_error", ascending=False)
-    items = "; ".join(
-        f"{r.label} {'not shown' if _hidden(r) else margin(r.margin_of_error)} "
-        f"({r.sampled} of {_pop_text(r)} cases"
-        + (", too few for a general finding)" if r.too_small else ")") for r in st.itertuples())
-    tot = summary[summary["stratum"] == "all"].iloc[0]
-    return (f"Bar chart of the expected margin of error for each of {len(st)} strata of the "
-            f"sample, widest first: {items}. All strata together: "
-            f"{margin(tot.margin_of_error)}.")
-
-
-def design_findings(manifest: str | Path | Mapping[str, Any], ledger: Any = None
-                    ) -> list[dict[str, Any]]:
-    """Citable findings about a sample design (for ``FindingsLog``): one for the design, one
-    for each stratum too small for a general finding.  Ids: ``AS-<DESIGN>-DESIGN`` and
-    ``AS-<DESIGN>-<STRATUM>-TOO-SMALL``.  With a disclosure ``ledger`` the population is
-    stated only where the ledger publishes it (``design_summary``)."""
-    m = read_manifest(manifest)
-    s = design_summary(m, ledger)
-    tot = s[s["stratum"] == "all"].iloc[0]
-    name = str(m.get("design_name", "design"))
-    conf = s.attrs.get("confidence", 0.95)
-    out = [{
-        "finding_id": finding_id("AS", name, "DESIGN"), "topic": "Sample design",
-        "basis": "design",
-        "group": s.attrs.get("title", name), "measure": f"expected margin of error "
-        f"({conf * 100:g}%)", "n": int(tot.sampled), "estimate": float(tot.margin_of_error),
-        "method": "stratified random sample; margin from Cochran (1977) ch. 5 with p = "
-        f"{s.attrs.get('p', 0.5)}",
-        "text": (f"The {s.attrs.get('title', name)} sample has {tot.sampled} cases from "
-                 f"{_pop_text(tot)} eligible cases in {len(s) - 1} strata (seed "
-                 f"{m.get('seed')}); together they estimate a share of cases to within about "
-                 f"{margin(tot.margin_of_error)} at {conf * 100:g}% confidence.")}]
-    unit = s.attrs.get("unit", "group")
-    for r in s[(s["stratum"] != "all") & s["too_small"]].itertuples():
-        count = _NUMBER_WORDS.get(int(r.sampled), str(r.sampled))
-        case = "case was" if r.sampled == 1 else "cases were"
-        out.append({
-            "finding_id": finding_id("AS", name, r.stratum, "TOO-SMALL"), "topic": "Sample design",
-            "group": r.label, "measure": "cases sampled", "n": int(r.sampled),
-            "method": f"fewer than {SMALL_N} cases: no percentage is published",
-            "basis": "design", "reason": too_few_reason(),
-            "text": f"{count} {in_sentence(r.label)} {case} audited: {TOO_FEW} about that "
-                    f"{unit}."})
-    return out
-
-
-def verification_finding(manifest: Mapping[str, Any], result: VerifyResult) -> dict[str, Any]:
-    """A citable finding saying whether the sample re-draws identically from the cases table."""
-    name = str(manifest.get("design_name", "design"))
-    if result.ok:
-        text = (f"Re-drawing the {name.replace('_', ' ')} sample from the cases table with seed "
-                f"{manifest.get('seed')} gives exactly the same {len(manifest['cases'])} cases: "
-                "the sample is verified.")
-    else:
-        text = (f"The {name.replace('_', ' ')} sample could not be verified against the cases "
-                f"table: {'; '.join(result.reasons)}.")
-    return {"finding_id": finding_id("AS", name, "VERIFIED"), "topic": "Sample design",
-            "group": name, "measure": "sample re-draws identically", "n": len(manifest["cases"]),
-            "method": "re-draw from the canonical cases table (sqa sample --verify)",
-            "basis": "design", "text": text}
 
 
 # ======================================================================================

@@ -52,7 +52,6 @@ from .auditors import (
     ANSWER_CATEGORIES,
     answer_category,
     auditor_agreement,
-    auditor_agreement_table,
 )
 from .cases import (
     case_findings,
@@ -61,7 +60,6 @@ from .cases import (
     tier_direction,
 )
 from .change import (
-    change_display,
     compare_rounds,
 )
 from .charts import (
@@ -97,9 +95,6 @@ from .delay import (
     delay_alt_text,
     delay_by_service,
     delay_plot,
-    delay_reading,
-    delay_service_display,
-    delay_text,
     delay_times,
     delay_to_tier3,
 )
@@ -108,25 +103,16 @@ from .reproduction import (
     pooled_published,
     report_word,
     reproduce_published,
-    reproduction_display,
 )
 from .standards import (
-    describe_share,
-    results_display,
-    sample_display,
-    service_summary,
     standard_results,
-    standards_matrix,
-    weighted_sentence,
 )
 from .themes import (
     theme_cooccurrence,
     theme_results,
-    themes_display,
 )
 from .tiers import (
     escalation_list,
-    tier_display,
     tier_matrix,
     tier_results,
     write_escalation_list,
@@ -135,15 +121,11 @@ from .tiers import (
 __all__ = ["ANSWER_CATEGORIES", "CASE_RULE", "DIRECTION_LABELS", "DelayResult", "GRADE_ORDER",
            "GROUP_LABELS", "GROUP_NOUNS", "GROUP_ORDER", "METHOD_NOTE", "OUTCOMES", "RIGHT",
            "ReviewError", "SERVICE_GROUPS", "TOO_HIGH", "TOO_LOW", "answer_category",
-           "auditor_agreement", "auditor_agreement_table", "case_findings", "case_standard_votes",
-           "change_display", "check_audit", "compare_rounds", "delay_alt_text", "delay_by_service",
-           "delay_plot", "delay_reading", "delay_service_display", "delay_text", "delay_times",
-           "delay_to_tier3",
-           "describe_share", "escalation_list", "group_label", "group_noun", "group_of",
+           "auditor_agreement", "case_findings", "case_standard_votes", "check_audit",
+           "compare_rounds", "delay_alt_text", "delay_by_service", "delay_plot", "delay_times",
+           "delay_to_tier3", "escalation_list", "group_label", "group_noun", "group_of",
            "load_published", "outcome_phrase", "pooled_published", "report_word",
-           "reproduce_published", "reproduction_display", "results_display", "review_frame",
-           "sample_display", "service_summary", "standard_results", "standards_alt_text",
-           "standards_dotplot", "standards_matrix", "theme_cooccurrence", "theme_results",
-           "themes_alt_text", "themes_chart", "themes_display", "tier_alt_text", "tier_direction",
-           "tier_display", "tier_heatmap", "tier_matrix", "tier_results", "weighted_sentence",
-           "write_escalation_list"]
+           "reproduce_published", "review_frame", "standard_results", "standards_alt_text",
+           "standards_dotplot", "theme_cooccurrence", "theme_results", "themes_alt_text",
+           "themes_chart", "tier_alt_text", "tier_direction", "tier_heatmap", "tier_matrix",
+           "tier_results", "write_escalation_list"]

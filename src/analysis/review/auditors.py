@@ -6,7 +6,6 @@ Part of :mod:`analysis.review` (see its docstring for the methods and sources).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import pandas as pd
 
@@ -18,7 +17,7 @@ from ..schemas import Standards
 from .cases import case_standard_votes
 from .common import _isna, check_audit
 
-__all__ = ["ANSWER_CATEGORIES", "answer_category", "auditor_agreement", "auditor_agreement_table"]
+__all__ = ["ANSWER_CATEGORIES", "answer_category", "auditor_agreement"]
 
 # ======================================================================================
 # Agreement between auditors
@@ -116,24 +115,5 @@ def auditor_agreement(audit: pd.DataFrame, standards: Standards, seed: int = 201
                        "percent agreement with bootstrap interval (analysis.agreement)"),
             "text": text})
     return pd.DataFrame(rows)
-
-
-def auditor_agreement_table(agree: pd.DataFrame) -> pd.DataFrame:
-    """The auditors' agreement per standard as a readable table (``auditor_agreement``)."""
-    def kap(r: Any) -> str:
-        return "not measurable" if _isna(r.kappa) else \
-            f"{number(r.kappa)} ({number(r.ci_low)} to {number(r.ci_high)})"
-
-    return pd.DataFrame({
-        "Standard": agree["standard_label"],
-        "Cases with two or more auditors": agree["cases"].astype(int),
-        "All auditors gave the same answer": [
-            f"{int(s)} of {int(n)}" for s, n in zip(agree["same_answer"], agree["cases"],
-                                                    strict=True)],
-        "Pairs of answers agreeing": [pct(p) for p in agree["percent_agreement"]],
-        "Split between met and not met": agree["split_met_not_met"].astype(int),
-        "Fleiss' kappa (95% interval)": [kap(r) for r in agree.itertuples()],
-        "Gwet's AC1": [number(a, missing="–") for a in agree["ac1"]],
-    })
 
 

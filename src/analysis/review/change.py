@@ -14,16 +14,12 @@ from ..findings import finding_id
 from ..reporting import (
     TOO_FEW,
     direction,
-    p_value,
-    pct,
-    points,
     reportable,
-    too_few,
 )
 from ..schemas import Standards
-from .common import _isna, _lower1, outcome_phrase
+from .common import _lower1, outcome_phrase
 
-__all__ = ["change_display", "compare_rounds"]
+__all__ = ["compare_rounds"]
 
 # ======================================================================================
 # Change since the last audit
@@ -81,28 +77,5 @@ def compare_rounds(current: pd.DataFrame, previous: pd.DataFrame, standards: Sta
                          direction(d.ci_low, d.ci_high, d.p_value, alpha=1 - confidence)],
                      "text": f"{standards.label(k)}: {text}"})
     return pd.DataFrame(rows)
-
-
-def change_display(ch: pd.DataFrame) -> pd.DataFrame:
-    def cell(x: int, n: int) -> str:
-        if not n:
-            return "–"
-        if not reportable(n):
-            return too_few(n, verb="judged")
-        return f"{int(x)} of {int(n)} ({pct(x / n)})"
-
-    return pd.DataFrame({
-        "Standard": ch["standard_label"],
-        "Previous round": [cell(x, n) for x, n in zip(ch["x1"], ch["n1"], strict=True)],
-        "This round": [cell(x, n) for x, n in zip(ch["x2"], ch["n2"], strict=True)],
-        "Change (points, 95% interval)": [
-            "–" if _isna(r.difference) else
-            f"{points(r.difference, signed=True, unit=False)} "
-            f"({points(r.ci_low, signed=True, unit=False)} to "
-            f"{points(r.ci_high, signed=True, unit=False)})"
-            for r in ch.itertuples()],
-        "Fisher's exact p": [p_value(p, missing="–") for p in ch["p_value"]],
-        "Change": list(ch["change"]),
-    })
 
 

@@ -17,14 +17,12 @@ import pandas as pd
 from scipy import stats
 
 from ..reporting import (
-    CENSORED_NOTE,
-    number,
     pct,
 )
 from .common import ReviewError, _isna, _ordered_groups, group_label, group_of
 
-__all__ = ["DelayResult", "delay_alt_text", "delay_by_service", "delay_plot", "delay_reading",
-           "delay_service_display", "delay_text", "delay_times", "delay_to_tier3"]
+__all__ = ["DelayResult", "delay_alt_text", "delay_by_service", "delay_plot", "delay_times",
+           "delay_to_tier3"]
 
 # ======================================================================================
 # Delay from first concern to tier 3
@@ -137,55 +135,10 @@ def delay_to_tier3(cases: pd.DataFrame, round_date: date | str | pd.Timestamp,
                       lo if reached else math.nan, hi if reached else math.nan, by_day, curve,
                       "", extra={"confidence": confidence, "upper_open": reached and (
                           _isna(lo) or _isna(hi) or math.isinf(hi))})
+    from ..reporting.review import delay_text
+
     res.text = delay_text(res)
     return res
-
-
-def delay_text(res: DelayResult, n: int | str | None = None, referred: int | str | None = None,
-               not_referred: int | str | None = None) -> str:
-    """The plain-words reading of ``delay_to_tier3``. ``n``, ``referred`` and
-    ``not_referred`` are the counts of children as the page may publish them (a number, or
-    ``"c"`` from the disclosure ledger: ``delay_reading``); by default the result's own."""
-    def c(v: int | str | None, own: int) -> str:
-        v = own if v is None else v
-        return v if isinstance(v, str) else f"{int(v):,}"
-
-    if res.n == 0 or res.referred == 0:
-        return res.text
-    lvl = f"{res.extra.get('confidence', 0.95) * 100:g}%"
-    head = (f"Of {c(n, res.n)} tier-2 cases with a first-concern date, "
-            f"{c(referred, res.referred)} were referred to tier 3 by the round date; the other "
-            f"{c(not_referred, res.censored)} are counted up to that date as not yet referred "
-            "(censored).")
-    if not _isna(res.median):
-        ci_txt = (f"the upper limit of its {lvl} CI cannot be estimated yet"
-                  if res.extra.get("upper_open") else
-                  f"{lvl} CI {number(res.ci_low, 0)} to {number(res.ci_high, 0)} days")
-        text = (f"{head} Half of the cases had been referred within {number(res.median, 0)} "
-                f"days of the first concern ({ci_txt}).")
-    else:
-        text = (f"{head} Fewer than half of the cases had been referred to tier 3 by the round "
-                "date, so the median time to referral cannot be estimated yet. "
-                + CENSORED_NOTE)
-    parts = [f"{pct(r.share_referred)} within {int(r.day)} days ({pct(r.ci_low)} to "
-             f"{pct(r.ci_high)})" for r in res.by_day.itertuples()]
-    return text + f" Estimated share referred to tier 3: {'; '.join(parts)}."
-
-
-def delay_reading(res: DelayResult, ledger: Any, table: str = "delay_by_service") -> str:
-    """``delay_text`` with its counts of children as the page's disclosure ledger publishes
-    them: the counts of ``delay_service_display``'s table (recorded as ``table``), stated as
-    sums of its cells (``Ledger.count``), so a count suppressed in the table is not given away
-    by the sentence."""
-    parts = ledger.parts(table)
-    if ledger.value(parts) != res.n:
-        raise ValueError(f"the delay table counts {ledger.value(parts)} cases, the "
-                         f"Kaplan-Meier estimate {res.n}: they must be the same cases")
-    return delay_text(res, n=ledger.count("delay: cases with dates", parts),
-                      referred=ledger.count("delay: referred",
-                                            ledger.parts(table, columns=["referred"])),
-                      not_referred=ledger.count("delay: not yet referred",
-                                                ledger.parts(table, columns=["not_referred"])))
 
 
 def delay_by_service(cases: pd.DataFrame, round_date: date | str | pd.Timestamp,
@@ -206,39 +159,6 @@ def delay_by_service(cases: pd.DataFrame, round_date: date | str | pd.Timestamp,
                      "ci_low": math.nan if est is None else est["ci_low"],
                      "ci_high": math.nan if est is None else est["ci_high"]})
     return pd.DataFrame(rows)
-
-
-def delay_service_display(table: pd.DataFrame, ledger: Any = None,
-                          name: str = "delay_by_service") -> pd.DataFrame:
-    """Disclosure-controlled display of ``delay_by_service``: counts of children of 1 to 5 are
-    suppressed (with secondary suppression across the column and its total; DfE convention),
-    and so are shares whose count is. With the page's disclosure ``ledger``
-    (``analysis.reporting.Ledger``) the table is recorded there as ``name`` for the
-    release-wide audit (and for ``delay_reading``); without one, ``analysis.disclosure``
-    suppresses it on its own."""
-    from ..disclosure import suppress
-
-    counts = table.set_index("group_label")[["cases", "referred"]]
-    counts = counts.assign(not_referred=counts["cases"] - counts["referred"])
-    counts = counts[["referred", "not_referred"]]
-    sup = (ledger.table(name, counts) if ledger is not None
-           else suppress(counts, totals=True))
-    shown = sup.table
-    out = pd.DataFrame({"Service": shown.index,
-                        "Cases with dates": shown["Total"].to_numpy(),
-                        "Referred to tier 3": shown["referred"].to_numpy()})
-    shares = []
-    for label in shown.index:
-        if label == "Total" or label not in table["group_label"].to_numpy():
-            shares.append("")
-            continue
-        r = table[table["group_label"] == label].iloc[0]
-        hidden = bool(sup.mask.loc[label].any())
-        shares.append("c" if hidden else ("too few cases" if _isna(r.share_90) else
-                                          f"{pct(r.share_90)} ({pct(r.ci_low)} to "
-                                          f"{pct(r.ci_high)})"))
-    out["Referred within 90 days (95% interval)"] = shares
-    return out
 
 
 def delay_plot(res: DelayResult, title: str = "Time from first concern to referral to tier 3"):

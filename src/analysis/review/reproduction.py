@@ -19,8 +19,7 @@ from ..reporting import (
 from ..schemas import Standards
 from .common import OUTCOMES, ReviewError, _isna, _lower1, group_noun, outcome_phrase
 
-__all__ = ["load_published", "pooled_published", "report_word", "reproduce_published",
-           "reproduction_display"]
+__all__ = ["load_published", "pooled_published", "report_word", "reproduce_published"]
 
 # ======================================================================================
 # Reproducing the published Hackney 2011 audit
@@ -125,18 +124,6 @@ def reproduce_published(findings: pd.DataFrame, standards: Standards | None = No
                      "ci_low": ci.ci_low, "ci_high": ci.ci_high, "supported": supported,
                      "supported_word": word, "verdict": verdict})
     return pd.DataFrame(rows)
-
-
-def reproduction_display(rep: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({
-        "Finding": rep["finding_id"], "Standard": rep["standard_label"],
-        "The report says (page)": [f"“{q}” (p. {p})" for q, p in
-                                   zip(rep["quote"], rep["page"], strict=True)],
-        "Count": ["–" if _isna(x) else f"{int(x)} of {int(n)}" for x, n in
-                  zip(rep["cases_met"], rep["cases_judged"], strict=True)],
-        "What the numbers support": rep["supported"],
-        "Verdict": rep["verdict"],
-    })
 
 
 def pooled_published(findings: pd.DataFrame, standards: Standards, method: str = "wilson",

@@ -19,9 +19,9 @@ from ..reporting import (
 )
 from ..schemas import Standards
 from .common import METHOD_NOTE, TOO_LOW, _lower1, _split, group_label, group_noun
-from .standards import _count_cell, _estimate, describe_share
+from .standards import _estimate
 
-__all__ = ["theme_cooccurrence", "theme_results", "themes_display"]
+__all__ = ["theme_cooccurrence", "theme_results"]
 
 # ======================================================================================
 # Themes
@@ -33,6 +33,8 @@ def theme_results(frame: pd.DataFrame, standards: Standards, by: str | None = "g
     """How often each theme was found, per service and overall, with intervals (weighting as
     ``standard_results``).  Ids: ``T2-THEME-<KEY>`` overall, ``T2-<SERVICE>-THEME-<KEY>`` per
     service."""
+    from ..reporting.review import describe_share
+
     groups = _split(frame, by)
     rows = []
     for t in standards.theme_keys:
@@ -102,17 +104,5 @@ def theme_cooccurrence(frame: pd.DataFrame, standards: Standards, confidence: fl
         rows.append({**base, "difference": d.difference, "ci_low": d.ci_low,
                      "ci_high": d.ci_high, "p_value": d.p_value, "text": text})
     return pd.DataFrame(rows)
-
-
-def themes_display(tr: pd.DataFrame) -> pd.DataFrame:
-    """Services (rows) by themes (columns), each cell 'x of n'."""
-    r = tr.assign(cell=[_count_cell(s, n) for s, n in
-                        zip(tr["successes"], tr["n"], strict=True)])
-    wide = r.pivot(index="group_label", columns="theme_label", values="cell")
-    wide = wide.reindex(index=list(dict.fromkeys(tr["group_label"])),
-                        columns=list(dict.fromkeys(tr["theme_label"])))
-    wide.index.name = "Service"
-    wide.columns.name = None
-    return wide
 
 

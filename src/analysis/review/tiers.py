@@ -6,20 +6,13 @@ Part of :mod:`analysis.review` (see its docstring for the methods and sources).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..findings import finding_id
-from ..reporting import (
-    pct,
-    reportable,
-    too_few,
-)
 from ..schemas import Scale, Standards
 from .common import (
-    DIRECTION_LABELS,
     METHOD_NOTE,
     TOO_HIGH,
     TOO_LOW,
@@ -28,10 +21,9 @@ from .common import (
     group_label,
     group_noun,
 )
-from .standards import _estimate, describe_share
+from .standards import _estimate
 
-__all__ = ["escalation_list", "tier_display", "tier_matrix", "tier_results",
-           "write_escalation_list"]
+__all__ = ["escalation_list", "tier_matrix", "tier_results", "write_escalation_list"]
 
 # ======================================================================================
 # Tier held against tier judged
@@ -60,6 +52,8 @@ def tier_results(frame: pd.DataFrame, by: str | None = "group", method: str = "w
     weighting as ``standard_results``.  Ids: ``T2-TIER-HELD-TOO-LOW`` / ``...-TOO-HIGH``
     overall and ``T2-<SERVICE>-TIER-HELD-TOO-LOW`` per service.
     """
+    from ..reporting.review import describe_share
+
     df = frame.dropna(subset=["tier_direction"])
     groups = _split(df, by, frame)
     rows = []
@@ -81,25 +75,6 @@ def tier_results(frame: pd.DataFrame, by: str | None = "group", method: str = "w
                          "text": describe_share(ci, weighted, group_noun(g), word, confidence,
                                                 method)})
     return pd.DataFrame(rows)
-
-
-def tier_display(tr: pd.DataFrame) -> pd.DataFrame:
-    wide = []
-    for g, sub in tr.groupby("group", sort=False):
-        row: dict[str, Any] = {"Service": group_label(str(g)), "Cases": int(sub["n"].iloc[0])}
-        for d in (TOO_LOW, TOO_HIGH):
-            r = sub[sub["direction"] == d].iloc[0]
-            if r.n == 0:
-                cell = "–"
-            elif not reportable(r.n):
-                cell = too_few(r.n, verb="judged")
-            else:
-                cell = (f"{int(r.successes)} of {int(r.n)}: {pct(r.estimate)}"
-                        f"{' (weighted)' if r.weighted else ''}, {pct(r.ci_low)} to "
-                        f"{pct(r.ci_high)}")
-            row[DIRECTION_LABELS[d]] = cell
-        wide.append(row)
-    return pd.DataFrame(wide)
 
 
 def escalation_list(frame: pd.DataFrame, standards: Standards) -> pd.DataFrame:

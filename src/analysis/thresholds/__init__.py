@@ -37,8 +37,9 @@ referrals": shared/domain/seeds/003 and 004).
 Everything returns aggregate tables: no function here returns case-level rows for display.
 
 The package is split by topic: ``common``, ``vignettes``, ``front_door``, ``funnel``,
-``logistic``, ``triage``, ``trends`` and ``display`` (the notebook's tables and sentences);
-every public name is available here, as ``analysis.thresholds.<name>``.
+``logistic``, ``triage`` and ``trends``; every public name is available here, as
+``analysis.thresholds.<name>``. The page's tables and sentences are in
+:mod:`analysis.reporting.thresholds`.
 """
 
 from __future__ import annotations
@@ -62,51 +63,14 @@ from .common import (
     level_positions,
     share_sentence,
 )
-from .display import (
-    BENCHMARK_KEYWORDS,
-    RISKY,
-    ROUTE_WORDS,
-    STAT_NAMES,
-    _stat_row,  # noqa: F401  (the notebook's findings use it)
-    accuracy_alt_text,
-    accuracy_display,
-    accuracy_findings,
-    accuracy_plot,
-    benchmark_for,
-    chartable,
-    confusion_finding,
-    data_summary,
-    front_door_contacts,
-    kappa_method,
-    level_agreement_display,
-    load_design_weights,
-    model_route_finding,
-    monthly_counts,
-    odds_ratio_alt_text,
-    odds_ratio_display,
-    route_difference_finding,
-    series_display,
-    share_display,
-    trend_alt_text,
-    trend_counts,
-    trend_sentence,
-    trend_suppressed_sentence,
-    triage_agreement_sentence,
-    triage_display,
-    undergraded_cells,
-    undergrading_counts,
-    undergrading_display,
-    undergrading_finding,
-    undergrading_sentence,
-    vignette_agreement_finding,
-    vignette_agreement_table,
-)
 from .front_door import (
     appropriateness_by,
     case_judgements,
+    front_door_contacts,
     front_door_frame,
     kappa_words,
     level_agreement,
+    load_design_weights,
     paired_kappa,
     weighted_kappa_table,
     weighted_share,
@@ -146,13 +110,16 @@ from .trends import (
     working_days,
 )
 from .triage import (
+    RISKY,
     triage_agreement,
     triage_frame,
     triage_table,
     undergrading,
+    undergrading_counts,
 )
 from .vignettes import (
     AGREEMENT_METHODS_SHOWN,
+    accuracy_plot,
     agency_accuracy,
     agreement_by_agency,
     clustered_mean_variance,
@@ -167,28 +134,20 @@ from .vignettes import (
 )
 
 __all__ = ["AGENCY_LABELS", "AGE_LABELS", "AGREEMENT_METHODS_SHOWN", "ASSESSMENT_LOOKBACK_DAYS",
-           "BENCHMARK_KEYWORDS", "BROAD_AGE", "BROAD_AGE_LABELS", "LEVEL_PAIRS", "MEASURES",
-           "MET", "NOT_MET", "NOT_RECORDED", "RISKY", "ROUTE_LABELS", "ROUTE_PHRASES",
-           "ROUTE_WORDS", "SOURCE_LABELS", "STAT_NAMES", "TRIAGE_GRADES", "TRIAGE_LABELS", "Z95",
-           "LogisticResult", "accuracy_alt_text", "accuracy_display", "accuracy_findings",
-           "accuracy_plot", "agency_accuracy", "agency_label", "agreement_by_agency",
-           "appropriateness_by", "benchmark_for", "broad_age_band", "case_judgements",
-           "chart_months", "chartable", "clustered_mean_variance", "combine_monthly",
-           "confusion_alt_text", "confusion_finding", "confusion_heatmap", "confusion_matrix",
-           "confusion_shares", "data_summary", "english_bank_holidays", "find_benchmark",
-           "firth_logistic", "front_door_contacts", "front_door_frame", "funnel_counts",
-           "funnel_limit", "funnel_limits", "funnel_plot", "funnel_reading", "funnel_table",
-           "funnel_target", "kappa_method", "kappa_words", "level_agreement",
-           "level_agreement_display", "level_positions", "load_benchmarks", "load_design_weights",
-           "logistic_odds_ratios", "model_route_finding", "monthly_assessments_pandas",
-           "monthly_conversion_pandas", "monthly_counts", "monthly_rereferral_pandas",
-           "monthly_series", "most_confused", "odds_ratio_alt_text", "odds_ratio_display",
-           "odds_ratio_plot", "odds_ratio_readings", "paired_kappa", "ratings_matrix",
-           "reference_by_subject", "route_difference_finding", "series_display", "share_display",
-           "share_sentence", "trend_alt_text", "trend_chart", "trend_counts", "trend_sentence",
-           "trend_suppressed_sentence", "triage_agreement", "triage_agreement_sentence",
-           "triage_display", "triage_frame", "triage_table", "undergraded_cells", "undergrading",
-           "undergrading_counts", "undergrading_display", "undergrading_finding",
-           "undergrading_sentence", "vignette_agreement", "vignette_agreement_finding",
-           "vignette_agreement_table", "weighted_kappa_table", "weighted_share",
+           "BROAD_AGE", "BROAD_AGE_LABELS", "LEVEL_PAIRS", "MEASURES", "MET", "NOT_MET",
+           "NOT_RECORDED", "RISKY", "ROUTE_LABELS", "ROUTE_PHRASES", "SOURCE_LABELS",
+           "TRIAGE_GRADES", "TRIAGE_LABELS", "Z95", "LogisticResult", "accuracy_plot",
+           "agency_accuracy", "agency_label", "agreement_by_agency", "appropriateness_by",
+           "broad_age_band", "case_judgements", "chart_months", "clustered_mean_variance",
+           "combine_monthly", "confusion_alt_text", "confusion_heatmap", "confusion_matrix",
+           "confusion_shares", "english_bank_holidays", "find_benchmark", "firth_logistic",
+           "front_door_contacts", "front_door_frame", "funnel_counts", "funnel_limit",
+           "funnel_limits", "funnel_plot", "funnel_reading", "funnel_table", "funnel_target",
+           "kappa_words", "level_agreement", "level_positions", "load_benchmarks",
+           "load_design_weights", "logistic_odds_ratios", "monthly_assessments_pandas",
+           "monthly_conversion_pandas", "monthly_rereferral_pandas", "monthly_series",
+           "most_confused", "odds_ratio_plot", "odds_ratio_readings", "paired_kappa",
+           "ratings_matrix", "reference_by_subject", "share_sentence", "trend_chart",
+           "triage_agreement", "triage_frame", "triage_table", "undergrading",
+           "undergrading_counts", "vignette_agreement", "weighted_kappa_table", "weighted_share",
            "weights_from_manifest", "working_days"]

@@ -20,10 +20,11 @@ from ..reporting import (
     pct,
 )
 from .common import LEVEL_PAIRS, MET, NOT_MET, TRIAGE_GRADES, _isna, _levels_of, level_positions
+from .trends import _contacts
 
-__all__ = ["appropriateness_by", "case_judgements", "front_door_frame", "kappa_words",
-           "level_agreement", "paired_kappa", "weighted_kappa_table", "weighted_share",
-           "weights_from_manifest"]
+__all__ = ["appropriateness_by", "case_judgements", "front_door_contacts", "front_door_frame",
+           "kappa_words", "level_agreement", "load_design_weights", "paired_kappa",
+           "weighted_kappa_table", "weighted_share", "weights_from_manifest"]
 
 # ======================================================================================
 # 2. Front-door decisions
@@ -338,5 +339,34 @@ def appropriateness_by(df: pd.DataFrame, by: str | None, outcome: str = "appropr
         rows.append({"group": name, "code": "all" if by is None else code_of[name], **r})
     return pd.DataFrame(rows, columns=["group", "code", "successes", "n", "estimate", "ci_low",
                                        "ci_high", "method"])
+
+
+
+
+def front_door_contacts(cases: pd.DataFrame, services: Sequence[str] = ("front_door",)
+                        ) -> pd.DataFrame:
+    """Front-door contacts with ``became_referral`` (the contact became a referral to CSC):
+    the front door's own judgement of every contact, for the population funnel plot."""
+    c = _contacts(cases, services)
+    return c.assign(became_referral=c["referral_date"].notna())
+
+
+def load_design_weights(manifest: str | Path, cases: pd.DataFrame | None = None
+                        ) -> pd.DataFrame:
+    """case_id and design_weight for the threshold-audit sample, via ``analysis.sampling``
+    (``attach_weights``) when available, else read from the manifest directly."""
+    try:
+        from .. import sampling
+    except ImportError:
+        return weights_from_manifest(manifest)
+    if hasattr(sampling, "attach_weights") and cases is not None:
+        try:
+            w = sampling.attach_weights(cases[["case_id"]], manifest)
+            w = w.dropna(subset=["design_weight"])
+            return w[["case_id", "design_weight", *(["stratum"] if "stratum" in w.columns
+                                                     else [])]]
+        except (TypeError, KeyError, ValueError):
+            pass
+    return weights_from_manifest(manifest)
 
 

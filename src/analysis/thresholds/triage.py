@@ -14,7 +14,11 @@ from .common import TRIAGE_GRADES
 from .front_door import paired_kappa, weighted_share
 from .vignettes import confusion_matrix
 
-__all__ = ["triage_agreement", "triage_frame", "triage_table", "undergrading"]
+#: The auditor's grades of an incident that should have been discussed at triage.
+RISKY = ("medium", "high")
+
+__all__ = ["RISKY", "triage_agreement", "triage_frame", "triage_table", "undergrading",
+           "undergrading_counts"]
 
 # ======================================================================================
 # 3. Domestic-abuse triage grading
@@ -84,5 +88,23 @@ def undergrading(df: pd.DataFrame, by: str | None = None, given: str = "triage_g
     return pd.DataFrame(rows, columns=["group", "undergraded", "n_medium_high", "estimate",
                                        "ci_low", "ci_high", "n_standard", "overgraded",
                                        "method"])
+
+
+
+
+def undergrading_counts(df: pd.DataFrame, by: str, given: str = "triage_grade",
+                        judged: str = "triage_grade_judged",
+                        labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """Counts of the incidents judged medium or high risk, by ``by`` (rows): graded standard
+    by triage (under-graded) or not; unweighted, for the disclosure ledger."""
+    d = df.dropna(subset=[given, judged])
+    risky = d[d[judged].isin(RISKY)]
+    out = pd.DataFrame({
+        "graded standard": risky.groupby(by, sort=True)[given].apply(
+            lambda s: int((s == "standard").sum())),
+        "graded medium or high": risky.groupby(by, sort=True)[given].apply(
+            lambda s: int((s != "standard").sum()))}).fillna(0).astype(int)
+    out.index = [(labels or {}).get(k, k) for k in out.index]
+    return out
 
 

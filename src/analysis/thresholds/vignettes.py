@@ -17,9 +17,9 @@ from ..proportions import effective_interval
 from ..reporting import (
     pct,
 )
-from .common import _levels_of, level_positions
+from .common import _levels_of, agency_label, level_positions
 
-__all__ = ["AGREEMENT_METHODS_SHOWN", "agency_accuracy", "agreement_by_agency",
+__all__ = ["AGREEMENT_METHODS_SHOWN", "accuracy_plot", "agency_accuracy", "agreement_by_agency",
            "clustered_mean_variance", "confusion_alt_text", "confusion_heatmap",
            "confusion_matrix", "confusion_shares", "most_confused", "ratings_matrix",
            "reference_by_subject", "vignette_agreement"]
@@ -273,5 +273,35 @@ def confusion_alt_text(cm: pd.DataFrame, labels: dict[str, str] | None = None,
     return (f"Heat map of {int(cm.to_numpy().sum())} {what}: rows are {rows}, columns "
             f"{columns}; darker cells hold smaller shares. Share on the diagonal (the same "
             f"level): {', '.join(diag)}. Largest differences: {worst or 'none'}.")
+
+
+
+
+def accuracy_plot(acc: pd.DataFrame, title: str = "Gradings matching the reference level"):
+    """Dot-and-interval chart of accuracy by agency, with the all-agency figure as a line."""
+    import matplotlib.pyplot as plt
+
+    from ..figures import PALETTE
+
+    by = acc[acc["agency"] != "All agencies"].sort_values("accuracy")
+    allrow = acc[acc["agency"] == "All agencies"]
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.5 * len(by)))
+    y = np.arange(len(by))
+    ax.hlines(y, by["ci_low"], by["ci_high"], color=PALETTE["blue"], lw=2.5)
+    ax.plot(by["accuracy"], y, "o", color=PALETTE["blue"], mec="black", ms=8)
+    for yi, (p, hi) in enumerate(zip(by["accuracy"], by["ci_high"], strict=True)):
+        ax.annotate(f"{pct(p)}", (hi, yi), textcoords="offset points", xytext=(6, -3),
+                    fontsize=8)
+    if len(allrow):
+        ax.axvline(float(allrow["accuracy"].iloc[0]), color=PALETTE["black"], ls="--", lw=1,
+                   label=f"All agencies {pct(float(allrow['accuracy'].iloc[0]))}")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_yticks(y, [agency_label(a) for a in by["agency"]])
+    ax.set_xlim(0, 1.05)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: pct(v)))
+    ax.set_xlabel("Share of gradings at the reference level (95% interval)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
 
 

@@ -1,46 +1,36 @@
-"""Threshold consistency, presentation: the aggregate tables, sentences and findings the
-notebook shows (every number through ``analysis.reporting``).
+"""The threshold-consistency page's words and tables: what ``analysis.thresholds`` computes,
+as the page and the findings say it (aggregate tables, sentences and findings; every number
+through the one formatter, every count of children through the page's disclosure ledger).
 
-Part of :mod:`analysis.thresholds` (see its docstring for the methods and sources).
+The computations, with their methods and sources, are in :mod:`analysis.thresholds`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..proportions import newcombe_interval, weights_vary
-from ..reporting import (
-    cannot_tell,
-    direction,
-    interval,
-    number,
-    pct,
-    points,
-    reportable,
-    too_few,
-    too_few_reason,
-)
-from .common import TRIAGE_LABELS, _isna, agency_label
-from .front_door import kappa_words, weights_from_manifest
-from .logistic import LogisticResult, _or_head
-from .trends import MEASURES, _contacts, chart_months, find_benchmark
-from .vignettes import most_confused
+from ..thresholds.common import TRIAGE_LABELS, _isna, agency_label
+from ..thresholds.front_door import kappa_words
+from ..thresholds.logistic import LogisticResult, _or_head
+from ..thresholds.trends import MEASURES, _contacts, chart_months, find_benchmark
+from ..thresholds.triage import RISKY
+from ..thresholds.vignettes import most_confused
+from .numbers import interval, number, pct, points
+from .rules import reportable, too_few, too_few_reason
+from .words import cannot_tell, direction
 
 __all__ = ["BENCHMARK_KEYWORDS", "RISKY", "ROUTE_WORDS", "STAT_NAMES", "accuracy_alt_text",
-           "accuracy_display", "accuracy_findings", "accuracy_plot", "benchmark_for",
-           "confusion_finding", "data_summary", "front_door_contacts", "kappa_method",
-           "level_agreement_display", "load_design_weights", "model_route_finding",
-           "odds_ratio_alt_text", "odds_ratio_display", "route_difference_finding",
-           "chartable", "monthly_counts", "series_display", "share_display", "trend_alt_text",
-           "trend_counts", "trend_sentence", "trend_suppressed_sentence",
-           "triage_agreement_sentence", "triage_display", "undergraded_cells",
-           "undergrading_counts", "undergrading_display", "undergrading_finding",
+           "accuracy_display", "accuracy_findings", "benchmark_for", "confusion_finding",
+           "data_summary", "kappa_method", "level_agreement_display", "model_route_finding",
+           "odds_ratio_alt_text", "odds_ratio_display", "route_difference_finding", "chartable",
+           "monthly_counts", "series_display", "share_display", "trend_alt_text", "trend_counts",
+           "trend_sentence", "trend_suppressed_sentence", "triage_agreement_sentence",
+           "triage_display", "undergraded_cells", "undergrading_display", "undergrading_finding",
            "undergrading_sentence", "vignette_agreement_finding", "vignette_agreement_table"]
 
 # ======================================================================================
@@ -149,34 +139,6 @@ def accuracy_display(acc: pd.DataFrame) -> pd.DataFrame:
         "Graded higher": [pct(x) for x in acc["above_reference"]],
         "Graded lower": [pct(x) for x in acc["below_reference"]],
     })
-
-
-def accuracy_plot(acc: pd.DataFrame, title: str = "Gradings matching the reference level"):
-    """Dot-and-interval chart of accuracy by agency, with the all-agency figure as a line."""
-    import matplotlib.pyplot as plt
-
-    from ..figures import PALETTE
-
-    by = acc[acc["agency"] != "All agencies"].sort_values("accuracy")
-    allrow = acc[acc["agency"] == "All agencies"]
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.5 * len(by)))
-    y = np.arange(len(by))
-    ax.hlines(y, by["ci_low"], by["ci_high"], color=PALETTE["blue"], lw=2.5)
-    ax.plot(by["accuracy"], y, "o", color=PALETTE["blue"], mec="black", ms=8)
-    for yi, (p, hi) in enumerate(zip(by["accuracy"], by["ci_high"], strict=True)):
-        ax.annotate(f"{pct(p)}", (hi, yi), textcoords="offset points", xytext=(6, -3),
-                    fontsize=8)
-    if len(allrow):
-        ax.axvline(float(allrow["accuracy"].iloc[0]), color=PALETTE["black"], ls="--", lw=1,
-                   label=f"All agencies {pct(float(allrow['accuracy'].iloc[0]))}")
-        ax.legend(loc="lower right", fontsize=8)
-    ax.set_yticks(y, [agency_label(a) for a in by["agency"]])
-    ax.set_xlim(0, 1.05)
-    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: pct(v)))
-    ax.set_xlabel("Share of gradings at the reference level (95% interval)")
-    ax.set_title(title)
-    fig.tight_layout()
-    return fig
 
 
 def accuracy_alt_text(acc: pd.DataFrame) -> str:
@@ -331,14 +293,6 @@ def route_difference_finding(fd: pd.DataFrame, weight_col: str = "design_weight"
             "text": words}
 
 
-def front_door_contacts(cases: pd.DataFrame, services: Sequence[str] = ("front_door",)
-                        ) -> pd.DataFrame:
-    """Front-door contacts with ``became_referral`` (the contact became a referral to CSC):
-    the front door's own judgement of every contact, for the population funnel plot."""
-    c = _contacts(cases, services)
-    return c.assign(became_referral=c["referral_date"].notna())
-
-
 def odds_ratio_display(res: LogisticResult) -> pd.DataFrame:
     t = res.table
     return pd.DataFrame({
@@ -392,29 +346,11 @@ def triage_display(tab: Any) -> pd.DataFrame:
     return out
 
 
-RISKY = ("medium", "high")
-
 
 def undergraded_cells(table: str = "da_grading") -> list[tuple[str, str, str]]:
     """The cells of the grading table (auditor's grade, triage grade) that are under-graded
     incidents: judged medium or high, graded standard (for ``Ledger.count``)."""
     return [(table, g, "standard") for g in RISKY]
-
-
-def undergrading_counts(df: pd.DataFrame, by: str, given: str = "triage_grade",
-                        judged: str = "triage_grade_judged",
-                        labels: dict[str, str] | None = None) -> pd.DataFrame:
-    """Counts of the incidents judged medium or high risk, by ``by`` (rows): graded standard
-    by triage (under-graded) or not; unweighted, for the disclosure ledger."""
-    d = df.dropna(subset=[given, judged])
-    risky = d[d[judged].isin(RISKY)]
-    out = pd.DataFrame({
-        "graded standard": risky.groupby(by, sort=True)[given].apply(
-            lambda s: int((s == "standard").sum())),
-        "graded medium or high": risky.groupby(by, sort=True)[given].apply(
-            lambda s: int((s != "standard").sum()))}).fillna(0).astype(int)
-    out.index = [(labels or {}).get(k, k) for k in out.index]
-    return out
 
 
 def triage_agreement_sentence(ta: dict[str, Any]) -> str:
@@ -671,25 +607,6 @@ def trend_alt_text(series: pd.DataFrame, res: pd.DataFrame, measure: str,
     return (f"XmR chart of {MEASURES[measure]['title'].lower()}, monthly from {first} to {last}, "
             f"ranging from {pct(lo)} to {pct(hi)}. "
             + trend_sentence(series, res, measure, benchmark, counts=counts))
-
-
-def load_design_weights(manifest: str | Path, cases: pd.DataFrame | None = None
-                        ) -> pd.DataFrame:
-    """case_id and design_weight for the threshold-audit sample, via ``analysis.sampling``
-    (``attach_weights``) when available, else read from the manifest directly."""
-    try:
-        from .. import sampling
-    except ImportError:
-        return weights_from_manifest(manifest)
-    if hasattr(sampling, "attach_weights") and cases is not None:
-        try:
-            w = sampling.attach_weights(cases[["case_id"]], manifest)
-            w = w.dropna(subset=["design_weight"])
-            return w[["case_id", "design_weight", *(["stratum"] if "stratum" in w.columns
-                                                     else [])]]
-        except (TypeError, KeyError, ValueError):
-            pass
-    return weights_from_manifest(manifest)
 
 
 def data_summary(cases: pd.DataFrame, ratings: pd.DataFrame, audit: pd.DataFrame,

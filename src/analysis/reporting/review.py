@@ -1,0 +1,378 @@
+"""The tier-2 review's words and tables: what ``analysis.review`` computes, as the page and the
+findings say it.
+
+Rules 1 to 4 of :mod:`analysis.reporting` applied to the review's results: a group under the
+minimum is "too few to report" with no count met, percentage or interval; counts of children
+(cases held, delay by service) go through the page's disclosure ledger; a share is worded
+only as its interval allows (``proportions.describe_proportion`` and ``quantifier``); one
+formatter (:mod:`analysis.reporting.numbers`). The computations stay in
+:mod:`analysis.review` and return numbers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .. import proportions as pr
+from ..review.common import (
+    DIRECTION_LABELS,
+    TOO_HIGH,
+    TOO_LOW,
+    _isna,
+    _ordered_groups,
+    group_label,
+    group_noun,
+)
+from .numbers import number, p_value, pct, points
+from .rules import TOO_FEW, min_audited, reportable, too_few
+from .words import CENSORED_NOTE
+
+if TYPE_CHECKING:
+    from ..review.delay import DelayResult
+
+__all__ = ["auditor_agreement_table", "change_display", "delay_reading",
+           "delay_service_display", "delay_text", "describe_share", "reproduction_display",
+           "results_display", "sample_display", "service_summary", "share_word",
+           "standards_matrix", "themes_display", "tier_display", "weighted_sentence"]
+
+
+def weighted_sentence(ci: pr.ProportionCI, noun: str, outcome: str, confidence: float) -> str:
+    """Wording for a design-weighted proportion: the unweighted count first (what the auditors
+    saw), then the weighted estimate with its interval and effective sample size."""
+    lvl = f"{confidence * 100:g}%"
+    if ci.n == 0:
+        return f"No {noun} cases could be judged."
+    if not reportable(ci.n):
+        return _sentence(too_few(ci.n, f"{noun} cases"))
+    head = f"{ci.successes} of {ci.n} {noun} cases {outcome}."
+    text = (f"{head} Weighting each case by the number of cases it stands for (the services "
+            f"were sampled at different rates), an estimated {pct(ci.estimate)} of all the "
+            f"cases of these services ({lvl} CI {pct(ci.ci_low)} to {pct(ci.ci_high)}; "
+            f"effective sample size {number(ci.n_eff, 0)}).")
+    if ci.width > pr.WIDE:
+        need = pr.n_for_interval_width(0.10, p=0.5, confidence=confidence)
+        text += (f" A sample of about {need} cases would be needed to estimate this to within "
+                 "±10 percentage points.")
+    return text
+
+
+def describe_share(ci: pr.ProportionCI, weighted: bool, noun: str, outcome: str,
+                   confidence: float, method: str, audited: int | None = None) -> str:
+    """The sentence of a finding: ``proportions.describe_proportion`` (small-n and wide-interval
+    rules) for an unweighted count, ``weighted_sentence`` for a design-weighted one.  When only
+    one of several audited cases could be judged, the sentence says so (rather than that one
+    case was audited)."""
+    if not reportable(ci.n):
+        if audited is not None and audited > ci.n:
+            return _sentence(too_few(ci.n, f"{noun} cases",
+                                     verb="judged on this standard"))
+        return _sentence(too_few(ci.n, f"{noun} cases"))
+    if weighted:
+        return weighted_sentence(ci, noun, outcome, confidence)
+    return pr.describe_proportion(ci.successes, ci.n, noun="cases", service=noun,
+                                  confidence=confidence, method=method,  # type: ignore[arg-type]
+                                  outcome=outcome)
+
+
+def _sentence(text: str) -> str:
+    return text[0].upper() + text[1:] + "."
+
+
+def share_word(ci: pr.ProportionCI, weighted: bool, confidence: float, method: str) -> str:
+    """all / most / some / fewer than half / none, as the interval allows
+    (``proportions.quantifier``; for a design-weighted share the same rules on its interval);
+    blank below five cases, which get case observations only."""
+    if not reportable(ci.n):
+        return ""
+    if not weighted:
+        return pr.quantifier(ci.successes, ci.n, confidence=confidence,
+                             method=method)  # type: ignore[arg-type]
+    return pr.quantifier_for(ci)
+
+
+def results_display(results: pd.DataFrame) -> pd.DataFrame:
+    """A readable table of ``standard_results``: 'x of n', the percentage and interval only
+    where there are at least five cases."""
+    def share(r: Any) -> str:
+        if not reportable(r.n):
+            return too_few(r.n, verb="judged")
+        est = pct(r.estimate) + (" (weighted)" if r.weighted else "")
+        return f"{est}, {pct(r.ci_low)} to {pct(r.ci_high)}"
+
+    return pd.DataFrame({
+        "Service": results["group_label"], "Standard": results["standard_label"],
+        "Cases meeting the standard": [_count_cell(s, n) for s, n in
+                                       zip(results["successes"], results["n"], strict=True)],
+        "Share and 95% interval": [share(r) for r in results.itertuples()],
+        "Finding": results["finding_id"],
+    })
+
+
+def sample_display(frame: pd.DataFrame, manifest: dict[str, Any] | None = None,
+                   ledger: Any = None) -> pd.DataFrame:
+    """The sample by service: cases audited and, from the sample manifest, the cases the
+    service held (the population sampled) and how many cases each audited case stands for.
+
+    Cases held are counts of children: with the page's disclosure ``ledger``
+    (``analysis.reporting.Ledger``) they are recorded as table ``cases_held``, suppressed
+    exactly as the sample page suppresses the same populations (``sampling.design_summary``:
+    the same counts in the same order give the same pattern) and linked to that page's table,
+    so the release-wide audit sees they are one count. The weight (population / audited) is
+    hidden wherever the population is, since it would reveal it. Every stratum of the design
+    is listed, including a service with no case audited. Counts of audited cases are counts
+    of audit judgements and are published as they are.
+    """
+    from ..disclosure import suppress
+    from ..sampling import population_counts, population_table_name
+
+    audited = frame.groupby("group").size()
+    strata = {str(s["stratum"]): s for s in (manifest or {}).get("strata", [])
+              if isinstance(s, dict) and "stratum" in s}
+    groups = _ordered_groups(audited.index.tolist())
+    if not (strata and all(g in strata for g in groups)):
+        out = pd.DataFrame({"Service": [group_label(g) for g in groups],
+                            "Cases audited": [int(audited[g]) for g in groups]})
+        total = {"Service": "All services", "Cases audited": int(audited.sum())}
+        return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+    pop = population_counts(manifest or {})
+    order = list(pop.index)
+    if ledger is not None:
+        sup = ledger.table("cases_held", pop)
+        ledger.same("cases held = the sample page's populations", ledger.parts("cases_held"),
+                    [(f"audit_sample/{population_table_name(manifest or {})}", r, "cases")
+                     for r in order])
+    else:
+        sup = suppress(pop, totals=True)
+    held = sup.table["cases"]
+    order = _ordered_groups(order)  # shown in the review's order of services
+    out = pd.DataFrame({
+        "Service": [group_label(g) for g in order],
+        "Cases audited": [int(audited.get(g, 0)) for g in order],
+        "Cases held by the service": [held.loc[g] for g in order],
+        "Each audited case stands for": [
+            "c" if isinstance(held.loc[g], str) else
+            ("" if not audited.get(g, 0) else
+             f"{number(int(pop.loc[g, 'cases']) / int(audited[g]), 1)} cases")
+            for g in order]})
+    total = {"Service": "All services", "Cases audited": int(audited.sum()),
+             "Cases held by the service": held.iloc[-1], "Each audited case stands for": ""}
+    return pd.concat([out, pd.DataFrame([total])], ignore_index=True)
+
+
+def _count_cell(successes: float, n: float) -> str:
+    """'x of n' for a group that may be reported; "n judged: too few to report" (no count
+    met) below the minimum; "–" for none."""
+    if not n or _isna(n):
+        return "–"
+    if not reportable(n):
+        return too_few(n, verb="judged")
+    return f"{int(successes)} of {int(n)}"
+
+
+def standards_matrix(results: pd.DataFrame) -> pd.DataFrame:
+    """Services (rows) by standards (columns), each cell 'x of n': the overview table."""
+    r = results.assign(cell=[_count_cell(s, n) for s, n in
+                             zip(results["successes"], results["n"], strict=True)])
+    wide = r.pivot(index="group_label", columns="standard_label", values="cell")
+    order = list(dict.fromkeys(results["group_label"]))
+    cols = list(dict.fromkeys(results["standard_label"]))
+    wide = wide.reindex(index=order, columns=cols)
+    wide.index.name = "Service"
+    wide.columns.name = None
+    return wide
+
+
+def service_summary(results: pd.DataFrame, group: str) -> str:
+    """Markdown: the service's findings as Hackney wrote them, one bullet per standard."""
+    sub = results[results["group"] == group]
+    if sub.empty:
+        return ""
+    n = int(sub["cases_audited"].iloc[0])
+    head = (f"A total of {n} {group_noun(group)} case{'s' if n != 1 else ''} "
+            f"{'were' if n != 1 else 'was'} audited.")
+    if not reportable(n):
+        head += (f" With fewer than {min_audited()} cases audited, results for the service are "
+                 f"{TOO_FEW}.")
+    bullets = [f"* {t}" for t in sub["text"]]
+    return "\n".join([head, "", *bullets])
+
+
+
+
+def auditor_agreement_table(agree: pd.DataFrame) -> pd.DataFrame:
+    """The auditors' agreement per standard as a readable table (``auditor_agreement``)."""
+    def kap(r: Any) -> str:
+        return "not measurable" if _isna(r.kappa) else \
+            f"{number(r.kappa)} ({number(r.ci_low)} to {number(r.ci_high)})"
+
+    return pd.DataFrame({
+        "Standard": agree["standard_label"],
+        "Cases with two or more auditors": agree["cases"].astype(int),
+        "All auditors gave the same answer": [
+            f"{int(s)} of {int(n)}" for s, n in zip(agree["same_answer"], agree["cases"],
+                                                    strict=True)],
+        "Pairs of answers agreeing": [pct(p) for p in agree["percent_agreement"]],
+        "Split between met and not met": agree["split_met_not_met"].astype(int),
+        "Fleiss' kappa (95% interval)": [kap(r) for r in agree.itertuples()],
+        "Gwet's AC1": [number(a, missing="–") for a in agree["ac1"]],
+    })
+
+
+
+
+def change_display(ch: pd.DataFrame) -> pd.DataFrame:
+    def cell(x: int, n: int) -> str:
+        if not n:
+            return "–"
+        if not reportable(n):
+            return too_few(n, verb="judged")
+        return f"{int(x)} of {int(n)} ({pct(x / n)})"
+
+    return pd.DataFrame({
+        "Standard": ch["standard_label"],
+        "Previous round": [cell(x, n) for x, n in zip(ch["x1"], ch["n1"], strict=True)],
+        "This round": [cell(x, n) for x, n in zip(ch["x2"], ch["n2"], strict=True)],
+        "Change (points, 95% interval)": [
+            "–" if _isna(r.difference) else
+            f"{points(r.difference, signed=True, unit=False)} "
+            f"({points(r.ci_low, signed=True, unit=False)} to "
+            f"{points(r.ci_high, signed=True, unit=False)})"
+            for r in ch.itertuples()],
+        "Fisher's exact p": [p_value(p, missing="–") for p in ch["p_value"]],
+        "Change": list(ch["change"]),
+    })
+
+
+
+
+def reproduction_display(rep: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "Finding": rep["finding_id"], "Standard": rep["standard_label"],
+        "The report says (page)": [f"“{q}” (p. {p})" for q, p in
+                                   zip(rep["quote"], rep["page"], strict=True)],
+        "Count": ["–" if _isna(x) else f"{int(x)} of {int(n)}" for x, n in
+                  zip(rep["cases_met"], rep["cases_judged"], strict=True)],
+        "What the numbers support": rep["supported"],
+        "Verdict": rep["verdict"],
+    })
+
+
+
+
+def themes_display(tr: pd.DataFrame) -> pd.DataFrame:
+    """Services (rows) by themes (columns), each cell 'x of n'."""
+    r = tr.assign(cell=[_count_cell(s, n) for s, n in
+                        zip(tr["successes"], tr["n"], strict=True)])
+    wide = r.pivot(index="group_label", columns="theme_label", values="cell")
+    wide = wide.reindex(index=list(dict.fromkeys(tr["group_label"])),
+                        columns=list(dict.fromkeys(tr["theme_label"])))
+    wide.index.name = "Service"
+    wide.columns.name = None
+    return wide
+
+
+
+
+def tier_display(tr: pd.DataFrame) -> pd.DataFrame:
+    wide = []
+    for g, sub in tr.groupby("group", sort=False):
+        row: dict[str, Any] = {"Service": group_label(str(g)), "Cases": int(sub["n"].iloc[0])}
+        for d in (TOO_LOW, TOO_HIGH):
+            r = sub[sub["direction"] == d].iloc[0]
+            if r.n == 0:
+                cell = "–"
+            elif not reportable(r.n):
+                cell = too_few(r.n, verb="judged")
+            else:
+                cell = (f"{int(r.successes)} of {int(r.n)}: {pct(r.estimate)}"
+                        f"{' (weighted)' if r.weighted else ''}, {pct(r.ci_low)} to "
+                        f"{pct(r.ci_high)}")
+            row[DIRECTION_LABELS[d]] = cell
+        wide.append(row)
+    return pd.DataFrame(wide)
+
+
+
+
+def delay_text(res: DelayResult, n: int | str | None = None, referred: int | str | None = None,
+               not_referred: int | str | None = None) -> str:
+    """The plain-words reading of ``delay_to_tier3``. ``n``, ``referred`` and
+    ``not_referred`` are the counts of children as the page may publish them (a number, or
+    ``"c"`` from the disclosure ledger: ``delay_reading``); by default the result's own."""
+    def c(v: int | str | None, own: int) -> str:
+        v = own if v is None else v
+        return v if isinstance(v, str) else f"{int(v):,}"
+
+    if res.n == 0 or res.referred == 0:
+        return res.text
+    lvl = f"{res.extra.get('confidence', 0.95) * 100:g}%"
+    head = (f"Of {c(n, res.n)} tier-2 cases with a first-concern date, "
+            f"{c(referred, res.referred)} were referred to tier 3 by the round date; the other "
+            f"{c(not_referred, res.censored)} are counted up to that date as not yet referred "
+            "(censored).")
+    if not _isna(res.median):
+        ci_txt = (f"the upper limit of its {lvl} CI cannot be estimated yet"
+                  if res.extra.get("upper_open") else
+                  f"{lvl} CI {number(res.ci_low, 0)} to {number(res.ci_high, 0)} days")
+        text = (f"{head} Half of the cases had been referred within {number(res.median, 0)} "
+                f"days of the first concern ({ci_txt}).")
+    else:
+        text = (f"{head} Fewer than half of the cases had been referred to tier 3 by the round "
+                "date, so the median time to referral cannot be estimated yet. "
+                + CENSORED_NOTE)
+    parts = [f"{pct(r.share_referred)} within {int(r.day)} days ({pct(r.ci_low)} to "
+             f"{pct(r.ci_high)})" for r in res.by_day.itertuples()]
+    return text + f" Estimated share referred to tier 3: {'; '.join(parts)}."
+
+
+def delay_reading(res: DelayResult, ledger: Any, table: str = "delay_by_service") -> str:
+    """``delay_text`` with its counts of children as the page's disclosure ledger publishes
+    them: the counts of ``delay_service_display``'s table (recorded as ``table``), stated as
+    sums of its cells (``Ledger.count``), so a count suppressed in the table is not given away
+    by the sentence."""
+    parts = ledger.parts(table)
+    if ledger.value(parts) != res.n:
+        raise ValueError(f"the delay table counts {ledger.value(parts)} cases, the "
+                         f"Kaplan-Meier estimate {res.n}: they must be the same cases")
+    return delay_text(res, n=ledger.count("delay: cases with dates", parts),
+                      referred=ledger.count("delay: referred",
+                                            ledger.parts(table, columns=["referred"])),
+                      not_referred=ledger.count("delay: not yet referred",
+                                                ledger.parts(table, columns=["not_referred"])))
+
+
+def delay_service_display(table: pd.DataFrame, ledger: Any = None,
+                          name: str = "delay_by_service") -> pd.DataFrame:
+    """Disclosure-controlled display of ``delay_by_service``: counts of children of 1 to 5 are
+    suppressed (with secondary suppression across the column and its total; DfE convention),
+    and so are shares whose count is. With the page's disclosure ``ledger``
+    (``analysis.reporting.Ledger``) the table is recorded there as ``name`` for the
+    release-wide audit (and for ``delay_reading``); without one, ``analysis.disclosure``
+    suppresses it on its own."""
+    from ..disclosure import suppress
+
+    counts = table.set_index("group_label")[["cases", "referred"]]
+    counts = counts.assign(not_referred=counts["cases"] - counts["referred"])
+    counts = counts[["referred", "not_referred"]]
+    sup = (ledger.table(name, counts) if ledger is not None
+           else suppress(counts, totals=True))
+    shown = sup.table
+    out = pd.DataFrame({"Service": shown.index,
+                        "Cases with dates": shown["Total"].to_numpy(),
+                        "Referred to tier 3": shown["referred"].to_numpy()})
+    shares = []
+    for label in shown.index:
+        if label == "Total" or label not in table["group_label"].to_numpy():
+            shares.append("")
+            continue
+        r = table[table["group_label"] == label].iloc[0]
+        hidden = bool(sup.mask.loc[label].any())
+        shares.append("c" if hidden else ("too few cases" if _isna(r.share_90) else
+                                          f"{pct(r.share_90)} ({pct(r.ci_low)} to "
+                                          f"{pct(r.ci_high)})"))
+    out["Referred within 90 days (95% interval)"] = shares
+    return out
+
+
