@@ -260,8 +260,8 @@ def test_interval_alpha_needs_numeric_levels() -> None:
 
 def test_cohen_kappa_matches_the_sas_proc_freq_skin_condition_example() -> None:
     # SAS/STAT PROC FREQ "Agreement Study": simple kappa 0.3449, ASE 0.0724,
-    # 95% confidence limits 0.2030 to 0.4868
-    res = ag.cohen_kappa_table(SAS_SKIN)
+    # 95% confidence limits 0.2030 to 0.4868 (SAS's Wald interval: interval="analytic")
+    res = ag.cohen_kappa_table(SAS_SKIN, interval="analytic")
     assert (round(res.estimate, 4), round(res.se, 4)) == (0.3449, 0.0724)
     assert (round(res.ci_low, 4), round(res.ci_high, 4)) == (0.2030, 0.4868)
     assert res.n_subjects == 88
@@ -271,11 +271,11 @@ def test_weighted_kappa_matches_the_sas_printout_in_statsmodels_tests() -> None:
     # SAS printout reproduced in statsmodels test_inter_rater.py (table10): simple kappa
     # 0.4842 (ASE 0.1380, CL 0.2137-0.7547, ASE under H0 0.1484, Z 3.2626); weighted
     # (Cicchetti-Allison) 0.4701 (ASE 0.1457, CL 0.1845-0.7558, ASE under H0 0.1426, Z 3.2971)
-    s = ag.cohen_kappa_table(SAS_TABLE10)
+    s = ag.cohen_kappa_table(SAS_TABLE10, interval="analytic")
     assert [round(x, 4) for x in (s.estimate, s.se, s.ci_low, s.ci_high, s.extra["se_null"],
                                   s.extra["z"])] == [0.4842, 0.1380, 0.2137, 0.7547, 0.1484,
                                                      3.2626]
-    w = ag.cohen_kappa_table(SAS_TABLE10, weights="linear")
+    w = ag.cohen_kappa_table(SAS_TABLE10, weights="linear", interval="analytic")
     assert [round(x, 4) for x in (w.estimate, w.se, w.ci_low, w.ci_high, w.extra["se_null"],
                                   w.extra["z"])] == [0.4701, 0.1457, 0.1845, 0.7558, 0.1426,
                                                      3.2971]
@@ -456,7 +456,7 @@ def test_summary_has_one_row_per_statistic_with_the_columns_thresholds_reads() -
     assert summ["key"].tolist() == ["percent_agreement", "fleiss_kappa", "krippendorff_alpha",
                                      "gwet_ac1", "gwet_ac2"]
     assert summ.columns.tolist() == ["key", "statistic", "estimate", "se", "ci_low", "ci_high",
-                                     "n_subjects", "n_raters", "method", "reading"]
+                                     "n_subjects", "n_raters", "method", "reason", "reading"]
     assert (summ["ci_low"] <= summ["estimate"]).all() and (summ["estimate"] <=
                                                            summ["ci_high"]).all()
     assert (summ["n_subjects"] == 30).all() and (summ["n_raters"] == 8).all()
@@ -599,4 +599,144 @@ def test_one_rater_or_no_subject_rated_twice_says_agreement_cannot_be_measured()
         one_rater = ag.agreement_summary(np.array([[0.0], [1.0], [2.0], [1.0]]),
                                          level="ordinal", categories=[0, 1, 2], n_boot=50)
     assert one_rater["estimate"].isna().all() and (one_rater["n_subjects"] == 0).all()
-    assert one_rater["reading"].str.startswith("Agreement cannot be measured").all()
+    assert (one_rater["reason"] == "fewer than two raters: agreement cannot be measured").all()
+    assert (one_rater["reading"] ==
+            "Fewer than two raters: agreement cannot be measured.").all()
+
+
+# --------------------------------------------------------------------------------------
+# Weighted kappa: the Fisher-z interval is the default (benchmarks/kappa_coverage.py)
+# --------------------------------------------------------------------------------------
+
+
+def test_weighted_kappa_default_interval_is_fisher_z_pinned_on_the_sas_skin_table() -> None:
+    from scipy import stats
+
+    res = ag.cohen_kappa_table(SAS_SKIN, weights="quadratic")
+    wald = ag.cohen_kappa_table(SAS_SKIN, weights="quadratic", interval="analytic")
+    assert res.extra["interval"] == "fisher_z" and "Fisher's z" in res.method
+    assert (round(res.estimate, 4), round(res.se, 4)) == (0.6607, 0.0616)
+    assert (round(res.ci_low, 4), round(res.ci_high, 4)) == (0.5202, 0.7664)
+    # by hand: tanh(atanh(k) -+ t(87) SE / (1 - k^2))
+    t = stats.t.ppf(0.975, 87)
+    z, zse = np.arctanh(res.estimate), res.se / (1 - res.estimate**2)
+    assert (res.ci_low, res.ci_high) == pytest.approx((np.tanh(z - t * zse),
+                                                        np.tanh(z + t * zse)))
+    # same estimate and SE as the Wald interval; the z interval leans towards 0
+    assert (wald.estimate, wald.se) == (res.estimate, res.se)
+    assert (round(wald.ci_low, 4), round(wald.ci_high, 4)) == (0.5399, 0.7815)
+    assert res.ci_low < wald.ci_low and res.ci_high < wald.ci_high
+
+
+def test_cohen_kappa_keeps_every_interval_method_and_defaults_to_fisher_z() -> None:
+    rows = [[i, j] for i in range(4) for j in range(4) for _ in range(SAS_SKIN[i, j])]
+    table = ag.cohen_kappa_table(SAS_SKIN, weights="quadratic")
+    default = ag.cohen_kappa(rows, weights="quadratic")
+    assert (default.ci_low, default.ci_high) == (table.ci_low, table.ci_high)
+    wald = ag.cohen_kappa(rows, weights="quadratic", interval="analytic")
+    assert "normal interval" in wald.method
+    for ci in ("bca", "percentile"):
+        boot = ag.cohen_kappa(rows, weights="quadratic", interval="bootstrap", n_boot=500,
+                              ci_method=ci)
+        assert boot.ci_low < boot.estimate < boot.ci_high and boot.extra["ci_method"] == ci
+    with pytest.raises(ag.AgreementError, match="interval must be"):
+        ag.cohen_kappa(rows, interval="wald")
+
+
+def _two_raters(rng: np.random.Generator, n: int, reps: int) -> np.ndarray:
+    """reps x 4 x 4 tables: latent N(0, 1), rater errors sd 0.55 correlated 0.2, 4 levels
+    (setting A of benchmarks/kappa_coverage.py)."""
+    t = rng.standard_normal((reps, n))
+    e1 = rng.standard_normal((reps, n))
+    e2 = 0.2 * e1 + np.sqrt(1 - 0.04) * rng.standard_normal((reps, n))
+    cuts = [-0.8, 0.0, 0.8]
+    a, b = np.searchsorted(cuts, t + 0.55 * e1), np.searchsorted(cuts, t + 0.55 * e2)
+    cells = a * 4 + b + (np.arange(reps) * 16)[:, None]
+    return np.bincount(cells.ravel(), minlength=reps * 16).reshape(reps, 4, 4)
+
+
+@pytest.mark.slow
+def test_fisher_z_interval_for_weighted_kappa_covers_near_95_percent_at_n_30() -> None:
+    rng = np.random.default_rng(2024)
+    truth = ag.cohen_kappa_table(_two_raters(rng, 2_000_000, 1)[0], "quadratic").estimate
+    hits = {"fisher_z": 0, "analytic": 0}
+    tables = _two_raters(rng, 30, 800)
+    for tab in tables:
+        for m in hits:
+            r = ag.cohen_kappa_table(tab, "quadratic", interval=m)
+            hits[m] += int(r.ci_low <= truth <= r.ci_high)
+    cover = {m: h / len(tables) for m, h in hits.items()}
+    print("coverage at n = 30:", cover, "true kappa", round(float(truth), 3))
+    # measured with 2,000 data sets: 93.3% (z) and 90.5% (Wald); Monte Carlo SE here 0.8 pt
+    assert 0.91 <= cover["fisher_z"] <= 0.975
+    assert cover["fisher_z"] > cover["analytic"]
+
+
+# --------------------------------------------------------------------------------------
+# Not measurable: NaN with a reason, never a number with a zero-width interval
+# --------------------------------------------------------------------------------------
+
+
+def _no_zero_width_interval(summ: pd.DataFrame) -> bool:
+    width = summ["ci_high"] - summ["ci_low"]
+    return not bool((width.notna() & (width <= 1e-12)).any())
+
+
+def test_one_vignette_rated_by_several_practitioners_is_not_measurable() -> None:
+    one = np.array([[0.0, 1.0, 1.0, 2.0]])  # gave Fleiss' kappa -0.33 with a zero-width CI
+    summ = ag.agreement_summary(one, level="ordinal", categories=[0, 1, 2, 3], n_boot=200,
+                                noun="vignette")
+    assert summ["estimate"].isna().all() and summ["ci_low"].isna().all()
+    assert (summ["reason"] == "one vignette: agreement cannot be measured").all()
+    assert (summ["reading"] == "One vignette: agreement cannot be measured.").all()
+    three = np.array([[0.0, 1.0, 2.0]])
+    for fn in (ag.fleiss_kappa, ag.gwet_ac1, ag.percent_agreement):
+        r = fn(three, [0, 1, 2, 3])
+        assert np.isnan(r.estimate) and r.reason == "one subject: agreement cannot be measured"
+    assert ag.describe_agreement(ag.fleiss_kappa(three, [0, 1, 2, 3])) == \
+        "One subject: agreement cannot be measured."
+
+
+def test_fewer_than_two_raters_is_not_measurable() -> None:
+    r = ag.fleiss_kappa(np.array([[0.0], [1.0], [2.0]]), [0, 1, 2])
+    assert np.isnan(r.estimate) and r.reason.startswith("fewer than two raters")
+
+
+def test_one_category_used_is_not_measurable_beyond_chance() -> None:
+    same = np.full((6, 3), 1.0)
+    summ = ag.agreement_summary(same, categories=[0, 1, 2], n_boot=100).set_index("key")
+    for key in ("fleiss_kappa", "krippendorff_alpha", "gwet_ac1", "gwet_ac2"):
+        assert np.isnan(summ.loc[key, "estimate"]), key
+        assert summ.loc[key, "reason"] == ("every rating was the same level: agreement beyond "
+                                           "chance cannot be measured"), key
+    # percent agreement is a plain share: 100% of pairs agreed
+    assert summ.loc["percent_agreement", "estimate"] == 1.0
+    assert summ.loc["percent_agreement", "reason"] == ""
+    r = ag.cohen_kappa_table([[0, 0], [0, 9]])
+    assert np.isnan(r.estimate) and "same level" in r.reason
+
+
+def test_all_raters_identical_gives_a_reason_not_a_zero_width_interval() -> None:
+    ident = np.repeat(np.array([[0.0], [1.0], [2.0], [3.0], [1.0], [2.0]]), 4, axis=1)
+    summ = ag.agreement_summary(ident, categories=[0, 1, 2, 3], n_boot=200)
+    chance = summ[summ["key"] != "percent_agreement"]
+    assert chance["estimate"].isna().all() and _no_zero_width_interval(chance)
+    assert chance["reason"].str.contains("agreement was complete").all()
+    assert ag.fleiss_kappa(ident, [0, 1, 2, 3]).reason.startswith("every rater gave each")
+    assert ag.cohen_kappa(ident[:, :2], weights="quadratic").reason.startswith(
+        "every rater gave each")
+    assert ag.cohen_kappa(ident[:, :2], interval="bootstrap", n_boot=100).reason != ""
+    assert ag.cohen_kappa_table([[5, 0], [0, 5]]).extra["estimate_if_defined"] == 1.0
+
+
+def test_every_subject_with_the_same_mix_of_levels_has_no_zero_width_interval() -> None:
+    mix = np.array([[0.0, 1.0]] * 5)  # rater 1 always 0, rater 2 always 1
+    summ = ag.agreement_summary(mix, categories=[0, 1], n_boot=100)
+    chance = summ[summ["key"] != "percent_agreement"]
+    assert chance["estimate"].isna().all() and _no_zero_width_interval(chance)
+    assert chance["reason"].str.contains("same mix of levels").all()
+
+
+def test_a_measurable_result_has_an_empty_reason() -> None:
+    res = ag.fleiss_kappa(FLEISS_1971)
+    assert res.reason == "" and np.isfinite(res.estimate) and res.ci_low < res.ci_high

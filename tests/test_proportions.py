@@ -321,7 +321,7 @@ def test_describe_small_n_threshold_is_configurable() -> None:
 def test_describe_all_cases_gives_no_percent_and_wilson_interval() -> None:
     """9/9: Wilson 70.1% to 100% (Newcombe 1998a method 3)."""
     text = describe_proportion(9, 9, noun="cases", service="triage")
-    assert text == "All 9 of 9 triage cases met the standard (95% CI 70% to 100%)."
+    assert text == "All 9 triage cases met the standard (95% CI 70% to 100%)."
     assert proportion_phrase(9, 9, service="triage") == \
         "all 9 of 9 triage cases (95% CI 70% to 100%)"
 
@@ -355,7 +355,7 @@ def test_describe_wide_interval_adds_the_sample_needed_for_ten_points() -> None:
     narrow = describe_proportion(40, 100)  # Wilson 30.9% to 50.0%: width 0.19
     assert narrow == "40 of 100 cases met the standard (40%, 95% CI 31% to 50%)."
     assert describe_proportion(9, 9) == \
-        "All 9 of 9 cases met the standard (95% CI 70% to 100%)."  # width 0.299: not wide
+        "All 9 cases met the standard (95% CI 70% to 100%)."  # width 0.299: not wide
     assert describe_proportion(9, 9, wide=0.2).endswith(note)
     assert note not in describe_proportion(2, 3)  # too few to report: nothing more is said
 

@@ -907,3 +907,21 @@ def test_a_measure_with_a_suppressed_charted_month_is_not_charted_and_says_why()
     led2 = Ledger("p")
     rt.series_display(big.assign(rate=big["numerator"] / big["denominator"]), led2)
     assert rt.chartable(big, "rereferral", led2)
+
+
+def test_one_vignette_rated_by_several_practitioners_reports_a_reason_not_a_number() -> None:
+    synth = pytest.importorskip("analysis.synth")
+    ratings, _ = synth.generate_ratings(seed=1)
+    one = ratings[ratings["subject_id"] == ratings["subject_id"].iloc[0]]
+    assert one["rater_id"].nunique() >= 3
+    summ = th.vignette_agreement(one, HACKNEY, seed=0, n_boot=50)
+    assert summ["estimate"].isna().all()
+    assert (summ["reason"] == "one vignette: agreement cannot be measured").all()
+    table = rt.vignette_agreement_table(summ)
+    assert (table["Estimate"] == "not measurable").all()
+    assert (table["95% interval"] == "one vignette: agreement cannot be measured").all()
+    f = rt.vignette_agreement_finding(summ, one)
+    assert f["estimate"] is None and f["ci_low"] is None and f["ci_high"] is None
+    assert f["reason"] == "one vignette: agreement cannot be measured"
+    assert f["text"].endswith("graded one vignette. One vignette: agreement cannot be "
+                              "measured.")

@@ -455,7 +455,7 @@ def describe_proportion(successes: int, n: int, noun: str = "cases", service: st
       page) the count is given: "2 of 3 cases met the standard; with so few cases no general
       finding can be drawn."
     * ``n >= small_n``: the count, the whole-number percentage (only when some but not all met
-      it) and the interval rounded to whole percents: "All 9 of 9 triage cases met the
+      it) and the interval rounded to whole percents: "All 9 triage cases met the
       standard (95% CI 70% to 100%).", "None of the 6 cases met the standard (95% CI 0% to
       39%).", "2 of 6 cases met the standard (33%, 95% CI 10% to 70%)."  A share that would
       round to 0% or 100% without being none or all is written "less than 1%" or "more than
@@ -484,7 +484,7 @@ def describe_proportion(successes: int, n: int, noun: str = "cases", service: st
         return text[0].upper() + text[1:] + "."
     interval = f"{_level(confidence)} CI {pct(ci.ci_low)} to {pct(ci.ci_high)}"
     if ci.successes == ci.n:
-        text = f"All {ci.n} of {ci.n} {what} {outcome} ({interval})."
+        text = f"All {ci.n} {what} {outcome} ({interval})."
     elif ci.successes == 0:
         text = f"None of the {ci.n} {what} {outcome} ({interval})."
     else:

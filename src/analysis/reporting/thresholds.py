@@ -82,9 +82,12 @@ def vignette_agreement_table(summary: pd.DataFrame, by_agency: bool = False
     for _, r in summary.iterrows():
         key = _stat_key(r)
         is_pct = key == "percent_agreement"
+        reason = str(r.get("reason", "") or "")
         est = pct(r["estimate"]) if is_pct else number(r["estimate"])
         ci = (f"{pct(r['ci_low'])} to {pct(r['ci_high'])}" if is_pct else
               f"{number(r['ci_low'])} to {number(r['ci_high'])}")
+        if reason:  # not measurable: no number, and the reason instead of an interval
+            est, ci = "not measurable", reason
         row = {"Statistic": STAT_NAMES.get(key, str(key)), "Estimate": est,
                "95% interval": ci}
         if by_agency:
@@ -102,10 +105,18 @@ def vignette_agreement_finding(summary: pd.DataFrame, ratings: pd.DataFrame) -> 
     n_sub = int(ratings["subject_id"].nunique())
     n_rat = int(ratings["rater_id"].nunique())
     n_ag = int(ratings["rater_agency"].nunique())
-    parts = [f"{n_rat} practitioners from {n_ag} agencies graded the same {n_sub} vignettes."]
-    if pa is not None:
+    what = "one vignette" if n_sub == 1 else f"the same {n_sub} vignettes"
+    parts = [f"{n_rat} practitioners from {n_ag} agencies graded {what}."]
+    if pa is not None and not str(pa.get("reason", "") or ""):
         parts.append(f"Two practitioners chose the same level {pct(pa['estimate'])} of the "
                      f"time (95% interval {pct(pa['ci_low'])} to {pct(pa['ci_high'])}).")
+    reason = next((str(r["reason"]) for r in (fk, pa) if r is not None
+                   and str(r.get("reason", "") or "")), "")
+    if reason:  # one vignette, one level, fewer than two raters, a zero-width interval
+        parts.append(reason[0].upper() + reason[1:] + ".")
+        return {"measure": "Fleiss' kappa", "n": n_sub, "estimate": None, "ci_low": None,
+                "ci_high": None, "method": "Fleiss (1971) kappa and Gwet (2008) AC1, bootstrap "
+                "intervals over vignettes", "reason": reason, "text": " ".join(parts)}
     if fk is not None:
         parts.append("Allowing for agreement by chance, agreement was "
                      f"{kappa_words(fk['estimate'], fk['ci_low'], fk['ci_high'])} "

@@ -43,7 +43,7 @@ GROUP_LABELS = {
     "all": "All services",
 }
 
-#: Words that go before "cases" in a sentence ("All 9 of 9 triage cases ...").
+#: Words that go before "cases" in a sentence ("All 9 triage cases ...", "2 of 6 triage cases ...").
 GROUP_NOUNS = {
     "mat_yprrp": "MAT and YPRRP panel", "partnership_triage": "triage",
     "tier2_social_work": "tier-2 social work", "first_response_team": "First Response Team",

@@ -62,13 +62,16 @@ def vignette_agreement(ratings: pd.DataFrame, levels: Sequence[str] | Any, seed:
     """Overall agreement on the vignettes: ``analysis.agreement.agreement_summary`` on the
     subjects x raters matrix (ordinal scale: Krippendorff's alpha ordinal, Gwet's AC2 with
     ordinal weights, Fleiss' kappa and Gwet's AC1 on exact agreement), with bootstrap
-    intervals and a plain-English ``reading`` column."""
+    intervals and a plain-English ``reading`` column.  One vignette, one level used or a
+    zero-width interval gives NaN and a ``reason`` ("one vignette: agreement cannot be
+    measured"), never a number with a zero-width interval."""
     from .. import agreement
 
     lv = _levels_of(levels)
     mat = ratings_matrix(ratings, lv)
     return agreement.agreement_summary(mat.to_numpy(dtype=float), level="ordinal",
-                                       categories=list(range(len(lv))), seed=seed, n_boot=n_boot)
+                                       categories=list(range(len(lv))), seed=seed, n_boot=n_boot,
+                                       noun="vignette")
 
 
 def agreement_by_agency(ratings: pd.DataFrame, levels: Sequence[str] | Any, seed: int = 0,
@@ -90,7 +93,7 @@ def agreement_by_agency(ratings: pd.DataFrame, levels: Sequence[str] | Any, seed
             continue
         summ = agreement.agreement_summary(mat.to_numpy(dtype=float), level="ordinal",
                                            categories=list(range(len(lv))), seed=seed,
-                                           n_boot=n_boot)
+                                           n_boot=n_boot, noun="vignette")
         summ = summ[summ[_method_col(summ)].isin(methods)] if methods else summ
         summ.insert(0, "agency", ag)
         rows.append(summ)
