@@ -205,97 +205,128 @@ def combine_monthly(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
         ["measure", "month", "numerator", "denominator", "rate", "lookback_complete"]]
 
 
+#: Columns of the cases table the monthly series read; ``service`` and ``referrals_last_12m``
+#: are optional, ``child_id`` is needed for re-referrals from the history.
+_MONTHLY_COLUMNS = ("contact_date", "referral_date", "child_id", "service", "referrals_last_12m",
+                    "assessment_start_date", "assessment_end_date")
+_MONTHLY_REQUIRED = ("contact_date", "referral_date", "assessment_start_date",
+                     "assessment_end_date")
+
+
 def _monthly_duckdb(cases: pd.DataFrame | str | Path, services: Sequence[str] | None,
                     rereferral_method: str, limit: int) -> dict[str, pd.DataFrame]:
-    """DuckDB SQL for the monthly series (window function for re-referrals, a working-day
-    calendar table joined twice for the 45-day measure)."""
+    """The three monthly measures, one frame each, by DuckDB SQL on one connection."""
     import duckdb
 
     con = duckdb.connect()
     try:
-        if isinstance(cases, pd.DataFrame):
-            con.register("cases_src", cases)
-            src = "cases_src"
-        else:
-            src = f"read_parquet('{str(cases).replace(chr(39), chr(39) * 2)}')"
-        con.execute(f"CREATE TEMP VIEW cases AS SELECT * FROM {src}")
-        cols = {r[0] for r in con.execute("DESCRIBE cases").fetchall()}
-        where = ""
-        if services and "service" in cols:
-            svc = ", ".join("'" + s.replace("'", "''") + "'" for s in services)
-            where = f"AND service IN ({svc})"
-        conv = con.execute(f"""
-            SELECT date_trunc('month', contact_date)::DATE AS month,
-                   count(referral_date) AS numerator, count(*) AS denominator
-            FROM cases WHERE contact_date IS NOT NULL {where}
-            GROUP BY 1 ORDER BY 1""").df()
-
-        has_col = "referrals_last_12m" in cols
-        n_ref, n_col = con.execute(
-            "SELECT count(*), " + ("count(referrals_last_12m)" if has_col else "0")
-            + " FROM cases WHERE referral_date IS NOT NULL").fetchall()[0]
-        use_col = rereferral_method == "column" or (
-            rereferral_method == "auto" and has_col and n_ref > 0 and n_col == n_ref)
-        if use_col:
-            rer = con.execute("""
-                SELECT date_trunc('month', referral_date)::DATE AS month,
-                       sum(CASE WHEN referrals_last_12m >= 1 THEN 1 ELSE 0 END) AS numerator,
-                       count(*) AS denominator, TRUE AS lookback_complete
-                FROM cases WHERE referral_date IS NOT NULL GROUP BY 1 ORDER BY 1""").df()
-        else:
-            rer = con.execute("""
-                WITH d AS (SELECT DISTINCT child_id, referral_date FROM cases
-                           WHERE referral_date IS NOT NULL),
-                p AS (SELECT child_id, referral_date,
-                             lag(referral_date) OVER (PARTITION BY child_id
-                                                      ORDER BY referral_date) AS prev
-                      FROM d),
-                r AS (SELECT c.referral_date,
-                             (p.prev IS NOT NULL AND p.prev >= c.referral_date - INTERVAL 1 YEAR)
-                                 AS flag
-                      FROM cases c JOIN p USING (child_id, referral_date)),
-                f AS (SELECT min(referral_date) AS first FROM cases)
-                SELECT date_trunc('month', referral_date)::DATE AS month,
-                       sum(CASE WHEN flag THEN 1 ELSE 0 END) AS numerator, count(*) AS denominator,
-                       date_trunc('month', referral_date) >= (SELECT first FROM f) + INTERVAL 1 YEAR
-                           AS lookback_complete
-                FROM r GROUP BY 1, 4 ORDER BY 1""").df()
-
-        lo_hi = con.execute("""SELECT min(assessment_start_date), max(assessment_end_date)
-                               FROM cases WHERE assessment_start_date IS NOT NULL
-                               AND assessment_end_date IS NOT NULL""").fetchall()[0]
-        if lo_hi[0] is None:
-            ass = pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"),
-                                "numerator": pd.Series(dtype=int),
-                                "denominator": pd.Series(dtype=int)})
-        else:
-            lo = pd.Timestamp(min(lo_hi[0], lo_hi[1])).normalize()
-            hi = pd.Timestamp(max(lo_hi[0], lo_hi[1])).normalize()
-            days = np.arange(np.datetime64(lo.date(), "D"), np.datetime64(hi.date(), "D") + 2)
-            hol = english_bank_holidays(lo.year, hi.year + 1)
-            is_wd = np.is_busday(days, holidays=hol)
-            before = np.concatenate([[0], np.cumsum(is_wd)[:-1]])  # working days before d
-            cal = pd.DataFrame({"d": days.astype("datetime64[ns]"), "wd_before": before})
-            con.register("calendar", cal)
-            ass = con.execute(f"""
-                SELECT date_trunc('month', c.assessment_end_date)::DATE AS month,
-                       sum(CASE WHEN e.wd_before - s.wd_before <= {int(limit)} THEN 1 ELSE 0 END)
-                           AS numerator,
-                       count(*) AS denominator,
-                       date_trunc('month', c.assessment_end_date)::DATE
-                           >= (SELECT min(assessment_start_date) FROM cases
-                               WHERE assessment_end_date IS NOT NULL)
-                              + INTERVAL {ASSESSMENT_LOOKBACK_DAYS} DAY AS lookback_complete
-                FROM cases c
-                JOIN calendar s ON s.d = c.assessment_start_date::DATE
-                JOIN calendar e ON e.d = c.assessment_end_date::DATE
-                GROUP BY 1, 4 ORDER BY 1""").df()
+        cols = _cases_view(con, cases)
+        conv = _monthly_conversion(con, cols, services)
+        rer, source = _monthly_rereferral(con, cols, rereferral_method)
+        ass = _monthly_assessments(con, limit)
     finally:
         con.close()
-    for f in (conv, rer, ass):
-        f["month"] = pd.to_datetime(f["month"])
-    rer.attrs["source"] = "column" if use_col else "history"
+    rer.attrs["source"] = source
     return {"conversion": conv, "rereferral": rer, "assessment_45": ass}
+
+
+def _cases_view(con: Any, cases: pd.DataFrame | str | Path) -> set[str]:
+    """Make ``cases`` (a frame, or the path of a Parquet file DuckDB scans in place) the view
+    ``cases`` of ``con``; return its column names."""
+    if isinstance(cases, pd.DataFrame):
+        con.register("cases_src", cases[[c for c in _MONTHLY_COLUMNS if c in cases.columns]])
+        src = "cases_src"
+    else:
+        src = f"read_parquet('{str(cases).replace(chr(39), chr(39) * 2)}')"
+    con.execute(f"CREATE TEMP VIEW cases AS SELECT * FROM {src}")
+    cols = {r[0] for r in con.execute("DESCRIBE cases").fetchall()}
+    missing = [c for c in _MONTHLY_REQUIRED if c not in cols]
+    if missing:
+        raise ValueError(f"the cases table has no {', '.join(missing)} column: the monthly "
+                         "series need " + ", ".join(_MONTHLY_REQUIRED))
+    return cols
+
+
+def _monthly_conversion(con: Any, cols: set[str], services: Sequence[str] | None
+                        ) -> pd.DataFrame:
+    """Contacts per month of contact date (of ``services`` when the table has a ``service``
+    column) and how many became referrals (a referral date set)."""
+    where = "contact_date IS NOT NULL"
+    if services and "service" in cols:
+        svc = ", ".join("'" + str(s).replace("'", "''") + "'" for s in services)
+        where += f" AND service::VARCHAR IN ({svc})"
+    # counted by day first: truncating every row's date to its month costs more than the scan
+    return con.execute(f"""
+        WITH d AS (SELECT contact_date AS day, count(referral_date) AS num, count(*) AS den
+                   FROM cases WHERE {where} GROUP BY 1)
+        SELECT date_trunc('month', day)::DATE AS month, sum(num)::BIGINT AS numerator,
+               sum(den)::BIGINT AS denominator
+        FROM d GROUP BY 1 ORDER BY 1""").df()
+
+
+def _monthly_rereferral(con: Any, cols: set[str], method: str) -> tuple[pd.DataFrame, str]:
+    """Referrals per month of referral date and how many were re-referrals within 12 months;
+    ``column`` or ``history`` as the source (see ``monthly_series``)."""
+    has_col = "referrals_last_12m" in cols
+    if method not in ("auto", "history", "column"):
+        raise ValueError("rereferral_method must be 'auto', 'history' or 'column'")
+    if method == "column" and not has_col:
+        raise ValueError("rereferral_method='column' needs a referrals_last_12m column")
+    if method != "history" and has_col:
+        col = con.execute("""
+            WITH d AS (SELECT referral_date AS day,
+                              count(*) FILTER (WHERE referrals_last_12m >= 1) AS num,
+                              count(*) AS den, count(referrals_last_12m) AS known
+                       FROM cases WHERE referral_date IS NOT NULL GROUP BY 1)
+            SELECT date_trunc('month', day)::DATE AS month, sum(num)::BIGINT AS numerator,
+                   sum(den)::BIGINT AS denominator, sum(known)::BIGINT AS known
+            FROM d GROUP BY 1 ORDER BY 1""").df()
+        n = int(col["denominator"].sum())
+        if method == "column" or (n > 0 and int(col["known"].sum()) == n):
+            return col.drop(columns="known").assign(lookback_complete=True), "column"
+    if "child_id" not in cols:
+        raise ValueError("re-referrals from the history need a child_id column")
+    # one row per (child, referral day) with its count of rows; the previous distinct referral
+    # day of the same child by a window; a referral without a child id is never a re-referral
+    hist = con.execute("""
+        WITH d AS (SELECT child_id, referral_date, count(*) AS n FROM cases
+                   WHERE referral_date IS NOT NULL GROUP BY 1, 2),
+        p AS (SELECT referral_date, n,
+                     child_id IS NOT NULL AND coalesce(
+                         lag(referral_date) OVER (PARTITION BY child_id ORDER BY referral_date)
+                         >= referral_date - INTERVAL 1 YEAR, FALSE) AS flag
+              FROM d),
+        f AS (SELECT min(referral_date) AS first FROM d)
+        SELECT date_trunc('month', referral_date)::DATE AS month,
+               coalesce(sum(n) FILTER (WHERE flag), 0)::BIGINT AS numerator,
+               sum(n)::BIGINT AS denominator,
+               date_trunc('month', referral_date) >= (SELECT first FROM f) + INTERVAL 1 YEAR
+                   AS lookback_complete
+        FROM p GROUP BY 1, 4 ORDER BY 1""").df()
+    return hist, "history"
+
+
+def _monthly_assessments(con: Any, limit: int) -> pd.DataFrame:
+    """Assessments completed per month of completion date and how many within ``limit``
+    working days of their start (``working_days``), with the look-back flag."""
+    pairs = con.execute("""
+        SELECT s, e, date_trunc('month', e)::DATE AS month, n FROM (
+            SELECT assessment_start_date::TIMESTAMP AS s, assessment_end_date::TIMESTAMP AS e,
+                   count(*) AS n
+            FROM cases WHERE assessment_start_date IS NOT NULL
+                         AND assessment_end_date IS NOT NULL GROUP BY 1, 2)""").df()
+    if pairs.empty:
+        return pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"),
+                             "numerator": pd.Series(dtype="int64"),
+                             "denominator": pd.Series(dtype="int64"),
+                             "lookback_complete": pd.Series(dtype=bool)})
+    n = pairs["n"].to_numpy(dtype=np.int64)
+    in_time = working_days(pairs["s"], pairs["e"]) <= limit
+    out = pd.DataFrame({"month": pd.to_datetime(pairs["month"]), "numerator": n * in_time,
+                        "denominator": n}).groupby("month", sort=True).sum().reset_index()
+    first = pd.Timestamp(pairs["s"].min())
+    out["lookback_complete"] = out["month"] >= first + pd.Timedelta(days=ASSESSMENT_LOOKBACK_DAYS)
+    return out
 
 
 def load_benchmarks(path: str | Path) -> pd.DataFrame:
