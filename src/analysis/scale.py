@@ -1333,7 +1333,7 @@ def monthly_series(path: str | Path, services: Sequence[str] | None = ("front_do
 
     path = Path(path)
     _open_parquet(path)
-    return thresholds.monthly_series(path, engine="duckdb", services=services,
+    return thresholds.monthly_series(path, services=services,
                                      rereferral_method=rereferral_method, limit=limit)
 
 

@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["ASSESSMENT_LOOKBACK_DAYS", "MEASURES", "chart_months", "combine_monthly",
-           "english_bank_holidays", "find_benchmark", "load_benchmarks",
-           "monthly_assessments_pandas", "monthly_conversion_pandas", "monthly_rereferral_pandas",
-           "monthly_series", "trend_chart", "working_days"]
+           "english_bank_holidays", "find_benchmark", "load_benchmarks", "monthly_series",
+           "trend_chart", "working_days"]
 
 # ======================================================================================
 # 4. Trends: monthly series for the XmR charts
@@ -74,114 +73,60 @@ MEASURES = {
 }
 
 
-def _month_start(s: pd.Series) -> pd.Series:
-    return s.dt.to_period("M").dt.to_timestamp()
-
-
 def _contacts(cases: pd.DataFrame, services: Sequence[str] | None) -> pd.DataFrame:
     if services and "service" in cases.columns:
         return cases[cases["service"].isin(list(services))]
     return cases
 
 
-def monthly_conversion_pandas(cases: pd.DataFrame,
-                              services: Sequence[str] | None = ("front_door",)) -> pd.DataFrame:
-    """Contacts per month (by contact date) and how many became referrals (referral_date set)."""
-    c = _contacts(cases, services)
-    c = c[c["contact_date"].notna()]
-    g = c.assign(month=_month_start(c["contact_date"]),
-                 _ref=c["referral_date"].notna()).groupby("month")["_ref"]
-    out = pd.DataFrame({"numerator": g.sum().astype(int), "denominator": g.size()})
-    return out.reset_index()
-
-
-def _rereferral_flags(r: pd.DataFrame) -> pd.Series:
-    """True where the child had an earlier referral (strictly earlier date) within 12 months."""
-    pairs = r[["child_id", "referral_date"]].drop_duplicates().sort_values(
-        ["child_id", "referral_date"])
-    pairs["_prev"] = pairs.groupby("child_id")["referral_date"].shift(1)
-    m = r[["child_id", "referral_date"]].merge(pairs, on=["child_id", "referral_date"],
-                                               how="left")
-    cutoff = m["referral_date"] - pd.DateOffset(years=1)
-    flag = m["_prev"].notna() & (m["_prev"] >= cutoff)
-    return pd.Series(flag.to_numpy(), index=r.index)
-
-
-def monthly_rereferral_pandas(cases: pd.DataFrame, method: Literal["auto", "history", "column"]
-                              = "auto", includes_current: bool = False) -> pd.DataFrame:
-    """Referrals per month (by referral date) and how many were re-referrals within 12 months of
-    a previous referral (the DfE children-in-need measure).
-
-    ``history``: from the referrals in the table (same pseudonymised child, an earlier referral
-    in the 12 months before); months within 12 months of the first referral in the table have an
-    incomplete look-back and are flagged in ``lookback_complete``.  ``column``: from the case
-    system's count (Annex A list 3 "Number of Referrals in Last 12 Months"), a re-referral when
-    the count is at least 1 (at least 2 when ``includes_current``).  ``auto``: the column when
-    every referral has it, else the history.
-    """
-    r = cases[cases["referral_date"].notna()]
-    use_col = method == "column" or (
-        method == "auto" and "referrals_last_12m" in r.columns and len(r)
-        and r["referrals_last_12m"].notna().all())
-    if use_col:
-        flag = r["referrals_last_12m"].astype(float) >= (2 if includes_current else 1)
-        source = "column"
-    else:
-        flag = _rereferral_flags(r)
-        source = "history"
-    g = r.assign(month=_month_start(r["referral_date"]), _f=flag.to_numpy()).groupby("month")["_f"]
-    out = pd.DataFrame({"numerator": g.sum().astype(int), "denominator": g.size()}).reset_index()
-    first = r["referral_date"].min()
-    out["lookback_complete"] = True if use_col else (
-        out["month"] >= (first + pd.DateOffset(years=1)) if len(r) else True)
-    out.attrs["source"] = source
-    return out
-
-
 ASSESSMENT_LOOKBACK_DAYS = 91
 
 
-def monthly_assessments_pandas(cases: pd.DataFrame, limit: int = 45,
-                               holidays: np.ndarray | None = None) -> pd.DataFrame:
-    """Assessments completed per month (by completion date) and how many within ``limit``
-    working days of their start (English bank holidays excluded).
-
-    An extract that starts on a date holds no assessment started before it, so in its first
-    months only the quick assessments can have been completed: months starting less than
-    ``ASSESSMENT_LOOKBACK_DAYS`` (about three months, well beyond 45 working days) after the
-    first assessment start are flagged ``lookback_complete = False`` and left off the charts.
-    """
-    a = cases[cases["assessment_end_date"].notna() & cases["assessment_start_date"].notna()]
-    wd = working_days(a["assessment_start_date"], a["assessment_end_date"], holidays)
-    g = a.assign(month=_month_start(a["assessment_end_date"]), _ok=wd <= limit
-                 ).groupby("month")["_ok"]
-    out = pd.DataFrame({"numerator": g.sum().astype(int), "denominator": g.size()}).reset_index()
-    first = a["assessment_start_date"].min()
-    out["lookback_complete"] = (out["month"] >= first + pd.Timedelta(days=ASSESSMENT_LOOKBACK_DAYS)
-                                if len(a) else True)
-    return out
-
-
-def monthly_series(cases: pd.DataFrame | str | Path, engine: Literal["pandas", "duckdb"] = "pandas",
+def monthly_series(cases: pd.DataFrame | str | Path, *,
                    services: Sequence[str] | None = ("front_door",),
                    rereferral_method: Literal["auto", "history", "column"] = "auto",
                    limit: int = 45) -> pd.DataFrame:
-    """The three monthly measures in one long frame: measure, month, numerator, denominator,
-    rate, lookback_complete.
+    """The three monthly measures of the XmR charts in one long frame: measure, month,
+    numerator, denominator, rate, lookback_complete (in measure and month order; a month with
+    nothing to count has no row).
 
-    ``cases`` is the canonical cases table or (DuckDB engine) the path of its Parquet file, which
-    DuckDB scans without loading it into pandas.  Both engines give identical numbers.
+    ``cases`` is the canonical cases table, as a frame or as the path of its Parquet file; the
+    one implementation is DuckDB SQL, which queries either in place (a Parquet file is scanned
+    without being loaded into pandas, so the series scale to tens of millions of rows).  The
+    series feed the XmR charts of ``analysis.spc`` (NHS England / NHS Improvement 2019,
+    "Making Data Count"); the two children's social care measures follow the DfE definitions
+    of the children-in-need statistics ("Characteristics of children in need").
+
+    * ``conversion``: contacts by month of contact date (only ``services`` when the table has
+      a ``service`` column; ``None`` for all), and how many became a referral (a referral date
+      is set).
+    * ``rereferral``: referrals by month of referral date, and how many were re-referrals
+      within 12 months of a previous referral (DfE).  ``history``: from the referrals in the
+      table: the same pseudonymised child has an earlier referral, on a strictly earlier day,
+      at most one calendar year before (a referral without a child id is never a
+      re-referral); a month that starts less than a year after the first referral in the
+      table has an incomplete look-back (``lookback_complete = False``).  ``column``: from the case
+      system's count (Ofsted Annex A list 3, "Number of Referrals in Last 12 Months",
+      ``referrals_last_12m``), a re-referral when it is at least 1.  ``auto``: the column when
+      every referral has it, else the history.
+    * ``assessment_45``: assessments with both dates by month of completion, and how many
+      took at most ``limit`` working days (``working_days``: weekdays that are not English
+      bank holidays, the start day being day 0; 45 is the DfE measure, from "Working Together
+      to Safeguard Children").  An extract holds no assessment started before it, so its
+      first months only see the quick ones: months starting less than
+      ``ASSESSMENT_LOOKBACK_DAYS`` after the first assessment start are flagged
+      ``lookback_complete = False`` (``chart_months`` leaves them off the charts).
     """
-    if engine == "duckdb":
-        parts = _monthly_duckdb(cases, services, rereferral_method, limit)
-    elif engine == "pandas":
-        if not isinstance(cases, pd.DataFrame):
-            cases = pd.read_parquet(cases)
-        parts = {"conversion": monthly_conversion_pandas(cases, services),
-                 "rereferral": monthly_rereferral_pandas(cases, rereferral_method),
-                 "assessment_45": monthly_assessments_pandas(cases, limit)}
-    else:
-        raise ValueError("engine must be 'pandas' or 'duckdb'")
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        cols = _cases_view(con, cases)
+        parts = {"conversion": _monthly_conversion(con, cols, services),
+                 "rereferral": _monthly_rereferral(con, cols, rereferral_method),
+                 "assessment_45": _monthly_assessments(con, limit)}
+    finally:
+        con.close()
     return combine_monthly(parts)
 
 
@@ -211,23 +156,6 @@ _MONTHLY_COLUMNS = ("contact_date", "referral_date", "child_id", "service", "ref
                     "assessment_start_date", "assessment_end_date")
 _MONTHLY_REQUIRED = ("contact_date", "referral_date", "assessment_start_date",
                      "assessment_end_date")
-
-
-def _monthly_duckdb(cases: pd.DataFrame | str | Path, services: Sequence[str] | None,
-                    rereferral_method: str, limit: int) -> dict[str, pd.DataFrame]:
-    """The three monthly measures, one frame each, by DuckDB SQL on one connection."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        cols = _cases_view(con, cases)
-        conv = _monthly_conversion(con, cols, services)
-        rer, source = _monthly_rereferral(con, cols, rereferral_method)
-        ass = _monthly_assessments(con, limit)
-    finally:
-        con.close()
-    rer.attrs["source"] = source
-    return {"conversion": conv, "rereferral": rer, "assessment_45": ass}
 
 
 def _cases_view(con: Any, cases: pd.DataFrame | str | Path) -> set[str]:
@@ -264,9 +192,10 @@ def _monthly_conversion(con: Any, cols: set[str], services: Sequence[str] | None
         FROM d GROUP BY 1 ORDER BY 1""").df()
 
 
-def _monthly_rereferral(con: Any, cols: set[str], method: str) -> tuple[pd.DataFrame, str]:
-    """Referrals per month of referral date and how many were re-referrals within 12 months;
-    ``column`` or ``history`` as the source (see ``monthly_series``)."""
+def _monthly_rereferral(con: Any, cols: set[str], method: str) -> pd.DataFrame:
+    """Referrals per month of referral date and how many were re-referrals within 12 months,
+    from the ``referrals_last_12m`` column or from the history (``method``: see
+    ``monthly_series``)."""
     has_col = "referrals_last_12m" in cols
     if method not in ("auto", "history", "column"):
         raise ValueError("rereferral_method must be 'auto', 'history' or 'column'")
@@ -283,12 +212,12 @@ def _monthly_rereferral(con: Any, cols: set[str], method: str) -> tuple[pd.DataF
             FROM d GROUP BY 1 ORDER BY 1""").df()
         n = int(col["denominator"].sum())
         if method == "column" or (n > 0 and int(col["known"].sum()) == n):
-            return col.drop(columns="known").assign(lookback_complete=True), "column"
+            return col.drop(columns="known").assign(lookback_complete=True)
     if "child_id" not in cols:
         raise ValueError("re-referrals from the history need a child_id column")
     # one row per (child, referral day) with its count of rows; the previous distinct referral
     # day of the same child by a window; a referral without a child id is never a re-referral
-    hist = con.execute("""
+    return con.execute("""
         WITH d AS (SELECT child_id, referral_date, count(*) AS n FROM cases
                    WHERE referral_date IS NOT NULL GROUP BY 1, 2),
         p AS (SELECT referral_date, n,
@@ -303,7 +232,6 @@ def _monthly_rereferral(con: Any, cols: set[str], method: str) -> tuple[pd.DataF
                date_trunc('month', referral_date) >= (SELECT first FROM f) + INTERVAL 1 YEAR
                    AS lookback_complete
         FROM p GROUP BY 1, 4 ORDER BY 1""").df()
-    return hist, "history"
 
 
 def _monthly_assessments(con: Any, limit: int) -> pd.DataFrame:
