@@ -277,21 +277,24 @@ def test_appropriateness_counts_equal_a_pandas_groupby(canonical: Path) -> None:
         np.testing.assert_allclose(got[c], shares[c])
 
 
-def test_monthly_series_equals_the_pandas_path(canonical: Path, tmp_path: Path) -> None:
+def test_scale_monthly_series_is_thresholds_monthly_series_on_the_file(canonical: Path,
+                                                                     tmp_path: Path) -> None:
     cases = pd.read_parquet(canonical)
-    for kw in ({}, {"services": None, "limit": 20}):
-        want = thresholds.monthly_series(cases, engine="pandas", **kw)
-        pd.testing.assert_frame_equal(scale.monthly_series(canonical, **kw), want)
-        pd.testing.assert_frame_equal(thresholds.monthly_series(canonical, engine="duckdb", **kw),
-                                      want)
-    # Some referrals without the count: re-referrals from each child's history (delegated).
+    for kw in ({}, {"services": None, "limit": 20}, {"rereferral_method": "history"}):
+        pd.testing.assert_frame_equal(scale.monthly_series(canonical, **kw),
+                                      thresholds.monthly_series(cases, **kw))
+    # Some referrals without the count: re-referrals from each child's history.
     gappy = cases.copy()
     gappy.loc[gappy["referral_date"].notna().to_numpy().nonzero()[0][:50],
               "referrals_last_12m"] = pd.NA
     path = tmp_path / "gappy.parquet"
     gappy.to_parquet(path, index=False)
-    pd.testing.assert_frame_equal(scale.monthly_series(path),
-                                  thresholds.monthly_series(gappy, engine="pandas"))
+    got = scale.monthly_series(path)
+    pd.testing.assert_frame_equal(got, thresholds.monthly_series(gappy))
+    pd.testing.assert_frame_equal(got, thresholds.monthly_series(cases,
+                                                                 rereferral_method="history"))
+    with pytest.raises(ingest.InputError, match="file not found"):
+        scale.monthly_series(tmp_path / "missing.parquet")
 
 
 def test_duckdb_scan_floor_is_a_positive_time(canonical: Path) -> None:

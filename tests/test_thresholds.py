@@ -374,15 +374,34 @@ def test_assessment_finished_on_the_45th_working_day_is_in_time_and_the_46th_is_
     day46 = np.busday_offset(start, 46, holidays=hol)
     assert str(day45) == "2025-05-08"
     assert th.working_days([str(start)] * 2, [str(day45), str(day46)]).tolist() == [45, 46]
-    cases = pd.DataFrame({"assessment_start_date": pd.to_datetime([str(start)] * 2),
-                          "assessment_end_date": pd.to_datetime([str(day45), str(day46)])})
-    m = th.monthly_assessments_pandas(cases)
+    cases = _cases(assessment_start_date=[str(start)] * 2,
+                   assessment_end_date=[str(day45), str(day46)])
+    m = _measure(cases, "assessment_45")
     assert m[["numerator", "denominator"]].values.tolist() == [[1, 2]]
 
 
 def test_working_days_are_missing_where_a_date_is_missing() -> None:
     out = th.working_days(pd.Series(["2025-01-06", None]), pd.Series(["2025-01-07", "2025-01-08"]))
     assert out[0] == 1 and np.isnan(out[1])
+
+
+def _cases(**cols: object) -> pd.DataFrame:
+    """A cases table with every column ``monthly_series`` reads: one front-door contact per
+    value given, a different child each, dates not given missing."""
+    n = len(next(iter(cols.values())))  # type: ignore[arg-type]
+    df = pd.DataFrame({"case_id": [f"c{i}" for i in range(n)],
+                       "child_id": [f"k{i}" for i in range(n)], "service": "front_door"})
+    for c in ("contact_date", "referral_date", "assessment_start_date", "assessment_end_date"):
+        df[c] = pd.to_datetime(pd.Series(cols.pop(c, [None] * n), dtype=object))
+    for c, v in cols.items():
+        df[c] = v
+    return df
+
+
+def _measure(cases: pd.DataFrame | Path, measure: str, **kw: object) -> pd.DataFrame:
+    """One measure of ``th.monthly_series``, indexed by month."""
+    s = th.monthly_series(cases, **kw)  # type: ignore[arg-type]
+    return s[s["measure"] == measure].drop(columns="measure").set_index("month")
 
 
 def _hand_cases() -> pd.DataFrame:
@@ -413,52 +432,110 @@ def _hand_cases() -> pd.DataFrame:
 
 
 def test_monthly_conversion_counts_front_door_contacts_that_became_referrals() -> None:
-    m = th.monthly_conversion_pandas(_hand_cases()).set_index("month")
-    assert m.loc["2025-01-01"].tolist() == [1, 3]     # 1 of 3 January contacts
-    assert m.loc["2025-05-01"].tolist() == [1, 1]
-    assert m.loc["2025-06-01"].tolist() == [1, 2]     # the tier-2 case is not a contact
-    assert m.loc["2026-07-01"].tolist() == [0, 1]
+    m = _measure(_hand_cases(), "conversion")
+    assert m.loc["2025-01-01", ["numerator", "denominator"]].tolist() == [1, 3]  # 1 of 3
+    assert m.loc["2025-05-01", ["numerator", "denominator"]].tolist() == [1, 1]
+    # the tier-2 case is not a contact
+    assert m.loc["2025-06-01", ["numerator", "denominator"]].tolist() == [1, 2]
+    assert m.loc["2026-07-01", ["numerator", "denominator"]].tolist() == [0, 1]
+    assert m.loc["2025-01-01", "rate"] == pytest.approx(1 / 3)
+    # a month with no contacts has no row (not a zero): Feb-Apr 2025 and Jul 2025-May 2026
+    assert len(m) == 5 and pd.Timestamp("2025-02-01") not in m.index
+    # every service when asked: the tier-2 case joins June
+    every = _measure(_hand_cases(), "conversion", services=None)
+    assert every.loc["2025-06-01", ["numerator", "denominator"]].tolist() == [1, 3]
 
 
 def test_monthly_rereferral_counts_a_previous_referral_within_12_months_only() -> None:
-    m = th.monthly_rereferral_pandas(_hand_cases(), method="history").set_index("month")
+    m = _measure(_hand_cases(), "rereferral", rereferral_method="history")
     assert m.loc["2025-01-01", ["numerator", "denominator"]].tolist() == [0, 1]
     assert m.loc["2025-06-01", ["numerator", "denominator"]].tolist() == [1, 2]
     assert m.loc["2026-07-01", ["numerator", "denominator"]].tolist() == [0, 1]
     # look-back is complete only from a year after the first referral in the table
     assert not m.loc["2025-06-01", "lookback_complete"]
     assert m.loc["2026-07-01", "lookback_complete"]
+    # no referrals_last_12m column: auto reads the history
+    pd.testing.assert_frame_equal(_measure(_hand_cases(), "rereferral"), m)
+
+
+def test_rereferral_counts_a_second_referral_on_the_same_day_once_and_never_without_a_child(
+        ) -> None:
+    # child k: referred 2025-03-03 twice (two rows) and 2025-03-20; one referral with no child
+    df = _cases(contact_date=["2025-03-03"] * 3 + ["2025-03-20"] * 2,
+                referral_date=["2025-03-03"] * 3 + ["2025-03-20"] * 2,
+                child_id=["k", "k", None, "k", None])
+    m = _measure(df, "rereferral")
+    # only the 20th is a re-referral: the same-day rows have no strictly earlier referral, and
+    # the rows without a child id are counted as referrals but never as re-referrals
+    assert m[["numerator", "denominator"]].values.tolist() == [[1, 5]]
+
+
+def test_rereferral_a_year_to_the_day_is_within_12_months_and_a_day_more_is_not() -> None:
+    df = _cases(contact_date=["2024-05-01", "2025-05-01", "2026-05-02"],
+                referral_date=["2024-05-01", "2025-05-01", "2026-05-02"],
+                child_id=["k", "k", "k"])
+    m = _measure(df, "rereferral")
+    assert m["numerator"].tolist() == [0, 1, 0]
 
 
 def test_rereferral_uses_the_case_system_count_when_every_referral_has_it() -> None:
     df = _hand_cases()
-    df["referrals_last_12m"] = pd.array([0, None, None, 1, 0, None, 0, None, None], dtype="Int64")
-    m = th.monthly_rereferral_pandas(df).set_index("month")
-    assert m.attrs["source"] == "column"
+    # the case system also counts a referral of child A in the year before the table (c7)
+    df["referrals_last_12m"] = pd.array([0, None, None, 1, 0, None, 1, None, None], dtype="Int64")
+    m = _measure(df, "rereferral")
     assert m.loc["2025-06-01", ["numerator", "denominator"]].tolist() == [1, 2]
+    assert m.loc["2026-07-01", ["numerator", "denominator"]].tolist() == [1, 1]  # history: 0
+    assert m["lookback_complete"].all()  # the column needs no look-back in the table
+    # the history when asked, or when a referral lacks the count
+    assert _measure(df, "rereferral", rereferral_method="history"
+                    ).loc["2026-07-01", "numerator"] == 0
+    df.loc[3, "referrals_last_12m"] = pd.NA
+    assert _measure(df, "rereferral").loc["2026-07-01", "numerator"] == 0
+    # the column when asked, a missing count read as no previous referral
+    col = _measure(df, "rereferral", rereferral_method="column")
+    assert col.loc["2025-06-01", ["numerator", "denominator"]].tolist() == [0, 2]
 
 
-def test_duckdb_and_pandas_monthly_series_agree_exactly(tmp_path: Path) -> None:
-    rng = np.random.default_rng(0)
-    n = 5000
-    contact = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 600, n), unit="D")
-    referred = rng.random(n) < 0.35
-    ref = pd.Series(contact + pd.to_timedelta(rng.integers(0, 4, n), unit="D")).where(referred)
-    assessed = referred & (rng.random(n) < 0.7)
-    df = pd.DataFrame({
-        "case_id": [f"k{i}" for i in range(n)], "child_id": rng.integers(0, 2000, n).astype(str),
-        "contact_date": contact, "referral_date": ref,
-        "service": np.where(rng.random(n) < 0.9, "front_door", "mat_panel"),
-        "assessment_start_date": ref.where(assessed),
-        "assessment_end_date": (ref + pd.to_timedelta(rng.integers(5, 90, n), unit="D"))
-        .where(assessed)})
-    a = th.monthly_series(df, engine="pandas")
-    b = th.monthly_series(df, engine="duckdb")
-    pd.testing.assert_frame_equal(a, b)
-    df.to_parquet(tmp_path / "cases.parquet")
-    c = th.monthly_series(tmp_path / "cases.parquet", engine="duckdb")
-    pd.testing.assert_frame_equal(a, c)
-    assert set(a["measure"]) == {"conversion", "rereferral", "assessment_45"}
+def test_assessments_are_counted_in_the_month_they_finish_and_need_both_dates() -> None:
+    df = _cases(assessment_start_date=["2025-01-06", "2025-01-20", "2025-01-27", None],
+                assessment_end_date=["2025-01-31", "2025-02-03", None, "2025-02-10"])
+    m = _measure(df, "assessment_45")
+    assert m[["numerator", "denominator"]].values.tolist() == [[1, 1], [1, 1]]
+    assert m.index.tolist() == [pd.Timestamp("2025-01-01"), pd.Timestamp("2025-02-01")]
+    # the working days are counted with ``limit``: 19 from 6 to 31 January, 10 from 20 January
+    # to 3 February
+    m10 = _measure(df, "assessment_45", limit=10)
+    assert m10["numerator"].tolist() == [0, 1]
+    # an assessment recorded as ending before it started is kept (negative working days)
+    odd = _cases(assessment_start_date=["2025-03-10"], assessment_end_date=["2025-03-03"])
+    assert _measure(odd, "assessment_45")[["numerator", "denominator"]].values.tolist() == [
+        [1, 1]]
+
+
+def test_monthly_series_columns_and_types_and_a_table_with_no_rows() -> None:
+    s = th.monthly_series(_hand_cases())
+    assert s.columns.tolist() == ["measure", "month", "numerator", "denominator", "rate",
+                                  "lookback_complete"]
+    assert s["measure"].unique().tolist() == ["conversion", "rereferral"]  # no assessments
+    assert s["month"].dtype == "datetime64[ns]"
+    assert s["numerator"].dtype == "int64" and s["denominator"].dtype == "int64"
+    assert s["rate"].dtype == "float64" and s["lookback_complete"].dtype == bool
+    assert s.groupby("measure")["month"].apply(lambda m: m.is_monotonic_increasing).all()
+    empty = th.monthly_series(_hand_cases().iloc[:0])
+    assert empty.empty
+    pd.testing.assert_series_equal(empty.dtypes, s.dtypes)
+    with pytest.raises(ValueError, match="assessment_end_date"):
+        th.monthly_series(_hand_cases().drop(columns="assessment_end_date"))
+
+
+def test_monthly_series_reads_a_frame_or_its_parquet_file_alike(tmp_path: Path) -> None:
+    df = _hand_cases()
+    df["assessment_start_date"] = df["referral_date"]
+    df["assessment_end_date"] = df["referral_date"] + pd.Timedelta(days=70)
+    df.to_parquet(tmp_path / "cases.parquet", index=False)
+    got = th.monthly_series(tmp_path / "cases.parquet")
+    pd.testing.assert_frame_equal(got, th.monthly_series(df))
+    assert set(got["measure"]) == {"conversion", "rereferral", "assessment_45"}
 
 
 # --------------------------------------------------------------------------------------
@@ -660,8 +737,8 @@ def test_clustered_variance_equals_the_anova_estimate_for_a_complete_crossed_des
 def test_assessment_months_too_soon_after_the_extract_starts_are_not_charted() -> None:
     start = pd.to_datetime(["2025-04-01", "2025-04-02", "2025-06-02", "2025-08-01"])
     end = pd.to_datetime(["2025-04-10", "2025-04-20", "2025-07-01", "2025-09-01"])
-    m = th.monthly_assessments_pandas(pd.DataFrame({"assessment_start_date": start,
-                                                    "assessment_end_date": end}))
+    m = _measure(_cases(assessment_start_date=start, assessment_end_date=end),
+                 "assessment_45").reset_index()
     flags = dict(zip(m["month"].dt.strftime("%Y-%m"), m["lookback_complete"], strict=True))
     assert flags == {"2025-04": False, "2025-07": True, "2025-09": True}
 

@@ -21,8 +21,8 @@ pandas, and returns pandas frames of *aggregates* (the notebooks' API):
 * ``appropriateness_by_source``: contacts that became referrals, by referral source, counted
   by a DuckDB ``GROUP BY``; Wilson (1927) intervals (``analysis.proportions.proportion_ci``)
   and Spiegelhalter's (2005) exact funnel limits (``analysis.thresholds.funnel_limits``).
-* ``monthly_series``: the three monthly measures of the SPC charts, by the DuckDB path of
-  ``analysis.thresholds.monthly_series`` (identical numbers to the pandas path).
+* ``monthly_series``: the three monthly measures of the SPC charts: a thin call of
+  ``analysis.thresholds.monthly_series`` (DuckDB SQL on the Parquet file).
 * ``duckdb_scan_seconds``: the floor: how long DuckDB takes just to scan the same columns of
   the same file (the benchmarks report every stage as a multiple of it).
 
@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -1319,92 +1319,22 @@ def appropriateness_by_source(path: str | Path, services: Sequence[str] | None =
 
 
 def monthly_series(path: str | Path, services: Sequence[str] | None = ("front_door",),
-                   rereferral_method: str = "auto", limit: int = 45) -> pd.DataFrame:
-    """The monthly series of the SPC charts (``thresholds.monthly_series``: contacts that became
-    referrals, re-referrals within 12 months, assessments within ``limit`` working days) from a
-    Parquet cases file, in one scan.
+                   rereferral_method: Literal["auto", "history", "column"] = "auto",
+                   limit: int = 45) -> pd.DataFrame:
+    """The monthly series of the SPC charts (contacts that became referrals, re-referrals
+    within 12 months, assessments within ``limit`` working days) from a Parquet cases file.
 
-    One DuckDB query counts contacts and referrals by day and completed assessments by (start
-    day, end day); the days are then put into months, and the working days of each distinct
-    pair of days counted exactly as the pandas path counts them (``thresholds.working_days``:
-    ``numpy.busday_count`` without English bank holidays).  Identical numbers to both engines of
-    ``thresholds.monthly_series``.  Re-referrals come from ``referrals_last_12m`` when every
-    referral has it (``auto``) or with ``column``; the ``history`` method (each child's earlier
-    referrals) needs a window over the whole table and is delegated to
-    ``thresholds.monthly_series(path, engine="duckdb")``.
+    A thin call of ``analysis.thresholds.monthly_series``, the one implementation (DuckDB SQL
+    that scans the file without loading it into pandas; its docstring gives the method and
+    sources), after checking that ``path`` is a readable Parquet file (``InputError``
+    otherwise, as for every stage of this module).
     """
     from . import thresholds
 
     path = Path(path)
-    pf = _open_parquet(path)
-    cols = set(pf.schema_arrow.names)
-    has_col = "referrals_last_12m" in cols
-    if rereferral_method == "history" or (rereferral_method == "column" and not has_col):
-        return thresholds.monthly_series(path, engine="duckdb", services=services,
-                                         rereferral_method=rereferral_method,  # type: ignore
-                                         limit=limit)
-    conv = "contact_date IS NOT NULL"
-    if services and "service" in cols:
-        svc = [x.replace("'", "''") for x in services]
-        conv += (f" AND service = '{svc[0]}'" if len(svc) == 1 else
-                 " AND service IN (" + ", ".join(f"'{x}'" for x in svc) + ")")
-    rl = "referrals_last_12m" if has_col else "NULL::BIGINT"
-    src = f"read_parquet('{_sql_path(path)}')"
-    con = _duckdb()
-    try:  # grouped by day: truncating 10 million dates to months costs more than the scan
-        g = con.sql(f"""
-            SELECT 'c' AS k, contact_date::TIMESTAMP AS a, NULL::TIMESTAMP AS b,
-                   count(referral_date) AS num, count(*) AS den, 0 AS col
-            FROM {src} WHERE {conv} GROUP BY 2
-            UNION ALL
-            SELECT 'r', referral_date::TIMESTAMP, NULL, count(*) FILTER (WHERE {rl} >= 1),
-                   count(*), count({rl})
-            FROM {src} WHERE referral_date IS NOT NULL GROUP BY 2
-            UNION ALL
-            SELECT 'a', assessment_start_date::TIMESTAMP, assessment_end_date::TIMESTAMP, 0,
-                   count(*), 0
-            FROM {src} WHERE assessment_start_date IS NOT NULL
-                         AND assessment_end_date IS NOT NULL GROUP BY 2, 3""").df()
-    finally:
-        con.close()
-
-    def by_month(part: pd.DataFrame) -> pd.DataFrame:
-        month = pd.to_datetime(part["a"]).dt.to_period("M").dt.to_timestamp()
-        return part.assign(month=month.to_numpy()).groupby("month", sort=True)[
-            ["num", "den", "col"]].sum().reset_index()
-
-    c = by_month(g[g["k"] == "c"])
-    parts: dict[str, pd.DataFrame] = {"conversion": pd.DataFrame({
-        "month": c["month"], "numerator": c["num"].astype(int),
-        "denominator": c["den"].astype(int)})}
-    r = by_month(g[g["k"] == "r"])
-    n_ref, n_col = int(r["den"].sum()), int(r["col"].sum())
-    use_col = rereferral_method == "column" or (has_col and n_ref > 0 and n_col == n_ref)
-    if not use_col:
-        return thresholds.monthly_series(path, engine="duckdb", services=services,
-                                         rereferral_method=rereferral_method,  # type: ignore
-                                         limit=limit)
-    parts["rereferral"] = pd.DataFrame({
-        "month": r["month"], "numerator": r["num"].astype(int),
-        "denominator": r["den"].astype(int), "lookback_complete": True})
-    pairs = g[g["k"] == "a"].rename(columns={"a": "s", "b": "e", "den": "ass_n"})
-    if len(pairs):
-        s_day = pd.to_datetime(pairs["s"])
-        e_day = pd.to_datetime(pairs["e"])
-        ok = thresholds.working_days(s_day, e_day) <= limit
-        n = pairs["ass_n"].to_numpy(dtype=np.int64)
-        month = e_day.dt.to_period("M").dt.to_timestamp()
-        agg = pd.DataFrame({"month": month.to_numpy(), "numerator": n * ok, "denominator": n}
-                           ).groupby("month", sort=True).sum().reset_index()
-        first = s_day.min()
-        agg["lookback_complete"] = agg["month"] >= first + pd.Timedelta(
-            days=thresholds.ASSESSMENT_LOOKBACK_DAYS)
-        parts["assessment_45"] = agg
-    else:
-        parts["assessment_45"] = pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"),
-                                               "numerator": pd.Series(dtype=int),
-                                               "denominator": pd.Series(dtype=int)})
-    return thresholds.combine_monthly(parts)
+    _open_parquet(path)
+    return thresholds.monthly_series(path, services=services,
+                                     rereferral_method=rereferral_method, limit=limit)
 
 
 # ======================================================================================

@@ -30,9 +30,9 @@ referrals": shared/domain/seeds/003 and 004).
 4. **Trends**: monthly contact-to-referral conversion, re-referrals within 12 months of a
    previous referral, and assessments completed within 45 working days (English bank
    holidays from the ``holidays`` package; ``numpy.busday_count``), for the XmR charts of
-   ``analysis.spc`` (NHS England "Making Data Count").  The monthly series have a pandas path
-   and a DuckDB path that gives identical numbers and reads Parquet directly, so they scale to
-   tens of millions of rows.
+   ``analysis.spc`` (NHS England "Making Data Count"), by DfE's children-in-need definitions.
+   One implementation, DuckDB SQL, counts the series from a frame or straight from the
+   Parquet file, so they scale to tens of millions of rows.
 
 Everything returns aggregate tables: no function here returns case-level rows for display.
 
@@ -96,15 +96,11 @@ from .logistic import (
 from .trends import (
     ASSESSMENT_LOOKBACK_DAYS,
     MEASURES,
-    _rereferral_flags,  # noqa: F401
     chart_months,
     combine_monthly,
     english_bank_holidays,
     find_benchmark,
     load_benchmarks,
-    monthly_assessments_pandas,
-    monthly_conversion_pandas,
-    monthly_rereferral_pandas,
     monthly_series,
     trend_chart,
     working_days,
@@ -144,8 +140,7 @@ __all__ = ["AGENCY_LABELS", "AGE_LABELS", "AGREEMENT_METHODS_SHOWN", "ASSESSMENT
            "front_door_contacts", "front_door_frame", "funnel_counts", "funnel_limit",
            "funnel_limits", "funnel_plot", "funnel_reading", "funnel_table", "funnel_target",
            "kappa_words", "level_agreement", "level_positions", "load_benchmarks",
-           "load_design_weights", "logistic_odds_ratios", "monthly_assessments_pandas",
-           "monthly_conversion_pandas", "monthly_rereferral_pandas", "monthly_series",
+           "load_design_weights", "logistic_odds_ratios", "monthly_series",
            "most_confused", "odds_ratio_plot", "odds_ratio_readings", "paired_kappa",
            "ratings_matrix", "reference_by_subject", "share_sentence", "trend_chart",
            "triage_agreement", "triage_frame", "triage_table", "undergrading",

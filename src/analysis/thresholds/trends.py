@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["ASSESSMENT_LOOKBACK_DAYS", "MEASURES", "chart_months", "combine_monthly",
-           "english_bank_holidays", "find_benchmark", "load_benchmarks",
-           "monthly_assessments_pandas", "monthly_conversion_pandas", "monthly_rereferral_pandas",
-           "monthly_series", "trend_chart", "working_days"]
+           "english_bank_holidays", "find_benchmark", "load_benchmarks", "monthly_series",
+           "trend_chart", "working_days"]
 
 # ======================================================================================
 # 4. Trends: monthly series for the XmR charts
@@ -74,114 +73,60 @@ MEASURES = {
 }
 
 
-def _month_start(s: pd.Series) -> pd.Series:
-    return s.dt.to_period("M").dt.to_timestamp()
-
-
 def _contacts(cases: pd.DataFrame, services: Sequence[str] | None) -> pd.DataFrame:
     if services and "service" in cases.columns:
         return cases[cases["service"].isin(list(services))]
     return cases
 
 
-def monthly_conversion_pandas(cases: pd.DataFrame,
-                              services: Sequence[str] | None = ("front_door",)) -> pd.DataFrame:
-    """Contacts per month (by contact date) and how many became referrals (referral_date set)."""
-    c = _contacts(cases, services)
-    c = c[c["contact_date"].notna()]
-    g = c.assign(month=_month_start(c["contact_date"]),
-                 _ref=c["referral_date"].notna()).groupby("month")["_ref"]
-    out = pd.DataFrame({"numerator": g.sum().astype(int), "denominator": g.size()})
-    return out.reset_index()
-
-
-def _rereferral_flags(r: pd.DataFrame) -> pd.Series:
-    """True where the child had an earlier referral (strictly earlier date) within 12 months."""
-    pairs = r[["child_id", "referral_date"]].drop_duplicates().sort_values(
-        ["child_id", "referral_date"])
-    pairs["_prev"] = pairs.groupby("child_id")["referral_date"].shift(1)
-    m = r[["child_id", "referral_date"]].merge(pairs, on=["child_id", "referral_date"],
-                                               how="left")
-    cutoff = m["referral_date"] - pd.DateOffset(years=1)
-    flag = m["_prev"].notna() & (m["_prev"] >= cutoff)
-    return pd.Series(flag.to_numpy(), index=r.index)
-
-
-def monthly_rereferral_pandas(cases: pd.DataFrame, method: Literal["auto", "history", "column"]
-                              = "auto", includes_current: bool = False) -> pd.DataFrame:
-    """Referrals per month (by referral date) and how many were re-referrals within 12 months of
-    a previous referral (the DfE children-in-need measure).
-
-    ``history``: from the referrals in the table (same pseudonymised child, an earlier referral
-    in the 12 months before); months within 12 months of the first referral in the table have an
-    incomplete look-back and are flagged in ``lookback_complete``.  ``column``: from the case
-    system's count (Annex A list 3 "Number of Referrals in Last 12 Months"), a re-referral when
-    the count is at least 1 (at least 2 when ``includes_current``).  ``auto``: the column when
-    every referral has it, else the history.
-    """
-    r = cases[cases["referral_date"].notna()]
-    use_col = method == "column" or (
-        method == "auto" and "referrals_last_12m" in r.columns and len(r)
-        and r["referrals_last_12m"].notna().all())
-    if use_col:
-        flag = r["referrals_last_12m"].astype(float) >= (2 if includes_current else 1)
-        source = "column"
-    else:
-        flag = _rereferral_flags(r)
-        source = "history"
-    g = r.assign(month=_month_start(r["referral_date"]), _f=flag.to_numpy()).groupby("month")["_f"]
-    out = pd.DataFrame({"numerator": g.sum().astype(int), "denominator": g.size()}).reset_index()
-    first = r["referral_date"].min()
-    out["lookback_complete"] = True if use_col else (
-        out["month"] >= (first + pd.DateOffset(years=1)) if len(r) else True)
-    out.attrs["source"] = source
-    return out
-
-
 ASSESSMENT_LOOKBACK_DAYS = 91
 
 
-def monthly_assessments_pandas(cases: pd.DataFrame, limit: int = 45,
-                               holidays: np.ndarray | None = None) -> pd.DataFrame:
-    """Assessments completed per month (by completion date) and how many within ``limit``
-    working days of their start (English bank holidays excluded).
-
-    An extract that starts on a date holds no assessment started before it, so in its first
-    months only the quick assessments can have been completed: months starting less than
-    ``ASSESSMENT_LOOKBACK_DAYS`` (about three months, well beyond 45 working days) after the
-    first assessment start are flagged ``lookback_complete = False`` and left off the charts.
-    """
-    a = cases[cases["assessment_end_date"].notna() & cases["assessment_start_date"].notna()]
-    wd = working_days(a["assessment_start_date"], a["assessment_end_date"], holidays)
-    g = a.assign(month=_month_start(a["assessment_end_date"]), _ok=wd <= limit
-                 ).groupby("month")["_ok"]
-    out = pd.DataFrame({"numerator": g.sum().astype(int), "denominator": g.size()}).reset_index()
-    first = a["assessment_start_date"].min()
-    out["lookback_complete"] = (out["month"] >= first + pd.Timedelta(days=ASSESSMENT_LOOKBACK_DAYS)
-                                if len(a) else True)
-    return out
-
-
-def monthly_series(cases: pd.DataFrame | str | Path, engine: Literal["pandas", "duckdb"] = "pandas",
+def monthly_series(cases: pd.DataFrame | str | Path, *,
                    services: Sequence[str] | None = ("front_door",),
                    rereferral_method: Literal["auto", "history", "column"] = "auto",
                    limit: int = 45) -> pd.DataFrame:
-    """The three monthly measures in one long frame: measure, month, numerator, denominator,
-    rate, lookback_complete.
+    """The three monthly measures of the XmR charts in one long frame: measure, month,
+    numerator, denominator, rate, lookback_complete (in measure and month order; a month with
+    nothing to count has no row).
 
-    ``cases`` is the canonical cases table or (DuckDB engine) the path of its Parquet file, which
-    DuckDB scans without loading it into pandas.  Both engines give identical numbers.
+    ``cases`` is the canonical cases table, as a frame or as the path of its Parquet file; the
+    one implementation is DuckDB SQL, which queries either in place (a Parquet file is scanned
+    without being loaded into pandas, so the series scale to tens of millions of rows).  The
+    series feed the XmR charts of ``analysis.spc`` (NHS England / NHS Improvement 2019,
+    "Making Data Count"); the two children's social care measures follow the DfE definitions
+    of the children-in-need statistics ("Characteristics of children in need").
+
+    * ``conversion``: contacts by month of contact date (only ``services`` when the table has
+      a ``service`` column; ``None`` for all), and how many became a referral (a referral date
+      is set).
+    * ``rereferral``: referrals by month of referral date, and how many were re-referrals
+      within 12 months of a previous referral (DfE).  ``history``: from the referrals in the
+      table: the same pseudonymised child has an earlier referral, on a strictly earlier day,
+      at most one calendar year before (a referral without a child id is never a
+      re-referral); a month that starts less than a year after the first referral in the
+      table has an incomplete look-back (``lookback_complete = False``).  ``column``: from the case
+      system's count (Ofsted Annex A list 3, "Number of Referrals in Last 12 Months",
+      ``referrals_last_12m``), a re-referral when it is at least 1.  ``auto``: the column when
+      every referral has it, else the history.
+    * ``assessment_45``: assessments with both dates by month of completion, and how many
+      took at most ``limit`` working days (``working_days``: weekdays that are not English
+      bank holidays, the start day being day 0; 45 is the DfE measure, from "Working Together
+      to Safeguard Children").  An extract holds no assessment started before it, so its
+      first months only see the quick ones: months starting less than
+      ``ASSESSMENT_LOOKBACK_DAYS`` after the first assessment start are flagged
+      ``lookback_complete = False`` (``chart_months`` leaves them off the charts).
     """
-    if engine == "duckdb":
-        parts = _monthly_duckdb(cases, services, rereferral_method, limit)
-    elif engine == "pandas":
-        if not isinstance(cases, pd.DataFrame):
-            cases = pd.read_parquet(cases)
-        parts = {"conversion": monthly_conversion_pandas(cases, services),
-                 "rereferral": monthly_rereferral_pandas(cases, rereferral_method),
-                 "assessment_45": monthly_assessments_pandas(cases, limit)}
-    else:
-        raise ValueError("engine must be 'pandas' or 'duckdb'")
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        cols = _cases_view(con, cases)
+        parts = {"conversion": _monthly_conversion(con, cols, services),
+                 "rereferral": _monthly_rereferral(con, cols, rereferral_method),
+                 "assessment_45": _monthly_assessments(con, limit)}
+    finally:
+        con.close()
     return combine_monthly(parts)
 
 
@@ -205,97 +150,111 @@ def combine_monthly(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
         ["measure", "month", "numerator", "denominator", "rate", "lookback_complete"]]
 
 
-def _monthly_duckdb(cases: pd.DataFrame | str | Path, services: Sequence[str] | None,
-                    rereferral_method: str, limit: int) -> dict[str, pd.DataFrame]:
-    """DuckDB SQL for the monthly series (window function for re-referrals, a working-day
-    calendar table joined twice for the 45-day measure)."""
-    import duckdb
+#: Columns of the cases table the monthly series read; ``service`` and ``referrals_last_12m``
+#: are optional, ``child_id`` is needed for re-referrals from the history.
+_MONTHLY_COLUMNS = ("contact_date", "referral_date", "child_id", "service", "referrals_last_12m",
+                    "assessment_start_date", "assessment_end_date")
+_MONTHLY_REQUIRED = ("contact_date", "referral_date", "assessment_start_date",
+                     "assessment_end_date")
 
-    con = duckdb.connect()
-    try:
-        if isinstance(cases, pd.DataFrame):
-            con.register("cases_src", cases)
-            src = "cases_src"
-        else:
-            src = f"read_parquet('{str(cases).replace(chr(39), chr(39) * 2)}')"
-        con.execute(f"CREATE TEMP VIEW cases AS SELECT * FROM {src}")
-        cols = {r[0] for r in con.execute("DESCRIBE cases").fetchall()}
-        where = ""
-        if services and "service" in cols:
-            svc = ", ".join("'" + s.replace("'", "''") + "'" for s in services)
-            where = f"AND service IN ({svc})"
-        conv = con.execute(f"""
-            SELECT date_trunc('month', contact_date)::DATE AS month,
-                   count(referral_date) AS numerator, count(*) AS denominator
-            FROM cases WHERE contact_date IS NOT NULL {where}
-            GROUP BY 1 ORDER BY 1""").df()
 
-        has_col = "referrals_last_12m" in cols
-        n_ref, n_col = con.execute(
-            "SELECT count(*), " + ("count(referrals_last_12m)" if has_col else "0")
-            + " FROM cases WHERE referral_date IS NOT NULL").fetchall()[0]
-        use_col = rereferral_method == "column" or (
-            rereferral_method == "auto" and has_col and n_ref > 0 and n_col == n_ref)
-        if use_col:
-            rer = con.execute("""
-                SELECT date_trunc('month', referral_date)::DATE AS month,
-                       sum(CASE WHEN referrals_last_12m >= 1 THEN 1 ELSE 0 END) AS numerator,
-                       count(*) AS denominator, TRUE AS lookback_complete
-                FROM cases WHERE referral_date IS NOT NULL GROUP BY 1 ORDER BY 1""").df()
-        else:
-            rer = con.execute("""
-                WITH d AS (SELECT DISTINCT child_id, referral_date FROM cases
-                           WHERE referral_date IS NOT NULL),
-                p AS (SELECT child_id, referral_date,
-                             lag(referral_date) OVER (PARTITION BY child_id
-                                                      ORDER BY referral_date) AS prev
-                      FROM d),
-                r AS (SELECT c.referral_date,
-                             (p.prev IS NOT NULL AND p.prev >= c.referral_date - INTERVAL 1 YEAR)
-                                 AS flag
-                      FROM cases c JOIN p USING (child_id, referral_date)),
-                f AS (SELECT min(referral_date) AS first FROM cases)
-                SELECT date_trunc('month', referral_date)::DATE AS month,
-                       sum(CASE WHEN flag THEN 1 ELSE 0 END) AS numerator, count(*) AS denominator,
-                       date_trunc('month', referral_date) >= (SELECT first FROM f) + INTERVAL 1 YEAR
-                           AS lookback_complete
-                FROM r GROUP BY 1, 4 ORDER BY 1""").df()
+def _cases_view(con: Any, cases: pd.DataFrame | str | Path) -> set[str]:
+    """Make ``cases`` (a frame, or the path of a Parquet file DuckDB scans in place) the view
+    ``cases`` of ``con``; return its column names."""
+    if isinstance(cases, pd.DataFrame):
+        con.register("cases_src", cases[[c for c in _MONTHLY_COLUMNS if c in cases.columns]])
+        src = "cases_src"
+    else:
+        src = f"read_parquet('{str(cases).replace(chr(39), chr(39) * 2)}')"
+    con.execute(f"CREATE TEMP VIEW cases AS SELECT * FROM {src}")
+    cols = {r[0] for r in con.execute("DESCRIBE cases").fetchall()}
+    missing = [c for c in _MONTHLY_REQUIRED if c not in cols]
+    if missing:
+        raise ValueError(f"the cases table has no {', '.join(missing)} column: the monthly "
+                         "series need " + ", ".join(_MONTHLY_REQUIRED))
+    return cols
 
-        lo_hi = con.execute("""SELECT min(assessment_start_date), max(assessment_end_date)
-                               FROM cases WHERE assessment_start_date IS NOT NULL
-                               AND assessment_end_date IS NOT NULL""").fetchall()[0]
-        if lo_hi[0] is None:
-            ass = pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"),
-                                "numerator": pd.Series(dtype=int),
-                                "denominator": pd.Series(dtype=int)})
-        else:
-            lo = pd.Timestamp(min(lo_hi[0], lo_hi[1])).normalize()
-            hi = pd.Timestamp(max(lo_hi[0], lo_hi[1])).normalize()
-            days = np.arange(np.datetime64(lo.date(), "D"), np.datetime64(hi.date(), "D") + 2)
-            hol = english_bank_holidays(lo.year, hi.year + 1)
-            is_wd = np.is_busday(days, holidays=hol)
-            before = np.concatenate([[0], np.cumsum(is_wd)[:-1]])  # working days before d
-            cal = pd.DataFrame({"d": days.astype("datetime64[ns]"), "wd_before": before})
-            con.register("calendar", cal)
-            ass = con.execute(f"""
-                SELECT date_trunc('month', c.assessment_end_date)::DATE AS month,
-                       sum(CASE WHEN e.wd_before - s.wd_before <= {int(limit)} THEN 1 ELSE 0 END)
-                           AS numerator,
-                       count(*) AS denominator,
-                       date_trunc('month', c.assessment_end_date)::DATE
-                           >= (SELECT min(assessment_start_date) FROM cases
-                               WHERE assessment_end_date IS NOT NULL)
-                              + INTERVAL {ASSESSMENT_LOOKBACK_DAYS} DAY AS lookback_complete
-                FROM cases c
-                JOIN calendar s ON s.d = c.assessment_start_date::DATE
-                JOIN calendar e ON e.d = c.assessment_end_date::DATE
-                GROUP BY 1, 4 ORDER BY 1""").df()
-    finally:
-        con.close()
-    for f in (conv, rer, ass):
-        f["month"] = pd.to_datetime(f["month"])
-    rer.attrs["source"] = "column" if use_col else "history"
-    return {"conversion": conv, "rereferral": rer, "assessment_45": ass}
+
+def _monthly_conversion(con: Any, cols: set[str], services: Sequence[str] | None
+                        ) -> pd.DataFrame:
+    """Contacts per month of contact date (of ``services`` when the table has a ``service``
+    column) and how many became referrals (a referral date set)."""
+    where = "contact_date IS NOT NULL"
+    if services and "service" in cols:
+        svc = ", ".join("'" + str(s).replace("'", "''") + "'" for s in services)
+        where += f" AND service::VARCHAR IN ({svc})"
+    # counted by day first: truncating every row's date to its month costs more than the scan
+    return con.execute(f"""
+        WITH d AS (SELECT contact_date AS day, count(referral_date) AS num, count(*) AS den
+                   FROM cases WHERE {where} GROUP BY 1)
+        SELECT date_trunc('month', day)::DATE AS month, sum(num)::BIGINT AS numerator,
+               sum(den)::BIGINT AS denominator
+        FROM d GROUP BY 1 ORDER BY 1""").df()
+
+
+def _monthly_rereferral(con: Any, cols: set[str], method: str) -> pd.DataFrame:
+    """Referrals per month of referral date and how many were re-referrals within 12 months,
+    from the ``referrals_last_12m`` column or from the history (``method``: see
+    ``monthly_series``)."""
+    has_col = "referrals_last_12m" in cols
+    if method not in ("auto", "history", "column"):
+        raise ValueError("rereferral_method must be 'auto', 'history' or 'column'")
+    if method == "column" and not has_col:
+        raise ValueError("rereferral_method='column' needs a referrals_last_12m column")
+    if method != "history" and has_col:
+        col = con.execute("""
+            WITH d AS (SELECT referral_date AS day,
+                              count(*) FILTER (WHERE referrals_last_12m >= 1) AS num,
+                              count(*) AS den, count(referrals_last_12m) AS known
+                       FROM cases WHERE referral_date IS NOT NULL GROUP BY 1)
+            SELECT date_trunc('month', day)::DATE AS month, sum(num)::BIGINT AS numerator,
+                   sum(den)::BIGINT AS denominator, sum(known)::BIGINT AS known
+            FROM d GROUP BY 1 ORDER BY 1""").df()
+        n = int(col["denominator"].sum())
+        if method == "column" or (n > 0 and int(col["known"].sum()) == n):
+            return col.drop(columns="known").assign(lookback_complete=True)
+    if "child_id" not in cols:
+        raise ValueError("re-referrals from the history need a child_id column")
+    # one row per (child, referral day) with its count of rows; the previous distinct referral
+    # day of the same child by a window; a referral without a child id is never a re-referral
+    return con.execute("""
+        WITH d AS (SELECT child_id, referral_date, count(*) AS n FROM cases
+                   WHERE referral_date IS NOT NULL GROUP BY 1, 2),
+        p AS (SELECT referral_date, n,
+                     child_id IS NOT NULL AND coalesce(
+                         lag(referral_date) OVER (PARTITION BY child_id ORDER BY referral_date)
+                         >= referral_date - INTERVAL 1 YEAR, FALSE) AS flag
+              FROM d),
+        f AS (SELECT min(referral_date) AS first FROM d)
+        SELECT date_trunc('month', referral_date)::DATE AS month,
+               coalesce(sum(n) FILTER (WHERE flag), 0)::BIGINT AS numerator,
+               sum(n)::BIGINT AS denominator,
+               date_trunc('month', referral_date) >= (SELECT first FROM f) + INTERVAL 1 YEAR
+                   AS lookback_complete
+        FROM p GROUP BY 1, 4 ORDER BY 1""").df()
+
+
+def _monthly_assessments(con: Any, limit: int) -> pd.DataFrame:
+    """Assessments completed per month of completion date and how many within ``limit``
+    working days of their start (``working_days``), with the look-back flag."""
+    pairs = con.execute("""
+        SELECT s, e, date_trunc('month', e)::DATE AS month, n FROM (
+            SELECT assessment_start_date::TIMESTAMP AS s, assessment_end_date::TIMESTAMP AS e,
+                   count(*) AS n
+            FROM cases WHERE assessment_start_date IS NOT NULL
+                         AND assessment_end_date IS NOT NULL GROUP BY 1, 2)""").df()
+    if pairs.empty:
+        return pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"),
+                             "numerator": pd.Series(dtype="int64"),
+                             "denominator": pd.Series(dtype="int64"),
+                             "lookback_complete": pd.Series(dtype=bool)})
+    n = pairs["n"].to_numpy(dtype=np.int64)
+    in_time = working_days(pairs["s"], pairs["e"]) <= limit
+    out = pd.DataFrame({"month": pd.to_datetime(pairs["month"]), "numerator": n * in_time,
+                        "denominator": n}).groupby("month", sort=True).sum().reset_index()
+    first = pd.Timestamp(pairs["s"].min())
+    out["lookback_complete"] = out["month"] >= first + pd.Timedelta(days=ASSESSMENT_LOOKBACK_DAYS)
+    return out
 
 
 def load_benchmarks(path: str | Path) -> pd.DataFrame:
