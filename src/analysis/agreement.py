@@ -1284,8 +1284,9 @@ def describe_agreement(res: AgreementResult) -> str:
             text += (" Krippendorff (2004) advises relying on ratings only when alpha is at "
                      "least 0.80, and drawing tentative conclusions from 0.67.")
     if res.n_subjects < SMALL_SUBJECTS:
-        text += (f" Only {res.n_subjects} subjects were rated by two or more raters: a small "
-                 "sample, so the interval is wide.")
+        subjects = "one subject was" if res.n_subjects == 1 else f"{res.n_subjects} subjects were"
+        text += (f" Only {subjects} rated by two or more raters: a small sample, so the "
+                 "interval is wide.")
     return text
 
 
