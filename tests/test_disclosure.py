@@ -586,3 +586,23 @@ def test_a_monthly_table_publishes_each_months_total_and_never_adds_the_months_u
     assert led.is_shown("monthly", "2025-06")  # its denominator (175) is published
     assert sup.table.loc["2025-06", "Total"] == 175
     assert disclosure.audit_release([led]) == []
+
+
+def test_a_count_over_five_hidden_only_to_protect_others_may_be_worked_out() -> None:
+    """Seeds 16 and 18: a secondary cell (here 12) equals a total published on another table.
+    Working it out reveals a number over five and no small count, so the release passes; the
+    small cell it protects (3) is still audited and still safe."""
+    from analysis.reporting import Ledger
+
+    led = Ledger("p")
+    sup = led.table("t", pd.DataFrame([[3, 12], [25, 40]], index=["r1", "r2"],
+                                      columns=["x", "y"]))
+    assert sup.table.loc["r1", "x"] == "c"
+    hidden = [c for c in ("x", "y") if sup.table.loc["r1", c] == "c"]
+    assert len(hidden) == 2  # the 12 is hidden with the 3 in its row
+    led.sums.append({"name": "p/elsewhere", "value": 12, "shown": True,
+                     "parts": [["p/t", "r1", "y"]]})
+    problems = disclosure.audit_release([led])
+    assert not any("'y'" in p and "'r1'" in p for p in problems)
+    # ...but with the 12 known, the 3 follows from its row or column total: that is refused
+    assert any("'r1', column 'x'" in p for p in problems)

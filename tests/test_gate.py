@@ -114,3 +114,25 @@ def test_text_the_release_adds_is_checked_too() -> None:
     assert gate.check_text("release notes", "see case 00412345", idx) == [
         "release notes: 1 raw id(s)"]
     assert gate.check_text("release notes", "all clear", idx) == []
+
+
+def test_each_round_is_audited_on_its_own_so_two_rounds_never_contradict(tmp_path) -> None:
+    """Two rounds' pages name their tables alike ("page/table"); audited as one they would
+    look like one count published with two values. Each round is audited alone, and a leak
+    is named with its round."""
+    import pandas as pd
+
+    from analysis.reporting import Ledger
+
+    for name, first in (("r1", 40), ("r2", 55)):
+        led = Ledger("summary")
+        led.table("grading", pd.DataFrame([[first, 6], [4, 9]], index=["a", "b"],
+                                          columns=["x", "y"]))
+        if name == "r2":
+            led.sums.append({"name": "summary/leak", "value": 4, "shown": True,
+                             "parts": [["summary/grading", "b", "x"]]})
+        led.write(tmp_path / "reports" / name / "outputs")
+    problems = gate.disclosure_audit(tmp_path, [{"round": "r1"}, {"round": "r2"}])
+    assert problems and all(p.startswith("round r2: ") for p in problems)
+    assert not any("inconsistent" in p for p in problems)
+    assert gate.disclosure_audit(tmp_path, [{"round": "r1"}]) == []

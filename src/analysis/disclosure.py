@@ -464,11 +464,11 @@ def audit_release(ledgers: Sequence[Any]) -> list[str]:
     published cell, every published row, column and grand total, every published sum of cells
     stated elsewhere in the release (a sentence's "4 of 27") and every known identity between
     tables (a breakdown adds up to the count it breaks down), with every count non-negative.
-    For each suppressed cell, each suppressed total of 1 to 5 and each suppressed stated count,
-    the smallest and largest values consistent with all of them are found by linear
-    programming (``scipy.optimize.linprog``, HiGHS); one whose interval holds a single whole
-    number is recoverable. Returns one line per recoverable count, naming the table and the
-    cell, never the value.
+    For each suppressed cell, total and stated count of 1 to 5 (a larger count hidden only to
+    protect others needs no protection of its own), the smallest and largest values
+    consistent with all of them are found by linear programming (``scipy.optimize.linprog``,
+    HiGHS); one whose interval holds a single whole number is recoverable. Returns one line
+    per recoverable count, naming the table and the cell, never the value.
     """
     from scipy.optimize import linprog
 
@@ -494,7 +494,10 @@ def audit_release(ledgers: Sequence[Any]) -> list[str]:
                 if cell["shown"]:
                     eq_rows.append({j: 1.0})
                     eq_rhs.append(float(cell["value"]))
-                else:
+                elif small(cell, thr):
+                    # a count of 1 to 5; a larger count hidden only to protect others needs no
+                    # protection of its own (working it out reveals nothing small, and any
+                    # small count it would lead to is a target itself)
                     targets.append((f"{tname}: the suppressed count in row {r!r}, column {c!r}",
                                     {j: 1.0}))
             m = t["margins"]

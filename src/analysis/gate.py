@@ -311,19 +311,25 @@ def check_text(label: str, text: str, index: GateIndex) -> list[str]:
 
 def disclosure_audit(root: Path, rounds: list[dict[str, Any]]) -> list[str]:
     """Rule 2 of the reporting layer, across the whole release: the ledgers of counts about
-    children that the rounds' notebooks wrote (``reports/<round>/outputs/*_disclosure.json``,
+    children that each round's notebooks wrote (``reports/<round>/outputs/*_disclosure.json``,
     ``analysis.reporting.Ledger``) audited together by ``analysis.disclosure.audit_release``.
-    Returns one line per suppressed count that the release's published figures pin down."""
+    Each round is audited on its own (its pages name their tables ``page/table``, the same
+    names in every round, and no identity links one round's counts to another's). Returns one
+    line per suppressed count that the release's published figures pin down, naming the
+    round."""
     from .disclosure import audit_release
     from .reporting import load_ledgers
 
-    paths = []
+    problems: list[str] = []
     for rd in rounds:
-        paths += sorted((root / "reports" / rd["round"] / "outputs").glob("*_disclosure.json"))
-    if not paths:
-        return []
-    try:
-        ledgers = load_ledgers(paths)
-    except (OSError, ValueError, KeyError) as exc:
-        return [f"a disclosure ledger could not be read ({exc}); run the round again"]
-    return audit_release(ledgers)
+        paths = sorted((root / "reports" / rd["round"] / "outputs").glob("*_disclosure.json"))
+        if not paths:
+            continue
+        try:
+            ledgers = load_ledgers(paths)
+        except (OSError, ValueError, KeyError) as exc:
+            problems.append(f"round {rd['round']}: a disclosure ledger could not be read "
+                            f"({exc}); run the round again")
+            continue
+        problems += [f"round {rd['round']}: {p}" for p in audit_release(ledgers)]
+    return problems

@@ -18,6 +18,7 @@ from .ledger import Ledger, load_ledgers
 from .numbers import (
     ROUNDING_RULE,
     count,
+    counted,
     interval,
     margin,
     number,
@@ -42,7 +43,7 @@ from .words import CENSORED_NOTE, CHANGE_RULE, cannot_tell, direction, ratio_dir
 
 __all__ = ["CENSORED_NOTE", "CHANGE_RULE", "MIN_AUDITED", "ROUNDING_RULE", "TOO_FEW", "Ledger",
            "load_ledgers",
-           "audited_share", "cannot_tell", "configure", "count", "direction", "interval",
+           "audited_share", "cannot_tell", "configure", "count", "counted", "direction", "interval",
            "margin", "min_audited", "number", "p_value", "pct", "points", "ratio",
            "ratio_direction", "reportable", "round_half_up", "share", "too_few",
            "too_few_reason"]

@@ -16,9 +16,8 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-__all__ = ["ROUNDING_RULE", "count", "interval", "margin", "number", "p_value", "pct", "points",
-           "ratio",
-           "round_half_up", "share"]
+__all__ = ["ROUNDING_RULE", "count", "counted", "interval", "margin", "number", "p_value",
+           "pct", "points", "ratio", "round_half_up", "share"]
 
 ROUNDING_RULE = ("Percentages are shown as whole numbers and other figures to two decimal "
                  "places, with halves rounded up (12.5% is shown as 13%).")
@@ -85,6 +84,14 @@ def count(n: float | None, missing: str = "n/a") -> str:
     if _missing(n):
         return missing
     return f"{int(round_half_up(float(n))):,}"
+
+
+def counted(n: float | None, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in the right number: ``counted(1, "agency", "agencies") ==
+    "1 agency"``, ``counted(24, "practitioner") == "24 practitioners"`` (the plural is the
+    noun with an "s" unless given)."""
+    k = count(n)
+    return f"{k} {noun if k == '1' else (plural or noun + 's')}"
 
 
 def number(x: float | None, digits: int = 2, missing: str = "n/a",

@@ -25,14 +25,14 @@ from ..review.common import (
     group_label,
     group_noun,
 )
-from .numbers import number, p_value, pct, points
+from .numbers import counted, number, p_value, pct, points
 from .rules import TOO_FEW, min_audited, reportable, too_few
 from .words import CENSORED_NOTE
 
 if TYPE_CHECKING:
     from ..review.delay import DelayResult
 
-__all__ = ["auditor_agreement_table", "change_display", "delay_reading",
+__all__ = ["auditor_agreement_table", "change_display", "data_sentence", "delay_reading",
            "delay_service_display", "delay_text", "describe_share", "reproduction_display",
            "results_display", "sample_display", "service_summary", "share_word",
            "standards_matrix", "themes_display", "tier_display", "weighted_sentence"]
@@ -376,3 +376,17 @@ def delay_service_display(table: pd.DataFrame, ledger: Any = None,
     return out
 
 
+
+
+def data_sentence(frame: pd.DataFrame, audit: pd.DataFrame, standards_name: str,
+                  round_title: str, weighted: bool = True) -> str:
+    """The page's opening "**Data.**" line: how many cases, services, auditors and agencies,
+    each with its noun in the right number ("1 auditor from 1 agency")."""
+    return (f"**Data.** {counted(frame['case_id'].nunique(), 'tier-2 case')} from "
+            f"{counted(frame['group'].nunique(), 'service')} "
+            f"{'was' if frame['case_id'].nunique() == 1 else 'were'} audited by "
+            f"{counted(audit['auditor_id'].nunique(), 'auditor')} from "
+            f"{counted(audit['auditor_agency'].nunique(), 'agency', 'agencies')}, against the "
+            f"standards of the template *{standards_name}*. Round: {round_title}."
+            + ("" if weighted else " No sample manifest was found, so every case counts "
+               "equally."))

@@ -20,7 +20,7 @@ from ..thresholds.logistic import LogisticResult, _or_head
 from ..thresholds.trends import MEASURES, _contacts, chart_months, find_benchmark
 from ..thresholds.triage import RISKY
 from ..thresholds.vignettes import most_confused
-from .numbers import interval, number, pct, points
+from .numbers import counted, interval, number, pct, points
 from .rules import reportable, too_few, too_few_reason
 from .words import cannot_tell, direction
 
@@ -106,7 +106,8 @@ def vignette_agreement_finding(summary: pd.DataFrame, ratings: pd.DataFrame) -> 
     n_rat = int(ratings["rater_id"].nunique())
     n_ag = int(ratings["rater_agency"].nunique())
     what = "one vignette" if n_sub == 1 else f"the same {n_sub} vignettes"
-    parts = [f"{n_rat} practitioners from {n_ag} agencies graded {what}."]
+    parts = [f"{counted(n_rat, 'practitioner')} from {counted(n_ag, 'agency', 'agencies')} "
+             f"graded {what}."]
     if pa is not None and not str(pa.get("reason", "") or ""):
         parts.append(f"Two practitioners chose the same level {pct(pa['estimate'])} of the "
                      f"time (95% interval {pct(pa['ci_low'])} to {pct(pa['ci_high'])}).")
@@ -636,7 +637,7 @@ def data_summary(cases: pd.DataFrame, ratings: pd.DataFrame, audit: pd.DataFrame
     n_fd = len(fd) if contacts is None else contacts
     n_fd = n_fd if isinstance(n_fd, str) else f"{int(n_fd):,}"
     return (f"**Data.** {n_fd} front-door contacts {period}; {n_aud} contacts audited for "
-            f"the threshold audit ({audit['auditor_id'].nunique()} auditors); "
-            f"{ratings['rater_id'].nunique()} practitioners from "
-            f"{ratings['rater_agency'].nunique()} agencies graded "
-            f"{ratings['subject_id'].nunique()} vignettes.{w_note}")
+            f"the threshold audit ({counted(audit['auditor_id'].nunique(), 'auditor')}); "
+            f"{counted(ratings['rater_id'].nunique(), 'practitioner')} from "
+            f"{counted(ratings['rater_agency'].nunique(), 'agency', 'agencies')} graded "
+            f"{counted(ratings['subject_id'].nunique(), 'vignette')}.{w_note}")
