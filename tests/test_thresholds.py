@@ -281,7 +281,7 @@ def test_logistic_model_when_all_met_or_none_met_says_it_cannot_be_fitted(value:
     res = th.logistic_odds_ratios(df, "appropriate", ["route", "age_band"],
                                   variable_labels=LABELS)
     assert not res.fitted and res.table.empty
-    assert words in res.reason and "no difference to explain" in res.reason
+    assert words in res.reason and "nothing to compare" in res.reason
     assert res.readings == [f"The comparison that weighs the factors together could not be "
                             f"made this round: {res.reason}."]
     assert rt.model_route_finding(res) is None

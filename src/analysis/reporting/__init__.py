@@ -11,9 +11,12 @@ return numbers; this package turns them into text, under one set of rules:
 * :mod:`analysis.reporting.rules`: a group of fewer than ``MIN_AUDITED`` (5) audited cases
   is "too few to report": no count met, no percentage, no interval, anywhere;
 * :mod:`analysis.reporting.ledger`: counts of children 1 to 5 are ``c`` everywhere they
-  appear, and a release-wide audit proves no suppressed count can be worked out.
+  appear, and a release-wide audit proves no suppressed count can be worked out;
+* :mod:`analysis.reporting.check`: reads a built round or site back and lists every breach
+  of rules 1, 3 and 5 (``release_problems``), for the whole-site property tests.
 """
 
+from .check import PATTERNS, release_problems
 from .ledger import Ledger, load_ledgers
 from .numbers import (
     ROUNDING_RULE,
@@ -41,8 +44,8 @@ from .rules import (
 )
 from .words import CENSORED_NOTE, CHANGE_RULE, cannot_tell, direction, ratio_direction
 
-__all__ = ["CENSORED_NOTE", "CHANGE_RULE", "MIN_AUDITED", "ROUNDING_RULE", "TOO_FEW", "Ledger",
-           "load_ledgers",
+__all__ = ["CENSORED_NOTE", "CHANGE_RULE", "MIN_AUDITED", "PATTERNS", "ROUNDING_RULE", "TOO_FEW",
+           "Ledger", "load_ledgers", "release_problems",
            "audited_share", "cannot_tell", "configure", "count", "counted", "direction", "interval",
            "margin", "min_audited", "number", "p_value", "pct", "points", "ratio",
            "ratio_direction", "reportable", "round_half_up", "share", "too_few",

@@ -298,7 +298,7 @@ def route_difference_finding(fd: pd.DataFrame, weight_col: str = "design_weight"
                  f"({pct(p1)} appropriate of {c1} audited via a forum, {pct(p2)} of {c2} "
                  f"single-agency): the 95% interval of the difference, "
                  f"{points(lo, signed=True, unit=False)} to {points(hi, signed=True)}, "
-                 "includes no difference.")
+                 "includes zero.")
     return {"measure": "difference in share judged appropriate (forum minus single agency)",
             "n": c1 + c2, "estimate": d, "ci_low": lo, "ci_high": hi,
             "method": "Newcombe (1998) hybrid score interval, design-weighted shares",

@@ -153,7 +153,7 @@ def logistic_odds_ratios(df: pd.DataFrame, outcome: str, predictors: Sequence[st
     if np.ptp(y) == 0:
         every = "every one" if y[0] else "none"
         return not_fitted(f"{every} of the {len(d)} {unit} was {outcome_words}, so there "
-                          "is no difference to explain")
+                          "is nothing to compare")
     refs: dict[str, Any] = {}
     columns: dict[str, list[pd.Series]] = {}
     for p in predictors:
@@ -441,7 +441,7 @@ def odds_ratio_plot(res: LogisticResult, title: str):
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set_yticks(ypos, [f"{r.variable}: {r.category}" + (" (comparison)" if r.reference else "")
                          for r in t.itertuples()], fontsize=8)
-    ax.set_xlabel("Odds ratio (log scale; 1 = no difference from the comparison group)")
+    ax.set_xlabel("Odds ratio (log scale; 1 = the same odds as the comparison group)")
     ax.set_title(title)
     fig.tight_layout()
     return fig

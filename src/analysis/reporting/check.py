@@ -1,0 +1,244 @@
+"""Read a built round or site back as a reader would, and list every breach of rules 1, 3 and 5.
+
+The reporting layer makes the rules; this module checks that they held on what was actually
+written: the executed notebooks and findings CSVs of a round (``reports/<round>/``) or the
+HTML pages of a published site (``reports/site/...``). It is what the whole-site property
+tests (``tests/test_site_rules.py``) run on rounds from many seeds and on awkward small
+rounds, so that a rule broken by a page's own sentence, a table cell or a chart's alt text is
+seen, not only one broken inside a function.
+
+* **Rule 1** (a group under the minimum of audited cases carries no count met, share or
+  interval): every findings CSV row with ``0 < n < min_audited`` has ``successes``,
+  ``estimate``, ``ci_low`` and ``ci_high`` empty and a ``reason``; no text says "*x* of *y*"
+  with ``0 < y < min_audited``. The reproduction page (a published report's own figures) is
+  exempt, as rule 1 says.
+* **Rule 3** (words follow the statistics): none of the wordings in :data:`PATTERNS` appears
+  ("no difference", "never referred", "1 agencies" ...).
+* **Rule 5** (every analysis runs on any valid round): no error output, traceback, Python
+  warning or ``nan`` reaches a page.
+
+Rule 2 (no suppressed count recoverable) is checked by the publication gate's linear
+programme (``analysis.gate.disclosure_audit``); rule 4 (one formatter) by the code itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from .rules import MIN_AUDITED
+
+__all__ = ["PATTERNS", "page_texts", "release_problems"]
+
+# Rule 3 and rule 5 wordings: name -> (rule, pattern). A match anywhere in a page's text is a
+# problem.
+PATTERNS: dict[str, tuple[int, re.Pattern[str]]] = {
+    "'no difference' (an interval that spans no effect reads 'the data cannot tell')":
+        (3, re.compile(r"(?<![“\"‘'])\bno (?:clear |real |significant )?difference\b",
+                       re.I)),
+    "'no evidence of change' (say what the interval allows)":
+        (3, re.compile(r"\bno evidence (?:of|for) (?:a |any )?(?:change|difference|effect)\b",
+                       re.I)),
+    "'never' or 'always' about a censored delay":
+        (3, re.compile(r"\b(?:never|always) (?:referred|stepped|escalated|moved|reach)", re.I)),
+    "a count of one with a plural noun ('1 agencies')":
+        (3, re.compile(r"(?<![\d.,])\b1 (?:auditors|agencies|cases|practitioners|services|"
+                       r"vignettes|contacts|children|referrals|subjects|raters|months|rounds)"
+                       r"\b")),
+    "a Python error or traceback on the page":
+        (5, re.compile(r"Traceback \(most recent call last\)|\b[A-Z][A-Za-z]*Error: ")),
+    "a Python warning on the page":
+        (5, re.compile(r"\b[A-Z][A-Za-z]*Warning: ")),
+    "'nan' or 'inf' where a number should be":
+        (5, re.compile(r"(?<![\w-])(?:nan|NaN|inf)(?:%|\b)(?![\w-])")),
+}
+
+_OF = re.compile(r"\b(\d+) of (?:the |these |those )?(\d+)\b(?! (?:odds|notebooks?|rounds?|"
+                 r"standards?|services?|vignettes?|agenc(?:y|ies)|months?|factors?|levels?|"
+                 r"strata|stratum|measures?|pages?|auditors?|practitioners?|themes?|"
+                 r"questions?|steps?)\b)")
+# "x of y" counts audited cases unless a noun after it says it counts something else ("0 of 4
+# odds ratios exclude 1", "2 of 3 services"): those are not groups of children's cases.
+_SKIP_TAGS = {"script", "style", "noscript", "svg", "template"}
+
+
+class _Text(HTMLParser):
+    """The visible text of an HTML page, plus its images' alt text and titles, in chunks: a
+    table row is a chunk of its own, and knows whether it links to a reproduction page (the
+    findings index lists the reproduction's findings beside the others)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[tuple[list[str], bool]] = [([], False)]
+        self._skip = 0
+
+    @property
+    def parts(self) -> list[str]:
+        return self.chunks[-1][0]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP_TAGS:
+            self._skip += 1
+        if tag == "tr":
+            self.chunks.append(([], False))
+        if tag == "a" and any(n == "href" and v and "reproduction" in v for n, v in attrs):
+            self.chunks[-1] = (self.chunks[-1][0], True)
+        for name, value in attrs:
+            if name in ("alt", "aria-label", "title") and value:
+                self.parts.append(value)
+        if tag in ("p", "div", "br", "tr", "li", "td", "th", "h1", "h2", "h3", "h4",
+                   "figcaption", "caption", "table"):
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP_TAGS and self._skip:
+            self._skip -= 1
+        if tag in ("td", "th"):
+            self.parts.append(" | ")
+        if tag == "tr":
+            self.chunks.append(([], False))
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _html_chunks(html: str) -> list[tuple[str, bool]]:
+    """(text, quotes a reproduction) for each chunk of an HTML page."""
+    p = _Text()
+    p.feed(html)
+    return [("".join(parts), repro) for parts, repro in p.chunks if parts]
+
+
+def _html_text(html: str) -> str:
+    return "\n".join(t for t, _ in _html_chunks(html))
+
+
+def _notebook_texts(path: Path) -> tuple[list[str], list[str]]:
+    """(texts, errors) of an executed notebook: markdown cells and every output a reader sees;
+    errors lists the cells whose output is an error."""
+    nb = json.loads(path.read_text("utf-8"))
+    texts: list[str] = []
+    errors: list[str] = []
+    for i, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") == "markdown":
+            texts.append("".join(cell.get("source", "")))
+            continue
+        if "remove-cell" in cell.get("metadata", {}).get("tags", []):
+            continue
+        for out in cell.get("outputs", []):
+            kind = out.get("output_type")
+            if kind == "error":
+                errors.append(f"cell {i}: {out.get('ename', 'error')}: "
+                              f"{str(out.get('evalue', ''))[:120]}")
+                continue
+            if kind == "stream":
+                texts.append("".join(out.get("text", "")))
+                continue
+            data = out.get("data", {})
+            for mime in ("text/markdown", "text/html", "text/plain"):
+                if mime in data:
+                    body = "".join(data[mime])
+                    texts.append(_html_text(body) if mime == "text/html" else body)
+                    break
+    return texts, errors
+
+
+def page_texts(path: Path) -> tuple[list[tuple[str, bool]], list[str]]:
+    """What a reader of ``path`` (an executed notebook or an HTML page) reads, as a list of
+    ``(text, quotes a reproduction)``, and the errors it shows."""
+    repro = _exempt(path)
+    if path.suffix == ".ipynb":
+        texts, errors = _notebook_texts(path)
+        return [(t, repro) for t in texts], errors
+    return [(t, repro or r) for t, r in _html_chunks(path.read_text("utf-8", errors="replace"))
+            ], []
+
+
+def _exempt(path: Path) -> bool:
+    """The reproduction page quotes a published report's own figures (rule 1's exception)."""
+    return "reproduction" in path.stem
+
+
+def _excerpt(text: str, start: int, end: int) -> str:
+    a, b = max(0, start - 60), min(len(text), end + 60)
+    return " ".join(text[a:b].split())
+
+
+def _text_problems(label: str, text: str, exempt: bool, min_audited: int) -> list[str]:
+    out = []
+    if not exempt:
+        for m in _OF.finditer(text):
+            x, y = int(m.group(1)), int(m.group(2))
+            if 0 < y < min_audited and x <= y:
+                out.append(f"{label}: rule 1: '{m.group(0)}' for a group under "
+                           f"{min_audited}: ...{_excerpt(text, m.start(), m.end())}...")
+    for what, (rule, pattern) in PATTERNS.items():
+        for m in pattern.finditer(text):
+            out.append(f"{label}: rule {rule}: {what}: "
+                       f"...{_excerpt(text, m.start(), m.end())}...")
+    return out
+
+
+def _empty(value: str | None) -> bool:
+    if value is None or value.strip() == "":
+        return True
+    try:
+        return math.isnan(float(value))
+    except ValueError:
+        return False
+
+
+def _csv_problems(path: Path, label: str, min_audited: int) -> list[str]:
+    out = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for i, row in enumerate(csv.DictReader(fh), start=2):
+            page = row.get("page", "") or path.stem
+            exempt = "reproduction" in page or row.get("basis", "") == "published"
+            where = f"{label} row {i} ({row.get('finding_id', '?')})"
+            try:
+                n = float(row.get("n") or "nan")
+            except ValueError:
+                n = math.nan
+            if not exempt and not math.isnan(n) and 0 < n < min_audited:
+                shown = [c for c in ("successes", "estimate", "ci_low", "ci_high")
+                         if c in row and not _empty(row[c])]
+                if shown:
+                    out.append(f"{where}: rule 1: n = {n:g} (under {min_audited}) but "
+                               f"{', '.join(shown)} given")
+                if _empty(row.get("reason")):
+                    out.append(f"{where}: rule 1: n = {n:g} (under {min_audited}) and no "
+                               "reason given")
+            out += _text_problems(where, row.get("text", "") or "", exempt, min_audited)
+    return out
+
+
+def release_problems(folder: str | Path, min_audited: int = MIN_AUDITED) -> list[str]:
+    """Every breach of rules 1, 3 and 5 in a built round or site folder.
+
+    ``folder`` is a round's report folder (executed ``*.ipynb`` and ``outputs/*_findings.csv``)
+    or a published site (``*.html``, and any ``*.csv`` it offers); everything under it is read
+    (``site_libs`` and Quarto's freeze files skipped). Returns one line per breach, naming the
+    file (and row or cell), the rule, what is wrong and an excerpt; empty when every page
+    keeps the rules.
+    """
+    root = Path(folder)
+    problems: list[str] = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if not path.is_file() or any(p in ("site_libs", "_freeze", ".render-cache")
+                                     or p.startswith(".") for p in rel.parts[:-1]):
+            continue
+        label = str(rel)
+        if path.suffix == ".csv":
+            problems += _csv_problems(path, label, min_audited)
+        elif path.suffix in (".ipynb", ".html"):
+            texts, errors = page_texts(path)
+            problems += [f"{label}: rule 5: an error reached the page: {e}" for e in errors]
+            for text, exempt in texts:
+                problems += _text_problems(label, text, exempt, min_audited)
+    return problems
