@@ -459,6 +459,20 @@ def test_theme_frequency_and_co_occurrence_with_held_too_low() -> None:
     assert "the data cannot tell whether the theme is more or less common" in none.text
 
 
+def test_a_theme_comparison_with_fewer_than_five_cases_held_too_low_gives_no_counts() -> None:
+    """Rule 1 (found by the whole-site test on the one-auditor round): "found in 0 of 4 cases
+    held too low" is a count for a group of four."""
+    t = "da_risk_not_recognised"
+    cases = [{"id": f"l{i}", "service": "tier2_social_work", "held": "2B",
+              "auditors": [{"tier": "3", "themes": {t: i < 1}}]} for i in range(4)]
+    cases += [{"id": f"r{i}", "service": "tier2_social_work", "held": "2B",
+               "auditors": [{"themes": {t: i < 2}}]} for i in range(25)]
+    co = rv.theme_cooccurrence(frame_of(cases), STD).set_index("theme").loc[t]
+    assert "too few to compare (4 cases held too low;" in co.text
+    assert " of 4" not in co.text and " of 25" not in co.text
+    assert math.isnan(co.with_theme_too_low) and math.isnan(co.ci_low)
+
+
 # --------------------------------------------------------------------------------------
 # Delay: Kaplan-Meier
 # --------------------------------------------------------------------------------------

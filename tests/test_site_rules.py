@@ -79,20 +79,31 @@ def _three_early_help_contacts(d: Path) -> None:
     c.drop(index=drop).to_csv(d / "cases.csv", index=False)
 
 
-def _design_for_three(project: Path, steps: list[dict[str, Any]]) -> None:
-    """What the analyst does when the design asks for more cases than a stratum holds (the
-    sample step says so and stops): a round-specific copy of the design taking all three."""
-    design = yaml.safe_load((ROOT / "src" / "analysis" / "designs" / "threshold_audit.yml"
-                             ).read_text("utf-8"))
-    design["counts"]["early_help"] = 3
-    (project / "rounds" / "threshold_three.yml").write_text(yaml.safe_dump(design), "utf-8")
-    for step in steps:
-        if step.get("sample", {}).get("design") == "threshold_audit":
-            step["sample"] = {"design": "rounds/threshold_three.yml", "name": "threshold_audit"}
+def _own_design(design: str, change: Callable[[dict[str, Any]], None]
+                ) -> Callable[[Path, list[dict[str, Any]]], None]:
+    """What the analyst does when a shipped design does not fit the round's data (the sample
+    step says so and stops): a round-specific copy of the design, named as the shipped one so
+    the notebooks find the sample."""
+    def steps_edit(project: Path, steps: list[dict[str, Any]]) -> None:
+        spec = yaml.safe_load((ROOT / "src" / "analysis" / "designs" / f"{design}.yml"
+                               ).read_text("utf-8"))
+        change(spec)
+        path = project / "rounds" / f"{design}_own.yml"
+        path.write_text(yaml.safe_dump(spec), "utf-8")
+        for step in steps:
+            if step.get("sample", {}).get("design") == design:
+                step["sample"] = {"design": f"rounds/{design}_own.yml", "name": design}
+    return steps_edit
 
 
 STEPS: dict[str, Callable[[Path, list[dict[str, Any]]], None]] = {
-    "three_contacts": _design_for_three}
+    # the design asks 20 of a stratum that holds 3: take all three
+    "three_contacts": _own_design("threshold_audit",
+                                  lambda d: d["counts"].update(early_help=3)),
+    # no health-visiting cases this round: the design no longer asks for one
+    "no_cases_in_a_service": _own_design("hackney_2011",
+                                         lambda d: d["counts"].pop("health_visiting")),
+}
 
 AWKWARD: dict[str, tuple[str, Callable[[Path], None]]] = {
     # name: (when the edit is made: after "synth" or after the synthetic "audit", the edit)

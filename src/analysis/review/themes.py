@@ -13,9 +13,12 @@ from .. import proportions as pr
 from ..findings import finding_id
 from ..reporting import (
     cannot_tell,
+    counted,
     direction,
+    min_audited,
     p_value,
     points,
+    reportable,
 )
 from ..schemas import Standards
 from .common import METHOD_NOTE, TOO_LOW, _lower1, _split, group_label, group_noun
@@ -65,7 +68,9 @@ def theme_cooccurrence(frame: pd.DataFrame, standards: Standards, confidence: fl
     the theme among cases held too low and among the others, the difference (held too low
     minus others) with Newcombe's (1998) hybrid score interval and Fisher's exact p-value
     (``proportions.difference_ci``), and a sentence that claims an association only when the
-    interval excludes zero.  Unweighted: a within-sample comparison."""
+    interval excludes zero.  Unweighted: a within-sample comparison.  Either group under the
+    minimum audited (rule 1 of ``analysis.reporting``) is "too few to compare", with no
+    counts."""
     df = frame.dropna(subset=["tier_direction"])
     low = df["tier_direction"] == TOO_LOW
     rows = []
@@ -85,6 +90,17 @@ def theme_cooccurrence(frame: pd.DataFrame, standards: Standards, confidence: fl
                          "text": f"{label}: no comparison possible (no cases "
                                  f"{'held below' if len(b) == 0 else 'held at or above'} "
                                  "the judged tier)."})
+            continue
+        if not (reportable(len(a)) and reportable(len(b))):
+            # rule 1: a group under the minimum gets no count with the theme and no share
+            few = ([counted(len(b), "case") + " held too low"] if not reportable(len(b))
+                   else []) + ([counted(len(a), "other case")] if not reportable(len(a))
+                               else [])
+            rows.append({**base, "with_theme_too_low": math.nan, "with_theme_others": math.nan,
+                         "difference": math.nan, "ci_low": math.nan, "ci_high": math.nan,
+                         "p_value": math.nan,
+                         "text": f"{label}: too few to compare ({' and '.join(few)}; fewer "
+                                 f"than {min_audited()} in a group is too few to report)."})
             continue
         d = pr.difference_ci(int(a.sum()), len(a), int(b.sum()), len(b), confidence=confidence)
         lvl = f"{confidence * 100:g}%"
