@@ -144,3 +144,14 @@ def test_x_of_y_about_something_other_than_cases_is_not_a_small_group(tmp_path: 
     notebook(tmp_path / "a.ipynb", [md("0 of 4 odds ratios have intervals that exclude 1; "
                                        "2 of 3 services met the target.")])
     assert release_problems(tmp_path) == []
+
+
+def test_sqa_check_lists_the_breaches_and_exits_one(tmp_path: Path, capsys) -> None:
+    from analysis import cli
+
+    notebook(tmp_path / "a.ipynb", [md("Route: 2 of 3 were appropriate.")])
+    assert cli.main(["check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "a.ipynb: rule 1" in out and "1 breach(es)" in out
+    assert cli.main(["check", str(tmp_path), "--min-audited", "3"]) == 0
+    assert cli.main(["check", str(tmp_path / "missing")]) == 2

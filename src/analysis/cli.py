@@ -150,6 +150,21 @@ def build_parser() -> argparse.ArgumentParser:
                    "cores)")
     s.add_argument("--root", type=Path, default=Path("."), help="project root (default .)")
 
+    # check
+    s = sub.add_parser(
+        "check", help="read a built round or site back and list every breach of the "
+        "reporting rules",
+        description="Read an executed round (reports/<round>/) or a published site "
+        "(reports/site/latest/) as a reader would: every page's text, table cells, alt text "
+        "and findings CSV. Lists each breach of rule 1 (a group under the minimum of audited "
+        "cases with a count, share or interval), rule 3 (wording the statistics do not allow, "
+        "such as 'no difference') and rule 5 (an error, warning or nan on a page), naming the "
+        "file, row and rule; exit 1 when there is any. Rule 2 (no suppressed count can be "
+        "worked out) is audited by `sqa publish`.")
+    s.add_argument("folder", type=Path, help="a round's report folder or a site folder")
+    s.add_argument("--min-audited", type=int, default=None, metavar="N",
+                   help="the minimum group of audited cases (default 5)")
+
     # dictionary
     s = sub.add_parser("dictionary", help="write the data dictionary page from the contracts",
                        description="Write the data dictionary (Markdown) generated from the "
@@ -268,6 +283,23 @@ def cmd_publish(a: argparse.Namespace) -> int:
     return publish.cli_publish(a)
 
 
+def cmd_check(a: argparse.Namespace) -> int:
+    from .reporting import MIN_AUDITED, release_problems
+
+    if not a.folder.is_dir():
+        raise FileNotFoundError(f"{a.folder}: no such folder. Give a round's report folder "
+                                "(reports/<round>) or a site folder (reports/site/latest).")
+    minimum = MIN_AUDITED if a.min_audited is None else a.min_audited
+    problems = release_problems(a.folder, minimum)
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"{len(problems)} breach(es) of the reporting rules in {a.folder}")
+        return EXIT_FAILED
+    print(f"{a.folder}: no breach of rules 1, 3 or 5 (minimum audited group {minimum})")
+    return EXIT_OK
+
+
 def cmd_dictionary(a: argparse.Namespace) -> int:
     from . import schemas
 
@@ -284,7 +316,7 @@ def cmd_dictionary(a: argparse.Namespace) -> int:
 
 
 COMMANDS = {"ingest": cmd_ingest, "synth": cmd_synth, "sample": cmd_sample, "run": cmd_run,
-            "publish": cmd_publish, "dictionary": cmd_dictionary}
+            "publish": cmd_publish, "check": cmd_check, "dictionary": cmd_dictionary}
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
