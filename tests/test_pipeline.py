@@ -102,6 +102,61 @@ def test_bad_round_files_get_a_clear_message(project: Path, text: str, message: 
         pipeline.load_round(rf)
 
 
+@pytest.mark.parametrize("text, message", [
+    # issue 12, case 11: a typo is refused and the nearest key named
+    ("round: t\nparamters: {x: 2}\nnotebooks: [notebooks/ok.ipynb]\n",
+     "unknown key 'paramters'. Did you mean 'parameters:'"),
+    ("round: t\nnotebooks:\n  - notebook: notebooks/ok.ipynb\n    parameter: {x: 2}\n",
+     "notebooks\\[0\\]: unknown key 'parameter'. Did you mean 'parameters:'"),
+    ("round: t\nprepare:\n  - ingest: {kind: cases, fiel: a.csv}\n"
+     "notebooks: [notebooks/ok.ipynb]\n", "unknown key 'fiel'. Did you mean 'file:'"),
+    # case 9: a round name that leaves reports/ or writes into the served site
+    ("round: ..\nnotebooks: [notebooks/ok.ipynb]\n", "short name"),
+    ("round: site\nnotebooks: [notebooks/ok.ipynb]\n", "not 'site'"),
+    ("round: .hidden\nnotebooks: [notebooks/ok.ipynb]\n", "short name"),
+    # case 8: a parameter name is written into the notebook as code
+    ("round: t\nparameters: {'x = 1; import os; os.system(\"echo hi\") #': 1}\n"
+     "notebooks: [notebooks/ok.ipynb]\n", "is not a name a notebook can take"),
+    ("round: t\nnotebooks:\n  - notebook: notebooks/ok.ipynb\n    parameters: {class: 1}\n",
+     "is not a name a notebook can take"),
+    # case 10: paths outside the project
+    ("round: t\nnotebooks: [../outside.ipynb]\n", "outside the project"),
+    ("round: t\nprepare:\n  - ingest: {kind: cases, file: a.csv, out: ../../tmp/x}\n"
+     "notebooks: [notebooks/ok.ipynb]\n", "outside the project"),
+    ("round: t\nprepare:\n  - ingest: {kind: cases, file: /etc/passwd}\n"
+     "notebooks: [notebooks/ok.ipynb]\n", "allow_outside"),
+    # case 17: what gave a traceback
+    ("round: t\nprepare:\n  - ingest: {kind: bogus, file: a.csv}\n"
+     "notebooks: [notebooks/ok.ipynb]\n", "kind 'bogus' is not one of cases, audit, ratings"),
+    ("round: t\nparameters: [1, 2]\nnotebooks: [notebooks/ok.ipynb]\n",
+     "must be a mapping of name: value, not list"),
+    ("round: t\nnotebooks: [notebooks]\n", "is not a notebook file"),
+    ("round: t\nnotebooks: [notebooks/bad.ipynb]\n", "not a valid notebook"),
+    ("round: t\nprepare:\n  - ingest: data.csv\nnotebooks: [notebooks/ok.ipynb]\n",
+     "must be a mapping"),
+])
+def test_round_files_are_checked_key_by_key_before_anything_runs(project: Path, text: str,
+                                                                 message: str) -> None:
+    (project / "notebooks" / "bad.ipynb").write_text("not json {", "utf-8")
+    (project.parent / "outside.ipynb").write_text("{}", "utf-8")
+    rf = write_round(project, text)
+    with pytest.raises(pipeline.RoundError, match=message):
+        pipeline.load_round(rf)
+
+
+def test_raw_inputs_outside_the_project_need_allow_outside(project: Path) -> None:
+    rf = write_round(project, "round: t\nallow_outside: true\nprepare:\n"
+                     "  - ingest: {kind: cases, file: /data/export.csv}\n"
+                     "notebooks: [notebooks/ok.ipynb]\n")
+    assert pipeline.load_round(rf).name == "t"
+
+
+def test_a_date_parameter_reaches_the_notebook_as_an_iso_string(project: Path) -> None:
+    rf = write_round(project, "round: t\nparameters: {x: 2026-03-31}\n"
+                     "notebooks: [notebooks/ok.ipynb]\n")
+    assert pipeline.load_round(rf).parameters == {"x": "2026-03-31"}
+
+
 def test_cli_bad_round_file_exits_2_without_traceback(project: Path) -> None:
     rf = write_round(project, "round: t\n")
     out = subprocess.run([sys.executable, "-m", "analysis", "run", str(rf)], capture_output=True,

@@ -19,7 +19,10 @@ The round's ``date`` sets ``SOURCE_DATE_EPOCH`` so that reruns give byte-identic
 
 from __future__ import annotations
 
+import json
+import keyword
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -129,8 +132,90 @@ def find_root(start: Path) -> Path:
     return Path.cwd()
 
 
+ROUND_KEYS = ("round", "title", "date", "demo", "scale", "standards", "prepare", "notebooks",
+              "parameters", "publish", "allow_outside")
+STEP_KEYS: dict[str, tuple[str, ...]] = {
+    "synth": ("out", "seed", "contacts"),
+    "ingest": ("kind", "file", "mapping", "name", "sheet", "out"),
+    "sample": ("design", "name", "seed", "cases", "previous"),
+    "simulate_audit": ("sample", "kind", "out", "truth", "seed"),
+}
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+RESERVED_ROUNDS = ("site",)  # reports/site/ is the served site
+
+
+def _unknown(path: Path, where: str, keys: Any, allowed: tuple[str, ...]) -> None:
+    """Refuse a key the round file does not know, naming it and the nearest known key."""
+    import difflib
+
+    for key in keys:
+        if key not in allowed:
+            near = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f" Did you mean '{near[0]}:'?" if near else ""
+            raise RoundError(f"{path}: {where}unknown key {key!r}.{hint} The keys are: "
+                             f"{', '.join(allowed)}.")
+
+
+def _parameters(path: Path, where: str, value: Any) -> dict[str, Any]:
+    """A parameters mapping whose names are Python identifiers (papermill writes them into
+    the notebook as code) and whose dates are ISO strings."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RoundError(f"{path}: {where}'parameters:' must be a mapping of name: value, "
+                         f"not {type(value).__name__}.")
+    out = {}
+    for k, v in value.items():
+        if not isinstance(k, str) or not k.isidentifier() or keyword.iskeyword(k):
+            raise RoundError(f"{path}: {where}parameter name {k!r} is not a name a notebook "
+                             "can take: use letters, digits and underscores, not starting "
+                             "with a digit (e.g. min_audited).")
+        out[k] = v.isoformat() if isinstance(v, date) else v
+    return out
+
+
+def _inside(path: Path, root: Path, where: str, value: Any, allow: bool = False) -> None:
+    if allow or value is None:
+        return
+    p = Path(str(value))
+    full = (p if p.is_absolute() else root / p).resolve()
+    if not full.is_relative_to(root.resolve()):
+        raise RoundError(f"{path}: {where}{value} is outside the project ({root}). Keep the "
+                         "round's files inside it (raw exports under data/raw/); for raw "
+                         "inputs elsewhere set 'allow_outside: true'.")
+
+
+def _check_steps(rnd: Round, allow_outside: bool) -> None:
+    """Every prepare step's keys known, its kind valid and its paths inside the project."""
+    from .schemas import KINDS
+
+    for i, (step, cfg) in enumerate(prepare_steps(rnd)):
+        where = f"prepare[{i}] ({step}): "
+        _unknown(rnd.path, where, cfg, STEP_KEYS[step])
+        if step == "ingest" and cfg.get("kind") is not None and cfg["kind"] not in KINDS:
+            raise RoundError(f"{rnd.path}: {where}kind {cfg['kind']!r} is not one of "
+                             f"{', '.join(KINDS)}.")
+        if step == "simulate_audit" and cfg.get("kind", "tier2") not in ("tier2", "threshold"):
+            raise RoundError(f"{rnd.path}: {where}kind {cfg['kind']!r} is not one of tier2, "
+                             "threshold.")
+        for key in ("out", "truth", "file"):
+            _inside(rnd.path, rnd.root, f"{where}{key}: ", cfg.get(key),
+                    allow=allow_outside and key == "file")
+        design = str(cfg.get("design", ""))
+        if design.endswith((".yml", ".yaml")):
+            _inside(rnd.path, rnd.root, f"{where}design: ", design)
+        for prev in cfg.get("previous") or []:
+            _inside(rnd.path, rnd.root, f"{where}previous: ", prev)
+
+
 def load_round(path: str | Path) -> Round:
-    """Parse and check a round file; every problem names the file and the key."""
+    """Parse and check a round file; every problem names the file and the key.
+
+    Unknown keys (a typo such as ``paramters:``) are refused with the nearest known key; the
+    round's name must be a plain folder name (not ``..``, not ``site``); parameter names must
+    be Python identifiers; notebooks, designs, standards and outputs must lie inside the
+    project (raw inputs may lie outside only with ``allow_outside: true``).
+    """
     path = Path(path).resolve()
     if not path.exists():
         raise RoundError(f"{path}: round file not found. Rounds live in rounds/, e.g. "
@@ -142,33 +227,52 @@ def load_round(path: str | Path) -> Round:
     if not isinstance(d, dict):
         raise RoundError(f"{path}: a round file is a YAML mapping with round:, notebooks: ...")
     root = find_root(path.parent)
+    _unknown(path, "", d, ROUND_KEYS)
     name = str(d.get("round") or "")
-    if not name or any(ch in name for ch in "/\\ "):
-        raise RoundError(f"{path}: 'round:' must be a short name without spaces or slashes "
-                         "(it names the folder reports/<round>/).")
+    if not NAME_RE.match(name) or name in RESERVED_ROUNDS:
+        raise RoundError(f"{path}: 'round: {name}' must be a short name without spaces or "
+                         "slashes, starting with a letter or digit, and not 'site' (it names "
+                         "the folders reports/<round>/ and data/processed/<round>/).")
     try:
         when = d.get("date") or date.today()
         when = when if isinstance(when, date) else date.fromisoformat(str(when))
     except ValueError:
         raise RoundError(f"{path}: 'date:' must be an ISO date such as 2026-03-31.") from None
     nbs = []
-    for i, item in enumerate(d.get("notebooks") or []):
+    items = d.get("notebooks") or []
+    if not isinstance(items, list):
+        raise RoundError(f"{path}: 'notebooks:' must be a list of notebooks.")
+    for i, item in enumerate(items):
         if isinstance(item, str):
             item = {"notebook": item}
         if not isinstance(item, dict) or "notebook" not in item:
             raise RoundError(f"{path}: notebooks[{i}] needs a 'notebook:' path.")
+        _unknown(path, f"notebooks[{i}]: ", item, ("notebook", "parameters"))
+        _inside(path, root, f"notebooks[{i}]: ", item["notebook"])
         nb = root / item["notebook"]
         if not nb.exists():
             raise RoundError(f"{path}: notebooks[{i}]: {item['notebook']} does not exist.")
-        nbs.append(NotebookSpec(nb, dict(item.get("parameters") or {})))
+        if not nb.is_file() or nb.suffix != ".ipynb":
+            raise RoundError(f"{path}: notebooks[{i}]: {item['notebook']} is not a notebook "
+                             "file (.ipynb).")
+        try:
+            json.loads(nb.read_text("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise RoundError(f"{path}: notebooks[{i}]: {item['notebook']} is not a valid "
+                             "notebook (not JSON); save it again from Jupyter.") from None
+        nbs.append(NotebookSpec(nb, _parameters(path, f"notebooks[{i}]: ",
+                                                item.get("parameters"))))
     if not nbs:
         raise RoundError(f"{path}: the round lists no notebooks (add a 'notebooks:' list).")
     std = d.get("standards")
-    return Round(path=path, root=root, name=name, title=str(d.get("title") or name), date=when,
-                 demo=bool(d.get("demo", False)), scale=d.get("scale"),
-                 standards=root / std if std else None, prepare=d.get("prepare") or [],
-                 notebooks=nbs, parameters=dict(d.get("parameters") or {}),
-                 publish=dict(d.get("publish") or {}))
+    _inside(path, root, "standards: ", std)
+    rnd = Round(path=path, root=root, name=name, title=str(d.get("title") or name), date=when,
+                demo=bool(d.get("demo", False)), scale=d.get("scale"),
+                standards=root / std if std else None, prepare=d.get("prepare") or [],
+                notebooks=nbs, parameters=_parameters(path, "", d.get("parameters")),
+                publish=dict(d.get("publish") or {}))
+    _check_steps(rnd, bool(d.get("allow_outside", False)))
+    return rnd
 
 
 @contextmanager
@@ -213,6 +317,9 @@ def prepare_steps(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
         for name in PREPARE_STEPS:
             value = raw.get(name)
             for item in (value if isinstance(value, list) else [value] if value else []):
+                if item is not None and not isinstance(item, dict):
+                    raise RoundError(f"{rnd.path}: prepare: {name}: the settings must be a "
+                                     f"mapping, not {type(item).__name__}.")
                 steps.append((name, dict(item or {})))
         return steps
     for i, item in enumerate(raw or []):
@@ -223,6 +330,10 @@ def prepare_steps(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
         if name not in PREPARE_STEPS:
             raise RoundError(f"{rnd.path}: prepare[{i}]: unknown step {name!r}; the steps are "
                              f"{', '.join(PREPARE_STEPS)}.")
+        if settings is not None and not isinstance(settings, dict):
+            raise RoundError(f"{rnd.path}: prepare[{i}] ({name}): the settings must be a "
+                             "mapping such as {kind: cases, file: ...}, not "
+                             f"{type(settings).__name__}.")
         steps.append((name, dict(settings or {})))
     return steps
 
