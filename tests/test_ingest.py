@@ -266,3 +266,27 @@ def test_a_date_outside_any_plausible_range_is_quarantined_not_a_crash(tmp_path:
     res = ingest.ingest(p, "cases", demo_key=True)
     assert (res.rows_read, res.rows_quarantined) == (2, 2)
     assert set(res.quarantine["value"]) == {"01/01/0201", "9999-01-01"}
+
+
+def test_an_excel_date_time_after_midday_keeps_its_date() -> None:
+    """Issue 12, case 13: serial 45810.75 is 2 June 2025 at 18:00, not 3 June."""
+    parsed, bad = ingest._parse_date(pd.Series(["45810.75", "45810.25", "45810"]))
+    assert list(parsed) == [pd.Timestamp("2025-06-02")] * 3 and not bad.any()
+
+
+@pytest.mark.parametrize("where", ["env", "file"])
+def test_the_public_demo_key_is_refused_for_real_data(tmp_path: Path, monkeypatch,
+                                                      where: str) -> None:
+    """Issue 12, case 15: the demo key is public; wherever it comes from, real data (anything
+    not marked demo) refuses it."""
+    monkeypatch.delenv("SQA_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("SQA_PSEUDONYM_KEY_FILE", raising=False)
+    if where == "env":
+        monkeypatch.setenv("SQA_PSEUDONYM_KEY", privacy.DEMO_KEY.decode())
+    else:
+        key = tmp_path / "k.key"
+        key.write_bytes(privacy.DEMO_KEY + b"\n")
+        monkeypatch.setenv("SQA_PSEUDONYM_KEY_FILE", str(key))
+    with pytest.raises(privacy.KeyError_, match="public demo key"):
+        privacy.load_key(repo_root=tmp_path / "repo")
+    assert privacy.load_key(demo=True) == privacy.DEMO_KEY

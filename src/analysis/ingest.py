@@ -348,8 +348,10 @@ def _parse_date(text: pd.Series) -> tuple[pd.Series, pd.Series]:
         serial = nums.where((nums >= 20000) & (nums <= 80000))
         days = serial.dropna()
         if len(days):
-            out.loc[days.index] = EXCEL_EPOCH + pd.to_timedelta(days.round().astype("int64"),
-                                                                unit="D")
+            # the whole days: a date-time serial after midday is still that day (issue 12,
+            # case 13: rounding moved it to the next)
+            out.loc[days.index] = EXCEL_EPOCH + pd.to_timedelta(
+                np.floor(days).astype("int64"), unit="D")
     bad = text.notna() & out.isna()
     return out.dt.normalize(), bad
 

@@ -56,6 +56,11 @@ def load_key(demo: bool = False, repo_root: Path | None = None) -> bytes:
         if len(value) < 16:
             raise KeyError_(f"{KEY_ENV} is set but shorter than 16 characters; use a long random "
                             "key, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`")
+        if value.encode("utf-8") == DEMO_KEY:
+            raise KeyError_(f"{KEY_ENV} holds the public demo key, which anyone can use to "
+                            "work out pseudonyms: real data needs a secret key of its own, e.g. "
+                            "`python -c 'import secrets; print(secrets.token_hex(32))'` (the "
+                            "demo key is for demo rounds and --demo-key only)")
         return value.encode("utf-8")
     path = os.environ.get(KEY_FILE_ENV)
     if path:
@@ -69,6 +74,9 @@ def load_key(demo: bool = False, repo_root: Path | None = None) -> bytes:
         key = p.read_bytes().strip()
         if len(key) < 16:
             raise KeyError_(f"the key file {p} holds fewer than 16 bytes; use a long random key")
+        if key == DEMO_KEY:
+            raise KeyError_(f"the key file {p} holds the public demo key, which anyone can use "
+                            "to work out pseudonyms: real data needs a secret key of its own")
         return key
     raise KeyError_(
         "no pseudonymisation key: set SQA_PSEUDONYM_KEY, or SQA_PSEUDONYM_KEY_FILE to a file "
