@@ -290,3 +290,26 @@ def test_the_public_demo_key_is_refused_for_real_data(tmp_path: Path, monkeypatc
     with pytest.raises(privacy.KeyError_, match="public demo key"):
         privacy.load_key(repo_root=tmp_path / "repo")
     assert privacy.load_key(demo=True) == privacy.DEMO_KEY
+
+
+def test_a_row_with_an_extra_field_is_quarantined_and_never_shifts_the_columns(tmp_path: Path
+                                                                               ) -> None:
+    """Issue 12, case 12: one extra field on the first data row made pandas take the first
+    column as an index, shifting every value one column left, and every row was accepted."""
+    good = "A2,2,Male,01/01/2025,police,single,front_door,1,nfa,n,n,2015-01-01\n"
+    p = write(tmp_path, "extra.csv", CASES_HEADER + "\n"
+              "A1,1,Male,01/01/2025,police,single,front_door,1,nfa,n,n,2015-01-01,EXTRA\n"
+              + good + "\n" + good.replace("A2,2", "A3,3")
+              + "A4,4,Male,01/01/2025,police\n")
+    res = ingest.ingest(p, "cases", demo_key=True)
+    assert (res.rows_read, res.rows_accepted, res.rows_quarantined) == (4, 2, 2)
+    whole = res.quarantine[res.quarantine["column"] == "(whole row)"]
+    assert list(whole["row"]) == [2, 5]
+    assert "has 13 fields but the header has 12" in whole["rule"].iloc[0]
+    assert set(res.accepted["referral_source"]) == {"police"}  # nothing shifted
+
+
+def test_a_well_formed_csv_reads_as_before(tmp_path: Path) -> None:
+    p = write(tmp_path, "ok.csv", CASES_HEADER + "\n"
+              "A2,2,Male,01/01/2025,police,single,front_door,1,nfa,n,n,2015-01-01\n")
+    assert ingest.read_raw(p)[0].attrs.get(ingest.FIELD_PROBLEMS) is None

@@ -21,6 +21,7 @@ value for coded columns), and the accepted table is checked against its pandera 
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -130,11 +131,51 @@ def read_raw(path: str | Path, sheet: str | None = None, encoding: str | None = 
     return df, 1
 
 
+FIELD_PROBLEMS = "field_problems"  # DataFrame.attrs key: {position: (fields, header fields)}
+
+
+def _misaligned_csv(path: Path, enc: str) -> pd.DataFrame | None:
+    """``None`` when every record has as many fields as the header; otherwise the frame read
+    record by record, each misaligned record blanked and listed in ``attrs[FIELD_PROBLEMS]``
+    for the quarantine. pandas would take one extra field on the first data row as an index
+    and shift every column, or stop at a later one (issue 12, case 12)."""
+    with path.open(newline="", encoding=enc) as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            return None
+        width = len(header)
+        if all(len(rec) == width or not rec for rec in reader):
+            return None
+    rows, problems = [], {}
+    with path.open(newline="", encoding=enc) as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        for rec in reader:
+            if not rec:
+                continue  # a blank line, skipped as pandas skips it
+            if len(rec) != width:
+                problems[len(rows)] = (len(rec), width)
+                rec = [""] * width
+            rows.append(rec)
+    seen: dict[str, int] = {}
+    names = []
+    for h in header:  # duplicate headers numbered as pandas numbers them
+        names.append(f"{h}.{seen[h]}" if h in seen else h)
+        seen[h] = seen.get(h, 0) + 1
+    df = pd.DataFrame(rows, columns=names, dtype=str)
+    df.attrs[FIELD_PROBLEMS] = problems
+    return df
+
+
 def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     enc = encoding or "utf-8-sig"
     try:
+        odd = _misaligned_csv(path, enc)
+        if odd is not None:
+            return odd
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc,
-                         skipinitialspace=False)
+                         skipinitialspace=False, index_col=False)
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{path}: is not encoded as {enc.replace('-sig', '')} (byte {exc.start} cannot be "
@@ -149,6 +190,9 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
                          "unquoted commas or line breaks inside cells.") from None
     except LookupError:
         raise InputError(f"unknown encoding {enc!r}; use utf-8 or cp1252") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: is not a well-formed CSV ({exc}). Export it again as "
+                         "'CSV UTF-8'.") from None
     return df
 
 
@@ -434,6 +478,14 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | None = None, *,
     df.index = pd.RangeIndex(rows_read)
     rownum = pd.Series(np.arange(rows_read) + first_row, index=df.index)
     problems = _Problems(str(path), rownum)
+    misaligned = raw.attrs.get(FIELD_PROBLEMS) or {}
+    for pos, (got, width) in sorted(misaligned.items()):
+        mask = pd.Series(False, index=df.index)
+        mask.iloc[pos] = True
+        problems.add(mask, "(whole row)", None,
+                     f"has {got} fields but the header has {width}: a comma or quote out of "
+                     "place; its values would land in the wrong columns. Fix the row in the "
+                     "export")
 
     # Constants and composed columns from the mapping.
     for canon, value in (mp.constants if mp else {}).items():
