@@ -136,3 +136,37 @@ def test_each_round_is_audited_on_its_own_so_two_rounds_never_contradict(tmp_pat
     assert problems and all(p.startswith("round r2: ") for p in problems)
     assert not any("inconsistent" in p for p in problems)
     assert gate.disclosure_audit(tmp_path, [{"round": "r1"}]) == []
+
+
+def test_a_missing_raw_export_stops_the_gate_rather_than_being_skipped(tmp_path: Path) -> None:
+    """Issue 12, case 2: a moved or deleted export used to be skipped, and the release went
+    out unchecked against it."""
+    import pytest
+
+    root, rounds = _project(tmp_path)
+    Path(rounds[0]["prepare"]["ingest"][0]["file"]).unlink()
+    with pytest.raises(gate.GateError, match="not there any more"):
+        gate.gate_index(root, rounds, tmp_path / "cache")
+
+
+def test_an_annex_a_workbook_is_read_with_its_mapping_and_sheet(tmp_path: Path) -> None:
+    """Issue 12, case 1: the gate read an Annex A workbook without the mapping's headers, so
+    under its title rows it found no id or date-of-birth column, and a page printing both was
+    published."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Cover"
+    ws = wb.create_sheet("List 1")
+    ws.append(["Annex A list 1: contacts"])
+    ws.append(["Produced for inspection"])
+    ws.append(["Child Unique ID", "Contact ID", "Gender", "Date of Birth", "Date of Contact"])
+    ws.append(["00412345", "CN77001", "b) Female", "14/02/2017", "02/01/2025"])
+    path = tmp_path / "annex_a.xlsx"
+    wb.save(path)
+    rounds = [{"round": "r1", "date": "2025-03-31", "processed_dir": str(tmp_path / "none"),
+               "prepare": {"ingest": [{"file": str(path), "kind": "cases",
+                                       "mapping": "annex_a", "sheet": "List 1"}]}}]
+    index = gate.gate_index(tmp_path, rounds)
+    assert index.scan("<p>child 00412345 born 14/02/2017</p>") == [
+        "1 raw id(s)", "1 date(s) of birth"]

@@ -364,3 +364,12 @@ def test_gate_refuses_a_release_whose_counts_give_a_suppressed_count_away(tmp_pa
     assert "summary/grading" in msg and "'medium', column 'standard'" in msg
     after = {p: p.read_bytes() for p in site.rglob("*") if p.is_file()}
     assert before == after
+
+
+def test_publish_refuses_when_a_raw_export_the_gate_must_read_is_gone(project: Path) -> None:
+    """Issue 12, case 2: the gate cannot check pages against an export that has been moved or
+    deleted, so the release is refused (it used to be published unchecked)."""
+    (project / "data" / "cases.csv").unlink()
+    with pytest.raises(publish.ReleaseCheckError, match="not there any more"):
+        publish.publish(project, "1.0", engine="nbconvert", say=quiet)
+    assert not (project / "reports" / "site" / "versions.json").exists()

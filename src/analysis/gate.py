@@ -27,9 +27,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["GateIndex", "INDEX_FORMAT", "LIBRARY_DIRS", "SKIP_SUFFIXES", "Sensitive", "TAG_RE",
-           "TOKEN_RE", "WORD_RE", "check", "check_text", "disclosure_audit", "gate_index",
-           "index_key", "public_dates", "scan_site", "sensitive_values", "words"]
+__all__ = ["GateError", "GateIndex", "INDEX_FORMAT", "LIBRARY_DIRS", "SKIP_SUFFIXES", "Sensitive",
+           "TAG_RE", "TOKEN_RE", "WORD_RE", "check", "check_text", "disclosure_audit",
+           "gate_index", "index_key", "public_dates", "scan_site", "sensitive_values", "words"]
 
 INDEX_FORMAT = "sqa-gate-index-1"
 LIBRARY_DIRS = ("site_libs/",)
@@ -49,6 +49,10 @@ class Sensitive:
     notes: list[str] = field(default_factory=list)
 
 
+class GateError(Exception):
+    """The gate cannot check a release (an input it must read is missing): publishing stops."""
+
+
 def sensitive_values(root: Path, rounds: list[dict[str, Any]]) -> Sensitive:
     """Collect raw ids, pseudonyms, dates of birth and notes from the rounds' inputs."""
     import pandas as pd
@@ -59,11 +63,23 @@ def sensitive_values(root: Path, rounds: list[dict[str, Any]]) -> Sensitive:
     for rd in rounds:
         for item in rd.get("prepare", {}).get("ingest", []):
             path = Path(item["file"])
-            if not path.exists():
-                continue
+            if not path.is_file():
+                # issue 12, case 2: without the export the gate cannot know what to look for
+                raise GateError(
+                    f"round {rd['round']}: the raw export {path} that its ingest step read is "
+                    "not there any more, so the publication gate cannot check the pages for "
+                    "its ids and dates of birth. Put the file back (or run the round again "
+                    "from where the file now is) and publish again.")
             spec = schemas.spec_for(item["kind"])
-            raw, _ = ingest.read_raw(path)
-            df, _ = ingest._rename(raw, spec, ingest.load_mapping(item.get("mapping")))
+            mapping = ingest.load_mapping(item.get("mapping"))
+            # issue 12, case 1: read it as ingest read it, with the mapping's headers (to find
+            # the header row under an Annex A title block) and the same sheet
+            expected = [c.name for c in (*spec.columns, *spec.inputs)]
+            if mapping:
+                expected += [v for vs in mapping.columns.values() for v in vs]
+            sheet = item.get("sheet") or (mapping.sheet if mapping else None)
+            raw, _ = ingest.read_raw(path, sheet=sheet, expected=expected)
+            df, _ = ingest._rename(raw, spec, mapping)
             for col in ("case_id", "child_id", "subject_id"):
                 if col in df.columns:
                     vals = {ingest.privacy.normalise_id(v) for v in df[col].dropna()}

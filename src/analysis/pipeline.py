@@ -431,7 +431,8 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                 f"{res.rows_accepted} accepted, {res.rows_quarantined} quarantined")
             done(step, key, {"kind": cfg["kind"], "file": str(src),
                              "name": cfg.get("name") or cfg["kind"],
-                             "mapping": cfg.get("mapping"), "sha256": res.input_sha256,
+                             "mapping": cfg.get("mapping"), "sheet": cfg.get("sheet"),
+                             "sha256": res.input_sha256,
                              "rows_read": res.rows_read, "rows_accepted": res.rows_accepted,
                              "rows_quarantined": res.rows_quarantined},
                  list(written.values()))

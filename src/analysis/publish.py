@@ -505,7 +505,11 @@ def publish(root: Path, version: str | None = None, title: str | None = None,
                                            for n in r["notebooks"]}} for r in rds],
                 "versions": package_versions()}
         cache = root / "reports" / rendering.RENDER_CACHE
-        index = gate.gate_index(root, rds, cache)
+        try:
+            index = gate.gate_index(root, rds, cache)
+        except gate.GateError as exc:
+            raise ReleaseCheckError(f"publication gate refused the release: {exc} The "
+                                    "previous site is unchanged.") from None
         pre_hits = gate.check(out_dir, index, cache)  # the rendered pages, before the release
         added = decorate(out_dir, release, site_url, prov, engine,
                          [*all_releases, {**release.__dict__}], site_dir)
