@@ -257,3 +257,143 @@ def test_an_unchanged_prepare_step_is_reused_and_a_changed_input_reruns_it(proje
     assert any("2 read, 2 accepted" in s for s in said)
     rec = json.loads((project / "reports" / "i1" / "round.json").read_text())
     assert rec["prepare"]["ingest"][0]["rows_read"] == 2
+
+
+# --------------------------------------------------------------------------------------
+# Cache keys cover every byte a step reads (issue 12, case 7)
+# --------------------------------------------------------------------------------------
+
+MAPPED_CSV = CASES_CSV.replace("case_id,", "Case reference,", 1)
+MAPPING = "kind: cases\ncolumns:\n  case_id: ['Case reference']\n"
+
+
+def mapped_round(project: Path) -> Path:
+    (project / "data").mkdir()
+    (project / "data" / "cases.csv").write_text(MAPPED_CSV)
+    (project / "data" / "local.yml").write_text(MAPPING)
+    return write_round(project, "round: m1\ndate: 2026-03-31\ndemo: true\nprepare:\n"
+                       "  - ingest: {kind: cases, file: data/cases.csv, mapping: data/local.yml}\n"
+                       "notebooks:\n  - notebooks/ok.ipynb\n")
+
+
+def test_changing_the_content_of_a_custom_mapping_reruns_ingest(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project)
+    rf = mapped_round(project)
+    mapping = project / "data" / "local.yml"
+    said: list[str] = []
+    pipeline.run_round(rf, say=said.append, progress=False)
+    assert any("1 read, 1 accepted" in s for s in said)
+    said.clear()
+    pipeline.run_round(rf, say=said.append, progress=False)
+    assert any("unchanged, reused" in s for s in said)
+    # same name, new content: a second header variant
+    mapping.write_text(MAPPING.replace("['Case reference']", "['Case reference', 'Case ref']"))
+    said.clear()
+    pipeline.run_round(rf, say=said.append, progress=False)
+    assert any("1 read, 1 accepted" in s for s in said)
+    assert not any("unchanged, reused" in s for s in said)
+
+
+def test_a_mapping_path_in_a_round_is_relative_to_the_project_root(project: Path) -> None:
+    # run from another working directory (pytest's): the round still finds its mapping
+    rf = mapped_round(project)
+    said: list[str] = []
+    pipeline.run_round(rf, say=said.append, progress=False)
+    assert any("1 read, 1 accepted" in s for s in said)
+    rec = json.loads((project / "reports" / "m1" / "round.json").read_text())
+    assert rec["prepare"]["ingest"][0]["mapping"] == str(project / "data" / "local.yml")
+
+
+def param_round(project: Path, parameters: str) -> Path:
+    return write_round(project, f"round: p1\ndate: 2026-01-31\nparameters: {parameters}\n"
+                       "notebooks:\n  - notebooks/ok.ipynb\n")
+
+
+def cached(rf: Path) -> bool:
+    [outcome] = pipeline.run_round(rf, say=lambda s: None, progress=False, jobs=1)
+    assert outcome.ok
+    return outcome.cached
+
+
+def test_changing_a_file_named_by_a_round_level_parameter_reruns_the_notebook(project: Path
+                                                                              ) -> None:
+    (project / "data").mkdir()
+    lookup = project / "data" / "lookup.csv"
+    lookup.write_text("code,label\n1,one\n")
+    rf = param_round(project, "{lookup_file: data/lookup.csv}")
+    assert cached(rf) is False
+    assert cached(rf) is True
+    lookup.write_text("code,label\n1,uno\n")
+    assert cached(rf) is False
+    rec = json.loads((project / "reports" / "p1" / "round.json").read_text())
+    assert "data/lookup.csv" in rec["inputs"]
+
+
+def test_adding_or_changing_a_file_inside_a_dir_parameter_reruns_the_notebook(project: Path
+                                                                              ) -> None:
+    folder = project / "data" / "extra"
+    folder.mkdir(parents=True)
+    (folder / "a.csv").write_text("x\n1\n")
+    rf = param_round(project, "{extra_dir: data/extra}")
+    assert cached(rf) is False
+    (folder / "sub").mkdir()
+    (folder / "sub" / "b.csv").write_text("x\n2\n")
+    assert cached(rf) is False  # a file added, in a sub-folder
+    (folder / "a.csv").write_text("x\n3\n")
+    assert cached(rf) is False  # a file changed
+    (folder / ".DS_Store").write_text("finder")
+    (folder / "~$book.xlsx").write_text("lock")
+    assert cached(rf) is True  # hidden files and Office lock files are not inputs
+
+
+def non_demo_round(project: Path) -> Path:
+    (project / "data").mkdir(exist_ok=True)
+    (project / "data" / "cases.csv").write_text(CASES_CSV)
+    return write_round(project, "round: k1\ndate: 2026-03-31\nprepare:\n"
+                       "  - ingest: {kind: cases, file: data/cases.csv}\n"
+                       "notebooks:\n  - notebooks/ok.ipynb\n", name="k.yml")
+
+
+KEY_1 = "first-secret-key-0123456789abcdef"
+KEY_2 = "second-secret-key-fedcba9876543210"
+
+
+def test_changing_the_pseudonym_key_reruns_ingest_and_changes_the_pseudonyms(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    monkeypatch.delenv("SQA_PSEUDONYM_KEY_FILE", raising=False)
+    monkeypatch.setenv("SQA_PSEUDONYM_KEY", KEY_1)
+    rf = non_demo_round(project)
+    table = project / "data" / "processed" / "k1" / "cases.parquet"
+    said: list[str] = []
+    pipeline.run_round(rf, say=said.append, progress=False)
+    first = pd.read_parquet(table)["case_id"].tolist()
+    said.clear()
+    [same] = pipeline.run_round(rf, say=said.append, progress=False)
+    assert any("unchanged, reused" in s for s in said) and same.cached
+    monkeypatch.setenv("SQA_PSEUDONYM_KEY", KEY_2)
+    said.clear()
+    [after] = pipeline.run_round(rf, say=said.append, progress=False)
+    assert any("1 read, 1 accepted" in s for s in said)
+    second = pd.read_parquet(table)["case_id"].tolist()
+    assert first != second and all(p.startswith("cs_") for p in first + second)
+    assert not after.cached  # the notebook reads the re-pseudonymised table
+
+
+def test_the_pseudonym_key_is_never_written_to_round_json_or_any_cache_file(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SQA_PSEUDONYM_KEY_FILE", raising=False)
+    rf = non_demo_round(project)
+    for key in (KEY_1, KEY_2):
+        monkeypatch.setenv("SQA_PSEUDONYM_KEY", key)
+        pipeline.run_round(rf, say=lambda s: None, progress=False)
+    written = [f for d in ("reports", "data/processed") for f in (project / d).rglob("*")
+               if f.is_file()]
+    assert any(f.name == "round.json" for f in written)
+    for f in written:
+        data = f.read_bytes()
+        for key in (KEY_1, KEY_2):
+            assert key.encode() not in data, f"{f} holds the key"
+            assert key.encode().hex().encode() not in data, f"{f} holds the key in hex"

@@ -362,7 +362,9 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
 
     Each step is skipped when its key (settings, the content of the files it reads, the
     package fingerprint) equals that of the last run and the files it wrote are still there,
-    unchanged (``force=True`` runs every step).
+    unchanged (``force=True`` runs every step).  An ingest step reads its export, its mapping
+    file (a custom YAML or the shipped one it names) and the pseudonymisation key, keyed by
+    its fingerprint only (``privacy.key_fingerprint``): a new key re-pseudonymises.
     """
     # Modules are imported only by the steps that run: a no-change rebuild imports nothing.
     record: dict[str, Any] = {"ingest": [], "sample": [], "simulate_audit": [], "steps": []}
@@ -373,8 +375,9 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
               sha256_file(rnd.standards) if rnd.standards else ""]
     synth_out: Path | None = None
 
-    def reuse(step: str, cfg: dict[str, Any], reads: list[Path]) -> tuple[str, dict | None]:
-        key = _step_key(step, cfg, reads, common)
+    def reuse(step: str, cfg: dict[str, Any], reads: list[Path],
+              extra: tuple[str, ...] = ()) -> tuple[str, dict | None]:
+        key = _step_key(step, cfg, reads, [*common, *extra])
         hit = previous_steps.get(key)
         if hit and all((rnd.root / p).is_file() and sha256_file(rnd.root / p) == d
                        for p, d in hit["outputs"].items()):
@@ -412,7 +415,12 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                 if k not in cfg:
                     raise RoundError(f"{rnd.path}: an ingest step needs '{k}:'.")
             src = rnd.resolve(cfg["file"])
-            key, hit = reuse(step, cfg, [src])
+            mapping, mapping_file = _ingest_mapping(rnd, cfg.get("mapping"))
+            pseudonym_key = _pseudonym_key(rnd)
+            from .privacy import key_fingerprint
+
+            key, hit = reuse(step, cfg, [src] + ([mapping_file] if mapping_file else []),
+                             (f"key:{key_fingerprint(pseudonym_key)}",))
             if hit:
                 say(f"ingest {cfg['kind']}: {_rel(rnd, src)}: unchanged, reused")
                 done(step, key, hit["record"], [rnd.root / p for p in hit["outputs"]])
@@ -423,7 +431,7 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
             standards = schemas.load_standards(rnd.standards) if rnd.standards else None
             scale = schemas.load_scale(rnd.scale) if rnd.scale else None
             out = rnd.resolve(cfg.get("out", rnd.processed_dir))
-            res = ingest_mod.ingest(src, cfg["kind"], cfg.get("mapping"), demo_key=rnd.demo,
+            res = ingest_mod.ingest(src, cfg["kind"], mapping, key=pseudonym_key,
                                     sheet=cfg.get("sheet"), standards=standards, scale=scale,
                                     today=rnd.date if rnd.demo else None)
             written = ingest_mod.write_outputs(res, out, name=cfg.get("name"))
@@ -431,7 +439,7 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                 f"{res.rows_accepted} accepted, {res.rows_quarantined} quarantined")
             done(step, key, {"kind": cfg["kind"], "file": str(src),
                              "name": cfg.get("name") or cfg["kind"],
-                             "mapping": cfg.get("mapping"), "sheet": cfg.get("sheet"),
+                             "mapping": mapping, "sheet": cfg.get("sheet"),
                              "sha256": res.input_sha256,
                              "rows_read": res.rows_read, "rows_accepted": res.rows_accepted,
                              "rows_quarantined": res.rows_quarantined},
@@ -504,6 +512,57 @@ def _step_key(step: str, cfg: dict[str, Any], reads: list[Path], common: list[st
         h.update(str(p.name).encode())
         h.update(sha256_file(p).encode() if p.is_file() else b"missing")
     return h.hexdigest()
+
+
+def _ingest_mapping(rnd: Round, mapping: Any) -> tuple[str | None, Path | None]:
+    """The mapping an ingest step names, as ingest is given it, and the file it is read from.
+
+    A path (ending ``.yml``/``.yaml`` or naming a file) is taken relative to the project root,
+    like every path in a round, and given to ingest as an absolute path (so the round reads the
+    same file whatever the working directory); a shipped name (``annex_a``) stays a name and
+    its file is the packaged ``analysis/mappings/<name>.yml``.  The file is part of the ingest
+    step's cache key: editing a mapping re-runs the step, not only renaming it.  A mapping
+    that cannot be found gives ``(value, None)`` and ingest's own message names it.
+    """
+    if mapping is None or mapping == "":
+        return None, None
+    text = str(mapping)
+    path = rnd.resolve(text)
+    if text.lower().endswith((".yml", ".yaml")) or _is_file(path):
+        return str(path), path if _is_file(path) else None
+    from importlib import resources
+
+    packaged = Path(str(resources.files("analysis").joinpath("mappings", f"{text}.yml")))
+    return text, packaged if _is_file(packaged) else None
+
+
+def _pseudonym_key(rnd: Round) -> bytes:
+    """The key the round's ingest steps pseudonymise with: the public demo key in a demo
+    round, else ``SQA_PSEUDONYM_KEY`` or the key file (``privacy.load_key``, which refuses a
+    missing, short or demo key with a message).
+
+    Only its fingerprint (``privacy.key_fingerprint``) enters the cache key, so tables made
+    with another key are never reused and the key is never written to ``round.json``.
+    """
+    from .privacy import load_key
+
+    return load_key(demo=rnd.demo, repo_root=rnd.root)
+
+
+def _is_file(p: Path) -> bool:
+    """``p.is_file()``, False for a value that cannot be a path (too long, a NUL byte)."""
+    try:
+        return p.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _is_dir(p: Path) -> bool:
+    """``p.is_dir()``, False for a value that cannot be a path."""
+    try:
+        return p.is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 KERNEL_START_ATTEMPTS = 3
@@ -600,8 +659,10 @@ def notebook_key(rnd: Round, spec: NotebookSpec, params: dict[str, Any], package
     """The cache key of one notebook run: a content hash, never file times.
 
     It covers the notebook's source, its parameters, the content of every input of the round
-    (canonical tables, samples, published figures, files named by parameters) and the package
-    fingerprint.
+    (``_input_hashes``: canonical tables, samples, published figures, the audit template, and
+    every file named by a round-level or notebook parameter, or lying in a folder named by
+    one) and the package fingerprint.  The pseudonymisation key enters through the tables:
+    a new key re-runs ingest (``prepare``), whose tables and logs then differ.
     """
     import hashlib
     import json
@@ -809,7 +870,8 @@ def _input_hashes(rnd: Round) -> dict[str, str]:
 
     The canonical tables, samples and logs under ``data/processed/<round>/`` (except its
     ``internal/`` folder, which notebooks write), the published figures under
-    ``data/published/``, the audit template, and any file named by a notebook parameter.
+    ``data/published/``, the audit template, and every file named by a parameter, round-level
+    or a notebook's own, with every file inside a folder named by one (``_parameter_files``).
     """
     hashes: dict[str, str] = {}
     internal = rnd.processed_dir / "internal"
@@ -819,12 +881,67 @@ def _input_hashes(rnd: Round) -> dict[str, str]:
                 if (f.is_file() and f.suffix in {".parquet", ".json", ".csv", ".yml"}
                         and not f.is_relative_to(internal)):
                     hashes[str(f.relative_to(rnd.root))] = sha256_file(f)
-    extra = [rnd.standards] if rnd.standards else []
+    if rnd.standards and rnd.standards.is_file():
+        hashes[_rel(rnd, rnd.standards)] = sha256_file(rnd.standards)
+    hashes.update(_parameter_files(rnd, rnd.parameters))
     for spec in rnd.notebooks:
-        for k, v in spec.parameters.items():
-            if isinstance(v, str) and k.endswith(("_file", "_path")) and v:
-                extra.append(rnd.resolve(v))
-    for p in extra:
-        if p.is_file():
-            hashes[_rel(rnd, p)] = sha256_file(p)
+        hashes.update(_parameter_files(rnd, spec.parameters))
     return hashes
+
+
+SKIPPED_NAMES = ("__pycache__",)
+
+
+def _skipped(name: str) -> bool:
+    """Files and folders a parameter folder's key leaves out: hidden ones (``.git``,
+    ``.ipynb_checkpoints``, ``.DS_Store``), Python caches and Office lock files (``~$x.xlsx``,
+    there while someone has the workbook open).  None of them is data a notebook reads, and
+    keying them would re-run notebooks whenever an editor or a viewer touched the folder."""
+    return name.startswith((".", "~$")) or name in SKIPPED_NAMES
+
+
+def _parameter_files(rnd: Round, params: dict[str, Any]) -> dict[str, str]:
+    """SHA-256 of every file a round's parameters name (path -> digest, for a notebook key).
+
+    A parameter whose value (or an item of a list, or a value of a mapping, as a value) names
+    an existing file relative to the project root, or an absolute one, gives that file.  A
+    folder gives every file under it, by relative path, sorted, skipping ``_skipped`` names:
+    a parameter ending ``_dir`` names a folder wherever it is; any other parameter whose value
+    is an existing folder inside the project counts too; never the project root or a folder
+    above it (a notebook reading the project names its files), nor a folder the notebooks write
+    (``reports/<round>/`` and ``data/processed/<round>/internal/``), whose files change with
+    every run.  So adding, removing or editing a file a notebook reads re-executes it.
+    """
+    out: dict[str, str] = {}
+    written = (rnd.report_dir, rnd.processed_dir / "internal")
+
+    def folder(d: Path) -> None:
+        for top, dirs, files in os.walk(d):
+            dirs[:] = sorted(x for x in dirs if not _skipped(x))
+            for name in sorted(files):
+                f = Path(top) / name
+                if not _skipped(name) and f.is_file() and not any(
+                        f.is_relative_to(w) for w in written):
+                    out[_rel(rnd, f)] = sha256_file(f)
+
+    def visit(name: str, value: Any) -> None:
+        if isinstance(value, list | tuple):
+            for item in value:
+                visit(name, item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                visit(name, item)
+        elif isinstance(value, str) and value.strip():
+            path = rnd.resolve(value)
+            if _is_file(path):
+                out[_rel(rnd, path)] = sha256_file(path)
+            elif _is_dir(path):
+                full, root = path.resolve(), rnd.root.resolve()
+                if root.is_relative_to(full):  # the project root or above it: not an input
+                    return
+                if name.endswith("_dir") or full.is_relative_to(root):
+                    folder(path)
+
+    for k, v in params.items():
+        visit(k, v)
+    return out

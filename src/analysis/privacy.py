@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import os
 import re
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+
+# numpy and pandas are imported by the functions that use them, so that ``load_key`` and
+# ``key_fingerprint`` cost nothing: a no-change ``sqa run`` fingerprints the key to check its
+# cache without importing pandas (half a second).
 
 __all__ = ["DEMO_KEY", "KEY_ENV", "KEY_FILE_ENV", "KeyError_", "PREFIX", "PSEUDONYM_RE",
            "age_band", "age_bands", "age_in_years", "key_fingerprint", "load_key", "normalise_id",
@@ -85,7 +91,14 @@ def load_key(demo: bool = False, repo_root: Path | None = None) -> bytes:
 
 
 def key_fingerprint(key: bytes) -> str:
-    """A short, non-reversible fingerprint of the key, recorded in provenance."""
+    """A short, non-reversible fingerprint of the key: recorded in each ingest log and part of
+    the ingest step's cache key, so that a new key re-pseudonymises the tables.
+
+    SHA-256 of a fixed label and the key, truncated to 12 hex digits (48 bits): enough to tell
+    two keys apart, and it cannot be turned back into the key.  It could confirm a guessed
+    key, which is why the key must be a long random secret (``load_key`` refuses short ones).
+    The key itself is never written anywhere, nor any longer digest of it.
+    """
     return hashlib.sha256(b"sqa-key-fingerprint:" + key).hexdigest()[:12]
 
 
@@ -95,7 +108,9 @@ def normalise_id(raw: object) -> str | None:
     Leading zeros are kept (ids must be read as text); Excel's float artefact ``123.0`` is
     turned back into ``123``.
     """
-    if raw is None or (isinstance(raw, float) and np.isnan(raw)) or raw is pd.NA:
+    import pandas as pd
+
+    if raw is None or (isinstance(raw, float) and math.isnan(raw)) or raw is pd.NA:
         return None
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
@@ -119,6 +134,8 @@ def pseudonymise(raw: object, key: bytes, kind: str = "case") -> str | None:
 
 def pseudonymise_series(values: pd.Series, key: bytes, kind: str = "case") -> pd.Series:
     """Pseudonymise a column (distinct values hashed once)."""
+    import pandas as pd
+
     uniques = pd.unique(values.astype("object"))
     mapping = {u: pseudonymise(u, key, kind) for u in uniques}
     return values.astype("object").map(mapping).astype("string")
@@ -126,6 +143,8 @@ def pseudonymise_series(values: pd.Series, key: bytes, kind: str = "case") -> pd
 
 def age_band(age_years: float | None) -> str | None:
     """DfE children in need census age band for an age in completed years (<0 = unborn)."""
+    import pandas as pd
+
     if age_years is None or pd.isna(age_years):
         return None
     a = float(age_years)
@@ -144,6 +163,8 @@ def age_band(age_years: float | None) -> str | None:
 
 def age_in_years(dob: pd.Series, on: pd.Series) -> pd.Series:
     """Completed years between date of birth and a reference date (negative if unborn)."""
+    import pandas as pd
+
     dob = pd.to_datetime(dob)
     on = pd.to_datetime(on)
     years = on.dt.year - dob.dt.year
@@ -157,6 +178,9 @@ def age_in_years(dob: pd.Series, on: pd.Series) -> pd.Series:
 def age_bands(dob: pd.Series | None, on: pd.Series, age_years: pd.Series | None = None
               ) -> pd.Series:
     """Age band per row from date of birth (preferred) or age in years."""
+    import numpy as np
+    import pandas as pd
+
     idx = on.index
     years = pd.Series(np.nan, index=idx, dtype="float64")
     if dob is not None:
