@@ -553,6 +553,128 @@ def test_verify_reports_a_changed_design(tmp_path: Path, drawn: Path, cases_file
     assert not res.ok and any("counts" in r and "filter" in r for r in res.reasons)
 
 
+def _edited(tmp_path: Path, drawn: Path, edit) -> Path:
+    """A copy of the drawn manifest changed by ``edit(manifest_dict)``."""
+    m = json.loads(drawn.read_text())
+    edit(m)
+    out = tmp_path / "edited_manifest.json"
+    out.write_text(json.dumps(m, indent=2))
+    return out
+
+
+def test_verify_refuses_a_manifest_listing_a_case_twice(tmp_path: Path, drawn: Path,
+                                                        cases_file: Path) -> None:
+    first: dict = {}
+
+    def twice(m: dict) -> None:
+        first.update(m["cases"][0])
+        m["cases"].insert(1, dict(m["cases"][0]))
+
+    res = sp.verify(_edited(tmp_path, drawn, twice), cases_file)
+    assert not res.ok
+    assert any("more than once" in r and first["case_id"] in r for r in res.reasons)
+    assert not any(c.startswith("selection") for c in res.checks)
+
+
+def test_verify_checks_the_frame_row_count_against_the_re_draw(tmp_path: Path, drawn: Path,
+                                                               cases_file: Path) -> None:
+    def frame(m: dict) -> None:
+        m["rows"]["frame"] += 1
+
+    res = sp.verify(_edited(tmp_path, drawn, frame), cases_file)
+    assert not res.ok and any("rows.frame" in r for r in res.reasons)
+    assert sp.verify(drawn, cases_file).ok
+
+
+def test_verify_recomputes_the_planned_margin_as_the_sampler_does(tmp_path: Path, drawn: Path,
+                                                                   cases_file: Path) -> None:
+    def margin(m: dict) -> None:
+        m["planning"]["overall_margin_of_error"] = 0.05
+
+    res = sp.verify(_edited(tmp_path, drawn, margin), cases_file)
+    assert not res.ok and any(r.startswith("planned margin differs") for r in res.reasons)
+    good = sp.verify(drawn, cases_file)
+    assert any(c.startswith("planned margin") for c in good.checks)
+
+
+@pytest.mark.parametrize("key, value, words", [
+    ("created", "last Tuesday", "not an ISO 8601 date-time"),
+    ("created", "2026-03-31T00:00:00", "with a time zone"),
+    ("git_commit", "abc123", "neither a git commit id"),
+])
+def test_verify_requires_created_and_git_commit_to_be_well_formed(
+        tmp_path: Path, drawn: Path, cases_file: Path, key: str, value: str, words: str) -> None:
+    res = sp.verify(_edited(tmp_path, drawn, lambda m: m.update({key: value})), cases_file)
+    assert not res.ok and any(words in r for r in res.reasons)
+
+
+def test_verify_shows_when_and_from_which_commit_the_sample_was_drawn(
+        drawn: Path, cases_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    m = json.loads(drawn.read_text())
+    capsys.readouterr()
+    assert cli.main(["sample", "--verify", str(drawn), "--cases", str(cases_file)]) == 0
+    out = capsys.readouterr().out
+    assert f"drawn   {m['created']} by code at git commit {m['git_commit']}" in out
+    assert "created:" in out and "git_commit:" in out
+
+
+def _drop(key: str):
+    return lambda m: m.pop(key)
+
+
+def _set(*path_value: object):
+    *path, value = path_value
+
+    def edit(m: dict) -> None:
+        target = m
+        for k in path[:-1]:
+            target = target[k]
+        target[path[-1]] = value
+
+    return edit
+
+
+@pytest.mark.parametrize("edit, key", [
+    (_drop("planning"), "'planning'"),
+    (_drop("created"), "'created'"),
+    (_drop("git_commit"), "'git_commit'"),
+    (_set("cases", "all of them"), "'cases' must be a list, not text"),
+    (_set("seed", "42"), "'seed' must be a whole number, not text"),
+    (_set("seed", True), "'seed' must be a whole number, not true/false"),
+    (_set("exclusions", []), "'exclusions' must be a mapping, not a list"),
+    (_set("rows", "frame", "10"), "'rows.frame' must be a whole number"),
+    (_set("cases", 0, "case_id", 5), "'cases[0].case_id' must be text, not a whole number"),
+    (_set("strata", 0, 3), "'strata[0]' must be a mapping"),
+    (_set("planning", "overall_margin_of_error", None), "'planning.overall_margin_of_error'"),
+    (_set("created", 20260331), "'created' must be text"),
+], ids=["no-planning", "no-created", "no-git_commit", "cases-text", "seed-text", "seed-bool",
+        "exclusions-list", "frame-text", "case_id-number", "stratum-number", "margin-null",
+        "created-number"])
+def test_a_malformed_manifest_gives_one_line_naming_the_file_and_the_key_exit_2(
+        tmp_path: Path, drawn: Path, cases_file: Path, capsys: pytest.CaptureFixture[str],
+        edit, key: str) -> None:
+    bad = _edited(tmp_path, drawn, edit)
+    capsys.readouterr()
+    code = cli.main(["sample", "--verify", str(bad), "--cases", str(cases_file)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert err.startswith(f"sqa: error: {bad}: ") and key in err
+
+
+@pytest.mark.parametrize("text", ["{not json", "", "[1, 2]", "TRUNCATED"],
+                         ids=["not-json", "empty", "a-list", "truncated"])
+def test_a_manifest_that_is_not_json_or_is_truncated_gives_one_line_exit_2(
+        tmp_path: Path, drawn: Path, cases_file: Path, capsys: pytest.CaptureFixture[str],
+        text: str) -> None:
+    bad = tmp_path / "broken.json"
+    full = drawn.read_text()
+    bad.write_text(full[:len(full) // 2] if text == "TRUNCATED" else text)
+    capsys.readouterr()
+    code = cli.main(["sample", "--verify", str(bad), "--cases", str(cases_file)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err and err.startswith(f"sqa: error: {bad}: ")
+
+
 def test_cli_sample_accepts_an_argparse_namespace(tmp_path: Path, cases_file: Path) -> None:
     import argparse
 

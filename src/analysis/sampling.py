@@ -102,6 +102,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -124,7 +125,8 @@ from .reporting import margin
 __all__ = ["ALLOCATIONS", "CANONICALISATION", "DESIGN_KEYS", "DIGEST_CHARS", "DateWindow",
            "Design", "DesignError", "MANIFEST_VERSION", "MAX_ROW_DIGESTS", "MISSING",
            "Oversample", "Sample", "VerifyResult", "WIDE_MARGIN", "WORKBOOK_PREFILLED",
-           "allocate", "attach_weights", "canon_value", "canonical_text", "cli_draw",
+           "allocate", "attach_weights", "canon_value", "canonical_text", "check_manifest",
+           "cli_draw",
            "cli_sample", "cli_verify", "design_from_dict", "design_summary", "design_table",
            "draw", "in_sentence", "input_digest", "largest_remainder", "load_design",
            "load_or_draw", "manifest_body", "margin_of_error", "margin_plot",
@@ -1365,7 +1367,10 @@ def read_manifest(manifest: str | Path | Mapping[str, Any]) -> dict[str, Any]:
     try:
         data = json.loads(p.read_text("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DesignError(f"{p}: not a sample manifest (invalid JSON: {exc}).") from None
+        raise DesignError(f"{p}: not a sample manifest (invalid JSON, truncated or edited: "
+                          f"{exc}). Give the manifest.json written by `sqa sample`.") from None
+    except OSError as exc:
+        raise DesignError(f"{p}: the sample manifest cannot be read ({exc.strerror}).") from None
     if not isinstance(data, dict) or "cases" not in data or "seed" not in data:
         raise DesignError(f"{p}: not a sample manifest (no 'cases' or 'seed'). Give the "
                           "manifest.json written by `sqa sample`.")
@@ -1407,7 +1412,8 @@ class VerifyResult:
         m = self.manifest
         head = "VERIFIED" if self.ok else "NOT VERIFIED"
         lines = [f"{head}: sample {m.get('design_name')!r}, seed {m.get('seed')}, "
-                 f"{len(m.get('cases', []))} cases in {len(m.get('strata', []))} strata"]
+                 f"{len(m.get('cases', []))} cases in {len(m.get('strata', []))} strata",
+                 f"  drawn   {m.get('created')} by code at git commit {m.get('git_commit')}"]
         lines += [f"  ok      {c}" for c in self.checks]
         lines += [f"  FAILED  {r}" for r in self.reasons]
         lines += [f"  note    {n}" for n in self.notes]
@@ -1429,6 +1435,121 @@ def _row_difference(old: str | None, new_hashes: list[str], old_rows: int) -> st
             f"{old_rows:,} rows then, {len(new_hashes):,} now")
 
 
+#: What ``verify`` reads from a manifest, with the JSON type each must have (``int`` excludes
+#: booleans, ``float`` takes any number).  Keys in ``*_OPTIONAL`` may be absent.
+MANIFEST_SHAPE: dict[str, tuple[type, ...]] = {
+    "design": (dict,), "design_sha256": (str,), "seed": (int,), "input_sha256": (str,),
+    "rows": (dict,), "exclusions": (dict,), "planning": (dict,), "strata": (list,),
+    "cases": (list,), "versions": (dict,), "created": (str,), "git_commit": (str,)}
+MANIFEST_OPTIONAL: dict[str, tuple[type, ...]] = {
+    "frame_sha256": (str,), "input_row_digests": (str, type(None)), "design_name": (str,)}
+ROWS_SHAPE = {"input": (int,), "frame": (int,), "sampled": (int,)}
+EXCLUSIONS_OPTIONAL = {"excluded_case_ids": (list,), "reference_date": (str, type(None))}
+PLANNING_SHAPE = {"p": (float,), "confidence": (float,), "n_from_margin": (bool,),
+                  "overall_margin_of_error": (float,)}
+STRATUM_SHAPE = {"stratum": (str,), "population": (int,), "sampled": (int,)}
+CASE_SHAPE = {"case_id": (str,), "stratum": (str,), "selection_probability": (float,),
+              "design_weight": (float,)}
+#: ``provenance.git_commit``'s forms: a SHA-1 (or SHA-256) commit, ``+dirty`` when the tree
+#: had uncommitted changes, or ``unknown`` outside a git checkout.
+GIT_COMMIT_RE = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})(?:\+dirty)?$")
+
+
+JSON_TYPE_NAMES: dict[type, str] = {bool: "true/false", int: "a whole number",
+                                     float: "a number", str: "text", list: "a list",
+                                     dict: "a mapping", type(None): "null"}
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a value's type, for messages."""
+    return JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _has_type(value: object, types: tuple[type, ...]) -> bool:
+    """JSON typing: a bool is not a number; an int is a float."""
+    if isinstance(value, bool):
+        return bool in types
+    if isinstance(value, int) and float in types:
+        return True
+    return isinstance(value, types)
+
+
+def _check_fields(label: str, where: str, d: Mapping[str, Any],
+                  shape: Mapping[str, tuple[type, ...]], required: bool = True) -> None:
+    for key, types in shape.items():
+        name = f"{where}{key}"
+        if key not in d:
+            if required:
+                raise DesignError(f"{label}: not a complete sample manifest: no {name!r}. Give "
+                                  "the manifest.json written by `sqa sample` (draw the sample "
+                                  "again if the file was damaged).")
+            continue
+        if not _has_type(d[key], types):
+            want = " or ".join(JSON_TYPE_NAMES[t] for t in types)
+            raise DesignError(f"{label}: not a valid sample manifest: {name!r} must be {want}, "
+                              f"not {_json_type(d[key])}. Give the manifest.json written by "
+                              "`sqa sample` (draw the sample again if the file was damaged).")
+
+
+def check_manifest(m: Mapping[str, Any], label: str) -> None:
+    """Refuse a manifest whose shape is not what ``draw`` writes: every key ``verify`` reads
+    present, with its JSON type, down to each stratum and case.
+
+    A damaged or hand-edited manifest then gives one message naming the file and the key
+    (a ``DesignError``: exit 2) instead of a traceback half-way through the re-draw.  Whether
+    the values are *right* is the re-draw's business (``verify``).
+    """
+    _check_fields(label, "", m, MANIFEST_SHAPE)
+    _check_fields(label, "", m, MANIFEST_OPTIONAL, required=False)
+    _check_fields(label, "rows.", m["rows"], ROWS_SHAPE)
+    for key, value in m["rows"].items():
+        _check_fields(label, "rows.", {key: value}, {key: (int,)})
+    _check_fields(label, "exclusions.", m["exclusions"], EXCLUSIONS_OPTIONAL, required=False)
+    for i, cid in enumerate(m["exclusions"].get("excluded_case_ids") or []):
+        _check_fields(label, f"exclusions.excluded_case_ids[{i}]", {"": cid}, {"": (str,)})
+    _check_fields(label, "planning.", m["planning"], PLANNING_SHAPE)
+    for part, shape in (("strata", STRATUM_SHAPE), ("cases", CASE_SHAPE)):
+        for i, item in enumerate(m[part]):
+            if not isinstance(item, dict):
+                raise DesignError(f"{label}: not a valid sample manifest: '{part}[{i}]' must be "
+                                  f"a mapping, not {_json_type(item)}. Give the manifest.json "
+                                  "written by `sqa sample`.")
+            _check_fields(label, f"{part}[{i}].", item, shape)
+
+
+def _provenance_checks(m: Mapping[str, Any], reasons: list[str], checks: list[str],
+                       notes: list[str]) -> None:
+    """``created`` and ``git_commit`` cannot be reproduced by a re-draw, but a manifest
+    written by ``draw`` has both, in the forms ``provenance`` writes: an ISO 8601 date-time
+    with its time zone, and a commit (or ``unknown``).  A value of another form means the
+    manifest was edited or made by something else, so it fails verification."""
+    created, commit = m["created"], m["git_commit"]
+    try:
+        when = datetime.fromisoformat(created)
+        if when.tzinfo is None:
+            raise ValueError
+    except ValueError:
+        reasons.append(f"created {created!r} is not an ISO 8601 date-time with a time zone "
+                       "(sqa writes e.g. 2026-03-31T00:00:00Z): the manifest has been edited")
+    else:
+        if when > datetime.now(when.tzinfo):
+            notes.append(f"created {created} lies in the future: a sample drawn by `sqa run` "
+                         "is stamped with its round's date (SOURCE_DATE_EPOCH)")
+        checks.append(f"created: {created} is a valid timestamp (it is recorded, not "
+                      "reproduced)")
+    if commit == "unknown":
+        notes.append("the code version was not recorded (the sample was not drawn from a git "
+                      "checkout)")
+    elif GIT_COMMIT_RE.match(commit):
+        checks.append(f"git_commit: {commit} is a commit id (recorded, not reproduced)")
+        if commit.endswith("+dirty"):
+            notes.append("drawn from code with uncommitted changes: the commit alone does not "
+                         "say which code drew it")
+    else:
+        reasons.append(f"git_commit {commit!r} is neither a git commit id (40 hex digits, "
+                       "optionally +dirty) nor 'unknown': the manifest has been edited")
+
+
 def verify(manifest: str | Path | Mapping[str, Any], cases: str | Path | pd.DataFrame,
            design: str | Path | None = None) -> VerifyResult:
     """Re-draw the sample of ``manifest`` from ``cases`` and compare.
@@ -1437,17 +1558,29 @@ def verify(manifest: str | Path | Mapping[str, Any], cases: str | Path | pd.Data
     selection probabilities, weights) are all identical.  ``design`` optionally names the
     design file to compare with the one recorded in the manifest.  The git commit, package
     versions and timestamp are reported when they differ but do not fail the check.
+
+    Also checked (issue 12, case 16): no case listed twice; the row counts (``rows``: read,
+    filtered, in the frame, sampled) and the planned margin (``planning``, computed from the
+    strata as ``draw`` computes it) equal the re-draw's; ``created`` is an ISO 8601
+    date-time and ``git_commit`` a commit id or ``unknown`` (they cannot be reproduced, so
+    they are checked for form and shown).  A manifest of the wrong shape (a key missing or of
+    the wrong type) raises ``DesignError`` naming the file and the key (``check_manifest``).
     """
     m = read_manifest(manifest)
     label = str(manifest) if not isinstance(manifest, Mapping) else "manifest"
     reasons: list[str] = []
     checks: list[str] = []
     notes: list[str] = []
-    for key in ("design", "design_sha256", "input_sha256", "strata", "exclusions"):
-        if key not in m:
-            raise DesignError(f"{label}: not a complete sample manifest (no {key!r}). Give the "
-                              "manifest.json written by `sqa sample`.")
-    if _json_sha(m["design"]) != m["design_sha256"]:
+    check_manifest(m, label)
+    _provenance_checks(m, reasons, checks, notes)
+    twice = {c: k for c, k in Counter(c["case_id"] for c in m["cases"]).items() if k > 1}
+    if twice:
+        named = ", ".join(f"{c} ({k} times)" for c, k in sorted(twice.items())[:3])
+        more = f" and {len(twice) - 3} more" if len(twice) > 3 else ""
+        reasons.append(f"the manifest lists {len(twice)} case(s) more than once: {named}{more}; "
+                       "a sample is drawn without replacement, so the manifest has been edited")
+    design_edited = _json_sha(m["design"]) != m["design_sha256"]
+    if design_edited:
         reasons.append("design differs: the design recorded in the manifest has been edited "
                        "since the sample was drawn (its SHA-256 no longer matches)")
     try:
@@ -1456,7 +1589,7 @@ def verify(manifest: str | Path | Mapping[str, Any], cases: str | Path | pd.Data
         reasons.append(f"design differs: the design recorded in the manifest is no longer valid "
                        f"({exc})")
         return VerifyResult(False, reasons, checks, notes, m)
-    if not reasons:
+    if not design_edited:
         checks.append(f"design: {d.name!r} unchanged (SHA-256 {d.sha256[:12]}...)")
     if design is not None:
         other = load_design(design)
@@ -1494,8 +1627,9 @@ def verify(manifest: str | Path | Mapping[str, Any], cases: str | Path | pd.Data
     old_cases = {c["case_id"]: c for c in m["cases"]}
     new_cases = {c["case_id"]: c for c in a2["cases"]}
     if old_cases == new_cases and _strata_key(m["strata"]) == _strata_key(a2["strata"]):
-        checks.append(f"selection: the same {len(new_cases)} cases, strata, selection "
-                      "probabilities and design weights")
+        if not twice:  # else the same cases, but not the same list: said above
+            checks.append(f"selection: the same {len(new_cases)} cases, strata, selection "
+                          "probabilities and design weights")
     else:
         gone = sorted(set(old_cases) - set(new_cases))
         came = sorted(set(new_cases) - set(old_cases))
@@ -1503,6 +1637,26 @@ def verify(manifest: str | Path | Mapping[str, Any], cases: str | Path | pd.Data
         reasons.append(f"selection differs: {len(gone)} case(s) of the manifest are no longer "
                        f"selected, {len(came)} other case(s) are, and {moved} case(s) have a "
                        "different stratum or weight")
+    rows_old, rows_new = m["rows"], a2["rows"]
+    differ = [k for k in rows_new if rows_old.get(k) != rows_new[k]]
+    if differ:
+        reasons.append("row counts differ: " + "; ".join(
+            f"rows.{k} is {rows_old.get(k)} in the manifest, {rows_new[k]} on re-drawing"
+            for k in differ))
+    else:
+        checks.append(f"rows: the same counts ({rows_new['input']:,} read, "
+                      f"{rows_new['frame']:,} in the frame, {rows_new['sampled']} sampled)")
+    plan_old, plan_new = m["planning"], a2["planning"]
+    moe_old, moe_new = plan_old["overall_margin_of_error"], plan_new["overall_margin_of_error"]
+    same_moe = math.isclose(moe_old, moe_new, rel_tol=1e-9, abs_tol=1e-12)
+    if not same_moe or any(plan_old[k] != plan_new[k] for k in ("p", "confidence",
+                                                                  "n_from_margin")):
+        reasons.append(f"planned margin differs: the manifest records +/-{moe_old:.6f} (p "
+                       f"{plan_old['p']}, confidence {plan_old['confidence']}); the design "
+                       f"and strata give +/-{moe_new:.6f} (p {plan_new['p']}, confidence "
+                       f"{plan_new['confidence']})")
+    else:
+        checks.append(f"planned margin: +/-{moe_new:.4f} overall, as recorded")
     if a2["versions"] != m.get("versions"):
         changed = sorted(k for k in set(a2["versions"]) | set(m.get("versions", {}))
                          if a2["versions"].get(k) != m.get("versions", {}).get(k))
