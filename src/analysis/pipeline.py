@@ -186,24 +186,30 @@ def _inside(path: Path, root: Path, where: str, value: Any, allow: bool = False)
 
 
 def _check_steps(rnd: Round, allow_outside: bool) -> None:
-    """Every prepare step's keys known, its kind valid and its paths inside the project."""
-    from .schemas import KINDS
+    """Every prepare step's keys known, its kind valid and its paths inside the project.
 
+    ``schemas`` (and with it pandas) is imported only when a round has an ingest step, so a
+    no-change ``sqa run`` stays quick.
+    """
     for i, (step, cfg) in enumerate(prepare_steps(rnd)):
         where = f"prepare[{i}] ({step}): "
         _unknown(rnd.path, where, cfg, STEP_KEYS[step])
-        if step == "ingest" and cfg.get("kind") is not None and cfg["kind"] not in KINDS:
-            raise RoundError(f"{rnd.path}: {where}kind {cfg['kind']!r} is not one of "
-                             f"{', '.join(KINDS)}.")
+        if step == "ingest" and cfg.get("kind") is not None:
+            from .schemas import KINDS
+
+            if cfg["kind"] not in KINDS:
+                raise RoundError(f"{rnd.path}: {where}kind {cfg['kind']!r} is not one of "
+                                 f"{', '.join(KINDS)}.")
         if step == "simulate_audit" and cfg.get("kind", "tier2") not in ("tier2", "threshold"):
             raise RoundError(f"{rnd.path}: {where}kind {cfg['kind']!r} is not one of tier2, "
                              "threshold.")
         for key in ("out", "truth", "file"):
             _inside(rnd.path, rnd.root, f"{where}{key}: ", cfg.get(key),
                     allow=allow_outside and key == "file")
-        design = str(cfg.get("design", ""))
-        if design.endswith((".yml", ".yaml")):
-            _inside(rnd.path, rnd.root, f"{where}design: ", design)
+        for key in ("design", "mapping"):  # a YAML path (not a built-in name) stays inside
+            value = str(cfg.get(key, ""))
+            if value.endswith((".yml", ".yaml")):
+                _inside(rnd.path, rnd.root, f"{where}{key}: ", value)
         for prev in cfg.get("previous") or []:
             _inside(rnd.path, rnd.root, f"{where}previous: ", prev)
 
