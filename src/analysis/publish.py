@@ -23,8 +23,15 @@
    the table or file and the kind of problem, never the value;
 6. move into place: ``reports/site/v/<version>/`` (never overwritten without ``--force``,
    which is recorded), ``reports/site/latest/``, the root redirect and
-   ``reports/site/versions.json``.  A failure at any earlier step leaves the previous site
-   byte-identical.
+   ``reports/site/versions.json``, as a transaction (:mod:`analysis.sitetx`).  A failure at
+   any earlier step leaves the previous site byte-identical; a publish killed during the move
+   is repaired by the next one.
+
+Before step 1 the publish takes ``reports/.publish.lock`` and repairs what a killed publish
+left (:func:`analysis.sitetx.recover`); in step 1 it takes the run lock of every round it
+releases and refuses a round whose last run did not finish or whose executed notebooks are
+not the ones that finished run recorded (:func:`check_finished`), and a release without
+round pages.
 """
 
 from __future__ import annotations
