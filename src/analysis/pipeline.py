@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from . import locks
 from .provenance import git_commit, package_versions, sha256_file, timestamp, write_json
 
 __all__ = ["KERNEL_START_ATTEMPTS", "NotebookOutcome", "NotebookSpec", "PREPARE_STEPS",
@@ -733,10 +734,18 @@ def _failed_cell(executed: Path, source: Path) -> str:
     return "a cell"
 
 
+RUNNING_MARK = ".running"
+
+
 def run_round(path: str | Path, only: list[str] | None = None, skip_prepare: bool = False,
               say: Callable[[str], None] = print, progress: bool = True,
               jobs: int | None = None, force: bool = False) -> list[NotebookOutcome]:
     """Prepare and execute a round; return one outcome per notebook, in the round's order.
+
+    * **Lock.** The run holds the round's lock (``reports/<round>/.run.lock``) from start to
+      end, so a second run of the round, or a publish of it, is refused while it works; and
+      it leaves ``reports/<round>/.running`` until ``round.json`` is written (atomically, with
+      ``finished``), so a run that was killed is seen as unfinished by ``sqa publish``.
 
     * **Cache.** A notebook is re-executed only when its cache key (``notebook_key``: source,
       parameters, content of the round's inputs, package fingerprint) differs from that of
@@ -747,13 +756,29 @@ def run_round(path: str | Path, only: list[str] | None = None, skip_prepare: boo
       the number of cores) in worker processes, with one progress bar; outputs do not depend
       on the order in which they finish.
     """
+    rnd = load_round(path)
+    try:
+        with locks.hold(locks.run_lock_path(rnd.report_dir), f"sqa run {rnd.path.name}"):
+            mark = rnd.report_dir / RUNNING_MARK
+            write_json({"pid": os.getpid(), "started": timestamp()}, mark)
+            outcomes = _run_locked(rnd, only, skip_prepare, say, progress, jobs, force)
+            mark.unlink(missing_ok=True)
+            return outcomes
+    except locks.LockBusy as busy:
+        raise RoundError(f"round {rnd.name} is being run or published ({busy.who} holds "
+                         f"{busy.path}); wait for it to finish, then run it again.") from None
+
+
+def _run_locked(rnd: Round, only: list[str] | None, skip_prepare: bool,
+                say: Callable[[str], None], progress: bool, jobs: int | None, force: bool
+                ) -> list[NotebookOutcome]:
+    """The body of :func:`run_round`, run while holding the round's lock."""
     import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from multiprocessing import get_context
 
     from tqdm import tqdm
 
-    rnd = load_round(path)
     jobs = max(1, jobs or os.cpu_count() or 1)
     with source_date(rnd.date):
         started = timestamp()
@@ -827,7 +852,7 @@ def run_round(path: str | Path, only: list[str] | None = None, skip_prepare: boo
             "round_file_sha256": sha256_file(rnd.path), "git_commit": git_commit(rnd.root),
             "versions": package_versions(), "started": started, "prepare": prep,
             "prepare_seconds": round(prep_seconds, 1), "inputs": inputs, "jobs": jobs,
-            "notebooks": records,
+            "notebooks": records, "finished": timestamp(),
         }, rnd.report_dir / "round.json")
     return outcomes
 

@@ -66,9 +66,13 @@ def timestamp() -> str:
 
 
 def write_json(data: Any, path: str | Path) -> Path:
-    """Write canonical JSON (sorted keys, 2-space indent, trailing newline)."""
+    """Write canonical JSON (sorted keys, 2-space indent, trailing newline), atomically: the
+    text goes to a temporary file that replaces ``path`` in one step, so a process killed
+    while writing never leaves a truncated file (``round.json`` must be whole or absent)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, default=str) + "\n"
-    path.write_text(text, encoding="utf-8")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
     return path

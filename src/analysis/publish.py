@@ -23,8 +23,15 @@
    the table or file and the kind of problem, never the value;
 6. move into place: ``reports/site/v/<version>/`` (never overwritten without ``--force``,
    which is recorded), ``reports/site/latest/``, the root redirect and
-   ``reports/site/versions.json``.  A failure at any earlier step leaves the previous site
-   byte-identical.
+   ``reports/site/versions.json``, as a transaction (:mod:`analysis.sitetx`).  A failure at
+   any earlier step leaves the previous site byte-identical; a publish killed during the move
+   is repaired by the next one.
+
+Before step 1 the publish takes ``reports/.publish.lock`` and repairs what a killed publish
+left (:func:`analysis.sitetx.recover`); in step 1 it takes the run lock of every round it
+releases and refuses a round whose last run did not finish or whose executed notebooks are
+not the ones that finished run recorded (:func:`check_finished`), and a release without
+round pages.
 """
 
 from __future__ import annotations
@@ -35,15 +42,16 @@ import os
 import re
 import shutil
 import tempfile
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from . import gate, verify
+from . import gate, locks, pipeline, sitetx, verify
 from . import render as rendering
 from .gate import Sensitive, public_dates, scan_site, sensitive_values
 from .provenance import git_commit, package_versions, sha256_file, timestamp
@@ -107,7 +115,15 @@ def discover_rounds(root: Path, names: list[str] | None = None) -> list[dict[str
     reports = root / "reports"
     found = []
     for rj in sorted(reports.glob("*/round.json")):
-        data = json.loads(rj.read_text("utf-8"))
+        try:
+            data = json.loads(rj.read_text("utf-8"))
+            if not isinstance(data, dict) or not isinstance(data.get("notebooks"), list):
+                raise ValueError("not a round record")
+        except ValueError as exc:
+            raise PublishError(f"{rj}: unreadable ({exc.__class__.__name__}): the run that "
+                               f"wrote it did not finish. Run `sqa run rounds/{rj.parent.name}"
+                               ".yml` again before publishing.") from None
+        data.setdefault("round", rj.parent.name)
         if names and data["round"] not in names:
             continue
         failed = [n["name"] for n in data["notebooks"] if not n["ok"]]
@@ -120,10 +136,46 @@ def discover_rounds(root: Path, names: list[str] | None = None) -> list[dict[str
         if missing:
             raise PublishError(f"no executed round named {', '.join(sorted(missing))} under "
                                f"{reports}; run `sqa run rounds/<round>.yml` first.")
-    if not found:
-        raise PublishError(f"nothing to publish: no executed rounds under {reports}. Run "
-                           "`sqa run rounds/demo.yml` first.")
+    if not found or not any(rd["notebooks"] for rd in found):
+        raise PublishError(f"nothing to publish: no executed notebooks of any round under "
+                           f"{reports}, so the release would have no pages. Run "
+                           "`sqa run rounds/<name>.yml` (e.g. rounds/demo.yml) first.")
     return found
+
+
+def check_finished(root: Path, rounds: list[dict[str, Any]]) -> None:
+    """Refuse a round whose last run did not finish, or whose executed notebooks are not the
+    ones that run recorded: a run killed (or still running) leaves half-executed notebooks,
+    which must never become a permanent release. Call it holding the rounds' run locks."""
+    for rd in rounds:
+        name = rd["round"]
+        again = f"Run `sqa run {rd.get('round_file') or f'rounds/{name}.yml'}` again"
+        mark = root / "reports" / name / pipeline.RUNNING_MARK
+        if mark.exists() or not rd.get("finished"):
+            raise PublishError(f"round {name}: its last run did not finish (it was stopped "
+                               "or is still running; or round.json is from an older sqa), so "
+                               f"its notebooks may be half executed. {again}, to the end, "
+                               "before publishing.")
+        for nb in rd["notebooks"]:
+            out = root / nb["output"]
+            recorded = (nb.get("files") or {}).get(nb["output"])
+            if not out.is_file():
+                raise PublishError(f"round {name}: the executed notebook {nb['output']} is "
+                                   f"missing. {again} before publishing.")
+            if not recorded or sha256_file(out) != recorded:
+                raise PublishError(
+                    f"round {name}: the executed notebook {nb['output']} is not the one its "
+                    "finished run recorded in round.json (its SHA-256 differs: changed or half "
+                    f"executed since). {again} before publishing.")
+
+
+def _hold(stack: ExitStack, path: Path, what: str, busy: str) -> None:
+    """Take the lock ``path`` for the rest of the publish, or refuse with ``busy``."""
+    try:
+        stack.enter_context(locks.hold(path, what))
+    except locks.LockBusy as exc:
+        raise PublishError(f"{busy} (lock held by {exc.who}: {exc.path}). Wait for it to "
+                           "finish, then publish.") from None
 
 
 def collect_pages(root: Path, rounds: list[dict[str, Any]]) -> list[Page]:
@@ -423,10 +475,10 @@ def _provenance_html(release: Release, prov: dict[str, Any], engine: str) -> str
 
 
 def load_versions(site_dir: Path) -> list[dict[str, Any]]:
-    vf = site_dir / "versions.json"
-    if not vf.exists():
-        return []
-    return json.loads(vf.read_text("utf-8"))["releases"]
+    """The releases of ``versions.json``; rebuilt from the releases in ``v/`` when the file is
+    missing or unreadable (a publish repairs it first: see :func:`sitetx.recover`)."""
+    releases, _ = sitetx.read_versions(site_dir)
+    return releases if releases is not None else list(sitetx.releases_on_disk(site_dir).values())
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -439,8 +491,28 @@ def publish(root: Path, version: str | None = None, title: str | None = None,
             notes: Path | None = None, engine: str = "auto", force: bool = False,
             rounds: list[str] | None = None, say=print, progress: bool = False,
             jobs: int | None = None) -> Release:
-    """Build, check and move a release into ``reports/site/``; return what was released."""
+    """Build, check and move a release into ``reports/site/``; return what was released.
+
+    The publish holds ``reports/.publish.lock`` throughout, and first repairs what a publish
+    that was killed left behind (:func:`sitetx.recover`, each repair said)."""
     root = root.resolve()
+    with ExitStack() as held:
+        _hold(held, root / "reports" / ".publish.lock", "sqa publish",
+              "another `sqa publish` of this project is running")
+        try:
+            stages = [rendering.staging_parent(root), root / "reports"]
+        except RenderError:
+            stages = [root / "reports"]
+        for line in sitetx.recover(root / "reports" / "site", stages):
+            say(f"recovered: {line}")
+        return _publish(root, version, title, notes, engine, force, rounds, say, progress,
+                        jobs, held)
+
+
+def _publish(root: Path, version: str | None, title: str | None, notes: Path | None,
+             engine: str, force: bool, rounds: list[str] | None, say: Any, progress: bool,
+             jobs: int | None, held: ExitStack) -> Release:
+    """The body of :func:`publish`, run holding the publish lock (``held`` takes more)."""
     preview = version is None
     if preview:  # `sqa publish` without --version: a preview, replaced on every run
         version, force = "preview", True
@@ -451,6 +523,8 @@ def publish(root: Path, version: str | None = None, title: str | None = None,
     site_dir = root / "reports" / "site"
     releases = load_versions(site_dir)
     existing = next((r for r in releases if r["version"] == version), None)
+    if existing is None and (site_dir / "v" / version).is_dir():
+        existing = sitetx.releases_on_disk(site_dir).get(version)
     if existing and not force:
         raise PublishError(f"version {version} was already published on {existing['date'][:10]}; "
                            "a release is never overwritten. Publish a new version, or pass "
@@ -461,6 +535,10 @@ def publish(root: Path, version: str | None = None, title: str | None = None,
     except RenderError as exc:
         raise PublishError(str(exc)) from None
     rds = discover_rounds(root, rounds)
+    for rd in rds:  # no run may rewrite a notebook while it is checked and rendered
+        _hold(held, locks.run_lock_path(root / "reports" / rd["round"]), "sqa publish",
+              f"round {rd['round']} is being run")
+    check_finished(root, rds)
     notes_text = notes.read_text("utf-8") if notes else ""
     when = timestamp()
     site_url = str(cfg.get("website", {}).get("site-url", "")).rstrip("/")
@@ -481,13 +559,18 @@ def publish(root: Path, version: str | None = None, title: str | None = None,
         Page(out="changelog.html", title="Versions", text=changelog_markdown()),
     ]
     release.pages = sorted(p.out for p in pages)
+    if not any(p.round for p in pages):
+        raise PublishError("nothing to publish: the rounds have no executed notebooks, so the "
+                           "release would have no pages. Run `sqa run rounds/<name>.yml` first.")
     site_dir.mkdir(parents=True, exist_ok=True)
     try:
         stage = Path(tempfile.mkdtemp(prefix="sqa-release-", dir=rendering.staging_parent(root)))
     except RenderError as exc:
         raise PublishError(str(exc)) from None
+    held.enter_context(locks.hold(stage / ".lock", "sqa publish"))  # recover() keeps it
     failed_log = root / "reports" / f"publish-{version}.failed.log"
     try:
+        sitetx.fault("staged")
         out_dir = stage / "out"
         out_dir.mkdir()
         why = {("auto", "quarto"): " (found on PATH)",
@@ -540,7 +623,7 @@ def publish(root: Path, version: str | None = None, title: str | None = None,
                 f"{len(hits)} file(s):\n  " + "\n  ".join(hits)
                 + "\nThe previous site is unchanged. Remove case-level output "
                 "from the notebook(s) and run the round again.")
-        _move_into_place(site_dir, out_dir, release, all_releases)
+        sitetx.move_into_place(site_dir, out_dir, {**release.__dict__}, all_releases)
         _atomic_write(site_dir / "v" / f"{version}.render.log", log)
         failed_log.unlink(missing_ok=True)
     finally:
@@ -562,57 +645,6 @@ def render_log(release: Release, report: rendering.RenderReport) -> str:
     if report.failed:
         lines += ["failed:"] + [f"  {k}: {v}" for k, v in report.failed.items()]
     return "\n".join(lines) + "\n" + (report.log.strip() + "\n" if report.log.strip() else "")
-
-
-def _move_into_place(site_dir: Path, out_dir: Path, release: Release,
-                     others: list[dict[str, Any]]) -> None:
-    vdir = site_dir / "v" / release.version
-    vdir.parent.mkdir(parents=True, exist_ok=True)
-    if vdir.exists():  # only with --force
-        trash = vdir.with_name(vdir.name + ".old")
-        os.replace(vdir, trash)
-        shutil.rmtree(trash)
-    shutil.copytree(out_dir, vdir)
-    entry = {k: v for k, v in release.__dict__.items()}
-    releases = [*others, entry]
-    releases.sort(key=lambda r: r["date"])
-    latest = releases[-1]["version"]
-    # latest/: a full copy of the newest release, swapped in with one rename.
-    new_latest = site_dir / ".latest.new"
-    shutil.rmtree(new_latest, ignore_errors=True)
-    shutil.copytree(site_dir / "v" / latest, new_latest)
-    _rebase_latest(new_latest)
-    old_latest = site_dir / "latest"
-    if old_latest.exists():
-        os.replace(old_latest, site_dir / ".latest.old")
-    os.replace(new_latest, old_latest)
-    shutil.rmtree(site_dir / ".latest.old", ignore_errors=True)
-    _atomic_write(site_dir / "index.html",
-                  '<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8">'
-                  '<title>Safeguarding QA reports</title>'
-                  '<meta http-equiv="refresh" content="0; url=latest/index.html">'
-                  '<link rel="canonical" href="latest/index.html"></head><body><main>'
-                  '<p><a href="latest/index.html">Go to the latest report</a></p></main>'
-                  '</body></html>\n')
-    _atomic_write(site_dir / "versions.json", json.dumps(
-        {"latest": latest, "generated": datetime.now(UTC).isoformat(timespec="seconds"),
-         "releases": releases}, indent=2, sort_keys=True) + "\n")
-
-
-def _rebase_latest(latest_dir: Path) -> None:
-    """Fix links that leave the release in the ``latest/`` copy (one folder less deep).
-
-    A page at depth d of ``v/<version>/`` reaches the site root with d + 2 ``../``; the same
-    page under ``latest/`` needs d + 1.  Links inside the release never climb that far, so
-    only links to the site root (versions.json, other releases, latest/) are changed.
-    """
-    for f in sorted(latest_dir.rglob("*.html")):
-        depth = f.relative_to(latest_dir).as_posix().count("/")
-        old, new = "../" * (depth + 2), "../" * (depth + 1)
-        text = f.read_text("utf-8")
-        fixed = text.replace(f'"{old}', f'"{new}')
-        if fixed != text:
-            f.write_text(fixed, encoding="utf-8")
 
 
 def cli_publish(a: Any) -> int:
