@@ -155,3 +155,22 @@ def test_sqa_check_lists_the_breaches_and_exits_one(tmp_path: Path, capsys) -> N
     assert "a.ipynb: rule 1" in out and "1 breach(es)" in out
     assert cli.main(["check", str(tmp_path), "--min-audited", "3"]) == 0
     assert cli.main(["check", str(tmp_path / "missing")]) == 2
+
+
+def test_a_small_count_of_children_in_a_sentence_is_a_rule_1_breach(tmp_path: Path) -> None:
+    """Issue 12, case 3: "3 children were not seen" names a group under the minimum as
+    plainly as "3 of 3"; the rule's own wording for such a group, and a small count within a
+    group of at least the minimum, are not breaches."""
+    notebook(tmp_path / "a.ipynb", [md("3 children were not seen within timescales.")])
+    page(tmp_path / "b.html", "<p>We found one family where the plan lapsed.</p>")
+    notebook(tmp_path / "c.ipynb", [md("Housing: 3 cases audited: too few to report. The "
+                                       "auditors agreed on 25 of 29 cases; on 4 cases they "
+                                       "split. 2 agencies took part.")])
+    problems = release_problems(tmp_path)
+    assert [p.split(":")[0] for p in problems] == ["a.ipynb", "b.html"]
+    assert all("rule 1" in p and "a count of children under 5" in p for p in problems)
+
+
+def test_x_of_y_under_five_is_named_once_not_also_as_a_small_count(tmp_path: Path) -> None:
+    notebook(tmp_path / "a.ipynb", [md("2 of 3 cases were appropriate.")])
+    assert len(release_problems(tmp_path)) == 1

@@ -6,6 +6,8 @@ import json
 import stat
 from pathlib import Path
 
+import pytest
+
 from analysis import gate
 from analysis.gate import GateIndex, Sensitive
 
@@ -141,8 +143,6 @@ def test_each_round_is_audited_on_its_own_so_two_rounds_never_contradict(tmp_pat
 def test_a_missing_raw_export_stops_the_gate_rather_than_being_skipped(tmp_path: Path) -> None:
     """Issue 12, case 2: a moved or deleted export used to be skipped, and the release went
     out unchecked against it."""
-    import pytest
-
     root, rounds = _project(tmp_path)
     Path(rounds[0]["prepare"]["ingest"][0]["file"]).unlink()
     with pytest.raises(gate.GateError, match="not there any more"):
@@ -170,3 +170,232 @@ def test_an_annex_a_workbook_is_read_with_its_mapping_and_sheet(tmp_path: Path) 
     index = gate.gate_index(tmp_path, rounds)
     assert index.scan("<p>child 00412345 born 14/02/2017</p>") == [
         "1 raw id(s)", "1 date(s) of birth"]
+
+
+# -- issue 12, case 3: values in other forms ------------------------------------------------
+
+PSEUDONYM = "ch_9f2a1b07e3c4d5a6"
+FORMS = GateIndex.build(Sensitive(ids={"00412345", "AB-12345", "0020261"},
+                                  pseudonyms={PSEUDONYM}, dobs={"2017-02-14"}))
+
+
+def test_an_id_without_its_leading_zeros_is_a_raw_id() -> None:
+    assert FORMS.scan("<p>child 412345</p>") == ["1 raw id(s)"]
+    assert FORMS.scan("<p>child 0412345</p>") == ["1 raw id(s)"]
+
+
+def test_a_short_id_keeps_its_zeros_so_an_ordinary_number_is_not_an_id() -> None:
+    """0020261 without its zeros is 20261, a five-digit number like the demo's sample seed:
+    only ids of six characters or more are looked for without their zeros."""
+    assert FORMS.scan("<p>sample drawn with seed 20261 from 11,278 rows</p>") == []
+    assert FORMS.scan("<p>child 0020261</p>") == ["1 raw id(s)"]
+
+
+def test_an_id_joined_to_other_characters_is_a_raw_id() -> None:
+    for page in ("<p>CH00412345abc</p>", "<p>ref412345x</p>", "<p>see case-00412345.</p>",
+                 "<p>file_00412345_notes</p>"):
+        assert FORMS.scan(page) == ["1 raw id(s)"], page
+
+
+def test_an_id_with_or_without_its_separators_is_a_raw_id() -> None:
+    assert FORMS.scan("<p>AB12345</p>") == ["1 raw id(s)"]
+    assert FORMS.scan("<p>ab/12345 and AB 12345</p>") == ["1 raw id(s)"]
+    assert GateIndex.build(Sensitive(ids={"AB12345"})).scan("<p>AB-12345</p>") == [
+        "1 raw id(s)"]
+
+
+def test_digits_inside_a_longer_number_a_decimal_or_a_digest_are_not_an_id() -> None:
+    page = ("<p>1412345 rows; kappa 0.412345; input SHA-256 8958c412345ddf3cdda152e6256a870e"
+            '; <div id="cell-id=6d412345e">; 4123456</p>')
+    assert FORMS.scan(page) == []
+
+
+def test_an_upper_case_pseudonym_is_a_pseudonymised_id() -> None:
+    assert FORMS.scan(f"<p>{PSEUDONYM.upper()}</p>") == ["1 pseudonymised id(s)"]
+    assert FORMS.scan("<p>9F2A1B07E3C4D5A6</p>") == ["1 pseudonymised id(s)"]
+
+
+def test_a_shortened_pseudonym_is_a_pseudonymised_id() -> None:
+    assert FORMS.scan("<p>child ch_9f2a1b07 was seen</p>") == ["1 pseudonymised id(s)"]
+    assert FORMS.scan("<p>child 9f2a1b07e3…</p>") == ["1 pseudonymised id(s)"]
+    assert FORMS.scan("<p>colour #9f2a1b0 and 9f2a1b07ff</p>") == []  # 7 digits; another run
+
+
+@pytest.mark.parametrize("written", [
+    "2017-02-14", "2017-02-14T00:00:00", "2017-02-14 00:00:00", "2017/02/14", "20170214",
+    "14/02/2017", "14/02/17", "14-02-2017", "14.02.2017", "14/2/2017", "14 February 2017",
+    "14 Feb 2017", "14th February 2017", "14th of February 2017", "14-Feb-17",
+    "February 14, 2017", "Feb 14th 2017", "14 FEBRUARY 2017", "14&nbsp;February&nbsp;2017",
+    "<b>14 February</b> 2017"])
+def test_a_date_of_birth_is_found_in_every_form_ingest_reads_or_a_person_writes(
+        written: str) -> None:
+    assert FORMS.scan(f"<p>born {written}</p>") == ["1 date(s) of birth"]
+
+
+def test_other_dates_and_numbers_that_look_like_dates_are_not_dates_of_birth() -> None:
+    page = ("<p>2017-02-15, 15/02/2017, 14 March 2017, 20170215, 2017 to 2018, 14/02, "
+            "version 1.2.17, 14.02.17, 31/02/2017, 99999999, 12,345 contacts, 3.14</p>")
+    assert FORMS.scan(page) == []
+
+
+def test_a_public_date_is_allowed_in_any_form_but_another_date_of_birth_is_not(
+        tmp_path: Path) -> None:
+    """A child born on the round's reference date (31 March 2025): the page names the date
+    on purpose, in words as in figures."""
+    root, rounds = _project(tmp_path)
+    raw = Path(rounds[0]["prepare"]["ingest"][0]["file"])
+    raw.write_text(raw.read_text("utf-8") + "K10003,00455555,2025-01-04,2025-03-31\n", "utf-8")
+    index = gate.gate_index(root, rounds)
+    assert index.scan("<p>The round closed on 31 March 2025 (31/03/2025).</p>") == []
+    assert index.scan("<p>Born 6 May 2016.</p>") == ["1 date(s) of birth"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "3 children were not seen within timescales.", "Two young people went missing.",
+    "We found one family where the plan lapsed.", "4 cases were stepped down.",
+    "2 looked-after children moved school.", "In one case the referral was late.",
+    "2 of 3 audited cases had a plan."])
+def test_a_small_count_of_children_in_a_sentence_refuses_the_page(sentence: str) -> None:
+    assert FORMS.scan(f"<p>{sentence}</p>") == ["1 small count(s) of children"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "2 agencies took part; 1 auditor reviewed each case over 3 rounds.",
+    "0 children were missed, and no families moved.", "29 cases were audited.",
+    "Tier 3 child protection", "Health services: 3 cases audited: too few to report.",
+    "One case was audited; no general finding can be drawn.",
+    "True of the 4 cases audited, but too few to stand for the service.",
+    "Three family intervention project (FiP) cases were audited: too few to report.",
+    "The auditors gave the same answer on 25 of 29 cases; on 4 cases they split.",
+    "3 case(s) in categories too small to estimate (fewer than 5) left out.",
+    "12 of 40 children (30%) were seen, from 11,278 contacts."])
+def test_legitimate_counts_and_the_rules_own_wording_pass(sentence: str) -> None:
+    assert FORMS.scan(f"<p>{sentence}</p>") == []
+
+
+def test_the_reproduction_page_may_quote_a_published_reports_small_counts(
+        tmp_path: Path) -> None:
+    idx = GateIndex.build(SENS)
+    (tmp_path / "hackney_2011_reproduction.html").write_text(
+        "<p>“4 cases held by Tier 2 Social work services” (p. 3)</p>", "utf-8")
+    (tmp_path / "findings.html").write_text(
+        '<table><tr><td><a href="rounds/r/hackney_2011_reproduction.html#H">H</a></td>'
+        "<td>“In all case but one case the referral was appropriate”</td></tr>"
+        "<tr><td>X</td><td>3 children were not seen</td></tr></table>", "utf-8")
+    assert gate.scan_site(tmp_path, idx) == ["findings.html: 1 small count(s) of children"]
+
+
+def _chart(title: str, record: bool = True) -> bytes:
+    """A PNG chart as the project's figures draw it (with its text record) or as a bare
+    ``savefig`` would (without)."""
+    import base64
+    import re
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.figures import figure_html
+
+    fig, ax = plt.subplots(figsize=(2, 1.5))
+    ax.bar(["a", "b"], [1, 2])
+    ax.set_title(title)
+    if record:
+        out = figure_html(fig, alt="Bar chart of two counts.")
+        plt.close(fig)
+        return base64.b64decode(re.search(r"base64,([^\"]+)", out).group(1))
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def test_a_figure_carries_every_text_it_draws_in_its_png() -> None:
+    from analysis.gate import image_text
+
+    text, recorded = image_text(_chart("Contacts by month"))
+    assert recorded and "Contacts by month" in text and "a" in text.split("\n")
+
+
+def test_an_id_or_date_of_birth_drawn_in_a_chart_refuses_the_page_and_the_png(
+        tmp_path: Path) -> None:
+    import base64
+
+    png = _chart("child 00412345, born 14 February 2017")
+    page = f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" alt="chart">'
+    assert FORMS.scan(page) == ["1 raw id(s) in an embedded image",
+                                "1 date(s) of birth in an embedded image"]
+    (tmp_path / "figure-1.png").write_bytes(png)
+    (tmp_path / "clean.png").write_bytes(_chart("Contacts by month"))
+    assert gate.scan_site(tmp_path, FORMS) == ["figure-1.png: 1 raw id(s), 1 date(s) of birth"]
+
+
+def test_an_image_without_a_text_record_refuses_the_release_but_not_in_site_libs(
+        tmp_path: Path) -> None:
+    """No OCR here: an image the project's figure code did not draw cannot be read, so it
+    cannot go out (Quarto's own images in site_libs/ hold no data)."""
+    png = _chart("anything", record=False)
+    (tmp_path / "site_libs").mkdir()
+    (tmp_path / "site_libs" / "icon.png").write_bytes(png)
+    (tmp_path / "plot.png").write_bytes(png)
+    assert gate.scan_site(tmp_path, FORMS) == [
+        "plot.png: 1 image(s) without a text record (the gate cannot read the text drawn in "
+        "them: draw charts with analysis.figures.show_figure)"]
+
+
+def test_a_notebooks_image_output_is_read_by_its_text_record(tmp_path: Path) -> None:
+    import base64
+
+    png = base64.b64encode(_chart("born 14/02/2017")).decode()
+    nb = {"cells": [{"cell_type": "code", "outputs": [{"output_type": "display_data",
+                                                        "data": {"image/png": png}}]}]}
+    (tmp_path / "review.ipynb").write_text(json.dumps(nb, indent=1), "utf-8")
+    assert gate.scan_site(tmp_path, FORMS) == [
+        "review.ipynb: 1 date(s) of birth in an embedded image"]
+
+
+def test_text_inside_an_svg_is_read_even_split_across_tspans(tmp_path: Path) -> None:
+    from urllib.parse import quote
+
+    (tmp_path / "a.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg"><text x="1"><tspan>0041</tspan>'
+        "<tspan>2345</tspan></text></svg>", "utf-8")
+    (tmp_path / "b.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg"><text>born 14 Feb 2017</text></svg>', "utf-8")
+    svg = quote('<svg xmlns="http://www.w3.org/2000/svg"><text>CH_9F2A1B07</text></svg>')
+    (tmp_path / "c.html").write_text(f'<img src="data:image/svg+xml;utf8,{svg}">', "utf-8")
+    assert gate.scan_site(tmp_path, FORMS) == [
+        "a.svg: 1 raw id(s)", "b.svg: 1 date(s) of birth",
+        "c.html: 1 pseudonymised id(s) in an embedded image"]
+
+
+def test_a_date_of_birth_in_a_csv_or_excel_download_is_found(tmp_path: Path) -> None:
+    import datetime
+
+    import openpyxl
+
+    (tmp_path / "findings.csv").write_text("finding_id,text\nF1,\"born 14/02/17\"\n", "utf-8")
+    wb = openpyxl.Workbook()
+    wb.active.append(["child", "born"])
+    wb.active.append([412345, datetime.datetime(2017, 2, 14)])
+    wb.save(tmp_path / "tables.xlsx")
+    (tmp_path / "data.json").write_text(json.dumps({"dob": "20170214"}), "utf-8")
+    assert gate.scan_site(tmp_path, FORMS) == [
+        "data.json: 1 date(s) of birth", "findings.csv: 1 date(s) of birth",
+        "tables.xlsx: 1 raw id(s), 1 date(s) of birth"]
+
+
+def test_every_new_form_is_kept_as_salted_digests_only() -> None:
+    text = FORMS.to_json()
+    for value in ("412345", "00412345", "AB12345", "12345", "20261", "9f2a1b07",
+                  "9f2a1b07e3c4d5a6", "2017-02-14", "14/02/2017", "20170214"):
+        assert value not in text, value
+    again = GateIndex.from_json(text)
+    assert again is not None
+    page = "<p>ref412345x ch_9F2A1B07 born 14 February 2017; 3 children</p>"
+    assert again.scan(page) == FORMS.scan(page) == [
+        "1 pseudonymised id(s)", "1 raw id(s)", "1 date(s) of birth",
+        "1 small count(s) of children"]

@@ -42,7 +42,7 @@ def make_project(tmp: Path, leak: str = "") -> Path:
               "from analysis.figures import show_figure\n"
               "from analysis.findings import Finding, FindingsLog\n"
               "log = FindingsLog(round_name, 'summary')\n"
-              "log.add(Finding('SUM-CASES', 'The round holds ' + str(len(t)) + ' cases.'))\n"
+              "log.add(Finding('SUM-CASES', 'The cases table of the round was read.'))\n"
               "fig, ax = plt.subplots(figsize=(3, 2))\nax.bar(['a', 'b'], [1, 2])\n"
               f"show_figure(fig, alt={FIGURE_ALT!r}, caption='Two counts.')\n"
               "log.write(output_dir)")

@@ -23,8 +23,9 @@ import pandas as pd
 
 from .reporting import number
 
-__all__ = ["PALETTE", "SEQUENTIAL", "collect_plotted", "compare_plotted", "figure_html",
-           "plotted_data", "show_figure", "show_table", "show_text", "table_html"]
+__all__ = ["FIGURE_TEXT_KEY", "PALETTE", "SEQUENTIAL", "collect_plotted", "compare_plotted",
+           "figure_html", "figure_text", "plotted_data", "show_figure", "show_table", "show_text",
+           "table_html"]
 
 # Okabe, M. & Ito, K. (2008) "Color Universal Design (CUD): how to make figures and
 # presentations that are friendly to colorblind people".
@@ -32,15 +33,34 @@ PALETTE = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "
            "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00",
            "purple": "#CC79A7", "grey": "#7F7F7F"}
 SEQUENTIAL = "cividis"  # perceptually uniform and colour-blind safe (Nuñez et al. 2018)
+# The PNG text chunk that holds a figure's text, for the publication gate (analysis.gate)
+FIGURE_TEXT_KEY = "sqa:text"
+
+
+def figure_text(fig) -> str:
+    """Every text a figure draws, one per line, in drawing order: titles, axis labels, tick
+    labels, legend entries, annotations and table cells (tick labels as the figure's
+    formatters write them, so the figure is laid out first)."""
+    from matplotlib.text import Text
+
+    fig.draw_without_rendering()
+    return "\n".join(t.get_text() for t in fig.findobj(Text)
+                     if t.get_visible() and t.get_text().strip())
 
 
 def figure_html(fig, alt: str, caption: str = "", dpi: int = 110) -> str:
-    """A self-contained ``<figure>`` with a PNG, alt text and caption (alt is required)."""
+    """A self-contained ``<figure>`` with a PNG, alt text and caption (alt is required).
+
+    The PNG carries every text the chart draws (:func:`figure_text`) in its
+    :data:`FIGURE_TEXT_KEY` text chunk: the publication gate reads it to find an id or a date
+    of birth drawn in a chart, which it could not read from the pixels (issue 12, case 3).
+    Every figure of the project passes through here (``show_figure``)."""
     if not alt or not alt.strip():
         raise ValueError("every figure needs alt text describing what it shows")
     buf = io.BytesIO()
+    # no timestamp or version: reproducible bytes
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight",
-                metadata={"Software": None})  # no timestamp or version: reproducible bytes
+                metadata={"Software": None, FIGURE_TEXT_KEY: figure_text(fig)})
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'

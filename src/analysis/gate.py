@@ -12,31 +12,308 @@ value, keyed by the SHA-256 of every file they were read from, kept in
 the raw data and is never shared or published). A scan digests each token of a page and looks
 it up; a note is found when its words appear in order (case, punctuation, markup and
 line breaks ignored), by digests of word pairs, so no note text is stored either.
+
+Issue 12, case 3: a value is looked for in every form it can take on a page, not only as
+it was read.
+
+* **Raw ids** by one key (:func:`id_key`): upper case, separators (``-``, ``_``, ``/``,
+  ``.``, spaces) removed, and the leading zeros of each digit run dropped when at least
+  :data:`MIN_ID_LENGTH` characters remain (``00412345`` and ``412345`` share a key; ``00012``
+  keeps its zeros, since ``12`` is any number on any page). A page is searched by its
+  alphanumeric runs, alone and joined over ``-``, ``_`` and ``/``, and by every window of a run
+  that is shaped like an id (so ``CH00412345abc`` and ``ref412345x`` are found); a window
+  never splits a run of digits, and the digits after a decimal point are never an id, so
+  ``1412345`` and ``0.412345`` are numbers, not the id ``412345``.
+* **Pseudonyms** in any case and shortened: every prefix of at least
+  :data:`MIN_PSEUDONYM_PREFIX` hex digits of a pseudonym's hex part is indexed, and every run
+  of hex digits on a page is looked up (``CS_9F2A...`` and ``9f2a1b07`` are found).
+* **Dates of birth** as dates: every date a page writes in a form ingest reads or a person
+  writes (:func:`dates_in`: ``2017-02-14``, ``2017-02-14T00:00:00``, ``2017/02/14``,
+  ``20170214``, ``14/02/2017``, ``14/02/17``, ``14-02-2017``, ``14.02.2017``,
+  ``14 February 2017``, ``14th Feb 2017``, ``February 14, 2017`` ...) is read as a day and
+  looked up. :func:`public_dates` stay allowed.
+* **Small counts of children** in sentences ("3 children", "one family"): the rule-1 check
+  of the reporting layer (:func:`analysis.reporting.check.small_counts`), except the rule's
+  own wording ("3 cases audited: too few to report") and the reproduction page, which quotes
+  a published report (rule 1's exception).
+* **Text inside images**: OCR is not available (it needs Tesseract, which CI cannot
+  install), so the project's figures carry their text: :func:`analysis.figures.figure_html`
+  writes every text of a chart (titles, labels, tick labels, legend, annotations) into the
+  PNG's ``sqa:text`` chunk, and the gate reads every text chunk and metadata field of every
+  image, whether a file of the release or embedded as a ``data:`` URI or a notebook's
+  ``image/png`` output. An image outside ``site_libs/`` that has no such record was not
+  drawn by the project's figure code and its text cannot be read: it refuses the release.
+  An SVG is read as text (its ``<text>`` elements joined, so ``<tspan>`` pieces meet).
+* **Downloads**: CSV, JSON and text files are scanned like pages; an Excel workbook by its
+  cells' values (dates as dates).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import html
+import io
 import json
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["GateError", "GateIndex", "INDEX_FORMAT", "LIBRARY_DIRS", "SKIP_SUFFIXES", "Sensitive",
-           "TAG_RE", "TOKEN_RE", "WORD_RE", "check", "check_text", "disclosure_audit",
-           "gate_index", "index_key", "public_dates", "scan_site", "sensitive_values", "words"]
+__all__ = ["GateError", "GateIndex", "IMAGE_SUFFIXES", "INDEX_FORMAT", "LIBRARY_DIRS",
+           "MIN_ID_LENGTH", "MIN_PSEUDONYM_PREFIX", "MIN_UNPADDED_LENGTH", "SKIP_SUFFIXES",
+           "Sensitive", "TAG_RE",
+           "TOKEN_RE", "WORD_RE", "check", "check_text", "dates_in", "disclosure_audit",
+           "file_text", "gate_index", "id_key", "image_text", "index_key", "public_dates",
+           "scan_site", "sensitive_values", "words"]
 
-INDEX_FORMAT = "sqa-gate-index-1"
+INDEX_FORMAT = "sqa-gate-index-2"
 LIBRARY_DIRS = ("site_libs/",)
-SKIP_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".woff", ".woff2", ".ttf", ".ico"}
+# fonts and icons carry no data; images are read by their text (image_text), not skipped
+SKIP_SUFFIXES = {".woff", ".woff2", ".ttf", ".otf", ".eot", ".ico"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".bmp"}
 TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*[A-Za-z0-9]")
 WORD_RE = re.compile(r"[0-9a-z]+")
 TAG_RE = re.compile(r"<[^>]*>")
+
+# The shortest id looked for: the project keeps ids of five characters or more (shorter
+# ones are any number on any page).
+MIN_ID_LENGTH = 5
+# The shortest an id may be once its leading zeros are dropped and still be looked for in
+# that form. Six, not five: five-digit numbers are ordinary on the pages (the demo's sample
+# seeds 20161 and 20261 are also its child ids 0020161 and 0020261 without their zeros),
+# and "12" found for "00012" would refuse every page.
+MIN_UNPADDED_LENGTH = 6
+# A pseudonym shortened on a page keeps at least this many of its hex digits (a git-style
+# short form); fewer would match ordinary hex on pages by chance.
+MIN_PSEUDONYM_PREFIX = 8
+
+_ID_SEP_RE = re.compile(r"[\s._/-]+")
+_LEADING_ZEROS_RE = re.compile(r"(?<![0-9])0+(?=[0-9])")
+_ALNUM_RE = re.compile(r"[A-Za-z0-9]+")
+_JOINED_RE = re.compile(r"[A-Za-z0-9]+(?:[_/-][A-Za-z0-9]+)+")
+_DECIMALS_RE = re.compile(r"(?<=[0-9])\.[0-9]+")
+_DIGITS_RE = re.compile(r"[0-9]+")
+_ID_SHAPE_RE = re.compile(r"^([A-Z]*)([0-9](?:.*[0-9])?)([A-Z]*)$")
+_HEX_RE = re.compile(rf"(?<![0-9a-f])[0-9a-f]{{{MIN_PSEUDONYM_PREFIX},}}(?![0-9a-f])")
+_DIGEST_RE = re.compile(r"^(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{8,}$")
+_PSEUDONYM_HEX_RE = re.compile(r"^(?:[a-z]{2}_)?([0-9a-f]+)$")
+_DATA_URI_RE = re.compile(r"data:([\w.+-]+/[\w.+-]+)((?:;[\w.+=-]+)*),"
+                          r"([^\"'()<>\s\\]+(?:(?:\\n|\\r)[^\"'()<>\s\\]*)*)")
+_BARE_PNG_RE = re.compile(r"iVBORw0KGgo(?:[A-Za-z0-9+/=]|\\n|\\r|\s)+")
+_SVG_TEXT_RE = re.compile(r"<text\b[^>]*>(.*?)</text>", re.S | re.I)
+
+
+def _canon(value: str) -> str:
+    """An id's characters as compared: upper case, separators and spaces removed."""
+    return _ID_SEP_RE.sub("", str(value)).upper()
+
+
+def id_key(value: str) -> str:
+    """The one form a raw id is indexed and looked up by (see the module's docstring):
+    upper case, no separators, and no leading zeros in its digit runs when at least
+    :data:`MIN_UNPADDED_LENGTH` characters remain; otherwise the zeros are kept."""
+    canon = _canon(value)
+    stripped = _LEADING_ZEROS_RE.sub("", canon)
+    return stripped if len(stripped) >= MIN_UNPADDED_LENGTH else canon
+
+
+def _id_shape(key: str) -> tuple[int, int, int] | None:
+    """(leading letters, trailing letters, length of the digits-bounded middle) of an id
+    key, or None for an id without digits (looked for as a whole token only)."""
+    m = _ID_SHAPE_RE.match(key)
+    return (len(m.group(1)), len(m.group(3)), len(m.group(2))) if m else None
+
+
+# -- dates ---------------------------------------------------------------------------------
+
+_MONTHS = {name.lower(): i for i, names in enumerate(
+    (("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+     ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+     ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+     ("december", "dec")), start=1) for name in names}
+_MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_ORD = r"(?:st|nd|rd|th)?"
+_YMD_RE = re.compile(r"(?<![0-9.])([12][0-9]{3})([/-])([0-9]{1,2})\2([0-9]{1,2})(?![0-9])")
+_DMY_RE = re.compile(r"(?<![0-9.])([0-9]{1,2})([/.-])([0-9]{1,2})\2([0-9]{4}|[0-9]{2})"
+                     r"(?![0-9]|\.[0-9])")
+_COMPACT_RE = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})([01][0-9])([0-3][0-9])(?![0-9])")
+_D_MONTH_Y_RE = re.compile(rf"\b([0-9]{{1,2}}){_ORD}(?:\s+of)?(?:\s+|-){_MONTH}(?:,?\s+|-)"
+                           r"([0-9]{4}|(?<=-)[0-9]{2})\b", re.I)
+_MONTH_D_Y_RE = re.compile(rf"\b{_MONTH}\s+([0-9]{{1,2}}){_ORD},?\s+([0-9]{{4}})\b", re.I)
+
+
+def _day(y: int, m: int, d: int) -> date | None:
+    if not 1900 <= y <= 2200:
+        return None
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def _year(text: str) -> int:
+    """A year as written: two digits read as ``strptime``'s ``%y`` does (as ingest reads
+    ``14/02/17``): 69 to 99 are 1900s, 00 to 68 are 2000s."""
+    y = int(text)
+    if len(text) == 2:
+        y += 1900 if y >= 69 else 2000
+    return y
+
+
+def dates_in(text: str) -> set[date]:
+    """Every day that ``text`` writes in a form ingest reads or a person writes: ISO
+    (``2017-02-14``, also with a time: ``2017-02-14T00:00:00``), ``2017/02/14``, compact
+    ``20170214`` (only when it is a real day in 1900 to 2099), UK day first (``14/02/2017``,
+    ``14/02/17``, ``14-02-2017``, ``14.02.2017``) and in words (``14 February 2017``,
+    ``14th Feb 2017``, ``14-Feb-17``, ``February 14, 2017``). A day that does not exist is
+    not a date; a two-digit year with dots (``1.2.24``, a version number) is not read."""
+    found: set[date] = set()
+    for m in _YMD_RE.finditer(text):
+        found.add(_day(int(m.group(1)), int(m.group(3)), int(m.group(4))))
+    for m in _DMY_RE.finditer(text):
+        if len(m.group(4)) == 2 and m.group(2) == ".":
+            continue
+        found.add(_day(_year(m.group(4)), int(m.group(3)), int(m.group(1))))
+    for m in _COMPACT_RE.finditer(text):
+        found.add(_day(int(m.group(1)), int(m.group(2)), int(m.group(3))))
+    for m in _D_MONTH_Y_RE.finditer(text):
+        found.add(_day(_year(m.group(3)), _MONTHS[m.group(2).lower()], int(m.group(1))))
+    for m in _MONTH_D_Y_RE.finditer(text):
+        found.add(_day(int(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2))))
+    found.discard(None)  # type: ignore[arg-type]
+    return found
+
+
+# -- text of images and workbooks -----------------------------------------------------------
+
+def image_text(data: bytes) -> tuple[str, bool] | None:
+    """The text an image carries, and whether it has the project's figure text record.
+
+    Every PNG text chunk (``tEXt``, ``zTXt``, ``iTXt``), every text field of the image's
+    metadata and its EXIF description and comments, read with Pillow. The second value is
+    True when the image holds :data:`analysis.figures.FIGURE_TEXT_KEY`, which
+    :func:`analysis.figures.figure_html` writes with every text the chart draws; without it
+    the text drawn in the pixels cannot be read (no OCR here). None when the bytes are not
+    an image Pillow can open."""
+    from PIL import Image, UnidentifiedImageError
+
+    from .figures import FIGURE_TEXT_KEY
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            fields: dict[str, Any] = dict(getattr(im, "text", None) or {})
+            fields.update({k: v for k, v in im.info.items() if isinstance(k, str)})
+            exif = im.getexif()
+            for tag in (0x010E, 0x9286, 0x9C9C, 0x9C9B, 0x013B, 0x8298):
+                if tag in exif:
+                    fields[f"exif {tag}"] = exif[tag]
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
+    parts = []
+    for key, value in fields.items():
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        if isinstance(value, str):  # each line apart: a tick label "2" is not "2 children"
+            parts += [key, *value.splitlines()]
+    return "\n\n".join(parts), FIGURE_TEXT_KEY in fields
+
+
+def _xlsx_text(data: bytes) -> str:
+    """Every cell value of every sheet of a workbook, as text (a date as an ISO date)."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - any unreadable workbook is scanned as bytes instead
+        return data.decode("utf-8", errors="replace")
+    lines = []
+    for ws in wb.worksheets:
+        for row in ws.iter_rows(values_only=True):
+            cells = [v.isoformat() if isinstance(v, datetime | date) else str(v)
+                     for v in row if v is not None]
+            if cells:
+                lines.append("\t".join(cells))
+    wb.close()
+    return "\n".join(lines)
+
+
+def _b64(payload: str) -> bytes | None:
+    text = re.sub(r"\\n|\\r|\s|%0A", "", payload)
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _embedded(text: str) -> tuple[str, list[str], int]:
+    """Split out what a text embeds: ``data:`` URIs (an HTML page's images) and bare base64
+    PNGs (a notebook's ``image/png`` outputs). Returns the text without them, the text read
+    from each (an image's text record, an SVG's or a text URI's content), and how many of
+    the images have no text record of the project's figures."""
+    from urllib.parse import unquote
+
+    inner: list[str] = []
+    unread = 0
+
+    def one(data: bytes | None, mime: str = "image/png") -> None:
+        nonlocal unread
+        if data is None:
+            return
+        if mime.startswith("image/") and mime != "image/svg+xml":
+            got = image_text(data)
+            if got is None:
+                unread += 1
+                return
+            inner.append(got[0])
+            unread += not got[1]
+        else:
+            inner.append(_svg_text(data.decode("utf-8", errors="replace")))
+
+    def uri(m: re.Match[str]) -> str:
+        mime, params, payload = m.group(1).lower(), m.group(2), m.group(3)
+        one(_b64(payload) if ";base64" in params.lower() else unquote(payload).encode(), mime)
+        return " "
+
+    def bare(m: re.Match[str]) -> str:
+        one(_b64(m.group(0)))
+        return " "
+
+    text = _DATA_URI_RE.sub(uri, text)
+    text = _BARE_PNG_RE.sub(bare, text)
+    return text, inner, unread
+
+
+def _svg_text(text: str) -> str:
+    """An SVG as text, with each ``<text>`` element's content joined across its inner tags
+    (``<tspan>12</tspan><tspan>345</tspan>`` reads ``12345``)."""
+    if "<svg" not in text and "<text" not in text:
+        return text
+    joined = [TAG_RE.sub("", t) for t in _SVG_TEXT_RE.findall(text)]
+    return text + "\n" + "\n".join(joined)
+
+
+def file_text(name: str, data: bytes) -> tuple[str, int] | None:
+    """What the gate reads in one file of a release: its text (a page, a CSV or JSON
+    download, an SVG), a workbook's cell values, or an image's text record; and how many of
+    its images have no text record. None for a file that carries no data (a font)."""
+    suffix = Path(name).suffix.lower()
+    if suffix in SKIP_SUFFIXES:
+        return None
+    if suffix in IMAGE_SUFFIXES:
+        got = image_text(data)
+        if got is None:
+            return "", 1
+        return got[0], int(not got[1])
+    if suffix in (".xlsx", ".xlsm"):
+        return _xlsx_text(data), 0
+    text = data.decode("utf-8", errors="replace")
+    return (_svg_text(text) if suffix == ".svg" else text), 0
 
 
 @dataclass
@@ -88,9 +365,8 @@ def sensitive_values(root: Path, rounds: list[dict[str, Any]]) -> Sensitive:
                                  if len(str(v).strip()) >= 5}
             if "date_of_birth" in df.columns:
                 dob, _ = ingest._parse_date(ingest._to_text(df["date_of_birth"]))
-                for d in dob.dropna():
-                    sens.dobs |= {d.strftime("%Y-%m-%d"), d.strftime("%d/%m/%Y"),
-                                  d.strftime("%d-%m-%Y"), d.strftime("%d.%m.%Y")}
+                # a day, in one form: the index looks for it in every form (dates_in)
+                sens.dobs |= {d.strftime("%Y-%m-%d") for d in dob.dropna()}
             if "notes" in df.columns:
                 sens.notes += [re.sub(r"\s+", " ", str(n)).strip() for n in df["notes"].dropna()
                                if len(str(n).strip()) >= 12]
@@ -104,18 +380,41 @@ def sensitive_values(root: Path, rounds: list[dict[str, Any]]) -> Sensitive:
                 sens.notes += [re.sub(r"\s+", " ", str(n)).strip() for n in t["notes"].dropna()
                                if len(str(n).strip()) >= 12]
     sens.notes = sorted(set(sens.notes))
-    sens.dobs -= public_dates(root, rounds)
+    public = {d.isoformat() for text in public_dates(root, rounds) for d in dates_in(text)}
+    sens.dobs -= public
     return sens
 
 
 def public_dates(root: Path, rounds: list[dict[str, Any]]) -> set[str]:
-    """Dates a report states on purpose: each round's reference date and the date windows of
-    its samples.  A child's date of birth that happens to fall on one of them is not a leak
-    when the page names that date (the round closing on 31 March, say), so the gate does not
-    count it; every other date of birth in the inputs still refuses a release."""
+    """Dates a report states on purpose: each round's reference date, the date windows of
+    its samples, and the first and last contact date of its canonical tables, overall and
+    for each service (the period a page says its data cover: "9,743 front-door contacts from
+    01 April 2025 to 31 March 2026").  A child's
+    date of birth that happens to fall on one of them is not a leak when the page names that
+    date (the round closing on 31 March, say), so the gate does not count it, in whatever
+    form the page writes it; every other date of birth in the inputs still refuses a
+    release."""
+    import pyarrow.parquet as pq
+
     days: set[str] = set()
     for rd in rounds:
         found = [rd.get("date")]
+        processed = Path(rd.get("processed_dir") or root / "data" / "processed" / rd["round"])
+        for table in sorted(processed.glob("*.parquet")):
+            try:
+                names = pq.read_schema(table).names
+                if "contact_date" not in names:
+                    continue
+                cols = [c for c in ("contact_date", "service") if c in names]
+                t = pq.read_table(table, columns=cols).to_pandas().dropna(
+                    subset=["contact_date"])
+            except (OSError, ValueError):
+                continue
+            # the whole table's period, and each service's ("front-door contacts from ...")
+            groups = [t["contact_date"]]
+            if "service" in t.columns:
+                groups += [g for _, g in t.groupby("service", observed=True)["contact_date"]]
+            found += [str(v)[:10] for g in groups if len(g) for v in (g.min(), g.max())]
         for item in rd.get("prepare", {}).get("sample", []):
             try:
                 manifest = json.loads((root / item["manifest"]).read_text("utf-8"))
@@ -132,9 +431,6 @@ def public_dates(root: Path, rounds: list[dict[str, Any]]) -> set[str]:
     return days
 
 
-LIBRARY_DIRS = ("site_libs/",)
-
-
 def words(text: str) -> list[str]:
     """A text's words, as the note check compares them: markup removed, entities decoded,
     literal ``\\n`` (JSON) as a break, case folded, punctuation dropped."""
@@ -143,12 +439,24 @@ def words(text: str) -> list[str]:
 
 
 class GateIndex:
-    """Salted digests of what must never reach the site (see the module's docstring)."""
+    """Salted digests of what must never reach the site (see the module's docstring).
+
+    ``ids`` holds digests of each raw id's :func:`id_key`, and ``shapes`` the (leading
+    letters, trailing letters, middle length) of those keys, which tell a scan which
+    windows of a longer run could be an id (small numbers, no id's characters).
+    ``pseudonyms`` holds digests of every prefix of at least :data:`MIN_PSEUDONYM_PREFIX`
+    hex digits of each pseudonym's hex part, in lower case (and of the whole lower-case
+    value of one that is not hex). ``dobs`` holds digests of each date of birth as an ISO
+    day (``2017-02-14``); ``pairs`` the notes' first word pairs with the digest of the
+    whole note."""
 
     def __init__(self, salt: str, ids: set[str], pseudonyms: set[str], dobs: set[str],
-                 pairs: dict[str, list[list[Any]]]) -> None:
+                 pairs: dict[str, list[list[Any]]],
+                 shapes: Iterable[Iterable[int]] = ()) -> None:
         self.salt, self.ids, self.pseudonyms, self.dobs, self.pairs = (
             salt, ids, pseudonyms, dobs, pairs)
+        self.shapes: set[tuple[int, int, int]] = {
+            (int(a), int(b), int(c)) for a, b, c in shapes}  # type: ignore[misc]
         self._base = hashlib.sha256(salt.encode("ascii"))
         self._memo: dict[str, str] = {}  # pages repeat most of their tokens and word pairs
 
@@ -163,9 +471,28 @@ class GateIndex:
     @classmethod
     def build(cls, sens: Sensitive, salt: str | None = None) -> GateIndex:
         idx = cls(salt or secrets.token_hex(16), set(), set(), set(), {})
-        idx.ids = {idx.digest(v) for v in sens.ids}
-        idx.pseudonyms = {idx.digest(v) for v in sens.pseudonyms}
-        idx.dobs = {idx.digest(v) for v in sens.dobs}
+        for raw in sens.ids:
+            key = id_key(raw)
+            if len(key) < MIN_ID_LENGTH:
+                continue
+            idx.ids.add(idx.digest(key))
+            shape = _id_shape(key)
+            if shape:
+                idx.shapes.add(shape)
+        for p in sens.pseudonyms:
+            low = str(p).strip().lower()
+            m = _PSEUDONYM_HEX_RE.match(low)
+            if m and len(m.group(1)) >= MIN_PSEUDONYM_PREFIX:
+                hexpart = m.group(1)
+                idx.pseudonyms |= {idx.digest(hexpart[:k])
+                                   for k in range(MIN_PSEUDONYM_PREFIX, len(hexpart) + 1)}
+            elif low:
+                idx.pseudonyms.add(idx.digest(low))
+        for dob in sens.dobs:
+            days = dates_in(str(dob))
+            idx.dobs |= {idx.digest(d.isoformat()) for d in days}
+            if not days:  # not a date any form reads: looked for as it was written
+                idx.dobs.add(idx.digest(str(dob).strip()))
         for note in sens.notes:
             w = words(note)
             if len(w) < 2 or len(note.strip()) < 12:
@@ -176,7 +503,8 @@ class GateIndex:
 
     def to_json(self) -> str:
         return json.dumps({"format": INDEX_FORMAT, "salt": self.salt,
-                           "ids": sorted(self.ids), "pseudonyms": sorted(self.pseudonyms),
+                           "ids": sorted(self.ids), "shapes": sorted(self.shapes),
+                           "pseudonyms": sorted(self.pseudonyms),
                            "dobs": sorted(self.dobs), "pairs": self.pairs}, sort_keys=True)
 
     @classmethod
@@ -186,49 +514,121 @@ class GateIndex:
             if d.get("format") != INDEX_FORMAT:
                 return None
             return cls(d["salt"], set(d["ids"]), set(d["pseudonyms"]), set(d["dobs"]),
-                       d["pairs"])
+                       d["pairs"], d["shapes"])
         except (ValueError, KeyError, TypeError):
             return None
 
-    def scan(self, raw: str, library: bool = False) -> list[str]:
-        """The kinds of hit in one file's text (counts only, never values)."""
-        text = html.unescape(raw)
-        digests = {self.digest(t) for t in set(TOKEN_RE.findall(text))
-                   | set(TOKEN_RE.findall(raw))}
+    def _id_candidates(self, text: str) -> set[str]:
+        """The id keys a text could hold: each alphanumeric run, alone and joined over
+        ``-``, ``_`` and ``/``, and each window of a run shaped like an indexed id that
+        neither splits a digit run nor starts or ends inside one (decimals dropped)."""
+        text = _DECIMALS_RE.sub(" ", text)
+        found = set(_ALNUM_RE.findall(text)) | set(_JOINED_RE.findall(text))
+        keys = {id_key(r) for r in found if len(r) >= MIN_ID_LENGTH}
+        if not self.shapes:
+            return keys
+        # a digest, a commit or a notebook's cell id ("8958c36235dd...", "6d32899e") is
+        # looked up whole but not searched inside: its digit runs are chance, not ids
+        runs = {_canon(r) for r in found if not _DIGEST_RE.match(r)}
+        longest = max(c for _, _, c in self.shapes) + 3  # room for zeros the key dropped
+        ends = {(a, b) for a, b, _ in self.shapes}
+        for run in runs:
+            spans = [m.span() for m in _DIGITS_RE.finditer(run)]
+            if not spans or (len(spans) == 1 and spans[0] == (0, len(run))):
+                continue  # no digits, or a plain number: looked up whole above
+            for i, (start, _) in enumerate(spans):
+                for _, end in spans[i:]:
+                    if end - start > longest:
+                        break
+                    for lead, trail in ends:
+                        if lead > start or end + trail > len(run):
+                            continue
+                        window = run[start - lead:end + trail]
+                        if (window[:lead].isalpha() or not lead) and (
+                                window[len(window) - trail:].isalpha() or not trail):
+                            keys.add(id_key(window))
+        return keys
+
+    def scan(self, raw: str, library: bool = False, name: str = "text") -> list[str]:
+        """The kinds of hit in one file's text (counts only, never values).
+
+        ``library`` (Quarto's own scripts): pseudonyms and notes only. ``name`` is the
+        file's name, which says how a reader reads it for small counts of children
+        (:func:`analysis.reporting.check.small_counts_in_file`: an HTML page by its text,
+        rows quoting the reproduction page exempt, as rule 1 says)."""
+        from .reporting.check import small_counts_in_file
+
+        raw, inner, unread = _embedded(raw)
         kinds = []
-        if digests & self.pseudonyms:
-            kinds.append(f"{len(digests & self.pseudonyms)} pseudonymised id(s)")
+        for part in inner:  # the text that images embedded in the page carry
+            for k in self.scan(part, library):
+                kinds.append(f"{k} in an embedded image")
+        text = html.unescape(raw)
+        visible = html.unescape(TAG_RE.sub(" ", raw)).replace("\\n", " ").replace("\\t", " ")
+        both = text + "\n" + visible
+        tokens = set(TOKEN_RE.findall(text)) | set(TOKEN_RE.findall(raw))
+        lower = both.lower()
+        pseud = ({self.digest(t.lower()) for t in tokens}
+                 | {self.digest(h) for h in set(_HEX_RE.findall(lower)) if len(h) <= 64})
+        if pseud & self.pseudonyms:
+            kinds.append(f"{len(pseud & self.pseudonyms)} pseudonymised id(s)")
         if not library:
-            upper = {self.digest(t.upper()) for t in set(TOKEN_RE.findall(text))}
-            if (digests | upper) & self.ids:
-                kinds.append(f"{len((digests | upper) & self.ids)} raw id(s)")
-            if digests & self.dobs:
-                kinds.append(f"{len(digests & self.dobs)} date(s) of birth")
+            ids = {self.digest(k) for k in self._id_candidates(both)} & self.ids
+            if ids:
+                kinds.append(f"{len(ids)} raw id(s)")
+            days = {self.digest(d.isoformat()) for d in dates_in(both)}
+            days |= {self.digest(t) for t in tokens}
+            if days & self.dobs:
+                kinds.append(f"{len(days & self.dobs)} date(s) of birth")
+            found = small_counts_in_file(name, raw)
+            if found:
+                kinds.append(f"{len(found)} small count(s) of children")
+            if unread:
+                kinds.append(f"{unread} image(s) without a text record (the gate cannot "
+                             "read the text drawn in them: draw charts with "
+                             "analysis.figures.show_figure)")
         if self.pairs:
             w = words(raw)
-            found = set()
+            found_notes = set()
             for i in range(len(w) - 1):
                 for n, full in self.pairs.get(self.digest(w[i] + " " + w[i + 1]), ()):
-                    if full not in found and self.digest(" ".join(w[i:i + n])) == full:
-                        found.add(full)
-            if found:
-                kinds.append(f"{len(found)} free-text note(s)")
+                    if full not in found_notes and self.digest(" ".join(w[i:i + n])) == full:
+                        found_notes.add(full)
+            if found_notes:
+                kinds.append(f"{len(found_notes)} free-text note(s)")
+        return kinds
+
+    def scan_file(self, rel: str, data: bytes) -> list[str]:
+        """The kinds of hit in one file of a release, read as :func:`file_text` reads it;
+        ``site_libs/`` is a library (see :func:`scan_site`)."""
+        got = file_text(rel, data)
+        if got is None:
+            return []
+        text, unread = got
+        library = rel.startswith(LIBRARY_DIRS)
+        kinds = self.scan(text, library, rel)
+        if unread and not library:
+            kinds.append(f"{unread} image(s) without a text record (the gate cannot read "
+                         "the text drawn in them: draw charts with "
+                         "analysis.figures.show_figure)")
         return kinds
 
 
 def scan_site(out_dir: Path, sens: Sensitive | GateIndex) -> list[str]:
     """Every (file, kind of hit) in the rendered site; the values themselves are never named.
 
-    ``site_libs/`` holds Quarto's own scripts and styles, copied from its installation: no
-    data reaches them, and their release dates and numbers are not a child's date of birth
-    or id, so there only pseudonyms and notes are looked for."""
+    Every file is read: pages, downloads (CSV, JSON, text, Excel) and images (by the text
+    they carry, :func:`image_text`); only fonts and icons are skipped. ``site_libs/`` holds
+    Quarto's own scripts and styles, copied from its installation: no data reaches them,
+    and their release dates and numbers are not a child's date of birth or id, so there only
+    pseudonyms and notes are looked for."""
     index = sens if isinstance(sens, GateIndex) else GateIndex.build(sens)
     hits: list[str] = []
     for f in sorted(out_dir.rglob("*")):
         if not f.is_file() or f.suffix.lower() in SKIP_SUFFIXES:
             continue
         rel = f.relative_to(out_dir).as_posix()
-        kinds = index.scan(f.read_text("utf-8", errors="replace"), rel.startswith(LIBRARY_DIRS))
+        kinds = index.scan_file(rel, f.read_bytes())
         if kinds:
             hits.append(f"{rel}: {', '.join(kinds)}")
     return hits
@@ -247,8 +647,10 @@ def _file_digest(path: Path) -> str:
 def index_key(root: Path, rounds: list[dict[str, Any]]) -> str:
     """SHA-256 of everything the gate's values are read from: each round's raw exports (with
     their kind and mapping), its canonical tables, its sample manifests and reference date,
-    and this module."""
+    this module and the reporting layer's checker (whose small-count rule a scan applies, so
+    that a changed rule scans every page again)."""
     h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update((Path(__file__).parent / "reporting" / "check.py").read_bytes())
     for rd in rounds:
         h.update(f"round {rd['round']} {rd.get('date')}\n".encode())
         for item in rd.get("prepare", {}).get("ingest", []):
@@ -305,7 +707,7 @@ def check(out_dir: Path, index: GateIndex, cache_dir: Path | None = None) -> lis
         if h in clean:
             continue
         rel = f.relative_to(out_dir).as_posix()
-        kinds = index.scan(data.decode("utf-8", errors="replace"), rel.startswith(LIBRARY_DIRS))
+        kinds = index.scan_file(rel, data)
         if kinds:
             hits.append(f"{rel}: {', '.join(kinds)}")
         else:

@@ -10,8 +10,11 @@ seen, not only one broken inside a function.
 * **Rule 1** (a group under the minimum of audited cases carries no count met, share or
   interval): every findings CSV row with ``0 < n < min_audited`` has ``successes``,
   ``estimate``, ``ci_low`` and ``ci_high`` empty and a ``reason``; no text says "*x* of *y*"
-  with ``0 < y < min_audited``. The reproduction page (a published report's own figures) is
-  exempt, as rule 1 says.
+  with ``0 < y < min_audited``, nor counts fewer than ``min_audited`` children in a sentence
+  ("3 children", "two young people", "one family": :func:`small_counts`) other than in the
+  rule's own wording ("3 cases audited: too few to report"). The reproduction page (a
+  published report's own figures) is exempt, as rule 1 says. The publication gate runs the
+  same small-count check on every file of a release.
 * **Rule 3** (words follow the statistics): none of the wordings in :data:`PATTERNS` appears
   ("no difference", "never referred", "1 agencies" ...).
 * **Rule 5** (every analysis runs on any valid round): no error output, traceback, Python
@@ -24,6 +27,7 @@ programme (``analysis.gate.disclosure_audit``); rule 4 (one formatter) by the co
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import re
@@ -32,7 +36,8 @@ from pathlib import Path
 
 from .rules import MIN_AUDITED
 
-__all__ = ["PATTERNS", "page_texts", "release_problems"]
+__all__ = ["PATTERNS", "SMALL_COUNT_RE", "page_texts", "release_problems", "small_counts",
+           "small_counts_in_file"]
 
 # Rule 3 and rule 5 wordings: name -> (rule, pattern). A match anywhere in a page's text is a
 # problem.
@@ -63,6 +68,88 @@ _OF = re.compile(r"\b(\d+) of (?:the |these |those )?(\d+)\b(?! (?:odds|notebook
                  r"questions?|steps?)\b)")
 # "x of y" counts audited cases unless a noun after it says it counts something else ("0 of 4
 # odds ratios exclude 1", "2 of 3 services"): those are not groups of children's cases.
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10}
+# A count of children: a number (figures or words) not naming a tier, level or other
+# category ("Tier 3 child protection"), at most one word that qualifies the noun, and a noun
+# for children or their cases ("family" not as an adjective: "family intervention project").
+SMALL_COUNT_RE = re.compile(
+    r"(?<![\d.,£$€#/-])(?<!tier )(?<!level )(?<!step )(?<!stage )(?<!grade )(?<!page )"
+    r"(?<!part )(?<!round )(?<!table )(?<!figure )(?<!section )(?<!question )(?<!category )"
+    r"(?<!standard )(?<!list )(?<!key stage )"
+    r"\b(\d+|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+    + r")\s+(?:(?:more|other|further|different|separate|individual|named|sampled|audited|"
+    r"reviewed|looked[- ]after|vulnerable|disabled|unborn|older|younger|new|such)\s+)?"
+    r"(child(?:ren)?|young\s+(?:person|people)|cases?|famil(?:y|ies)(?!\s+(?:intervention|"
+    r"support|help|hubs?|courts?|groups?|services?|projects?|work(?:ers?)?|centres?|"
+    r"practitioners?|justice|law|members?))|siblings?|bab(?:y|ies)|infants?|pupils?|boys?|"
+    r"girls?|teenagers?|toddlers?|newborns?)\b", re.I)
+# The size of an audited group is what rule 1 publishes on purpose, in its own wording ("3
+# cases audited: too few to report", "One case was audited; no general finding can be
+# drawn", "True of the 4 cases audited, but too few to stand for the service").
+_GROUP_SIZE_RE = re.compile(r"\s*(?:(?:were|was|have been|has been)\s+)?(?:audited|judged|"
+                            r"rated|reviewed|sampled)\b", re.I)
+# ... or says, in the count's own clause, that the group is too small to report ("3 case(s)
+# in categories too small to estimate ... left out")
+_TOO_SMALL_RE = re.compile(r"[^;.]{0,80}?\btoo (?:few|small)\b", re.I)
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z“\"‘'(])|\n\s*\n|\n(?=\s*[-*•|])")
+
+
+def small_counts(text: str, min_audited: int = MIN_AUDITED) -> list[str]:
+    """Every count of fewer than ``min_audited`` (but at least one) children or their cases
+    in ``text``: "3 children were not seen", "two young people", "one family", "4
+    looked-after children".
+
+    Rule 1 lets a page name a group under the minimum only as the size of the audited group
+    ("3 cases audited: too few to report"), and lets a small count stand as part of a group
+    of at least the minimum ("on 4 of 29 cases"). So a count is not one when the words after
+    it say the group was audited (judged, rated, reviewed, sampled) or, in the same clause,
+    that it is too few or too small to report or estimate, nor when its sentence
+    gives a group of at least the minimum ("the same answer on 25 of 29 cases; on 4 cases
+    they split"). Zero ("0 children", "no children") is not a small count; a count in a
+    sentence whose only group is under the minimum ("3 of 3 audited cases") is."""
+    out = []
+    for sentence in _SENTENCE_RE.split(text):
+        found = []
+        for m in SMALL_COUNT_RE.finditer(sentence):
+            word = m.group(1).lower()
+            n = int(word) if word.isdigit() else _NUMBER_WORDS[word]
+            if 0 < n < min_audited and not (_GROUP_SIZE_RE.match(sentence, m.end())
+                                             or _TOO_SMALL_RE.match(sentence, m.end())):
+                found.append(" ".join(m.group(0).split()))
+        if found and not any(int(g.group(2)) >= min_audited for g in _OF.finditer(sentence)):
+            out += found
+    return out
+
+
+def small_counts_in_file(name: str, text: str, min_audited: int = MIN_AUDITED) -> list[str]:
+    """:func:`small_counts` over what a reader reads in one file of a site or round: an
+    HTML page's text and alt texts (a table row that quotes the reproduction page is
+    exempt, as rule 1 says), a CSV's rows (a ``published`` finding exempt), a notebook's
+    markdown and outputs, or any other text as it is. The reproduction page itself is
+    exempt, and so is Quarto's ``search.json``: it repeats the text of the pages, each of
+    which is checked itself, but without the table rows that tell a published report's
+    figures (rule 1's exception) from the round's own."""
+    path = Path(name)
+    if _exempt(path) or path.name == "search.json":
+        return []
+    if path.suffix in (".html", ".htm"):
+        chunks = [t for t, repro in _html_chunks(text) if not repro]
+    elif path.suffix == ".csv":
+        chunks = []
+        for row in csv.DictReader(io.StringIO(text)):
+            if "reproduction" not in (row.get("page") or "") and row.get("basis") != "published":
+                chunks.append(" | ".join(str(v) for v in row.values() if v))
+    elif path.suffix == ".ipynb":
+        try:
+            chunks = _notebook_chunks(json.loads(text))
+        except ValueError:
+            chunks = [text]
+    else:
+        chunks = [text]
+    return [c for chunk in chunks for c in small_counts(chunk, min_audited)]
+
+
 _SKIP_TAGS = {"script", "style", "noscript", "svg", "template"}
 
 
@@ -118,10 +205,18 @@ def _html_text(html: str) -> str:
     return "\n".join(t for t, _ in _html_chunks(html))
 
 
+def _notebook_chunks(nb: dict) -> list[str]:
+    """The texts a reader of an executed notebook reads (see :func:`_notebook_texts`)."""
+    return _notebook_read(nb)[0]
+
+
 def _notebook_texts(path: Path) -> tuple[list[str], list[str]]:
     """(texts, errors) of an executed notebook: markdown cells and every output a reader sees;
     errors lists the cells whose output is an error."""
-    nb = json.loads(path.read_text("utf-8"))
+    return _notebook_read(json.loads(path.read_text("utf-8")))
+
+
+def _notebook_read(nb: dict) -> tuple[list[str], list[str]]:
     texts: list[str] = []
     errors: list[str] = []
     for i, cell in enumerate(nb.get("cells", [])):
@@ -177,6 +272,14 @@ def _text_problems(label: str, text: str, exempt: bool, min_audited: int) -> lis
             if 0 < y < min_audited and x <= y:
                 out.append(f"{label}: rule 1: '{m.group(0)}' for a group under "
                            f"{min_audited}: ...{_excerpt(text, m.start(), m.end())}...")
+        flagged = {m.group(2) + " " for m in _OF.finditer(text) if 0 < int(m.group(2)) <
+                   min_audited}  # "3 of 4 cases" is named above, once
+        for found in small_counts(text, min_audited):
+            if any(found.startswith(f) for f in flagged):
+                continue
+            at = text.find(found.split()[0])
+            out.append(f"{label}: rule 1: '{found}', a count of children under "
+                       f"{min_audited}: ...{_excerpt(text, at, at + len(found))}...")
     for what, (rule, pattern) in PATTERNS.items():
         for m in pattern.finditer(text):
             out.append(f"{label}: rule {rule}: {what}: "
