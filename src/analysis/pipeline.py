@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from . import interrupt
 from .provenance import git_commit, package_versions, sha256_file, timestamp, write_json
 
 __all__ = ["KERNEL_START_ATTEMPTS", "NotebookOutcome", "NotebookSpec", "PREPARE_STEPS",
@@ -524,8 +525,9 @@ def execute_notebook(root: Path, report_dir: Path, notebook: Path, name: str,
                 pm.execute_notebook(str(notebook), str(out), parameters=params, cwd=str(root),
                                     progress_bar=False, log_output=False, kernel_name="python3",
                                     language="python",
-                                    # the kernel's start-up chatter would break the progress bar
-                                    extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                                    # the kernel's start-up chatter would break the
+                                    # progress bar; on Ctrl-C it logged a traceback
+                                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
                 break
             except RuntimeError as exc:
                 # Kernels started at the same moment by parallel workers (or another program)
@@ -733,11 +735,16 @@ def run_round(path: str | Path, only: list[str] | None = None, skip_prepare: boo
                                           params[s.name]))
         else:
             ctx = get_context("spawn")  # a clean interpreter per worker: no inherited threads
-            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as pool:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx,
+                                     initializer=interrupt.ignore_sigint) as pool:
                 futures = [pool.submit(execute_notebook, rnd.root, rnd.report_dir, s.notebook,
                                        s.name, params[s.name]) for s in todo]
-                for fut in as_completed(futures):
-                    finished(fut.result())
+                try:
+                    for fut in as_completed(futures):
+                        finished(fut.result())
+                except KeyboardInterrupt:  # Ctrl-C: the workers ignore it; end them here
+                    interrupt.stop_pool(pool)
+                    raise
         bar.close()
         outcomes = [results[s.name] for s in specs]
         records = []
