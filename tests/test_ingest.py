@@ -313,3 +313,217 @@ def test_a_well_formed_csv_reads_as_before(tmp_path: Path) -> None:
     p = write(tmp_path, "ok.csv", CASES_HEADER + "\n"
               "A2,2,Male,01/01/2025,police,single,front_door,1,nfa,n,n,2015-01-01\n")
     assert ingest.read_raw(p)[0].attrs.get(ingest.FIELD_PROBLEMS) is None
+
+
+# --------------------------------------------------------------------------------------
+# Issue 12, cases 14, 17 and 18: workbook cells, nested columns, clearer messages
+# --------------------------------------------------------------------------------------
+
+CASE_ROW = ["A1", "001", "Female", "2025-04-01", "Police", "single agency", "front_door", "2A",
+            "nfa", "no", "no", "2015-03-02"]
+
+
+def cases_workbook(path: Path, rows: int = 5, header: list[str] | None = None,
+                   extra: list[object] | None = None) -> tuple[Path, openpyxl.Workbook]:
+    """A cases workbook with a title row above the header (so the header is sheet row 2 and
+    data start at row 3), rows A0, A1... and nothing wrong in it."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Contacts"
+    ws.append(["Contacts export"])
+    ws.append(header or CASES_HEADER.split(","))
+    for i in range(rows):
+        ws.append([f"A{i}", *CASE_ROW[1:], *(extra or [])])
+    return path, wb
+
+
+def test_merged_cells_quarantine_each_blanked_row_naming_the_sheet_cell_and_range(
+        tmp_path: Path) -> None:
+    """Issue 12, case 14: a merged range reads as its top-left value and blanks below it; the
+    rows below were accepted with a blank gender (or 'required value is missing')."""
+    path, wb = cases_workbook(tmp_path / "merged.xlsx")
+    wb.active.merge_cells("C4:C6")  # gender of A1 (row 4) over A2 and A3
+    wb.active.merge_cells("A1:F1")  # the title row: not data, not a problem
+    wb.save(path)
+    res = ingest.ingest(path, "cases", demo_key=True)
+    assert (res.rows_read, res.rows_accepted, res.rows_quarantined) == (5, 3, 2)
+    q = res.quarantine
+    assert list(q["row"]) == [5, 6] and set(q["column"]) == {"gender"}
+    assert q["rule"].iloc[0] == ("sheet 'Contacts': cell C5 is in the merged range C4:C6 and "
+                                 "reads as blank; unmerge it and fill every row")
+
+
+def test_a_merged_range_in_a_column_the_table_does_not_use_quarantines_nothing(
+        tmp_path: Path) -> None:
+    header = [*CASES_HEADER.split(","), "Notes"]
+    path, wb = cases_workbook(tmp_path / "notes.xlsx", header=header, extra=["see file"])
+    wb.active.merge_cells("M3:M7")
+    wb.save(path)
+    res = ingest.ingest(path, "cases", demo_key=True)
+    assert (res.rows_accepted, res.rows_quarantined) == (5, 0)
+
+
+def test_a_formula_without_a_saved_value_is_quarantined_naming_the_cell(tmp_path: Path) -> None:
+    """openpyxl saves formulas without results: read for values they are blank, and a
+    required column said 'required value is missing' with no hint why."""
+    path, wb = cases_workbook(tmp_path / "formula.xlsx")
+    wb.active["D5"] = "=DATE(2025,4,1)"  # contact_date of A2 (required)
+    wb.active["I6"] = '=IF(TRUE,"nfa","")'  # outcome of A3 (optional)
+    wb.save(path)
+    res = ingest.ingest(path, "cases", demo_key=True)
+    assert (res.rows_read, res.rows_accepted, res.rows_quarantined) == (5, 3, 2)
+    q = res.quarantine.set_index("row")
+    assert q.loc[5, "column"] == "contact_date" and q.loc[5, "value"] == "=DATE(2025,4,1)"
+    assert q.loc[5, "rule"] == ("sheet 'Contacts': cell D5 holds a formula with no saved value; "
+                                "open the workbook in Excel and save it, or paste values")
+    assert q.loc[6, "column"] == "outcome" and "cell I6 holds a formula" in q.loc[6, "rule"]
+    assert "required value is missing" not in set(q["rule"])
+
+
+def test_formulas_with_saved_values_are_read_as_their_values(tmp_path: Path) -> None:
+    """A workbook saved by Excel keeps each formula's value: nothing to quarantine. (The
+    cached value is written into the sheet XML as Excel does.)"""
+    import zipfile
+
+    path, wb = cases_workbook(tmp_path / "saved.xlsx")
+    wb.active["I6"] = '=IF(TRUE,"nfa","")'
+    wb.save(path)
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    cell = b'<c r="I6"><f>IF(TRUE,"nfa","")</f><v /></c>'
+    assert cell in parts[sheet]
+    parts[sheet] = parts[sheet].replace(cell, b'<c r="I6" t="str"><f>IF(TRUE,"nfa","")</f>'
+                                              b'<v>nfa</v></c>')
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in parts.items():
+            z.writestr(n, data)
+    res = ingest.ingest(path, "cases", demo_key=True)
+    assert (res.rows_accepted, res.rows_quarantined) == (5, 0)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_duplicate_headers_that_disagree_quarantine_the_row_naming_both_columns(
+        tmp_path: Path, fmt: str) -> None:
+    """Issue 12, case 14: pandas renamed the second 'gender' to 'gender.1' and the first
+    silently won; now a row where the two differ is quarantined, one where they agree is
+    accepted."""
+    header = [*CASES_HEADER.split(","), "Gender"]
+    rows = [["A1", *CASE_ROW[1:], "Female"], ["A2", *CASE_ROW[1:], "Male"],
+            ["A3", *CASE_ROW[1:], ""]]
+    if fmt == "csv":
+        path = write(tmp_path, "dup.csv", "\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    else:
+        wb = openpyxl.Workbook()
+        for r in [header, *rows]:
+            wb.active.append([v or None for v in r])
+        path = tmp_path / "dup.xlsx"
+        wb.save(path)
+    res = ingest.ingest(path, "cases", demo_key=True)
+    assert (res.rows_read, res.rows_accepted, res.rows_quarantined) == (3, 1, 2)
+    q = res.quarantine
+    assert list(q["row"]) == [3, 4] and set(q["column"]) == {"gender"}
+    assert q["rule"].iloc[0] == ("columns 'gender' (column C) and 'Gender' (column M) have the "
+                                 "same header but different values; delete one or make them "
+                                 "agree")
+    assert list(q["value"]) == ["Female | Male", "Female | (blank)"]
+    assert "Gender" not in res.ignored_columns and "Gender.1" not in res.ignored_columns
+
+
+def test_a_password_protected_workbook_is_named_as_such(tmp_path: Path) -> None:
+    """Issue 12, case 18: an encrypted .xlsx is an OLE2 compound file; it was reported as
+    'BadZipFile'."""
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(ingest.OLE2_SIGNATURE + b"\0" * 2048)
+    with pytest.raises(InputError, match="password-protected") as err:
+        ingest.ingest(path, "cases", demo_key=True)
+    assert "BadZipFile" not in str(err.value) and "unprotected copy" in str(err.value)
+    out = run_cli("ingest", "--kind", "cases", str(path), "--out", str(tmp_path / "o"),
+                  "--demo-key")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "password-protected" in out.stderr
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_utf16_csv_is_read_as_utf16(tmp_path: Path, encoding: str) -> None:
+    """Issue 12, case 18: a UTF-16 CSV (Excel's 'Unicode Text', with or without a byte-order
+    mark) was told to try cp1252; it is now read."""
+    p = write(tmp_path, "u16.csv", CASES_HEADER + "\nA1,1,Female,01/04/2025,police,single,"
+              "front_door,1,nfa,n,n,2015-01-01\nA2,2,Male,02/04/2025,police,single,"
+              "front_door,1,nfa,n,n,2016-01-01\n", encoding=encoding)
+    res = ingest.ingest(p, "cases", demo_key=True)
+    assert (res.rows_read, res.rows_accepted) == (2, 2)
+    assert res.accepted["gender"].nunique() == 2
+    with pytest.raises(InputError, match="is UTF-16 text, not utf-8. Leave out --encoding"):
+        ingest.ingest(p, "cases", demo_key=True, encoding="utf-8")
+
+
+def test_a_date_of_birth_in_1850_is_told_to_check_the_year(tmp_path: Path) -> None:
+    """Issue 12, case 18: a well-formed date with an impossible year was 'not a valid
+    date'; the rule now says what is wrong."""
+    p = write(tmp_path, "old.csv", CASES_HEADER + "\n"
+              "A1,1,Male,01/04/2025,police,single,front_door,1,nfa,n,n,01/03/1850\n"
+              "A2,2,Male,01/04/2025,police,single,front_door,1,nfa,n,n,31/02/2015\n"
+              "A3,3,Male,01/04/2025,police,single,front_door,1,nfa,n,n,2999-01-01\n")
+    q = ingest.ingest(p, "cases", demo_key=True).quarantine.set_index("row")
+    assert q.loc[2, "rule"] == "year 1850 is before 1900: check the year"
+    assert q.loc[3, "rule"] == ingest.DATE_RULE
+    assert q.loc[4, "rule"] == "year 2999 is after 2200: check the year"
+
+
+def test_a_file_with_more_than_1000_columns_is_refused_in_one_short_line(tmp_path: Path
+                                                                          ) -> None:
+    """Issue 12, case 18: a 100,000-column header printed a 789 KB line."""
+    header = CASES_HEADER + "," + ",".join(f"extra column number {i}" for i in range(100_000))
+    p = write(tmp_path, "wide.csv", header + "\n")
+    out = run_cli("ingest", "--kind", "cases", str(p), "--out", str(tmp_path / "o"),
+                  "--demo-key")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "has 100,012 columns" in out.stderr
+    assert len(out.stderr) < 400 and out.stderr.count("\n") == 1
+
+
+def test_long_values_in_messages_are_cut_with_their_length() -> None:
+    assert ingest.short("x" * 100_000) == "x" * 80 + "... (100,000 characters)"
+    assert ingest.short("short") == "short"
+    listed = ingest.short_list([f"c{i}" for i in range(50)])
+    assert listed.endswith("and 40 more") and "'c9'" in listed and "'c10'" not in listed
+
+
+def test_a_missing_column_message_stays_short_with_huge_headers(tmp_path: Path) -> None:
+    p = write(tmp_path, "big.csv", ",".join(["y" * 50_000, *(f"h{i}" for i in range(500))])
+              + "\n1" + ",1" * 500 + "\n")
+    with pytest.raises(InputError) as err:
+        ingest.ingest(p, "cases", demo_key=True)
+    assert len(str(err.value)) < 1000 and "(50,000 characters)" in str(err.value)
+
+
+def nested_parquet(path: Path, nested: str = "gender") -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols: dict[str, object] = {h: [v] for h, v in zip(CASES_HEADER.split(","), CASE_ROW,
+                                                          strict=True)}
+    cols[nested] = pa.array([{"code": "F", "label": "Female"}])
+    cols["tags"] = pa.array([["a", "b"]])  # nested but not used by the table: harmless
+    pq.write_table(pa.table(cols), path)
+    return path
+
+
+def test_a_nested_parquet_column_is_refused_by_name(tmp_path: Path) -> None:
+    """Issue 12, case 17: a struct column crashed pandas with 'unhashable type: dict'."""
+    p = nested_parquet(tmp_path / "nested.parquet")
+    with pytest.raises(InputError) as err:
+        ingest.ingest(p, "cases", demo_key=True)
+    assert str(p) in str(err.value) and "column 'gender' holds nested values" in str(err.value)
+    assert "tags" not in str(err.value)
+    out = run_cli("ingest", "--kind", "cases", str(p), "--out", str(tmp_path / "o"),
+                  "--demo-key", "--out-of-core", "no")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "column 'gender' holds nested values" in out.stderr
+
+
+def test_a_nested_column_the_table_does_not_use_is_ignored(tmp_path: Path) -> None:
+    p = nested_parquet(tmp_path / "tags.parquet", nested="team_notes")
+    res = ingest.ingest(p, "cases", demo_key=True)
+    assert res.rows_accepted == 1 and "tags" in res.ignored_columns

@@ -399,3 +399,59 @@ def test_the_pseudonym_key_is_never_written_to_round_json_or_any_cache_file(
         for key in (KEY_1, KEY_2):
             assert key.encode() not in data, f"{f} holds the key"
             assert key.encode().hex().encode() not in data, f"{f} holds the key in hex"
+
+
+# --------------------------------------------------------------------------------------
+# Ctrl-C (issue 12, case 17): one line, exit 130, no traceback from any worker
+# --------------------------------------------------------------------------------------
+
+
+def sleepy_round(project: Path, n: int) -> Path:
+    """``n`` notebooks that each write a marker file, then sleep for a minute."""
+    lines = []
+    for i in range(n):
+        notebook(project / "notebooks" / f"slow{i}.ipynb",
+                 ("code", "import pathlib, time\npathlib.Path(marker).write_text('started')\n"
+                  "time.sleep(60)"), params="marker = ''")
+        lines.append(f"  - notebook: notebooks/slow{i}.ipynb\n"
+                     f"    parameters: {{marker: '{project / f'started{i}'}'}}\n")
+    return write_round(project, "round: slow\ndate: 2026-01-31\nnotebooks:\n" + "".join(lines),
+                       name="slow.yml")
+
+
+@pytest.mark.parametrize("jobs", [3, 1], ids=["parallel", "serial"])
+def test_ctrl_c_during_a_run_prints_one_line_and_exits_130_without_tracebacks(
+        project: Path, jobs: int) -> None:
+    """The terminal sends SIGINT to the whole process group: to the parent and every worker.
+    Each worker printed its own KeyboardInterrupt traceback; now workers ignore it, the
+    parent ends them and says in one line what was left behind."""
+    import os
+    import signal
+    import time
+
+    import analysis
+
+    rf = sleepy_round(project, 3)
+    env = {**os.environ, "PYTHONPATH": str(Path(analysis.__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "analysis", "run", str(rf), "--jobs",
+                             str(jobs), "--no-progress"], cwd=project, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)  # its own group, as a terminal's job
+    try:
+        markers = [project / f"started{i}" for i in range(jobs)]
+        deadline = time.monotonic() + 120
+        while not all(m.exists() for m in markers) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.2)
+        assert all(m.exists() for m in markers), "the notebooks never started"
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err
+    assert err.strip().splitlines() == [
+        f"sqa: interrupted; nothing was published; notebooks finished so far are in "
+        f"{project / 'reports' / 'slow'}/ (round.json not updated). Run the round again."]
+    assert not (project / "reports" / "slow" / "round.json").exists()

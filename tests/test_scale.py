@@ -354,3 +354,102 @@ def test_cli_ingest_takes_the_out_of_core_path_on_request_with_the_same_rows(tmp
         assert "rows read:        5000" in run.stdout
         outs[mode] = pd.read_parquet(tmp_path / mode / "cases.parquet")
     pd.testing.assert_frame_equal(outs["yes"], outs["no"], check_dtype=False)
+
+
+# --------------------------------------------------------------------------------------
+# Issue 12, cases 17 and 18 on the scale path: nested columns, years, Ctrl-C, width
+# --------------------------------------------------------------------------------------
+
+
+def _flat_cases(population: Path, rows: int = 10) -> pd.DataFrame:
+    return pd.read_parquet(population).head(rows)
+
+
+def test_a_nested_parquet_column_is_refused_by_name_on_the_scale_path(population: Path,
+                                                                      tmp_path: Path) -> None:
+    """Issue 12, case 17: a struct column raised ArrowNotImplementedError from
+    dictionary_encode (ingest) and a DuckDB error (aggregates), with a traceback."""
+    import subprocess
+    import sys
+
+    table = pa.Table.from_pandas(_flat_cases(population), preserve_index=False)
+    i = table.schema.get_field_index("service")
+    nested = table.set_column(i, "service", pa.array(
+        [{"code": v} for v in table.column("service").to_pylist()]))
+    path = tmp_path / "nested.parquet"
+    pq.write_table(nested, path)
+    with pytest.raises(ingest.InputError, match="column 'service' holds nested values"):
+        scale.ingest_parquet(path, tmp_path / "o", demo_key=True)
+    with pytest.raises(ingest.InputError, match="column 'service' holds nested values"):
+        scale.appropriateness_by_source(path)
+    with pytest.raises(ingest.InputError, match="column 'service' holds nested values"):
+        scale.monthly_series(path)
+    run = subprocess.run([sys.executable, "-m", "analysis", "ingest", "--kind", "cases",
+                          str(path), "--out", str(tmp_path / "cli"), "--demo-key",
+                          "--out-of-core", "yes"], capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "column 'service' holds nested values" in run.stderr and str(path) in run.stderr
+
+
+def test_the_scale_path_tells_an_implausible_year_as_the_small_path_does(population: Path,
+                                                                        tmp_path: Path
+                                                                        ) -> None:
+    """Issue 12, case 18: a date of birth in 1850 is 'year 1850 is before 1900: check the
+    year' on both paths (and the outputs stay byte-identical)."""
+    df = pd.DataFrame({"case_id": ["A1", "A2", "A3", "A4"], "child_id": ["1", "2", "3", "4"],
+                       "gender": "Male", "contact_date": "01/04/2025", "referral_source": "police",
+                       "route": "single", "service": "front_door", "level_of_need": "1",
+                       "outcome": "nfa", "domestic_abuse": "n", "previous_csc": "n",
+                       "date_of_birth": ["01/03/1850", "31/02/2015", "2999-01-01", "01/01/2015"]})
+    path = tmp_path / "years.parquet"
+    df.to_parquet(path, index=False)
+    small = _small_path(path, tmp_path / "small")
+    big = scale.ingest_parquet(path, tmp_path / "big", demo_key=True, today=TODAY, workers=1)
+    _assert_same_outputs(small, big["paths"])
+    rules = set(pd.read_csv(small["quarantine"])["rule"])
+    assert {"year 1850 is before 1900: check the year", ingest.DATE_RULE,
+            "year 2999 is after 2200: check the year"} <= rules
+
+
+def test_duplicate_headers_are_refused_on_the_scale_path(population: Path, tmp_path: Path
+                                                         ) -> None:
+    df = _flat_cases(population)
+    df["Gender"] = df["gender"]
+    path = tmp_path / "dup.parquet"
+    df.to_parquet(path, index=False)
+    with pytest.raises(ingest.InputError, match=r"columns 'gender' \(column D\) and "
+                       r"'Gender' \(column W\) have the same header"):
+        scale.ingest_parquet(path, tmp_path / "o", demo_key=True)
+
+
+def test_a_parquet_file_with_more_than_1000_columns_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "wide.parquet"
+    pq.write_table(pa.table({f"c{i}": [1] for i in range(1001)}), path)
+    for read in (lambda: scale.ingest_parquet(path, tmp_path / "o", demo_key=True),
+                 lambda: ingest.ingest(path, "cases", demo_key=True)):
+        with pytest.raises(ingest.InputError, match="has 1,001 columns"):
+            read()
+
+
+def test_hashing_workers_ignore_ctrl_c_so_only_the_parent_reports_it() -> None:
+    """Issue 12, case 17: Ctrl-C reached every worker of the pool, and each printed its own
+    KeyboardInterrupt traceback. A worker now ignores SIGINT and keeps working; the parent
+    stops the pool."""
+    import os
+    import signal
+    import time
+
+    msgs = pa.array([f"case:C{i}".encode() for i in range(60_000)], pa.binary())
+    pool = scale._Hasher(privacy.DEMO_KEY, 2)
+    try:
+        expected = pool.submit(msgs)()
+        pids = [p.pid for p in pool.pool._pool]
+        for pid in pids:
+            os.kill(pid, signal.SIGINT)
+        time.sleep(0.5)
+        assert [p.pid for p in pool.pool._pool] == pids and all(
+            p.is_alive() for p in pool.pool._pool)
+        assert pool.submit(msgs)() == expected
+    finally:
+        pool.close(stop=True)
+    assert pool.pool is None

@@ -3,7 +3,8 @@
 Subcommands: ingest, synth, sample, run, publish, dictionary.  Every subcommand has
 ``--help``.  A user's mistake (bad file, missing key, bad round file) prints one message
 naming the file and the fix, and exits 2 with no traceback; a check that fails (a sample
-that does not verify, a notebook that fails) exits 1.
+that does not verify, a notebook that fails) exits 1. Ctrl-C prints one line saying what was
+left behind and exits 130 (workers of parallel steps ignore it: ``analysis.interrupt``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "
            "user_errors"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
 def _err(msg: str) -> None:
@@ -227,7 +229,9 @@ def _report(file: Path, kind: str, read: int, accepted: int, quarantined: int,
     print(f"  rows accepted:    {accepted}")
     print(f"  rows quarantined: {quarantined}")
     if ignored:
-        print(f"  columns ignored:  {', '.join(ignored)}")
+        from .ingest import short_list
+
+        print(f"  columns ignored:  {short_list(ignored)}")
     if quarantined:
         print("  quarantine reasons:")
         for n, col, rule in reasons[:10]:
@@ -353,8 +357,27 @@ def main(argv: list[str] | None = None) -> int:
         _err(str(exc))
         return EXIT_USAGE
     except KeyboardInterrupt:
-        _err("interrupted")
-        return 130
+        print(f"sqa: interrupted; {_interrupted(args)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _interrupted(a: argparse.Namespace) -> str:
+    """What a Ctrl-C left behind, in one line (workers ignore Ctrl-C and print nothing)."""
+    if a.command == "run":
+        try:
+            from .pipeline import load_round
+
+            where = f"{load_round(a.round).report_dir}/"
+        except Exception:  # the round file itself may be what was being read
+            where = "reports/<round>/"
+        return (f"nothing was published; notebooks finished so far are in {where} "
+                "(round.json not updated). Run the round again.")
+    if a.command == "publish":
+        return "nothing was published unless it was already being moved into place. Run " \
+               "`sqa publish` again."
+    if a.command in {"ingest", "synth", "sample"} and getattr(a, "out", None):
+        return f"outputs in {a.out} may be partial. Run the command again."
+    return "nothing was changed."
 
 
 if __name__ == "__main__":  # pragma: no cover

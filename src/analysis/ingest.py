@@ -37,9 +37,11 @@ import yaml
 from . import __version__, privacy, schemas
 from .provenance import sha256_file, timestamp, write_json
 
-__all__ = ["ANSWER_NA_TOKENS", "ENUM_PREFIX", "EXCEL_EPOCH", "IngestResult", "InputError",
-           "Mapping", "NA_TOKENS", "PSEUDONYM_KIND", "READ_SUFFIXES", "builtin_mappings", "ingest",
-           "load_mapping", "read_raw", "read_table", "write_outputs"]
+__all__ = ["ANSWER_NA_TOKENS", "DATE_RULE", "ENUM_PREFIX", "EXCEL_EPOCH", "MAX_COLUMNS",
+           "OLE2_SIGNATURE", "IngestResult", "InputError", "Mapping", "NA_TOKENS",
+           "PSEUDONYM_KIND", "READ_SUFFIXES", "builtin_mappings", "column_letter", "date_rules",
+           "ingest", "load_mapping", "nested_columns", "nested_message", "read_raw",
+           "read_table", "short", "short_list", "sniff_encoding", "write_outputs"]
 
 NA_TOKENS = {"", "#n/a", "#na", "n/a", "null", "nan", "none", "#value!", "#ref!", "#div/0!",
              "#name?", "nat", "-"}
@@ -48,11 +50,41 @@ ANSWER_NA_TOKENS = NA_TOKENS - {"n/a"}
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 ENUM_PREFIX = re.compile(r"^\(?[a-z0-9]{1,2}[).]\s+")
 READ_SUFFIXES = {".csv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq"}
+# The widest canonical table has a few dozen columns: a file with more than this is not a
+# table export (a pivot, a transposed sheet, a whole workbook flattened) and is refused in one
+# line rather than listed (issue 12, case 18: a 100,000-column header printed a 789 KB line).
+MAX_COLUMNS = 1000
+# The first eight bytes of an OLE2 compound file: what an encrypted (password-protected) .xlsx
+# is, or an Excel 97-2003 .xls saved with an .xlsx name. openpyxl reports it as "BadZipFile".
+OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 PSEUDONYM_KIND = {"case_id": "case", "child_id": "child", "subject_id": "subject"}
 
 
 class InputError(Exception):
     """A whole-file problem: reported to the user as one clear message, no traceback."""
+
+
+def short(value: object, limit: int = 80) -> str:
+    """``value`` as text for a message, cut to ``limit`` characters with its length said, so a
+    pasted essay or a 100,000-column header never floods the terminal (issue 12, case 18)."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def short_list(values: Iterable[object], limit: int = 10) -> str:
+    """The first ``limit`` values, each quoted and cut by ``short``, then how many more."""
+    items = list(values)
+    shown = ", ".join(repr(short(v, 40)) for v in items[:limit])
+    return shown + (f" and {len(items) - limit:,} more" if len(items) > limit else "")
+
+
+def column_letter(position: int) -> str:
+    """The spreadsheet letter of a 0-based column position (0 -> A, 26 -> AA)."""
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(position + 1)
 
 
 @dataclass
@@ -123,15 +155,56 @@ def read_raw(path: str | Path, sheet: str | None = None, encoding: str | None = 
         return _read_csv(path, encoding), 2
     if suffix in {".xlsx", ".xlsm"}:
         return _read_xlsx(path, sheet, expected)
+    import pyarrow.parquet as pq
+
     try:
+        schema = pq.read_schema(path)
+        _check_width(path, len(schema.names))
         df = pd.read_parquet(path)
+    except InputError:
+        raise
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise InputError(f"{path}: not a readable Parquet file ({exc.__class__.__name__}). "
                          "Re-export it, or save it as CSV.") from None
+    df.attrs[NESTED] = nested_columns(schema)
     return df, 1
 
 
+def _check_width(path: Path, width: int) -> None:
+    if width > MAX_COLUMNS:
+        raise InputError(f"{path}: has {width:,} columns; a table export has at most "
+                         f"{MAX_COLUMNS:,}. Check it is the table itself (not a pivot or a "
+                         "transposed sheet) and delete the extra columns.")
+
+
+def nested_columns(schema: Any) -> dict[str, str]:
+    """Columns of an Arrow schema holding nested values (struct, list, map, union), with their
+    type: ingest reads one value per cell and refuses these by name when the table uses them
+    (issue 12, case 17: they crashed pandas and DuckDB with a traceback)."""
+    import pyarrow as pa
+
+    def nested(t: Any) -> bool:
+        if pa.types.is_dictionary(t):
+            return nested(t.value_type)
+        return pa.types.is_nested(t)
+
+    return {f.name: str(f.type) for f in schema if nested(f.type)}
+
+
+def nested_message(path: Path, name: str, typ: str) -> str:
+    """The message refusing a nested Parquet column (shared with ``analysis.scale``)."""
+    return (f"{path}: column {short(name, 60)!r} holds nested values ({short(typ, 60)}), not "
+            "one value per cell. Flatten it in the export (one column per field) or drop it.")
+
+
 FIELD_PROBLEMS = "field_problems"  # DataFrame.attrs key: {position: (fields, header fields)}
+# DataFrame.attrs key: {position: [(raw column, value, rule)]}: cells that read as blank or
+# wrong in a workbook (merged ranges, formulas without a saved value), quarantined per row.
+CELL_PROBLEMS = "cell_problems"
+HEADERS = "headers"  # DataFrame.attrs key: the header as written (pandas renames duplicates)
+LETTERS = "letters"  # DataFrame.attrs key: each frame column's spreadsheet letter
+NESTED = "nested"  # DataFrame.attrs key: {column: Arrow type} of nested Parquet columns
+SOURCES = "sources"  # DataFrame.attrs key of a renamed frame: {file column: canonical column}
 
 
 def _misaligned_csv(path: Path, enc: str) -> pd.DataFrame | None:
@@ -168,14 +241,41 @@ def _misaligned_csv(path: Path, enc: str) -> pd.DataFrame | None:
     return df
 
 
+def sniff_encoding(path: Path) -> str | None:
+    """``utf-16`` for a UTF-16 text file (a byte-order mark, or NUL bytes in every other
+    position), else ``None``. Excel's "Unicode Text" and some case-management systems write
+    UTF-16; read as UTF-8 it failed with advice to try cp1252 (issue 12, case 18)."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if len(head) >= 4 and head.count(b"\0") * 3 >= len(head):
+        odd_nuls = head[1::2].count(b"\0")
+        even_nuls = head[0::2].count(b"\0")
+        return "utf-16-le" if odd_nuls > even_nuls else "utf-16-be"
+    return None
+
+
 def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
-    enc = encoding or "utf-8-sig"
+    sniffed = sniff_encoding(path)
+    if encoding and sniffed and not encoding.lower().replace("_", "-").startswith("utf-16"):
+        # NUL bytes decode as UTF-8 or cp1252 without an error: every header would be garbled
+        raise InputError(f"{path}: is UTF-16 text, not {encoding}. Leave out --encoding: "
+                         "UTF-16 is recognised and read.")
+    enc = encoding or sniffed or "utf-8-sig"
     try:
+        with path.open(newline="", encoding=enc) as fh:
+            header = next(csv.reader(fh), None)
+        if header is not None:
+            _check_width(path, len(header))
         odd = _misaligned_csv(path, enc)
         if odd is not None:
+            odd.attrs[HEADERS] = header
             return odd
         df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc,
                          skipinitialspace=False, index_col=False)
+        if header is not None and len(header) == df.shape[1]:
+            df.attrs[HEADERS] = header
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{path}: is not encoded as {enc.replace('-sig', '')} (byte {exc.start} cannot be "
@@ -186,12 +286,12 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
         raise InputError(f"{path}: the file is empty. Export the table again with its header "
                          "row.") from None
     except pd.errors.ParserError as exc:
-        raise InputError(f"{path}: is not a well-formed CSV ({str(exc).strip()}). Check for "
-                         "unquoted commas or line breaks inside cells.") from None
+        raise InputError(f"{path}: is not a well-formed CSV ({short(str(exc).strip())}). Check "
+                         "for unquoted commas or line breaks inside cells.") from None
     except LookupError:
         raise InputError(f"unknown encoding {enc!r}; use utf-8 or cp1252") from None
     except csv.Error as exc:
-        raise InputError(f"{path}: is not a well-formed CSV ({exc}). Export it again as "
+        raise InputError(f"{path}: is not a well-formed CSV ({short(exc)}). Export it again as "
                          "'CSV UTF-8'.") from None
     return df
 
@@ -199,6 +299,11 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
 def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[pd.DataFrame, int]:
     import openpyxl
 
+    with path.open("rb") as fh:
+        if fh.read(8) == OLE2_SIGNATURE:
+            raise InputError(f"{path}: the workbook is password-protected (encrypted), or an "
+                             "old .xls file renamed .xlsx. Save an unprotected copy as .xlsx "
+                             "(File > Info > Protect Workbook > remove the password).")
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
@@ -211,10 +316,10 @@ def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[
         elif sheet in names:
             ws = wb[sheet]
         else:
-            raise InputError(f"{path}: has no sheet named {sheet!r}. Sheets in the file: "
-                             f"{', '.join(repr(n) for n in names)}. Pass --sheet with one of "
-                             "them.")
+            raise InputError(f"{path}: has no sheet named {short(sheet, 40)!r}. Sheets in the "
+                             f"file: {short_list(names)}. Pass --sheet with one of them.")
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        merged = _merged_ranges(wb, ws)
     finally:
         wb.close()
     while rows and all(v is None or str(v).strip() == "" for v in rows[-1]):
@@ -232,10 +337,84 @@ def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[
             header_idx = int(np.argmax(scores))
     header = ["" if v is None else str(v) for v in rows[header_idx]]
     width = len(header)
+    _check_width(path, sum(h.strip() != "" for h in header))
     body = [(r + [None] * width)[:width] for r in rows[header_idx + 1:]]
-    df = pd.DataFrame(body, columns=header, dtype=object)
-    df = df.loc[:, [h.strip() != "" for h in header]]
-    return df, header_idx + 2
+    keep = [j for j, h in enumerate(header) if h.strip() != ""]
+    first_row = header_idx + 2  # the sheet row of body[0] (rows are 1-based)
+    problems: dict[int, list[tuple[str, str, str]]] = {}
+
+    def problem(row: int, col: int, value: str, rule: str) -> None:
+        problems.setdefault(row - first_row, []).append((header[col], value, rule))
+
+    kept = set(keep)
+    for ref, (c1, r1, c2, r2) in merged:
+        for r in range(max(r1, first_row), min(r2, first_row + len(body) - 1) + 1):
+            for c in range(c1, c2 + 1):
+                if (r, c) != (r1, c1) and c - 1 in kept:
+                    problem(r, c - 1, "", f"sheet {short(ws.title, 40)!r}: cell "
+                            f"{column_letter(c - 1)}{r} is in the merged range {ref} and reads "
+                            "as blank; unmerge it and fill every row")
+    if any(v is None for r in body for v in r):  # a formula cell without a saved value reads
+        for r, c, formula in _unsaved_formulas(path, ws.title, first_row, body, keep):  # None
+            problem(r, c, formula, f"sheet {short(ws.title, 40)!r}: cell {column_letter(c)}{r} "
+                    "holds a formula with no saved value; open the workbook in Excel and save "
+                    "it, or paste values")
+    seen: dict[str, int] = {}
+    names = []
+    for h in header:  # duplicate headers numbered as pandas numbers them
+        names.append(f"{h}.{seen[h]}" if h in seen else h)
+        seen[h] = seen.get(h, 0) + 1
+    df = pd.DataFrame(body, columns=names, dtype=object).iloc[:, keep]
+    df.attrs[HEADERS] = [header[j] for j in keep]
+    df.attrs[LETTERS] = [column_letter(j) for j in keep]
+    df.attrs[CELL_PROBLEMS] = problems
+    return df, first_row
+
+
+def _merged_ranges(wb: Any, ws: Any) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """The merged ranges of a read-only worksheet as (``"B7:B9"``, (min col, min row, max col,
+    max row)). Read-only openpyxl does not expose them, so the ``mergeCell`` elements of the
+    sheet's XML are read with ElementTree; in a merged range only the top-left cell holds the
+    value and every other cell reads as blank (issue 12, case 14)."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.cell import range_boundaries
+
+    archive = getattr(wb, "_archive", None)
+    part = getattr(ws, "_worksheet_path", None)
+    if archive is None or part is None:
+        return []
+    out = []
+    with archive.open(part) as fh:
+        for _, el in iterparse(fh):
+            if el.tag.endswith("}mergeCell") and el.get("ref"):
+                ref = el.get("ref")
+                out.append((ref, range_boundaries(ref)))
+            el.clear()
+    return out
+
+
+def _unsaved_formulas(path: Path, title: str, first_row: int, body: list[list[Any]],
+                      keep: list[int]) -> list[tuple[int, int, str]]:
+    """(sheet row, 0-based column, formula) of the body's blank cells that hold a formula.
+
+    A workbook written by a program (not saved by Excel) keeps formulas without their
+    results; read for values they are blank, and a required column then says "required value
+    is missing" with no hint why. Read a second time for formulas to name them."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        rows = wb[title].iter_rows(min_row=first_row, max_row=first_row + len(body) - 1)
+        out = []
+        for i, cells in enumerate(rows):
+            for j in keep:
+                if j < len(cells) and body[i][j] is None and cells[j].data_type == "f":
+                    value = cells[j].value
+                    out.append((first_row + i, j, short(getattr(value, "text", value), 60)))
+        return out
+    finally:
+        wb.close()
 
 
 # --------------------------------------------------------------------------------------
@@ -283,29 +462,70 @@ def load_mapping(name_or_path: str | Path | None) -> Mapping | None:
                    source=label)
 
 
-def _rename(df: pd.DataFrame, spec: schemas.TableSpec, mapping: Mapping | None
-            ) -> tuple[pd.DataFrame, list[str]]:
-    """Rename local headers to canonical names; return the frame and ignored headers."""
-    known = [*spec.columns, *spec.inputs]
+def _lookup(spec: schemas.TableSpec, mapping: Mapping | None) -> dict[str, str]:
+    """Normalised header -> canonical column, from the contract and the mapping's variants."""
     lookup: dict[str, str] = {}
-    for c in known:
+    for c in [*spec.columns, *spec.inputs]:
         lookup[_norm_header(c.name)] = c.name
     if mapping:
         for canon, variants in mapping.columns.items():
             for v in variants:
                 lookup[_norm_header(v)] = canon
+    return lookup
+
+
+def _headers(df: pd.DataFrame) -> list[str]:
+    """The frame's headers as written in the file (pandas numbers duplicates 'x.1')."""
+    written = df.attrs.get(HEADERS)
+    if written is not None and len(written) == df.shape[1]:
+        return [str(h) for h in written]
+    return [str(c) for c in df.columns]
+
+
+def _rename(df: pd.DataFrame, spec: schemas.TableSpec, mapping: Mapping | None
+            ) -> tuple[pd.DataFrame, list[str]]:
+    """Rename local headers to canonical names; return the frame and ignored headers.
+
+    A second column with the same header as a used one (ignoring case, spaces and
+    punctuation) is not ignored: ``_duplicate_columns`` compares it with the first."""
+    lookup = _lookup(spec, mapping)
     rename: dict[str, str] = {}
     ignored: list[str] = []
-    taken: set[str] = set()
-    for col in df.columns:
-        canon = lookup.get(_norm_header(col))
+    taken: dict[str, str] = {}  # canonical -> normalised header of the column that holds it
+    for col, written in zip(df.columns, _headers(df), strict=True):
+        norm = _norm_header(written)
+        canon = lookup.get(norm)
         if canon and canon not in taken:
             rename[col] = canon
-            taken.add(canon)
-        else:
+            taken[canon] = norm
+        elif not (canon and taken.get(canon) == norm):
             ignored.append(str(col))
     out = df[list(rename)].rename(columns=rename)
+    out.attrs = {SOURCES: {str(k): v for k, v in rename.items()}}
     return out, ignored
+
+
+def _duplicate_columns(df: pd.DataFrame, spec: schemas.TableSpec, mapping: Mapping | None
+                       ) -> list[tuple[str, Any, str, Any, str]]:
+    """(canonical, first column, its label, later column, its label) for every later column
+    whose header is the same as that of the column read for a canonical one (ignoring case,
+    spaces and punctuation). pandas renamed the copy 'x.1' and the first silently won (issue
+    12, case 14); now each row where the two disagree is quarantined."""
+    lookup = _lookup(spec, mapping)
+    letters = df.attrs.get(LETTERS) or [column_letter(i) for i in range(df.shape[1])]
+    first: dict[str, tuple[Any, str, str]] = {}
+    out = []
+    for i, (col, written) in enumerate(zip(df.columns, _headers(df), strict=True)):
+        norm = _norm_header(written)
+        canon = lookup.get(norm)
+        if not canon:
+            continue
+        label = f"{short(written, 40)!r} (column {letters[i]})"
+        if canon not in first:
+            first[canon] = (col, label, norm)
+        elif first[canon][2] == norm:
+            out.append((canon, first[canon][0], first[canon][1], col, label))
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -400,6 +620,29 @@ def _parse_date(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out.dt.normalize(), bad
 
 
+DATE_RULE = "not a valid date (use dd/mm/yyyy or yyyy-mm-dd)"
+
+
+def date_rules(bad: pd.Series) -> pd.Series:
+    """The quarantine rule for each unparsed date: a well-formed date whose year is out of
+    range (a date of birth in 1850, a typo such as 01/01/0201) is told to check the year,
+    which "not a valid date" did not say (issue 12, case 18)."""
+    def rule(v: str) -> str:
+        for fmt in _DATE_FORMATS:
+            try:
+                year = datetime.strptime(v, fmt).year
+            except ValueError:
+                continue
+            if year < 1900:
+                return f"year {year} is before 1900: check the year"
+            if year > 2200:
+                return f"year {year} is after 2200: check the year"
+        return DATE_RULE
+
+    rules = {v: rule(str(v)) for v in pd.unique(bad.dropna())}
+    return bad.astype("object").map(rules).fillna(DATE_RULE).astype(str)
+
+
 _EMPTY_DTYPE = {"date": "datetime64[ns]", "bool": "boolean", "int": "Int64"}
 _TRUE = {"true", "t", "yes", "y", "1", "x", "flagged", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0", "not flagged"}
@@ -475,6 +718,10 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | None = None, *,
                               expected=expected)
     rows_read = len(raw)
     df, ignored = _rename(raw, spec, mp)
+    canon_of: dict[str, str] = df.attrs.get(SOURCES, {})
+    for name, typ in (raw.attrs.get(NESTED) or {}).items():
+        if name in canon_of:
+            raise InputError(nested_message(path, name, typ))
     df.index = pd.RangeIndex(rows_read)
     rownum = pd.Series(np.arange(rows_read) + first_row, index=df.index)
     problems = _Problems(str(path), rownum)
@@ -486,6 +733,21 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | None = None, *,
                      f"has {got} fields but the header has {width}: a comma or quote out of "
                      "place; its values would land in the wrong columns. Fix the row in the "
                      "export")
+    # Cells named by the workbook reader: their own rule, not "required value is missing".
+    cell_flagged = {c: pd.Series(False, index=df.index) for c in df.columns}
+    for pos, cells in sorted((raw.attrs.get(CELL_PROBLEMS) or {}).items()):
+        mask = pd.Series(False, index=df.index)
+        mask.iloc[pos] = True
+        for raw_col, value, rule in cells:
+            if raw_col in canon_of:  # a column the table does not use cannot spoil a row
+                problems.add(mask, canon_of[raw_col], pd.Series(value, index=df.index), rule)
+                cell_flagged[canon_of[raw_col]] |= mask
+    for canon, _, label1, col2, label2 in _duplicate_columns(raw, spec, mp):
+        one, two = _to_text(df[canon]), _to_text(raw[col2]).set_axis(df.index)
+        differ = ~((one == two).fillna(False) | (one.isna() & two.isna()))
+        both = one.fillna("(blank)").astype(str) + " | " + two.fillna("(blank)").astype(str)
+        problems.add(differ, canon, both, f"columns {label1} and {label2} have the same header "
+                     "but different values; delete one or make them agree")
 
     # Constants and composed columns from the mapping.
     for canon, value in (mp.constants if mp else {}).items():
@@ -503,7 +765,7 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | None = None, *,
     derivable = {"age_band"} if {"date_of_birth", "age_years"} & set(df.columns) else set()
     missing = [c for c in spec.required if c not in df.columns and c not in derivable]
     if missing:
-        found = ", ".join(repr(str(c)) for c in raw.columns[:25])
+        found = short_list(_headers(raw))
         hint = ("pass --mapping annex_a for an Ofsted Annex A export, or write a mapping file "
                 "(see README, 'Data contracts')") if kind == "cases" else (
                 "rename the columns to the contract names listed by `sqa dictionary`")
@@ -524,7 +786,10 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | None = None, *,
             problems.add(bad, col.name, text, f"not an allowed value (allowed: {allowed})")
         elif col.type == "date":
             parsed, bad = _parse_date(text)
-            problems.add(bad, col.name, text, "not a valid date (use dd/mm/yyyy or yyyy-mm-dd)")
+            rules = date_rules(text[bad])
+            for rule in pd.unique(rules):
+                problems.add(bad & (rules == rule).reindex(text.index, fill_value=False),
+                             col.name, text, rule)
         elif col.type == "bool":
             parsed, bad = _parse_bool(text, blank_false=col.name.startswith("theme_"))
             problems.add(bad, col.name, text, "not yes/no")
@@ -538,7 +803,10 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | None = None, *,
         else:
             parsed = text
         if not col.nullable:
-            problems.add(parsed.isna() & text.isna(), col.name, text, "required value is missing")
+            missing = parsed.isna() & text.isna()
+            if col.name in cell_flagged:
+                missing &= ~cell_flagged[col.name]
+            problems.add(missing, col.name, text, "required value is missing")
         out[col.name] = parsed
 
     _row_rules(out, df, problems, kind, today or privacy.today())

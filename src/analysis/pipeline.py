@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from . import locks
+from . import interrupt, locks
 from .provenance import git_commit, package_versions, sha256_file, timestamp, write_json
 
 __all__ = ["KERNEL_START_ATTEMPTS", "NotebookOutcome", "NotebookSpec", "PREPARE_STEPS",
@@ -590,8 +590,9 @@ def execute_notebook(root: Path, report_dir: Path, notebook: Path, name: str,
                 pm.execute_notebook(str(notebook), str(out), parameters=params, cwd=str(root),
                                     progress_bar=False, log_output=False, kernel_name="python3",
                                     language="python",
-                                    # the kernel's start-up chatter would break the progress bar
-                                    extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                                    # the kernel's start-up chatter would break the
+                                    # progress bar; on Ctrl-C it logged a traceback
+                                    extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
                 break
             except RuntimeError as exc:
                 # Kernels started at the same moment by parallel workers (or another program)
@@ -825,11 +826,16 @@ def _run_locked(rnd: Round, only: list[str] | None, skip_prepare: bool,
                                           params[s.name]))
         else:
             ctx = get_context("spawn")  # a clean interpreter per worker: no inherited threads
-            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx) as pool:
+            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx,
+                                     initializer=interrupt.ignore_sigint) as pool:
                 futures = [pool.submit(execute_notebook, rnd.root, rnd.report_dir, s.notebook,
                                        s.name, params[s.name]) for s in todo]
-                for fut in as_completed(futures):
-                    finished(fut.result())
+                try:
+                    for fut in as_completed(futures):
+                        finished(fut.result())
+                except KeyboardInterrupt:  # Ctrl-C: the workers ignore it; end them here
+                    interrupt.stop_pool(pool)
+                    raise
         bar.close()
         outcomes = [results[s.name] for s in specs]
         records = []

@@ -570,6 +570,7 @@ def render_quarto(pages: list[Page], out_dir: Path, cfg: dict[str, Any], site_ur
     report.reused = [out for out in staged if out not in missing]
     logs: list[str] = []
     if missing:
+        running: list[subprocess.Popen[str]] = []
         stage = Path(tempfile.mkdtemp(prefix="sqa-quarto-", dir=staging_parent(root)))
         try:
             n = min(len(missing), jobs or os.cpu_count() or 1)
@@ -581,6 +582,7 @@ def render_quarto(pages: list[Page], out_dir: Path, cfg: dict[str, Any], site_ur
                 proj = stage / f"shard{i}"
                 _write_project(proj, conf, theme, [(staged[o][1], staged[o][2]) for o in shard])
                 procs.append((shard, proj, _start_quarto(proj)))
+            running.extend(proc for _, _, proc in procs)
             for shard, proj, proc in procs:
                 rc, out = _finish(proc)
                 logs.append(f"== quarto render ({len(shard)} page(s): {', '.join(shard)}) "
@@ -604,6 +606,12 @@ def render_quarto(pages: list[Page], out_dir: Path, cfg: dict[str, Any], site_ur
                     else:
                         report.failed[o] = _failure_reason(rc1, _clean_log(out1, stage))
             bar.close()
+        except BaseException:  # Ctrl-C or an error: no Quarto left rendering into the stage
+            for proc in running:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            raise
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     report.rendered = [o for o in missing if o not in report.failed]

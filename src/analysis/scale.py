@@ -37,6 +37,7 @@ import hashlib
 import itertools
 import math
 import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -110,7 +111,10 @@ def _hmac_pads(key: bytes) -> tuple[Any, Any]:
 
 
 def _init_worker(key: bytes) -> None:
+    """Set up a hashing worker. It ignores Ctrl-C: the parent stops the pool, and each worker
+    no longer prints its own KeyboardInterrupt traceback (issue 12, case 17)."""
     global _PADS
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _PADS = _hmac_pads(key)
 
 
@@ -156,9 +160,14 @@ class _Hasher:
         res = self.pool.map_async(_hmac8, chunks)
         return lambda: b"".join(res.get())
 
-    def close(self) -> None:
+    def close(self, stop: bool = False) -> None:
+        """Let the workers finish and end them; with ``stop`` (an error or Ctrl-C), end them
+        at once."""
         if self.pool is not None:
-            self.pool.close()
+            if stop:
+                self.pool.terminate()
+            else:
+                self.pool.close()
             self.pool.join()
             self.pool = None
 
@@ -300,7 +309,7 @@ class _Parsed:
     text_na: np.ndarray        # the cell was blank / an NA token
     negative: np.ndarray       # int columns: below zero
     text: Callable[[np.ndarray], list[str]]  # the cell's text at the given rows
-    rule: str = ""
+    rule: str | Callable[[np.ndarray], list[str]] = ""  # one rule, or each row's rule
 
 
 def _dictionary(arr: pa.Array) -> tuple[list[Any], np.ndarray]:
@@ -368,13 +377,18 @@ def _parse_column(arr: pa.Array, col: schemas.Column, extra: dict[str, str] | No
     na_tokens = ingest.ANSWER_NA_TOKENS if col.type == "answer" else ingest.NA_TOKENS
     text = ingest._to_text(pd.Series(values, dtype=object), na_tokens)
     negative = np.zeros(len(values), dtype=bool)
-    rule = ""
+    rule: str | Callable[[np.ndarray], list[str]] = ""
     if col.type in {"category", "level", "answer"}:
         parsed, bad = ingest._parse_code(text, col, extra)
         rule = f"not an allowed value (allowed: {', '.join(col.allowed or ())})"
     elif col.type == "date":
         parsed, bad = ingest._parse_date(text)
-        rule = "not a valid date (use dd/mm/yyyy or yyyy-mm-dd)"
+        by_value = ingest.date_rules(text[bad]).reindex(text.index, fill_value="").tolist()
+
+        def date_rule(rows: np.ndarray) -> list[str]:  # out-of-range years: their own rule
+            return [by_value[i] for i in idx[rows]]
+
+        rule = date_rule
     elif col.type == "bool":
         parsed, bad = ingest._parse_bool(text, blank_false=col.name.startswith("theme_"))
         rule = "not yes/no"
@@ -497,7 +511,11 @@ def canonical_schema(spec: schemas.TableSpec | None = None) -> pa.Schema:
     return pa.Schema.from_pandas(empty, preserve_index=False)
 
 
-def _open_parquet(path: Path) -> pq.ParquetFile:
+def _open_parquet(path: Path, flat: Iterable[str] = ()) -> pq.ParquetFile:
+    """Open a Parquet file, or raise ``InputError`` naming the file and the fix: not found,
+    not Parquet, unreadable, too many columns, or a nested column among ``flat`` (the
+    columns DuckDB and Arrow will read; nested ones raised a traceback, issue 12, case 17).
+    """
     if not path.exists():
         raise InputError(f"{path}: file not found. Check the path (it is relative to "
                          f"{Path.cwd()}).")
@@ -505,10 +523,21 @@ def _open_parquet(path: Path) -> pq.ParquetFile:
         raise InputError(f"{path}: the scale path reads Parquet files. Convert the export to "
                          "Parquet, or use `sqa ingest` for CSV and XLSX files.")
     try:
-        return pq.ParquetFile(path)
+        pf = pq.ParquetFile(path)
     except Exception as exc:  # pyarrow raises several types for a bad file
         raise InputError(f"{path}: not a readable Parquet file ({exc.__class__.__name__}). "
                          "Re-export it.") from None
+    ingest._check_width(path, len(pf.schema_arrow.names))
+    nested = ingest.nested_columns(pf.schema_arrow)
+    for name in flat:
+        if name in nested:
+            raise InputError(ingest.nested_message(path, name, nested[name]))
+    return pf
+
+
+def _cases_columns() -> list[str]:
+    """The canonical cases columns (any levels-of-need scale): those the aggregates read."""
+    return [c.name for c in (*schemas.cases_spec().columns, *schemas.cases_spec().inputs)]
 
 
 @dataclass
@@ -821,16 +850,24 @@ def ingest_parquet(path: str | Path, out_dir: str | Path, key: bytes | None = No
     key = key if key is not None else privacy.load_key(demo=demo_key)
     pf = _open_parquet(path)
     names = list(pf.schema_arrow.names)
+    for _, _, label1, _, label2 in ingest._duplicate_columns(pd.DataFrame(columns=names), spec,
+                                                             mp):
+        raise InputError(f"{path}: columns {label1} and {label2} have the same header. Delete "
+                         "one, or rename it, and export again.")
     renamed, ignored = ingest._rename(pd.DataFrame(columns=names), spec, mp)
     ignored_set = set(ignored)
     sources = [c for c in names if str(c) not in ignored_set]
     columns = dict(zip(renamed.columns, sources, strict=True))
+    nested = ingest.nested_columns(pf.schema_arrow)
+    for src in sources:
+        if src in nested:
+            raise InputError(ingest.nested_message(path, src, nested[src]))
     present = set(columns) | set(mp.constants if mp else {}) | {
         c for c, parts in (mp.compose if mp else {}).items() if all(p in columns for p in parts)}
     derivable = {"age_band"} if {"date_of_birth", "age_years"} & present else set()
     missing = [c for c in spec.required if c not in present and c not in derivable]
     if missing:
-        found = ", ".join(repr(str(c)) for c in names[:25])
+        found = ingest.short_list(names)
         raise InputError(
             f"{path}: missing required column(s) {', '.join(repr(m) for m in missing)} for the "
             f"cases table. Columns found: {found}. Fix: pass --mapping annex_a for an Ofsted "
@@ -926,6 +963,9 @@ def ingest_parquet(path: str | Path, out_dir: str | Path, key: bytes | None = No
                 ctx.seconds["sort: duplicates into the quarantine"] += clock() - t
         os.replace(tmp_table, paths["table"])
         os.replace(tmp_quarantine, paths["quarantine"])
+    except BaseException:
+        hasher.close(stop=True)
+        raise
     finally:
         hasher.close()
         bar.close()
@@ -999,7 +1039,7 @@ def stratified_sample_parquet(path: str | Path, design: Any, seed: int | None = 
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise sampling.DesignError(f"seed must be a whole number >= 0, got {seed!r}.")
     seed = int(seed)
-    pf = _open_parquet(path)
+    pf = _open_parquet(path, _cases_columns())
     available = set(pf.schema_arrow.names)
     wanted = [*d.filter, *d.strata]
     if d.date_window:
@@ -1269,7 +1309,7 @@ def appropriateness_by_source(path: str | Path, services: Sequence[str] | None =
     from . import proportions, thresholds
 
     path = Path(path)
-    _open_parquet(path)
+    _open_parquet(path, [*_cases_columns(), by])
     con = _duckdb()
     try:
         where = ""
@@ -1332,7 +1372,7 @@ def monthly_series(path: str | Path, services: Sequence[str] | None = ("front_do
     from . import thresholds
 
     path = Path(path)
-    _open_parquet(path)
+    _open_parquet(path, _cases_columns())
     return thresholds.monthly_series(path, services=services,
                                      rereferral_method=rereferral_method, limit=limit)
 
