@@ -123,6 +123,12 @@ def test_bad_round_files_get_a_clear_message(project: Path, text: str, message: 
     ("round: t\nnotebooks: [../outside.ipynb]\n", "outside the project"),
     ("round: t\nprepare:\n  - ingest: {kind: cases, file: a.csv, out: ../../tmp/x}\n"
      "notebooks: [notebooks/ok.ipynb]\n", "outside the project"),
+    ("round: t\nprepare:\n  - ingest: {kind: cases, file: a.csv, out: reports/site/v}\n"
+     "notebooks: [notebooks/ok.ipynb]\n", "not a place a round may write"),
+    ("round: t\nprepare:\n  - synth: {out: src/analysis}\n"
+     "notebooks: [notebooks/ok.ipynb]\n", "not a place a round may write"),
+    ("round: t\nprepare:\n  - synth: {out: data/published}\n"
+     "notebooks: [notebooks/ok.ipynb]\n", "not a place a round may write"),
     ("round: t\nprepare:\n  - ingest: {kind: cases, file: a.csv, mapping: /tmp/m.yml}\n"
      "notebooks: [notebooks/ok.ipynb]\n", "mapping: .*outside the project"),
     ("round: t\nprepare:\n  - ingest: {kind: cases, file: /etc/passwd}\n"

@@ -186,6 +186,21 @@ def _inside(path: Path, root: Path, where: str, value: Any, allow: bool = False)
                          "inputs elsewhere set 'allow_outside: true'.")
 
 
+def _writes_data(rnd: Round, where: str, value: Any) -> None:
+    """A prepare step writes under ``data/`` only (never ``data/published/``, the code, the
+    notebooks or ``reports/``, where the served site and the executed notebooks live)."""
+    if value is None:
+        return
+    p = Path(str(value))
+    full = (p if p.is_absolute() else rnd.root / p).resolve()
+    data = (rnd.root / "data").resolve()
+    if not full.is_relative_to(data) or full.is_relative_to(data / "published"):
+        raise RoundError(f"{rnd.path}: {where}{value} is not a place a round may write. A "
+                         "step's output goes under data/ (e.g. data/processed/<round>/ or "
+                         "data/synthetic/<round>/), never into data/published/, reports/ "
+                         "or the code.")
+
+
 def _check_steps(rnd: Round, allow_outside: bool) -> None:
     """Every prepare step's keys known, its kind valid and its paths inside the project.
 
@@ -207,6 +222,8 @@ def _check_steps(rnd: Round, allow_outside: bool) -> None:
         for key in ("out", "truth", "file"):
             _inside(rnd.path, rnd.root, f"{where}{key}: ", cfg.get(key),
                     allow=allow_outside and key == "file")
+        for key in ("out", "truth"):  # what a step writes stays in data/, off the site
+            _writes_data(rnd, f"{where}{key}: ", cfg.get(key))
         for key in ("design", "mapping"):  # a YAML path (not a built-in name) stays inside
             value = str(cfg.get(key, ""))
             if value.endswith((".yml", ".yaml")):
