@@ -442,7 +442,10 @@ def test_ctrl_c_during_a_run_prints_one_line_and_exits_130_without_tracebacks(
     proc = subprocess.Popen([sys.executable, "-m", "analysis", "run", str(rf), "--jobs",
                              str(jobs), "--no-progress"], cwd=project, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)  # its own group, as a terminal's job
+                            start_new_session=True,  # its own group, as a terminal's job
+                            # as from a terminal: a background job (CI, `cmd &`) starts with
+                            # SIGINT ignored, and Python keeps it ignored
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         markers = [project / f"started{i}" for i in range(jobs)]
         deadline = time.monotonic() + 120

@@ -127,3 +127,22 @@ def test_the_minimum_is_a_setting() -> None:
     assert min_audited() == 5 and reportable(5) and not reportable(4)
     with pytest.raises(ValueError):
         configure(0)
+
+
+@pytest.mark.parametrize("n, text", [(0, "0 cases"), (1, "fewer than 5 cases"),
+                                     (4, "fewer than 5 cases"), (5, "5 cases"),
+                                     (12, "12 cases")])
+def test_a_count_of_children_under_the_minimum_reads_fewer_than_the_minimum(n: int,
+                                                                            text: str) -> None:
+    from analysis.reporting import few_children
+
+    assert few_children(n) == text
+
+
+def test_the_officers_list_never_states_a_count_under_five() -> None:
+    from analysis.reporting.review import officers_sentence
+
+    assert "Fewer than 5 audited cases are listed" in officers_sentence(4)
+    assert "No audited case" not in officers_sentence(0)
+    assert "7 audited cases are listed" in officers_sentence(7)
+    assert "0 audited cases are listed" in officers_sentence(0)

@@ -468,7 +468,8 @@ def test_a_theme_comparison_with_fewer_than_five_cases_held_too_low_gives_no_cou
     cases += [{"id": f"r{i}", "service": "tier2_social_work", "held": "2B",
                "auditors": [{"themes": {t: i < 2}}]} for i in range(25)]
     co = rv.theme_cooccurrence(frame_of(cases), STD).set_index("theme").loc[t]
-    assert "too few to compare (4 cases held too low;" in co.text
+    assert "too few to compare (fewer than 5 cases held too low;" in co.text
+    assert "4 cases" not in co.text  # rule 1: a small count of children is never stated
     assert " of 4" not in co.text and " of 25" not in co.text
     assert math.isnan(co.with_theme_too_low) and math.isnan(co.ci_low)
 

@@ -37,6 +37,7 @@ from .rules import (
     TOO_FEW,
     audited_share,
     configure,
+    few_children,
     min_audited,
     reportable,
     too_few,
@@ -46,7 +47,8 @@ from .words import CENSORED_NOTE, CHANGE_RULE, cannot_tell, direction, ratio_dir
 
 __all__ = ["CENSORED_NOTE", "CHANGE_RULE", "MIN_AUDITED", "PATTERNS", "ROUNDING_RULE", "TOO_FEW",
            "Ledger", "load_ledgers", "release_problems",
-           "audited_share", "cannot_tell", "configure", "count", "counted", "direction", "interval",
+           "audited_share", "cannot_tell", "configure", "count", "counted", "direction",
+           "few_children", "interval",
            "margin", "min_audited", "number", "p_value", "pct", "points", "ratio",
            "ratio_direction", "reportable", "round_half_up", "share", "too_few",
            "too_few_reason"]

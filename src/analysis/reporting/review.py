@@ -26,14 +26,15 @@ from ..review.common import (
     group_noun,
 )
 from .numbers import counted, number, p_value, pct, points
-from .rules import TOO_FEW, min_audited, reportable, too_few
+from .rules import TOO_FEW, few_children, min_audited, reportable, too_few
 from .words import CENSORED_NOTE
 
 if TYPE_CHECKING:
     from ..review.delay import DelayResult
 
 __all__ = ["auditor_agreement_table", "change_display", "data_sentence", "delay_reading",
-           "delay_service_display", "delay_text", "describe_share", "reproduction_display",
+           "delay_service_display", "delay_text", "describe_share", "officers_sentence",
+           "reproduction_display",
            "results_display", "sample_display", "service_summary", "share_word",
            "standards_matrix", "themes_display", "tier_display", "weighted_sentence"]
 
@@ -390,3 +391,14 @@ def data_sentence(frame: pd.DataFrame, audit: pd.DataFrame, standards_name: str,
             f"standards of the template *{standards_name}*. Round: {round_title}."
             + ("" if weighted else " No sample manifest was found, so every case counts "
                "equally."))
+
+
+def officers_sentence(n_listed: int) -> str:
+    """How many audited cases the officers' internal list holds (the list itself is never
+    published); fewer than the minimum reads "fewer than 5 audited cases" (rule 1)."""
+    what = few_children(n_listed, "audited case")
+    verb = "is" if what.startswith("1 ") else "are"
+    return (f"**For the board's officers.** {what[0].upper() + what[1:]} {verb} listed for the "
+            "officers to look at again: cases held below the tier the auditors judged right, "
+            "and cases where at least one auditor judged a higher tier. The list is kept with "
+            "the round's internal files and is not published.")

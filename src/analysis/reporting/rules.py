@@ -20,8 +20,8 @@ import math
 
 from .numbers import count, interval, pct
 
-__all__ = ["MIN_AUDITED", "TOO_FEW", "audited_share", "configure", "min_audited",
-           "reportable", "too_few", "too_few_reason"]
+__all__ = ["MIN_AUDITED", "TOO_FEW", "audited_share", "configure", "few_children",
+           "min_audited", "reportable", "too_few", "too_few_reason"]
 
 MIN_AUDITED = 5
 TOO_FEW = "too few to report"
@@ -62,6 +62,17 @@ def too_few(n: float | None, noun: str = "cases", min_n: int | None = None,
         return f"no {noun} {verb}"
     one = noun[:-1] if k == 1 and noun.endswith("s") else noun
     return f"{count(k)} {one} {verb}: {TOO_FEW}"
+
+
+def few_children(n: float | None, noun: str = "case", plural: str | None = None,
+                 min_n: int | None = None) -> str:
+    """A count of children in a sentence ("4 cases held too low"): the count itself when it
+    is none or at least the minimum, else "fewer than 5 cases" (rule 1; the publication
+    gate refuses "4 cases" in a sentence, ``analysis.reporting.check.small_counts``)."""
+    k, many = _n(n), plural or noun + "s"
+    if k == 0 or k >= min_audited(min_n):
+        return f"{count(k)} {noun if k == 1 else many}"
+    return f"fewer than {min_audited(min_n)} {many}"
 
 
 def too_few_reason(min_n: int | None = None) -> str:

@@ -13,8 +13,8 @@ from .. import proportions as pr
 from ..findings import finding_id
 from ..reporting import (
     cannot_tell,
-    counted,
     direction,
+    few_children,
     min_audited,
     p_value,
     points,
@@ -93,8 +93,8 @@ def theme_cooccurrence(frame: pd.DataFrame, standards: Standards, confidence: fl
             continue
         if not (reportable(len(a)) and reportable(len(b))):
             # rule 1: a group under the minimum gets no count with the theme and no share
-            few = ([counted(len(b), "case") + " held too low"] if not reportable(len(b))
-                   else []) + ([counted(len(a), "other case")] if not reportable(len(a))
+            few = ([few_children(len(b)) + " held too low"] if not reportable(len(b))
+                   else []) + ([few_children(len(a), "other case")] if not reportable(len(a))
                                else [])
             rows.append({**base, "with_theme_too_low": math.nan, "with_theme_others": math.nan,
                          "difference": math.nan, "ci_low": math.nan, "ci_high": math.nan,
