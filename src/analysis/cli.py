@@ -1,8 +1,8 @@
 """The ``sqa`` command (also ``python -m analysis``).
 
-Subcommands: ingest, synth, sample, run, publish, dictionary.  Every subcommand has
-``--help``.  A user's mistake (bad file, missing key, bad round file) prints one message
-naming the file and the fix, and exits 2 with no traceback; a check that fails (a sample
+Subcommands: ingest, synth, sample, run, publish, check, new-round, dictionary.  Every
+subcommand has ``--help``.  A user's mistake (bad file, missing key, bad round file) prints
+one message naming the file and the fix, and exits 2 with no traceback; a check that fails (a sample
 that does not verify, a notebook that fails) exits 1. Ctrl-C prints one line saying what was
 left behind and exits 130 (workers of parallel steps ignore it: ``analysis.interrupt``).
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 from . import __version__
 
 __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "cmd_dictionary",
-           "cmd_ingest", "cmd_publish", "cmd_run", "cmd_sample", "cmd_synth", "main",
-           "user_errors"]
+           "cmd_ingest", "cmd_new_round", "cmd_publish", "cmd_run", "cmd_sample", "cmd_synth",
+           "main", "user_errors"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
@@ -166,6 +166,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("folder", type=Path, help="a round's report folder or a site folder")
     s.add_argument("--min-audited", type=int, default=None, metavar="N",
                    help="the minimum group of audited cases (default 5)")
+
+    # new-round
+    s = sub.add_parser(
+        "new-round", help="write rounds/NAME.yml for a new audit round from a commented template",
+        description="Write rounds/NAME.yml: a round file for real data (demo: false) with its "
+        "inputs under data/raw/NAME/ (ignored by git), the prepare steps in the order an "
+        "analyst meets them (ingest the council's export, draw the sample, ingest the "
+        "returned auditor workbooks) and every key explained in a comment. Never overwrites "
+        "a round file; the file written passes the checks `sqa run` makes.",
+        epilog="Example: sqa new-round 2026-q1 --scale four_level --design threshold_audit")
+    s.add_argument("name", help="the round's short name (e.g. 2026-q1): names reports/NAME/ "
+                   "and data/processed/NAME/")
+    s.add_argument("--scale", help="levels of need: hackney (1, 2A, 2B, 3; the default) or "
+                   "four_level")
+    s.add_argument("--standards", help="the board's audit template YAML, inside the project "
+                   "(default: the Hackney 2011 standards)")
+    s.add_argument("--design", help="sample design: a shipped name (hackney_2011, the "
+                   "default, or threshold_audit) or a design YAML path")
+    s.add_argument("--root", type=Path, default=Path("."), help="project root (default .)")
 
     # dictionary
     s = sub.add_parser("dictionary", help="write the data dictionary page from the contracts",
@@ -319,8 +338,20 @@ def cmd_dictionary(a: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_new_round(a: argparse.Namespace) -> int:
+    from .rounds import new_round
+
+    path = new_round(Path(a.root), a.name, scale=a.scale, standards=a.standards,
+                     design=a.design)
+    rel = path.relative_to(Path(a.root).resolve()).as_posix()
+    print(f"wrote {rel}\nnext: put the council's export at data/raw/{a.name}/annex_a.xlsx (or "
+          f"edit the file: names in {rel}), set SQA_PSEUDONYM_KEY, then `sqa run {rel}`")
+    return EXIT_OK
+
+
 COMMANDS = {"ingest": cmd_ingest, "synth": cmd_synth, "sample": cmd_sample, "run": cmd_run,
-            "publish": cmd_publish, "check": cmd_check, "dictionary": cmd_dictionary}
+            "publish": cmd_publish, "check": cmd_check, "dictionary": cmd_dictionary,
+            "new-round": cmd_new_round}
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
