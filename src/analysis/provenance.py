@@ -20,7 +20,7 @@ from typing import Any
 from . import __version__
 
 __all__ = ["KEY_PACKAGES", "git_commit", "package_versions", "sha256_file", "timestamp",
-           "write_json"]
+           "write_json", "write_text_atomic"]
 
 KEY_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "papermill", "pandera", "duckdb",
                 "pyarrow", "matplotlib", "openpyxl")
@@ -71,7 +71,14 @@ def write_json(data: Any, path: str | Path) -> Path:
     while writing never leaves a truncated file (``round.json`` must be whole or absent)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False, default=str) + "\n"
+    return write_text_atomic(path, json.dumps(data, sort_keys=True, indent=2,
+                                              ensure_ascii=False, default=str) + "\n")
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path`` and replace ``path`` with it in one
+    step (``os.replace``): a reader, or a process killed mid-write, never sees half a file."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -54,7 +53,13 @@ import yaml
 from . import gate, locks, pipeline, sitetx, verify
 from . import render as rendering
 from .gate import Sensitive, public_dates, scan_site, sensitive_values
-from .provenance import git_commit, package_versions, sha256_file, timestamp
+from .provenance import (
+    git_commit,
+    package_versions,
+    sha256_file,
+    timestamp,
+    write_text_atomic,
+)
 from .render import (
     DATE_TOKEN,
     DATE_TOKEN_LONG,
@@ -211,7 +216,7 @@ def dictionary_markdown(cache_dir: Path) -> str:
 
     text = data_dictionary_markdown()
     cached.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(cached, text)
+    write_text_atomic(cached, text)
     return text
 
 
@@ -481,10 +486,6 @@ def load_versions(site_dir: Path) -> list[dict[str, Any]]:
     return releases if releases is not None else list(sitetx.releases_on_disk(site_dir).values())
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def publish(root: Path, version: str | None = None, title: str | None = None,
@@ -602,7 +603,7 @@ def _publish(root: Path, version: str | None, title: str | None, notes: Path | N
             {r["version"] for r in all_releases}, version)
             if p.split(":", 1)[0] not in report.failed]
         if problems:
-            _atomic_write(failed_log, log + "\n== release check\n" + "\n".join(problems) + "\n")
+            write_text_atomic(failed_log, log + "\n== release check\n" + "\n".join(problems) + "\n")
             raise ReleaseCheckError(
                 f"release check refused version {version} ({engine}): {len(problems)} "
                 "problem(s):\n  " + "\n  ".join(problems) + "\nThe previous site is unchanged."
@@ -624,7 +625,7 @@ def _publish(root: Path, version: str | None, title: str | None, notes: Path | N
                 + "\nThe previous site is unchanged. Remove case-level output "
                 "from the notebook(s) and run the round again.")
         sitetx.move_into_place(site_dir, out_dir, {**release.__dict__}, all_releases)
-        _atomic_write(site_dir / "v" / f"{version}.render.log", log)
+        write_text_atomic(site_dir / "v" / f"{version}.render.log", log)
         failed_log.unlink(missing_ok=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

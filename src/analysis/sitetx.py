@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from . import locks
+from .provenance import write_text_atomic
 
 __all__ = ["FAULT_ENV", "RELEASE_FILE", "STEPS", "fault", "latest_version", "move_into_place",
            "read_versions", "recover", "releases_on_disk", "set_latest", "write_versions"]
@@ -76,10 +77,6 @@ def _copytree(src: Path, dst: Path, step: str) -> None:
     shutil.copytree(src, dst, copy_function=copy)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------------------
@@ -109,7 +106,7 @@ def write_versions(site_dir: Path, releases: list[dict[str, Any]]) -> str:
     """Write ``versions.json`` (releases oldest first); return the latest version."""
     releases = sorted(releases, key=lambda r: r["date"])
     latest = releases[-1]["version"] if releases else ""
-    _atomic_write(site_dir / "versions.json", json.dumps(
+    write_text_atomic(site_dir / "versions.json", json.dumps(
         {"latest": latest, "generated": datetime.now(UTC).isoformat(timespec="seconds"),
          "releases": releases}, indent=2, sort_keys=True) + "\n")
     return latest
@@ -224,7 +221,7 @@ def move_into_place(site_dir: Path, out_dir: Path, entry: dict[str, Any],
     fault("release-renamed")
     releases = sorted([*others, entry], key=lambda r: r["date"])
     set_latest(site_dir, releases[-1]["version"])
-    _atomic_write(site_dir / "index.html", INDEX_HTML)
+    write_text_atomic(site_dir / "index.html", INDEX_HTML)
     fault("before-versions")
     write_versions(site_dir, releases)
     fault("published")
@@ -320,7 +317,7 @@ def recover(site_dir: Path, stage_dirs: list[Path]) -> list[str]:
             set_latest(site_dir, want["version"])
             done.append(f"made latest/ a copy of v/{want['version']} again")
         if not (site_dir / "index.html").is_file():
-            _atomic_write(site_dir / "index.html", INDEX_HTML)
+            write_text_atomic(site_dir / "index.html", INDEX_HTML)
             done.append("wrote the root index.html again")
     return done
 
