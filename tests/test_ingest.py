@@ -186,6 +186,34 @@ def test_annex_a_mapping_copes_with_a_messy_export(tmp_path: Path) -> None:
     assert "Allocated Worker" in res.ignored_columns
 
 
+def test_a_header_cell_merged_down_over_a_two_row_header_keeps_its_name(tmp_path: Path
+                                                                        ) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Exampleshire County Council: Annex A list 1"])
+    ws.append(["Child Unique ID", "Child details", None, "Contact", None])
+    ws.append([None, "Gender", "Age of Child (Years)", "Date of Contact", "Contact Source"])
+    ws.merge_cells("A2:A3")
+    ws.merge_cells("B2:C2")
+    ws.merge_cells("D2:E2")
+    ws.append(["000123", "b) Female", 7, "01/04/2025", "5A: Police"])
+    ws.append(["000124", "a) Male", 3, "02/04/2025", "3A: Health services - GP"])
+    p = tmp_path / "two_row_header.xlsx"
+    wb.save(p)
+    res = ingest.ingest(p, "cases", "annex_a", demo_key=True)
+    assert res.rows_accepted == 2 and res.rows_quarantined == 0
+    assert list(res.accepted.sort_values("contact_date")["referral_source"]) == ["police",
+                                                                                 "health"]
+
+
+@pytest.mark.parametrize("written", ["5A: Police", "q) 5A: Police", "5A - Police", "Police",
+                                     "5a", "a) Police"])
+def test_a_code_written_with_its_label_reads_as_the_code(written: str) -> None:
+    col = schemas.cases_spec().column("referral_source")
+    parsed, bad = ingest._parse_code(pd.Series([written], dtype="string"), col, None)
+    assert not bad.any() and parsed.iloc[0] == "police"
+
+
 def test_audit_returns_keep_pseudonymised_case_ids(tmp_path: Path) -> None:
     spec = schemas.audit_spec()
     pid = privacy.pseudonymise("CN1", privacy.DEMO_KEY, "case")

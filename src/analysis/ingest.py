@@ -336,6 +336,12 @@ def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[
         if max(scores) > 0:
             header_idx = int(np.argmax(scores))
     header = ["" if v is None else str(v) for v in rows[header_idx]]
+    # A two-row header: a cell merged down over both rows (e.g. "Child Unique ID" beside a
+    # "Child details" group row) holds its name in the row above and reads as blank here.
+    for _, (c1, r1, c2, r2) in merged:
+        if r1 <= header_idx < r2 and c1 == c2 and c1 - 1 < len(header) \
+                and not header[c1 - 1].strip() and rows[r1 - 1][c1 - 1] is not None:
+            header[c1 - 1] = str(rows[r1 - 1][c1 - 1])
     width = len(header)
     _check_width(path, sum(h.strip() != "" for h in header))
     body = [(r + [None] * width)[:width] for r in rows[header_idx + 1:]]
@@ -575,7 +581,12 @@ def _parse_code(text: pd.Series, col: schemas.Column, extra: dict[str, str] | No
 
     def one(v: str) -> object:
         low = v.lower()
-        for cand in (low, ENUM_PREFIX.sub("", low), low.replace("-", " ").replace("_", " ")):
+        bare = ENUM_PREFIX.sub("", low)
+        # Annex A and CIN census codes written with their label: "5A: Police", "q) 6: Police",
+        # "3A - Health services": the label, then the code, then the label's first words.
+        code, sep, label = bare.partition(":") if ":" in bare else bare.partition(" - ")
+        extra = (label.strip(), code.strip(), label.split(" - ")[0].strip()) if sep else ()
+        for cand in (low, bare, low.replace("-", " ").replace("_", " "), *extra):
             if cand in table and table[cand] in allowed:
                 return table[cand]
             if cand.replace(" ", "_") in table and table[cand.replace(" ", "_")] in allowed:
