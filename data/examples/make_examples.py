@@ -18,7 +18,12 @@ What makes it council-shaped (the things a reader of a real export has to cope w
   serial numbers;
 * a few rows a council would have to fix (an impossible date, a missing child id, a duplicate).
 
-Usage: ``python data/examples/make_examples.py`` (writes ``annex_a_exampleshire.xlsx``).
+It also writes ``vignette_ratings.csv``: a threshold-consistency exercise in which practitioners
+from four agencies graded the same twelve written case vignettes on Exampleshire's four levels
+of need, with the level the multi-agency panel agreed for each (the reference), as the board
+would collect it on a form.
+
+Usage: ``python data/examples/make_examples.py`` (writes both files).
 """
 
 from __future__ import annotations
@@ -262,6 +267,27 @@ def write_workbook(lists: dict[str, list[dict]], path: Path) -> Path:
           [[*_child_cells(r["child"], r["start"], k), "b) No", _as_cell(r["start"], k),
             r["status"], None, "Children in Care Team"] for k, r in enumerate(cla)])
     wb.save(path)
+    from analysis.export import deterministic_xlsx  # fixed zip times: the same bytes each run
+
+    return deterministic_xlsx(path)
+
+
+def write_ratings(rng: np.random.Generator, path: Path) -> Path:
+    """Twelve vignettes graded by 24 practitioners (six from each of four agencies)."""
+    import csv
+
+    reference = [1, 2, 2, 3, 3, 4, 2, 3, 4, 1, 3, 2]
+    # How far each agency tends to grade from the panel: police and education a little high.
+    lean = {"Police": 0.35, "Health": 0.0, "Education": 0.25, "Children's Social Care": -0.2}
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["Vignette", "Practitioner", "Agency", "Level given", "Panel level"])
+        for agency, shift in lean.items():
+            for p in range(6):
+                who = f"{agency[:3].upper()}-{p + 1:02d}"
+                for v, ref in enumerate(reference, start=1):
+                    given = int(np.clip(np.rint(ref + shift + rng.normal(0, 0.6)), 1, 4))
+                    out.writerow([f"V{v:02d}", who, agency, f"Level {given}", f"Level {ref}"])
     return path
 
 
@@ -271,6 +297,7 @@ def main() -> None:
     lists = make_journeys(rng, children)
     out = write_workbook(lists, HERE / "annex_a_exampleshire.xlsx")
     print(out, {k: len(v) for k, v in lists.items()})
+    print(write_ratings(np.random.default_rng(20260403), HERE / "vignette_ratings.csv"))
 
 
 if __name__ == "__main__":
