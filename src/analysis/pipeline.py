@@ -289,10 +289,24 @@ def load_round(path: str | Path) -> Round:
     if not nbs:
         raise RoundError(f"{path}: the round lists no notebooks (add a 'notebooks:' list).")
     std = d.get("standards")
-    _inside(path, root, "standards: ", std)
+    from . import schemas
+
+    shipped = schemas.shipped_standards(str(std)) if std else None
+    if not shipped:
+        _inside(path, root, "standards: ", std)
+        if std and not (root / str(std)).is_file():
+            raise RoundError(f"{path}: 'standards: {std}' is neither a shipped audit template "
+                             f"({', '.join(schemas.SHIPPED_STANDARDS)}) nor a YAML file of the "
+                             "project; give one of those names or the template's path.")
+    scale = d.get("scale")
+    if scale is not None:
+        try:
+            schemas.load_scale(str(scale))
+        except ValueError as exc:
+            raise RoundError(f"{path}: scale: {exc}.") from None
     rnd = Round(path=path, root=root, name=name, title=str(d.get("title") or name), date=when,
-                demo=bool(d.get("demo", False)), scale=d.get("scale"),
-                standards=root / std if std else None, prepare=d.get("prepare") or [],
+                demo=bool(d.get("demo", False)), scale=scale,
+                standards=shipped or (root / std if std else None), prepare=d.get("prepare") or [],
                 notebooks=nbs, parameters=_parameters(path, "", d.get("parameters")),
                 publish=dict(d.get("publish") or {}))
     _check_steps(rnd, bool(d.get("allow_outside", False)))
@@ -428,7 +442,12 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
             from . import synth
 
             seed = int(cfg.get("seed", 20161))
-            paths = synth.write_demo(synth_out, seed=seed, contacts=cfg.get("contacts"))
+            from . import schemas
+
+            paths = synth.write_demo(
+                synth_out, seed=seed, contacts=cfg.get("contacts"),
+                standards=schemas.load_standards(rnd.standards) if rnd.standards else None,
+                scale=schemas.load_scale(rnd.scale) if rnd.scale else None)
             say(f"synth: wrote demo data to {_rel(rnd, synth_out)} "
                 f"({time.perf_counter() - t0:.1f} s)")
             files = [Path(p) for p in paths.values() if isinstance(p, str | Path)]
@@ -487,7 +506,7 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
 
             out = sample_dir(rnd, name)
             code = sampling.cli_draw(cases, design_path or design, cfg.get("seed"), out,
-                                     previous, rnd.standards)
+                                     previous, rnd.standards, rnd.scale)
             if code != 0:
                 raise RoundError(f"{rnd.path}: drawing the sample {name!r} failed (see above).")
             manifest = out / "manifest.json"
@@ -512,10 +531,13 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                 say(f"simulate_audit {name}: unchanged, reused {_rel(rnd, out_file)}")
                 done(step, key, hit["record"], [rnd.root / p for p in hit["outputs"]])
                 continue
-            from . import synth
+            from . import schemas, synth
 
-            synth.write_audit_returns(manifest, truth, out_file, seed=int(cfg.get("seed", 1)),
-                                      kind=str(cfg.get("kind", "tier2")))
+            synth.write_audit_returns(
+                manifest, truth, out_file, seed=int(cfg.get("seed", 1)),
+                kind=str(cfg.get("kind", "tier2")),
+                standards=schemas.load_standards(rnd.standards) if rnd.standards else None,
+                scale=schemas.load_scale(rnd.scale) if rnd.scale else None)
             say(f"simulate_audit {name}: synthetic auditors completed the sample -> "
                 f"{_rel(rnd, out_file)}")
             done(step, key, {"sample": name, "out": str(out_file)}, [out_file])
