@@ -138,6 +138,10 @@ class Scale:
     levels: tuple[str, ...]
     labels: dict[str, str]
     synonyms: dict[str, str]
+    #: What a page calls one level ("tier" for Hackney, else "level").
+    noun: str = "level"
+    #: Where a case is referred on to, in the scale's words ("tier 3" for Hackney).
+    escalation: str = "children's social care"
 
     def position(self, level: str) -> int:
         return self.levels.index(level)
@@ -219,6 +223,8 @@ def load_scale(name: str | None = None) -> Scale:
         levels=tuple(str(x) for x in s["levels"]),
         labels={str(k): v for k, v in s.get("labels", {}).items()},
         synonyms={str(k): str(v) for k, v in s.get("synonyms", {}).items()},
+        noun=str(s.get("noun", "level")),
+        escalation=str(s.get("escalation", "children's social care")),
     )
 
 
