@@ -26,8 +26,8 @@ from .words import answer_words, cannot_tell, direction
 
 __all__ = ["BENCHMARK_KEYWORDS", "RISKY", "ROUTE_WORDS", "STAT_NAMES", "accuracy_alt_text",
            "accuracy_display", "accuracy_findings", "appropriate_rule", "benchmark_for",
-           "confusion_finding",
-           "data_summary", "kappa_method", "level_agreement_display", "model_route_finding",
+           "confusion_finding", "data_summary", "kappa_method", "level_agreement_display",
+           "levels_sentence", "model_route_finding",
            "odds_ratio_alt_text", "odds_ratio_display", "route_difference_finding", "chartable",
            "monthly_counts", "series_display", "share_display", "trend_alt_text", "trend_counts",
            "trend_sentence", "trend_suppressed_sentence", "triage_agreement_sentence",
@@ -657,3 +657,10 @@ def appropriate_rule(standards: Any) -> str:
             "percentage (as in the Hackney audit). Hackney found single-agency referrals less "
             "often appropriate than those considered first in a multi-agency forum: the route "
             "comparison tests that here.")
+
+
+def levels_sentence(scale: Any) -> str:
+    """The round's levels of need in words, least need first (``Scale.labels``)."""
+    levels = "; ".join(f"{scale.labels.get(lv, lv)} ({lv})" for lv in scale.levels)
+    return (f"This round grades on the scale **{scale.label}**, from least to most need: "
+            f"{levels}.")
