@@ -120,7 +120,9 @@ def test_a_round_file_may_name_a_shipped_template_and_a_mistyped_one_is_refused(
     path.write_text(BOARD_ROUND, "utf-8")
     rnd = pipeline.load_round(path)
     assert rnd.standards == schemas.shipped_standards("graded")
-    assert pipeline.base_parameters(rnd)["scale"] == "four_level"
+    params = pipeline.base_parameters(rnd)
+    assert params["scale"] == "four_level"
+    assert params["standards_file"] == "graded"  # a name: no machine path in the pages
     path.write_text(BOARD_ROUND.replace("standards: graded", "standards: graeded"), "utf-8")
     with pytest.raises(pipeline.RoundError, match="graded"):
         pipeline.load_round(path)

@@ -335,8 +335,22 @@ def base_parameters(rnd: Round) -> dict[str, Any]:
         "project_root": str(rnd.root), "processed_dir": str(rnd.processed_dir),
         "output_dir": str(rnd.report_dir / "outputs"),
         "internal_dir": str(rnd.processed_dir / "internal"), "scale": rnd.scale or "hackney",
-        "standards_file": str(rnd.standards) if rnd.standards else "",
+        "standards_file": _standards_name(rnd),
     }
+
+
+def _standards_name(rnd: Round) -> str:
+    """How the notebooks are told the round's audit template: a shipped template by its name
+    (``graded``: no machine path in the executed pages), a project file by its path, "" for
+    the default."""
+    from . import schemas
+
+    if not rnd.standards:
+        return ""
+    for name in schemas.SHIPPED_STANDARDS:
+        if rnd.standards == schemas.shipped_standards(name):
+            return name
+    return str(rnd.standards)
 
 
 PREPARE_STEPS = ("synth", "ingest", "sample", "simulate_audit")
@@ -374,6 +388,13 @@ def prepare_steps(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
                              f"{type(settings).__name__}.")
         steps.append((name, dict(settings or {})))
     return steps
+
+
+def schemas_shipped() -> tuple[str, ...]:
+    """Names of the shipped audit templates (``schemas.SHIPPED_STANDARDS``)."""
+    from . import schemas
+
+    return tuple(schemas.SHIPPED_STANDARDS)
 
 
 def _rel(rnd: Round, p: Path) -> str:
@@ -958,7 +979,10 @@ def _input_hashes(rnd: Round) -> dict[str, str]:
                         and not f.is_relative_to(internal)):
                     hashes[str(f.relative_to(rnd.root))] = sha256_file(f)
     if rnd.standards and rnd.standards.is_file():
-        hashes[_rel(rnd, rnd.standards)] = sha256_file(rnd.standards)
+        name = _standards_name(rnd)
+        key = (f"analysis/config/{rnd.standards.name}" if name in schemas_shipped()
+               else _rel(rnd, rnd.standards))
+        hashes[key] = sha256_file(rnd.standards)
     hashes.update(_parameter_files(rnd, rnd.parameters))
     for spec in rnd.notebooks:
         hashes.update(_parameter_files(rnd, spec.parameters))
