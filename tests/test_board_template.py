@@ -166,6 +166,16 @@ def test_the_hackney_template_and_scale_leave_synthetic_returns_unchanged() -> N
     assert synth.to_board(frame) is frame
 
 
+def test_naming_the_hackney_template_and_scale_changes_no_byte_of_the_demo_data(
+        tmp_path: Path) -> None:
+    plain = synth.write_demo(tmp_path / "plain", seed=20161)
+    named = synth.write_demo(tmp_path / "named", seed=20161,
+                             standards=schemas.load_standards("hackney"),
+                             scale=schemas.load_scale("hackney"))
+    for name in ("cases", "ratings", "audit_returns_tier2_previous"):
+        assert plain[name].read_bytes() == named[name].read_bytes(), name
+
+
 def test_the_case_rule_is_written_in_the_templates_answer_words() -> None:
     text = rv.case_rule(schemas.load_standards("graded"), schemas.load_scale("four_level"))
     assert "*good*" in text and "*requires improvement*" in text and "partly" not in text
