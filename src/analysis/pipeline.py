@@ -289,10 +289,24 @@ def load_round(path: str | Path) -> Round:
     if not nbs:
         raise RoundError(f"{path}: the round lists no notebooks (add a 'notebooks:' list).")
     std = d.get("standards")
-    _inside(path, root, "standards: ", std)
+    from . import schemas
+
+    shipped = schemas.shipped_standards(str(std)) if std else None
+    if not shipped:
+        _inside(path, root, "standards: ", std)
+        if std and not (root / str(std)).is_file():
+            raise RoundError(f"{path}: 'standards: {std}' is neither a shipped audit template "
+                             f"({', '.join(schemas.SHIPPED_STANDARDS)}) nor a YAML file of the "
+                             "project; give one of those names or the template's path.")
+    scale = d.get("scale")
+    if scale is not None:
+        try:
+            schemas.load_scale(str(scale))
+        except ValueError as exc:
+            raise RoundError(f"{path}: scale: {exc}.") from None
     rnd = Round(path=path, root=root, name=name, title=str(d.get("title") or name), date=when,
-                demo=bool(d.get("demo", False)), scale=d.get("scale"),
-                standards=root / std if std else None, prepare=d.get("prepare") or [],
+                demo=bool(d.get("demo", False)), scale=scale,
+                standards=shipped or (root / std if std else None), prepare=d.get("prepare") or [],
                 notebooks=nbs, parameters=_parameters(path, "", d.get("parameters")),
                 publish=dict(d.get("publish") or {}))
     _check_steps(rnd, bool(d.get("allow_outside", False)))
@@ -321,8 +335,22 @@ def base_parameters(rnd: Round) -> dict[str, Any]:
         "project_root": str(rnd.root), "processed_dir": str(rnd.processed_dir),
         "output_dir": str(rnd.report_dir / "outputs"),
         "internal_dir": str(rnd.processed_dir / "internal"), "scale": rnd.scale or "hackney",
-        "standards_file": str(rnd.standards) if rnd.standards else "",
+        "standards_file": _standards_name(rnd),
     }
+
+
+def _standards_name(rnd: Round) -> str:
+    """How the notebooks are told the round's audit template: a shipped template by its name
+    (``graded``: no machine path in the executed pages), a project file by its path, "" for
+    the default."""
+    from . import schemas
+
+    if not rnd.standards:
+        return ""
+    for name in schemas.SHIPPED_STANDARDS:
+        if rnd.standards == schemas.shipped_standards(name):
+            return name
+    return str(rnd.standards)
 
 
 PREPARE_STEPS = ("synth", "ingest", "sample", "simulate_audit")
@@ -360,6 +388,13 @@ def prepare_steps(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
                              f"{type(settings).__name__}.")
         steps.append((name, dict(settings or {})))
     return steps
+
+
+def schemas_shipped() -> tuple[str, ...]:
+    """Names of the shipped audit templates (``schemas.SHIPPED_STANDARDS``)."""
+    from . import schemas
+
+    return tuple(schemas.SHIPPED_STANDARDS)
 
 
 def _rel(rnd: Round, p: Path) -> str:
@@ -428,7 +463,12 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
             from . import synth
 
             seed = int(cfg.get("seed", 20161))
-            paths = synth.write_demo(synth_out, seed=seed, contacts=cfg.get("contacts"))
+            from . import schemas
+
+            paths = synth.write_demo(
+                synth_out, seed=seed, contacts=cfg.get("contacts"),
+                standards=schemas.load_standards(rnd.standards) if rnd.standards else None,
+                scale=schemas.load_scale(rnd.scale) if rnd.scale else None)
             say(f"synth: wrote demo data to {_rel(rnd, synth_out)} "
                 f"({time.perf_counter() - t0:.1f} s)")
             files = [Path(p) for p in paths.values() if isinstance(p, str | Path)]
@@ -487,7 +527,7 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
 
             out = sample_dir(rnd, name)
             code = sampling.cli_draw(cases, design_path or design, cfg.get("seed"), out,
-                                     previous, rnd.standards)
+                                     previous, rnd.standards, rnd.scale)
             if code != 0:
                 raise RoundError(f"{rnd.path}: drawing the sample {name!r} failed (see above).")
             manifest = out / "manifest.json"
@@ -512,10 +552,13 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                 say(f"simulate_audit {name}: unchanged, reused {_rel(rnd, out_file)}")
                 done(step, key, hit["record"], [rnd.root / p for p in hit["outputs"]])
                 continue
-            from . import synth
+            from . import schemas, synth
 
-            synth.write_audit_returns(manifest, truth, out_file, seed=int(cfg.get("seed", 1)),
-                                      kind=str(cfg.get("kind", "tier2")))
+            synth.write_audit_returns(
+                manifest, truth, out_file, seed=int(cfg.get("seed", 1)),
+                kind=str(cfg.get("kind", "tier2")),
+                standards=schemas.load_standards(rnd.standards) if rnd.standards else None,
+                scale=schemas.load_scale(rnd.scale) if rnd.scale else None)
             say(f"simulate_audit {name}: synthetic auditors completed the sample -> "
                 f"{_rel(rnd, out_file)}")
             done(step, key, {"sample": name, "out": str(out_file)}, [out_file])
@@ -936,7 +979,10 @@ def _input_hashes(rnd: Round) -> dict[str, str]:
                         and not f.is_relative_to(internal)):
                     hashes[str(f.relative_to(rnd.root))] = sha256_file(f)
     if rnd.standards and rnd.standards.is_file():
-        hashes[_rel(rnd, rnd.standards)] = sha256_file(rnd.standards)
+        name = _standards_name(rnd)
+        key = (f"analysis/config/{rnd.standards.name}" if name in schemas_shipped()
+               else _rel(rnd, rnd.standards))
+        hashes[key] = sha256_file(rnd.standards)
     hashes.update(_parameter_files(rnd, rnd.parameters))
     for spec in rnd.notebooks:
         hashes.update(_parameter_files(rnd, spec.parameters))

@@ -1302,7 +1302,8 @@ def write_workbook(selected: pd.DataFrame, manifest: Mapping[str, Any], path: st
         ["", "Fill in one row per case per auditor. If several auditors audit the same case, "
          "copy the case's row and fill in one copy each, with your own auditor_id."],
         ["", "Pick answers from the drop-down lists. Leave a cell empty if it does not apply "
-         "or you cannot tell (or choose not_applicable / insufficient_information)."],
+         "or you cannot tell" + (f" (or choose {' / '.join(standards.not_counted)})"
+                                 if standards.not_counted else "") + "."],
         ["", "Return the completed workbook to the board's analyst, who reads it with: "
          "sqa ingest --kind audit --sheet Audit <file>. Rows with problems are listed in a "
          "quarantine file, never silently dropped."],
@@ -1315,7 +1316,7 @@ def write_workbook(selected: pd.DataFrame, manifest: Mapping[str, Any], path: st
         ["team", "Team holding the case, if known (pre-filled).", ""],
     ]
     lines += [[c, text, ", ".join(allowed) if allowed else ""] for c, text, allowed in completed]
-    lines += [[], ["Answer codes", ", ".join(f"{a} = {schemas.ANSWER_LABELS.get(a, a)}"
+    lines += [[], ["Answer codes", ", ".join(f"{a} = {schemas.answer_label(a)}"
                                              for a in standards.answers)],
               ["Grades", ", ".join(f"{k} = {v}" for k, v in schemas.GRADE.items())],
               ["Levels of need", ", ".join(f"{lv} = {scale.labels.get(lv, lv)}"
@@ -1797,11 +1798,12 @@ def margin_plot(summary: pd.DataFrame, title: str | None = None):
 
 def cli_draw(cases: str | Path, design: str | Path, seed: int | None, out: str | Path,
              previous: Sequence[str | Path] | None = None,
-             standards: str | Path | None = None) -> int:
-    """``sqa sample --cases FILE --design DESIGN [--seed N] --out DIR [--previous M ...]``."""
+             standards: str | Path | None = None, scale: str | None = None) -> int:
+    """``sqa sample --cases FILE --design DESIGN [--seed N] --out DIR [--previous M ...]``;
+    ``standards`` and ``scale`` (a round's template and levels of need) shape the workbook."""
     d = load_design(design)
     sample = draw(cases, d, seed=seed, previous=previous or ())
-    paths = write_sample(sample, out, standards=standards)
+    paths = write_sample(sample, out, standards=standards, scale=scale)
     m = sample.manifest
     rows = m["rows"]
     print(f"{d.name}: drew {rows['sampled']} cases from {rows['frame']:,} eligible "

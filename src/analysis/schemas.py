@@ -30,9 +30,10 @@ __all__ = ["AGE_BANDS", "AGE_BAND_LABELS", "ANSWER_LABELS", "ANSWER_SYNONYMS", "
            "ColumnType", "ETHNICITY", "ETHNICITY_SYNONYMS", "GENDER", "GENDER_SYNONYMS", "GRADE",
            "GRADE_SYNONYMS", "KINDS", "Kind", "OUTCOME", "OUTCOME_SYNONYMS", "REFERRAL_SOURCE",
            "REFERRAL_SOURCE_SYNONYMS", "ROUTE", "ROUTE_SYNONYMS", "SERVICE", "SERVICE_SYNONYMS",
-           "Scale", "Standards", "TRIAGE_GRADE", "TRIAGE_SYNONYMS", "TableSpec", "audit_spec",
-           "cases_spec", "data_dictionary_markdown", "load_scale", "load_standards",
-           "pandera_schema", "ratings_spec", "spec_for", "validate"]
+           "SHIPPED_STANDARDS", "Scale", "Standards", "TRIAGE_GRADE", "TRIAGE_SYNONYMS",
+           "TableSpec", "audit_spec", "cases_spec", "answer_label", "data_dictionary_markdown",
+           "load_scale", "load_standards", "pandera_schema", "ratings_spec", "shipped_standards",
+           "spec_for", "validate"]
 
 Kind = Literal["cases", "audit", "ratings"]
 KINDS: tuple[str, ...] = ("cases", "audit", "ratings")
@@ -113,6 +114,20 @@ class Standards:
                 return s["label"]
         raise KeyError(key)
 
+    def has(self, key: str) -> bool:
+        """Whether the template has the standard ``key`` (a board's own template may lack a
+        Hackney standard such as ``referral_appropriate``)."""
+        return key in self.standard_keys
+
+    def answer_label(self, answer: str) -> str:
+        """The reader's word for an answer code (``ANSWER_LABELS``; else the code in words)."""
+        return answer_label(answer)
+
+    @property
+    def not_counted(self) -> tuple[str, ...]:
+        """Answers left out of the denominator (neither met nor not met)."""
+        return tuple(a for a in self.answers if a not in self.met and a not in self.not_met)
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -123,6 +138,10 @@ class Scale:
     levels: tuple[str, ...]
     labels: dict[str, str]
     synonyms: dict[str, str]
+    #: What a page calls one level ("tier" for Hackney, else "level").
+    noun: str = "level"
+    #: Where a case is referred on to, in the scale's words ("tier 3" for Hackney).
+    escalation: str = "children's social care"
 
     def position(self, level: str) -> int:
         return self.levels.index(level)
@@ -144,8 +163,23 @@ def _answer(v: object) -> str:
     return {True: "yes", False: "no"}.get(v, str(v)) if isinstance(v, bool) else str(v)
 
 
+#: Audit templates shipped with the package, by the name a round file may give
+#: (``standards: graded``): name -> file in ``analysis/config/``.
+SHIPPED_STANDARDS = {"hackney": "standards.yml", "graded": "standards_graded.yml"}
+
+
+def shipped_standards(name: str) -> Path | None:
+    """The packaged file of a shipped audit template named ``name`` (``hackney``, ``graded``),
+    or None when ``name`` is not one (then it is a path)."""
+    file = SHIPPED_STANDARDS.get(str(name))
+    return Path(str(resources.files("analysis").joinpath("config", file))) if file else None
+
+
 def load_standards(path: str | Path | None = None) -> Standards:
-    """Load an audit template (default: the Hackney 2011 standards)."""
+    """Load an audit template: a YAML path, a shipped template's name (``hackney``,
+    ``graded``: ``SHIPPED_STANDARDS``), or None for the Hackney 2011 standards."""
+    shipped = shipped_standards(str(path)) if path is not None else None
+    path = shipped or path
     d = _read_yaml(path, "standards.yml")
     try:
         return Standards(
@@ -189,6 +223,8 @@ def load_scale(name: str | None = None) -> Scale:
         levels=tuple(str(x) for x in s["levels"]),
         labels={str(k): v for k, v in s.get("labels", {}).items()},
         synonyms={str(k): str(v) for k, v in s.get("synonyms", {}).items()},
+        noun=str(s.get("noun", "level")),
+        escalation=str(s.get("escalation", "children's social care")),
     )
 
 
@@ -298,13 +334,26 @@ GRADE_SYNONYMS = {"ri": "requires_improvement", "requires improvement": "require
                   "requires improvement to be good": "requires_improvement"}
 
 ANSWER_LABELS = {"yes": "Yes", "partly": "Partly", "no": "No", "not_applicable": "Not applicable",
-                 "insufficient_information": "Insufficient information"}
+                 "insufficient_information": "Insufficient information",
+                 "outstanding": "Outstanding", "good": "Good",
+                 "requires_improvement": "Requires improvement", "inadequate": "Inadequate"}
 ANSWER_SYNONYMS = {"y": "yes", "n": "no", "p": "partly", "partial": "partly", "partially": "partly",
                    "n/a": "not_applicable", "na": "not_applicable",
                    "not applicable": "not_applicable",
                    "insufficient information": "insufficient_information",
                    "insufficient info": "insufficient_information",
-                   "unknown": "insufficient_information"}
+                   "unknown": "insufficient_information",
+                   # graded templates (Ofsted words): "RI", "Requires improvement to be good"
+                   "ri": "requires_improvement",
+                   "requires improvement to be good": "requires_improvement",
+                   "requires improvement": "requires_improvement",
+                   "req improvement": "requires_improvement", "inad": "inadequate"}
+
+
+def answer_label(answer: str) -> str:
+    """The reader's word for an answer code: ``ANSWER_LABELS``, else the code with spaces
+    (``requires_improvement`` -> "Requires improvement")."""
+    return ANSWER_LABELS.get(answer) or str(answer).replace("_", " ").capitalize()
 
 
 def _cat(name: str, required: bool, description: str, codes: dict[str, str],
@@ -384,7 +433,7 @@ def audit_spec(standards: Standards | None = None, scale: Scale | None = None) -
     """The audit returns table: one row per case per auditor."""
     standards = standards or load_standards()
     scale = scale or load_scale()
-    answers = {a: ANSWER_LABELS.get(a, a) for a in standards.answers}
+    answers = {a: answer_label(a) for a in standards.answers}
     cols: list[Column] = [
         Column("case_id", "pseudonym", True, "Audited case, as in the sample manifest "
                "(pseudonymised; raw ids are pseudonymised at ingest).", nullable=False,

@@ -81,6 +81,20 @@ off (up or down with equal chance, inward at the ends); ``triage_grade_judged`` 
 absent one with ``THEME_FALSE_POSITIVE``.  The overall grade follows the auditor's own answers
 (``overall_grade_from_answers``).
 
+A board's own template and scale (``to_board``)
+-----------------------------------------------
+The truth is kept in the Hackney vocabulary (tiers 1, 2A, 2B, 3; the seven Hackney standards
+answered yes/partly/no).  A round with its own template or scale gets the same synthetic
+auditors speaking its words, by a fixed rule (``board_levels``, ``board_sources``,
+``board_answers``): level ``i`` of the four Hackney tiers becomes level
+``round(i * (m - 1) / 3)`` of an ``m``-level scale (so 1, 2A, 2B, 3 -> levels 1, 2, 3, 4 of
+``four_level``); a template standard takes the truth of the Hackney standard with the same key,
+else of the Hackney standards not taken by name, in order (cycling); a theme likewise; "yes"
+becomes the template's first "met" answer, "partly" its first "not met" answer, "no" its last
+"not met" answer, and not_applicable / insufficient_information stay themselves where the
+template has them, else the answer is left blank (not answered).  Every random draw is the
+same as in the Hackney round, so the demo round's outputs do not change.
+
 Rater error model (``generate_ratings``)
 ----------------------------------------
 Each vignette has a reference level (``REFERENCE_MIX``) and a difficulty ``d`` drawn from
@@ -128,10 +142,11 @@ __all__ = ["AGENCY_MODEL", "AGE_BAND_CODES", "AGE_MIX", "AGE_RANGE", "ANNEX_A_BA
            "THRESHOLD_AUDITORS", "THRESHOLD_SECOND_AUDITOR", "TIER2_AUDITORS", "TIER2_DYNAMICS",
            "TIER2_LEVELS", "TIER2_SERVICES", "TIER3_DELAY_MEAN_DAYS", "TIER3_DELAY_THEME_DAYS",
            "TIER3_ESCALATION", "TIER_JUDGED_ERROR", "TRIAGE", "TRIAGE_GRADING_ERROR",
-           "TRIAGE_JUDGED_ERROR", "TRUE_TRIAGE_MIX", "VIGNETTE_DIFFICULTY", "demo_frames",
-           "generate_population_parquet", "generate_ratings", "overall_grade_from_answers",
-           "referrals_in_previous_year", "simulate_audit_returns", "tier2_truth",
-           "write_audit_returns", "write_demo"]
+           "TRIAGE_JUDGED_ERROR", "TRUE_TRIAGE_MIX", "VIGNETTE_DIFFICULTY", "board_answers",
+           "board_levels", "board_sources", "demo_frames", "generate_population_parquet",
+           "generate_ratings", "overall_grade_from_answers", "referrals_in_previous_year",
+           "simulate_audit_returns", "tier2_truth", "to_board", "write_audit_returns",
+           "write_demo"]
 
 
 class SynthError(InputError, ValueError):
@@ -1349,8 +1364,82 @@ def _returns(rng: np.random.Generator, truth: pd.DataFrame, out_ids: np.ndarray,
     return out.sort_values(["case_id", "auditor_id"], kind="stable").reset_index(drop=True)
 
 
+def board_levels(scale: schemas.Scale | None) -> dict[str, str]:
+    """Hackney tier -> the round's level: tier ``i`` of 4 -> level ``round(i*(m-1)/3)``."""
+    if scale is None:
+        return {lv: lv for lv in LEVELS}
+    m, k = len(scale.levels), len(LEVELS)
+    return {lv: scale.levels[int(round(i * (m - 1) / (k - 1)))] for i, lv in enumerate(LEVELS)}
+
+
+def _sources(keys: Sequence[str], hackney: Sequence[str]) -> dict[str, str]:
+    same = [k for k in keys if k in hackney]
+    rest = [h for h in hackney if h not in same] or list(hackney)
+    out, j = {}, 0
+    for k in keys:
+        if k in hackney:
+            out[k] = k
+        else:
+            out[k] = rest[j % len(rest)]
+            j += 1
+    return out
+
+
+def board_sources(standards: schemas.Standards) -> tuple[dict[str, str], dict[str, str]]:
+    """(template standard -> Hackney standard, template theme -> Hackney theme) whose synthetic
+    truth each takes: the same key, else the Hackney ones not taken by name, in order."""
+    return (_sources(standards.standard_keys, STANDARD_KEYS),
+            _sources(standards.theme_keys, THEME_KEYS))
+
+
+def board_answers(standards: schemas.Standards) -> dict[str, str | None]:
+    """Hackney answer -> the template's answer (None: left blank, not answered)."""
+    met = standards.met[0] if standards.met else None
+    nm = standards.not_met or ((met,) if met else (None,))
+    return {"yes": met, "partly": nm[0], "no": nm[-1],
+            **{a: a if a in standards.answers else None
+               for a in ("not_applicable", "insufficient_information")}}
+
+
+def _is_hackney(standards: schemas.Standards | None, scale: schemas.Scale | None) -> bool:
+    return ((standards is None or (tuple(standards.standard_keys) == STANDARD_KEYS
+                                   and tuple(standards.theme_keys) == THEME_KEYS
+                                   and standards.met == ("yes",)
+                                   and set(standards.answers) >= {"yes", "partly", "no"}))
+            and (scale is None or tuple(scale.levels) == LEVELS))
+
+
+def to_board(returns: pd.DataFrame, standards: schemas.Standards | None = None,
+             scale: schemas.Scale | None = None) -> pd.DataFrame:
+    """Audit returns in the Hackney vocabulary -> the round's template and scale (the rule is
+    in the module docstring).  Unchanged for the Hackney template and scale."""
+    if _is_hackney(standards, scale):
+        return returns
+    std = standards or _STANDARDS
+    lv = board_levels(scale)
+    out = returns[["case_id", "auditor_id", "auditor_agency", "audit_date"]].copy()
+    src_std, src_theme = board_sources(std)
+    amap = board_answers(std)
+    for k, h in src_std.items():
+        out[f"std_{k}"] = returns[f"std_{h}"].map(lambda a: amap.get(a, a)).astype(object)
+    out["overall_grade"] = returns["overall_grade"]
+    out["tier_judged"] = returns["tier_judged"].map(lambda v: lv.get(v, v) if isinstance(
+        v, str) else v).astype(object)
+    out["triage_grade_judged"] = returns["triage_grade_judged"]
+    for k, h in src_theme.items():
+        out[f"theme_{k}"] = returns[f"theme_{h}"].to_numpy(dtype=bool)
+    notes = []
+    for i in range(len(out)):
+        said = [std.label(k) for k in std.theme_keys if out[f"theme_{k}"].iat[i]]
+        notes.append(f"Auditor {out['auditor_id'].iat[i]}: "
+                     + ("; ".join(said) if said else "no further concerns noted"))
+    out["notes"] = notes
+    return out[schemas.audit_spec(std, scale).names]
+
+
 def simulate_audit_returns(manifest: Mapping[str, Any], truth: pd.DataFrame, seed: int,
-                           kind: str = "tier2") -> pd.DataFrame:
+                           kind: str = "tier2", standards: schemas.Standards | None = None,
+                           scale: schemas.Scale | None = None) -> pd.DataFrame:
     """Play the auditors for the cases of a sample manifest (in memory).
 
     ``manifest["cases"]`` lists ``{"case_id": <pseudonymised id>, ...}``; ``truth`` is the
@@ -1358,7 +1447,8 @@ def simulate_audit_returns(manifest: Mapping[str, Any], truth: pd.DataFrame, see
     ``privacy.DEMO_KEY`` to join.  Returns one row per case per auditor in the audit contract
     (``schemas.audit_spec``), the case ids as in the manifest.  The error model is in the
     module docstring (``AUDITOR_ERROR``, ``AUDITOR_INSUFFICIENT``, ``TIER_JUDGED_ERROR``,
-    ``TRIAGE_JUDGED_ERROR``, ``THEME_SENSITIVITY``, ``THEME_FALSE_POSITIVE``).
+    ``TRIAGE_JUDGED_ERROR``, ``THEME_SENSITIVITY``, ``THEME_FALSE_POSITIVE``).  With a
+    board's own ``standards`` and ``scale`` the answers follow ``to_board``.
     """
     if kind not in ("tier2", "threshold"):
         raise SynthError(f"kind must be 'tier2' or 'threshold', not {kind!r}")
@@ -1386,11 +1476,13 @@ def simulate_audit_returns(manifest: Mapping[str, Any], truth: pd.DataFrame, see
         if col not in rows.columns:
             rows[col] = None if col == "true_triage_grade" else False
     rng = np.random.default_rng([int(seed), STREAMS[f"audit_{kind}"]])
-    return _returns(rng, rows, np.array(wanted, dtype=object), kind)
+    return to_board(_returns(rng, rows, np.array(wanted, dtype=object), kind), standards, scale)
 
 
 def write_audit_returns(manifest_path: str | Path, truth_path: str | Path,
-                        out_path: str | Path, seed: int, kind: str = "tier2") -> Path:
+                        out_path: str | Path, seed: int, kind: str = "tier2",
+                        standards: schemas.Standards | None = None,
+                        scale: schemas.Scale | None = None) -> Path:
     """Read a sample manifest and the truth, play the auditors, write the returns CSV.
 
     See ``simulate_audit_returns``.  Raises ``FileNotFoundError`` for a missing file and
@@ -1407,7 +1499,7 @@ def write_audit_returns(manifest_path: str | Path, truth_path: str | Path,
         raise SynthError(f"{manifest_path}: not valid JSON ({exc.msg} at line {exc.lineno}); "
                          "draw the sample again with `sqa sample`") from None
     truth = pd.read_parquet(truth_path)
-    returns = simulate_audit_returns(manifest, truth, seed, kind)
+    returns = simulate_audit_returns(manifest, truth, seed, kind, standards, scale)
     return write_csv(returns, out_path)
 
 
@@ -1485,7 +1577,8 @@ def generate_ratings(seed: int, n_subjects: int = 40,
 # ======================================================================================
 
 
-def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None
+def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None,
+               standards: schemas.Standards | None = None, scale: schemas.Scale | None = None
                ) -> dict[str, Path]:
     """Write the demo data (raw files, raw ids) into ``out`` and return name -> path.
 
@@ -1496,16 +1589,30 @@ def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None
     drawn, by ``write_audit_returns`` for its manifest (the demo round's ``simulate_audit``
     step), as auditors complete the workbook of a real sample.
     ``contacts=None`` means a year at about 800 contacts a month (WSCB 2016/17, App. 6).
-    The same seed gives byte-identical files.
+    The same seed gives byte-identical files.  A board's own ``standards`` (audit template)
+    and ``scale`` (levels of need) put the levels and the previous returns in its words by the
+    rule of ``to_board`` (the hidden truth stays in the Hackney vocabulary).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     d = demo_frames(seed, contacts)
-    paths = {"cases": write_csv(d.cases, out / "cases.csv"),
-             "ratings": write_csv(d.ratings, out / "ratings.csv"),
+    cases, ratings = d.cases, d.ratings
+    if not _is_hackney(None, scale):
+        lv = board_levels(scale)
+
+        def relevel(col: pd.Series) -> pd.Series:
+            return col.map(lambda v: lv.get(v, v) if isinstance(v, str) else v).astype(object)
+
+        cases = cases.assign(**{c: relevel(cases[c]) for c in ("level_of_need",
+                                                               "referrer_level")})
+        ratings = ratings.assign(**{c: relevel(ratings[c]) for c in ("level",
+                                                                     "reference_level")})
+    paths = {"cases": write_csv(cases, out / "cases.csv"),
+             "ratings": write_csv(ratings, out / "ratings.csv"),
              "annex_a_contacts": _write_annex_a(d.annex_a, out / "annex_a_contacts.xlsx"),
              "audit_returns_tier2_previous": write_csv(
-                 d.previous_returns, out / "audit_returns_tier2_previous.csv")}
+                 to_board(d.previous_returns, standards, scale),
+                 out / "audit_returns_tier2_previous.csv")}
     truth_path = out / "truth.parquet"
     d.truth.to_parquet(truth_path, index=False)
     paths["truth"] = truth_path

@@ -43,11 +43,20 @@ from .rules import (
     too_few,
     too_few_reason,
 )
-from .words import CENSORED_NOTE, CHANGE_RULE, cannot_tell, direction, ratio_direction
+from .words import (
+    CENSORED_NOTE,
+    CHANGE_RULE,
+    answer_words,
+    cannot_tell,
+    direction,
+    missing_standard,
+    ratio_direction,
+)
 
 __all__ = ["CENSORED_NOTE", "CHANGE_RULE", "MIN_AUDITED", "PATTERNS", "ROUNDING_RULE", "TOO_FEW",
            "Ledger", "load_ledgers", "release_problems",
-           "audited_share", "cannot_tell", "configure", "count", "counted", "direction",
+           "answer_words", "audited_share", "cannot_tell", "configure", "count", "counted",
+           "direction", "missing_standard",
            "few_children", "interval",
            "margin", "min_audited", "number", "p_value", "pct", "points", "ratio",
            "ratio_direction", "reportable", "round_half_up", "share", "too_few",

@@ -298,7 +298,7 @@ def tier_display(tr: pd.DataFrame) -> pd.DataFrame:
 
 
 def delay_text(res: DelayResult, n: int | str | None = None, referred: int | str | None = None,
-               not_referred: int | str | None = None) -> str:
+               not_referred: int | str | None = None, escalation: str = "tier 3") -> str:
     """The plain-words reading of ``delay_to_tier3``. ``n``, ``referred`` and
     ``not_referred`` are the counts of children as the page may publish them (a number, or
     ``"c"`` from the disclosure ledger: ``delay_reading``); by default the result's own."""
@@ -310,7 +310,8 @@ def delay_text(res: DelayResult, n: int | str | None = None, referred: int | str
         return res.text
     lvl = f"{res.extra.get('confidence', 0.95) * 100:g}%"
     head = (f"Of {c(n, res.n)} tier-2 cases with a first-concern date, "
-            f"{c(referred, res.referred)} were referred to tier 3 by the round date; the other "
+            f"{c(referred, res.referred)} were referred to {escalation} by the round date; "
+            "the other "
             f"{c(not_referred, res.censored)} are counted up to that date as not yet referred "
             "(censored).")
     if not _isna(res.median):
@@ -320,15 +321,16 @@ def delay_text(res: DelayResult, n: int | str | None = None, referred: int | str
         text = (f"{head} Half of the cases had been referred within {number(res.median, 0)} "
                 f"days of the first concern ({ci_txt}).")
     else:
-        text = (f"{head} Fewer than half of the cases had been referred to tier 3 by the round "
-                "date, so the median time to referral cannot be estimated yet. "
+        text = (f"{head} Fewer than half of the cases had been referred to {escalation} by "
+                "the round date, so the median time to referral cannot be estimated yet. "
                 + CENSORED_NOTE)
     parts = [f"{pct(r.share_referred)} within {int(r.day)} days ({pct(r.ci_low)} to "
              f"{pct(r.ci_high)})" for r in res.by_day.itertuples()]
-    return text + f" Estimated share referred to tier 3: {'; '.join(parts)}."
+    return text + f" Estimated share referred to {escalation}: {'; '.join(parts)}."
 
 
-def delay_reading(res: DelayResult, ledger: Any, table: str = "delay_by_service") -> str:
+def delay_reading(res: DelayResult, ledger: Any, table: str = "delay_by_service",
+                  escalation: str = "tier 3") -> str:
     """``delay_text`` with its counts of children as the page's disclosure ledger publishes
     them: the counts of ``delay_service_display``'s table (recorded as ``table``), stated as
     sums of its cells (``Ledger.count``), so a count suppressed in the table is not given away
@@ -341,11 +343,13 @@ def delay_reading(res: DelayResult, ledger: Any, table: str = "delay_by_service"
                       referred=ledger.count("delay: referred",
                                             ledger.parts(table, columns=["referred"])),
                       not_referred=ledger.count("delay: not yet referred",
-                                                ledger.parts(table, columns=["not_referred"])))
+                                                ledger.parts(table, columns=["not_referred"])),
+                      escalation=escalation)
 
 
 def delay_service_display(table: pd.DataFrame, ledger: Any = None,
-                          name: str = "delay_by_service") -> pd.DataFrame:
+                          name: str = "delay_by_service", escalation: str = "tier 3"
+                          ) -> pd.DataFrame:
     """Disclosure-controlled display of ``delay_by_service``: counts of children of 1 to 5 are
     suppressed (with secondary suppression across the column and its total; DfE convention),
     and so are shares whose count is. With the page's disclosure ``ledger``
@@ -362,7 +366,7 @@ def delay_service_display(table: pd.DataFrame, ledger: Any = None,
     shown = sup.table
     out = pd.DataFrame({"Service": shown.index,
                         "Cases with dates": shown["Total"].to_numpy(),
-                        "Referred to tier 3": shown["referred"].to_numpy()})
+                        f"Referred to {escalation}": shown["referred"].to_numpy()})
     shares = []
     for label in shown.index:
         if label == "Total" or label not in table["group_label"].to_numpy():
@@ -393,12 +397,12 @@ def data_sentence(frame: pd.DataFrame, audit: pd.DataFrame, standards_name: str,
                "equally."))
 
 
-def officers_sentence(n_listed: int) -> str:
+def officers_sentence(n_listed: int, noun: str = "tier") -> str:
     """How many audited cases the officers' internal list holds (the list itself is never
     published); fewer than the minimum reads "fewer than 5 audited cases" (rule 1)."""
     what = few_children(n_listed, "audited case")
     verb = "is" if what.startswith("1 ") else "are"
     return (f"**For the board's officers.** {what[0].upper() + what[1:]} {verb} listed for the "
-            "officers to look at again: cases held below the tier the auditors judged right, "
-            "and cases where at least one auditor judged a higher tier. The list is kept with "
-            "the round's internal files and is not published.")
+            f"officers to look at again: cases held below the {noun} the auditors judged "
+            f"right, and cases where at least one auditor judged a higher {noun}. The list is "
+            "kept with the round's internal files and is not published.")

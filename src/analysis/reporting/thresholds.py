@@ -22,11 +22,12 @@ from ..thresholds.triage import RISKY
 from ..thresholds.vignettes import most_confused
 from .numbers import counted, interval, number, pct, points
 from .rules import reportable, too_few, too_few_reason
-from .words import cannot_tell, direction
+from .words import answer_words, cannot_tell, direction
 
 __all__ = ["BENCHMARK_KEYWORDS", "RISKY", "ROUTE_WORDS", "STAT_NAMES", "accuracy_alt_text",
-           "accuracy_display", "accuracy_findings", "benchmark_for", "confusion_finding",
-           "data_summary", "kappa_method", "level_agreement_display", "model_route_finding",
+           "accuracy_display", "accuracy_findings", "appropriate_rule", "benchmark_for",
+           "confusion_finding", "data_summary", "kappa_method", "level_agreement_display",
+           "levels_sentence", "model_route_finding",
            "odds_ratio_alt_text", "odds_ratio_display", "route_difference_finding", "chartable",
            "monthly_counts", "series_display", "share_display", "trend_alt_text", "trend_counts",
            "trend_sentence", "trend_suppressed_sentence", "triage_agreement_sentence",
@@ -641,3 +642,25 @@ def data_summary(cases: pd.DataFrame, ratings: pd.DataFrame, audit: pd.DataFrame
             f"{counted(ratings['rater_id'].nunique(), 'practitioner')} from "
             f"{counted(ratings['rater_agency'].nunique(), 'agency', 'agencies')} graded "
             f"{counted(ratings['subject_id'].nunique(), 'vignette')}.{w_note}")
+
+
+def appropriate_rule(standards: Any) -> str:
+    """How an audited contact counts as appropriate, in the round's template's answer words:
+    the standard "referral appropriate" met by most of its auditors (``case_judgements``)."""
+    not_counted = [a for a in standards.answers
+                   if a not in standards.met and a not in standards.not_met]
+    left_out = (f" ({answer_words(not_counted)})" if not_counted else "")
+    return (f'A contact is counted as appropriate when the auditors judged the standard '
+            f'"{standards.label("referral_appropriate").lower()}" met '
+            f"({answer_words(standards.met)}); {answer_words(standards.not_met)} count as not "
+            f"met, and contacts where the auditors could not tell{left_out} are left out of the "
+            "percentage (as in the Hackney audit). Hackney found single-agency referrals less "
+            "often appropriate than those considered first in a multi-agency forum: the route "
+            "comparison tests that here.")
+
+
+def levels_sentence(scale: Any) -> str:
+    """The round's levels of need in words, least need first (``Scale.labels``)."""
+    levels = "; ".join(f"{scale.labels.get(lv, lv)} ({lv})" for lv in scale.levels)
+    return (f"This round grades on the scale **{scale.label}**, from least to most need: "
+            f"{levels}.")

@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-__all__ = ["CENSORED_NOTE", "CHANGE_RULE", "cannot_tell", "direction", "ratio_direction"]
+__all__ = ["CENSORED_NOTE", "CHANGE_RULE", "answer_words", "cannot_tell", "direction",
+           "missing_standard", "ratio_direction"]
 
 Direction = Literal["up", "down", "unclear"]
 
@@ -59,3 +60,21 @@ def cannot_tell(what: str) -> str:
     """The one phrase for an interval that spans no effect: "the data cannot tell whether
     {what}"."""
     return f"the data cannot tell whether {what}"
+
+
+def answer_words(answers: object, joiner: str = "or") -> str:
+    """Answer codes as a reader's words in quotes: ("partly", "no") -> '"partly" or "no"';
+    ("requires_improvement", "inadequate") -> '"requires improvement" or "inadequate"'."""
+    from ..schemas import answer_label
+
+    words = [f'"{answer_label(str(a)).lower()}"' for a in answers]  # type: ignore[attr-defined]
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + f" {joiner} " + words[-1]
+
+
+def missing_standard(template: str, label: str, part: str) -> str:
+    """The plain-English line a page shows where the round's audit template lacks the standard
+    a part of the page rests on: the part is skipped, the page and the round go on."""
+    return (f"The audit template of this round ({template}) has no standard "
+            f'"{label}", so {part} does not apply to this round and is left out.')

@@ -126,9 +126,10 @@ def tier_alt_text(matrix: pd.DataFrame, scale: Scale) -> str:
     cells = [f"held {scale.labels.get(r, r)}, judged {scale.labels.get(c, c)}: "
              f"{int(matrix.loc[r, c])}" for r in matrix.index for c in matrix.columns
              if matrix.loc[r, c] > 0]
-    return (f"Heat map of {n} audited cases, tier held (rows) against the tier the auditors "
+    t = scale.noun
+    return (f"Heat map of {n} audited cases, {t} held (rows) against the {t} the auditors "
             f"judged right (columns). {n - low - high} on the diagonal (held at the right "
-            f"tier), {low} above it (held too low, outlined), {high} below it (held too high). "
+            f"{t}), {low} above it (held too low, outlined), {high} below it (held too high). "
             + "; ".join(cells) + ".")
 
 

@@ -10,10 +10,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..schemas import Standards
+from ..schemas import Scale, Standards
 
 __all__ = ["CASE_RULE", "DIRECTION_LABELS", "GRADE_ORDER", "GROUP_LABELS", "GROUP_NOUNS",
-           "GROUP_ORDER", "METHOD_NOTE", "OUTCOMES", "ReviewError", "SERVICE_GROUPS",
+           "GROUP_ORDER", "METHOD_NOTE", "OUTCOMES", "ReviewError", "SERVICE_GROUPS", "case_rule",
            "check_audit", "group_label", "group_noun", "group_of", "outcome_phrase"]
 
 # ======================================================================================
@@ -98,6 +98,39 @@ where auditors judged different tiers, the case takes the **higher** of the midd
 auditors who answered flagged it; and a split overall grade takes the **lower** of the middle
 grades. How often auditors split is reported below, standard by standard.
 """
+
+def case_rule(standards: Standards | None = None, scale: Scale | None = None) -> str:
+    """``CASE_RULE`` in the round's template's answer words and its scale's noun for a level
+    (the Hackney template and tiers give ``CASE_RULE`` itself)."""
+    from ..schemas import answer_label
+
+    if scale is not None and scale.noun != "tier":
+        return case_rule(standards).replace(
+            "where auditors judged different tiers", f"where auditors judged different "
+            f"{scale.noun}s").replace("the higher tier)", f"the higher {scale.noun})")
+    if standards is None or (standards.met == ("yes",) and standards.not_met == ("partly", "no")
+                             and "insufficient_information" in standards.answers):
+        return CASE_RULE
+
+    def words(answers: tuple[str, ...], joiner: str = "or") -> str:
+        w = [f"*{answer_label(a).lower()}*" for a in answers]
+        return w[0] if len(w) == 1 else ", ".join(w[:-1]) + f" {joiner} " + w[-1]
+
+    left = standards.not_counted
+    tie = (f"one auditor *{answer_label(standards.met[0]).lower()}*, the other "
+           f"*{answer_label(standards.not_met[0]).lower()}*") if (
+        standards.met and standards.not_met) else "one auditor met, the other not met"
+    text = CASE_RULE.replace(
+        "(default: *yes*) and as **not met** if it is one of its \"not met\" answers (default: "
+        "*partly*\n   or *no*: partly meeting a safeguarding standard is not meeting it).",
+        f"(here: {words(standards.met)}) and as **not met** if it is one of its \"not met\" "
+        f"answers\n   (here: {words(standards.not_met)}).")
+    text = text.replace("Auditors who answered *not applicable* or *insufficient information*",
+                        f"Auditors who answered {words(left)}" if left else
+                        "Auditors who left the answer blank")
+    return text.replace("(for example one auditor *yes*, the other *partly*)",
+                        f"(for example {tie})")
+
 
 METHOD_NOTE = {
     "wilson": "Wilson (1927) score interval",

@@ -93,8 +93,8 @@ def _km_prob_ci(sf: Any, t: float, confidence: float) -> tuple[float, float, flo
 
 
 def delay_to_tier3(cases: pd.DataFrame, round_date: date | str | pd.Timestamp,
-                   days: Sequence[int] = (30, 90, 180), confidence: float = 0.95
-                   ) -> DelayResult:
+                   days: Sequence[int] = (30, 90, 180), confidence: float = 0.95,
+                   escalation: str = "tier 3") -> DelayResult:
     """Time from first concern to referral to tier 3, for tier-2 cases with dates.
 
     Method: the Kaplan & Meier (1958) product-limit estimator
@@ -112,8 +112,8 @@ def delay_to_tier3(cases: pd.DataFrame, round_date: date | str | pd.Timestamp,
     n, referred = len(t), int(t["referred"].sum()) if len(t) else 0
     empty = pd.DataFrame(columns=["day", "share_referred", "ci_low", "ci_high"])
     if n == 0 or referred == 0:
-        text = ("No tier-2 case has both a first-concern date and a referral to tier 3, so the "
-                "time to referral cannot be estimated." if n else
+        text = (f"No tier-2 case has both a first-concern date and a referral to {escalation}, "
+                "so the time to referral cannot be estimated." if n else
                 "No tier-2 case records a first-concern date: the delay cannot be measured.")
         return DelayResult(n, referred, n - referred, excluded, math.nan, math.nan, math.nan,
                            empty, pd.DataFrame(columns=["day", "not_yet_referred"]), text)
@@ -161,7 +161,8 @@ def delay_by_service(cases: pd.DataFrame, round_date: date | str | pd.Timestamp,
     return pd.DataFrame(rows)
 
 
-def delay_plot(res: DelayResult, title: str = "Time from first concern to referral to tier 3"):
+def delay_plot(res: DelayResult, title: str = "Time from first concern to referral to tier 3",
+               escalation: str = "tier 3"):
     """Kaplan-Meier step curve of the share not yet referred, with the 50% line."""
     import matplotlib.pyplot as plt
 
@@ -174,7 +175,7 @@ def delay_plot(res: DelayResult, title: str = "Time from first concern to referr
     ax.axhline(0.5, color=PALETTE["grey"], ls="--", lw=1, label="Half of the cases")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("Days since the first concern")
-    ax.set_ylabel("Share not yet referred to tier 3")
+    ax.set_ylabel(f"Share not yet referred to {escalation}")
     ax.yaxis.set_major_formatter(lambda v, _: pct(v))
     ax.set_title(title)
     ax.legend(loc="lower left", frameon=False)
@@ -183,11 +184,12 @@ def delay_plot(res: DelayResult, title: str = "Time from first concern to referr
     return fig
 
 
-def delay_alt_text(res: DelayResult, text: str | None = None) -> str:
+def delay_alt_text(res: DelayResult, text: str | None = None, escalation: str = "tier 3"
+                   ) -> str:
     """Alt text of ``delay_plot``: the chart described, then its reading (``text``: the page's
     disclosure-controlled ``delay_reading``; by default the result's own)."""
     return ("Step chart (Kaplan-Meier curve) of the share of tier-2 cases not yet referred to "
-            f"tier 3 against days since the first concern, falling from 100%. "
+            f"{escalation} against days since the first concern, falling from 100%. "
             f"{res.text if text is None else text}")
 
 

@@ -45,12 +45,13 @@ def tier_matrix(frame: pd.DataFrame, scale: Scale, group: str | None = None) -> 
 
 
 def tier_results(frame: pd.DataFrame, by: str | None = "group", method: str = "wilson",
-                 confidence: float = 0.95) -> pd.DataFrame:
+                 confidence: float = 0.95, noun: str = "tier") -> pd.DataFrame:
     """Share of cases held too low and too high, per service and overall, with intervals.
 
     Denominator: audited cases with both a tier held and a judged tier.  Intervals and
     weighting as ``standard_results``.  Ids: ``T2-TIER-HELD-TOO-LOW`` / ``...-TOO-HIGH``
-    overall and ``T2-<SERVICE>-TIER-HELD-TOO-LOW`` per service.
+    overall and ``T2-<SERVICE>-TIER-HELD-TOO-LOW`` per service.  ``noun`` is what the
+    round's scale calls a level (``Scale.noun``: "tier", "level").
     """
     from ..reporting.review import describe_share
 
@@ -58,8 +59,9 @@ def tier_results(frame: pd.DataFrame, by: str | None = "group", method: str = "w
     groups = _split(df, by, frame)
     rows = []
     for g, sub in groups:
-        for d, word in ((TOO_LOW, "were held at a lower tier than the auditors judged right"),
-                        (TOO_HIGH, "were held at a higher tier than the auditors judged "
+        for d, word in ((TOO_LOW, f"were held at a lower {noun} than the auditors judged "
+                                  "right"),
+                        (TOO_HIGH, f"were held at a higher {noun} than the auditors judged "
                                    "right")):
             ci, weighted = _estimate((sub["tier_direction"] == d).astype("boolean"),
                                      sub["design_weight"], method, confidence)
