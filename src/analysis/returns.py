@@ -661,7 +661,7 @@ def cli_returns(a: Any, standards: schemas.Standards | None = None,
           f"{s['unexpected_rows']} unexpected rows ({s['not_in_sample_rows']} for cases not in "
           f"the sample, {s['other_sample_rows']} from another sample's workbook)")
     print(f"  agencies expected: {', '.join(s['agencies']) or '(none named or seen)'}"
-          + (f"; due {s['due']}: {s['late']} case returns late" if s["due"] else ""))
+          + (f"; due {s['due']}: {s['late']} case-agency returns late" if s["due"] else ""))
     print(f"  returns report: {paths['report']} and .xlsx (internal: pseudonymised case ids, "
           "never publish)")
     print(f"  wrote {paths['table']}")
