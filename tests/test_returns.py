@@ -396,3 +396,77 @@ def test_without_a_manifest_one_audit_file_is_read_as_before(
     assert code == 0
     assert "rows read:" in capsys.readouterr().out
     assert (tmp_path / "audit.parquet").is_file()
+
+
+# --------------------------------------------------------------------------------------
+# A round step
+# --------------------------------------------------------------------------------------
+
+
+def test_a_round_ingests_a_folder_of_returns_against_a_sample_drawn_in_the_round(
+        samples: dict[str, Path], returned: dict[str, object], tmp_path: Path) -> None:
+    import shutil
+
+    from analysis import gate, pipeline
+    from tests.test_pipeline import notebook
+
+    project = tmp_path / "project"
+    (project / "rounds").mkdir(parents=True)
+    (project / "_quarto.yml").write_text("project:\n  type: website\n")
+    notebook(project / "notebooks" / "ok.ipynb", ("code", "print(round_name)"),
+             params="round_name = ''")
+    shutil.copytree(samples["this"].parent,
+                    project / "data" / "processed" / "r1" / "samples" / "hackney_2011")
+    inbox = project / "data" / "raw" / "r1" / "returns"
+    shutil.copytree(returned["folder"], inbox)
+    rf = project / "rounds" / "r1.yml"
+    rf.write_text("round: r1\ndate: 2026-06-30\ndemo: true\nprepare:\n"
+                  "  - ingest: {kind: audit, files: [data/raw/r1/returns], "
+                  "manifest: hackney_2011, name: audit_tier2, due: 2026-05-31, "
+                  "agencies: [police, health, csc]}\n"
+                  "notebooks:\n  - notebooks/ok.ipynb\n")
+    said: list[str] = []
+    pipeline.run_round(rf, say=said.append, progress=False)
+    assert any("3 file(s): 89 read" in s and "0 of 29 sampled cases" in s for s in said), said
+    processed = project / "data" / "processed" / "r1"
+    for name in ("audit_tier2.parquet", "audit_tier2_quarantine.csv",
+                 "audit_tier2_returns_report.csv", "audit_tier2_returns.json"):
+        assert (processed / name).is_file()
+    rec = json.loads((project / "reports" / "r1" / "round.json").read_text())
+    item = rec["prepare"]["ingest"][0]
+    assert [Path(f["file"]).name for f in item["files"]] == [
+        "Police audit FINAL v2.xlsx", "csc_returns.xlsx", "health.xlsx"]
+    assert item["files"][0]["sheets"] == ["Returned"]
+    assert item["manifest"].endswith("samples/hackney_2011/manifest.json")
+    assert item["rows_read"] == item["rows_accepted"] + item["rows_quarantined"]
+    assert [p for _, p, _ in gate.raw_inputs(rec)] == [Path(f["file"]) for f in item["files"]]
+    said.clear()
+    pipeline.run_round(rf, say=said.append, progress=False)
+    assert any("unchanged, reused" in s and "returns" in s for s in said), said
+    # a workbook added to the folder is part of the step's key
+    shutil.copy(inbox / "health.xlsx", inbox / "health (2).xlsx")
+    said.clear()
+    pipeline.run_round(rf, say=said.append, progress=False)
+    assert any("4 file(s)" in s for s in said), said
+
+
+@pytest.mark.parametrize("step, message", [
+    ("{kind: cases, files: [data/raw], manifest: m}", "set 'kind: audit'"),
+    ("{kind: audit, files: [data/raw]}", "add 'manifest:'"),
+    ("{kind: audit, files: data/raw, manifest: m}", "must be a list"),
+    ("{kind: audit, files: [data/raw], manifest: m, due: 31/05/2026}", "not a date"),
+    ("{kind: audit, file: a.xlsx, files: [data/raw], manifest: m}", "not both"),
+])
+def test_a_returns_step_is_checked_before_anything_runs(tmp_path: Path, step: str,
+                                                        message: str) -> None:
+    from analysis import pipeline
+    from tests.test_pipeline import notebook
+
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: website\n")
+    (tmp_path / "rounds").mkdir()
+    notebook(tmp_path / "notebooks" / "ok.ipynb")
+    rf = tmp_path / "rounds" / "r.yml"
+    rf.write_text(f"round: r\ndate: 2026-06-30\ndemo: true\nprepare:\n  - ingest: {step}\n"
+                  "notebooks:\n  - notebooks/ok.ipynb\n")
+    with pytest.raises(pipeline.RoundError, match=message):
+        pipeline.load_round(rf)
