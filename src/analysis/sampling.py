@@ -1333,9 +1333,10 @@ def write_workbook(selected: pd.DataFrame, manifest: Mapping[str, Any], path: st
          "copy the case's row and fill in one copy each, with your own auditor_id."],
         ["", "Pick answers from the drop-down lists. Leave a cell empty if it does not apply "
          "or you cannot tell (or choose not_applicable / insufficient_information)."],
-        ["", "Return the completed workbook to the board's analyst, who reads it with: "
-         "sqa ingest --kind audit --sheet Audit <file>. Rows with problems are listed in a "
-         "quarantine file, never silently dropped."],
+        ["", "Return the completed workbook to the board's analyst, who reads every "
+         "agency's returns with: sqa ingest --kind audit <files or folder> --manifest "
+         "manifest.json --out <folder>. Rows with problems are listed in a quarantine file, "
+         "never silently dropped. Keep this sheet: it tells which sample the workbook is for."],
         [],
         ["Column", "What to enter", "Allowed values"],
         ["case_id", "Pseudonymised case identifier (pre-filled).", ""],
