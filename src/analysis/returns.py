@@ -311,8 +311,13 @@ def ingest_returns(paths: Sequence[str | Path] | str | Path, manifest: str | Pat
         rec.design = str(info["design"]) if "design" in info else None
         rec.other_sample = rec.manifest_sha256 is not None and rec.manifest_sha256 != msha
         for sheet in sheets:
-            res = ingest.ingest(path, "audit", mapping, key=key, sheet=sheet or None,
-                                standards=standards, scale=scale, today=today)
+            try:
+                res = ingest.ingest(path, "audit", mapping, key=key, sheet=sheet or None,
+                                    standards=standards, scale=scale, today=today)
+            except ingest.InputError as exc:
+                if not sheet:
+                    raise
+                raise ingest.InputError(f"{exc} (sheet {sheet!r})") from None
             rec.rows_read += res.rows_read
             rec.ignored_columns += [c for c in res.ignored_columns
                                     if c not in rec.ignored_columns]
