@@ -470,3 +470,56 @@ def test_a_returns_step_is_checked_before_anything_runs(tmp_path: Path, step: st
                   "notebooks:\n  - notebooks/ok.ipynb\n")
     with pytest.raises(pipeline.RoundError, match=message):
         pipeline.load_round(rf)
+
+
+# --------------------------------------------------------------------------------------
+# Smaller cases
+# --------------------------------------------------------------------------------------
+
+
+def test_a_csv_return_without_instructions_is_read_and_late_rows_go_by_audit_date(
+        samples: dict[str, Path], tmp_path: Path) -> None:
+    m = sampling.read_manifest(samples["this"])
+    ids = [c["case_id"] for c in m["cases"]]
+    from analysis import schemas
+
+    labels = [s["label"] for s in schemas.load_standards().standards]
+    lines = ["Case ID,Auditor ID,Auditor agency,Audit date," + ",".join(labels)]
+    lines += [f"{c},ED{i % 2},Education,{'15/06/2026' if i == 0 else '20/05/2026'},"
+              + ",".join(["Yes"] * len(labels)) for i, c in enumerate(ids)]
+    path = tmp_path / "education.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = returns.ingest_returns(path, samples["this"], demo_key=True, due=DUE,
+                                 today=date(2026, 6, 30))
+    f = res.files[0]
+    assert f.sheets == [""] and f.manifest_sha256 is None and not f.other_sample
+    assert f.rows_read == f.rows_accepted == 29 and f.late is True
+    assert res.agencies == ["education"]  # every agency seen, when none are named
+    status = res.report.set_index("case_id")["status"]
+    assert status[ids[0]] == "late" and (status.drop(ids[0]) == "returned").all()
+    assert res.summary["complete"] == 29
+
+
+def test_a_workbook_with_no_audit_sheet_is_refused_naming_its_sheets(
+        samples: dict[str, Path], tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    wb.active.title = "Notes"
+    wb.active.append(["Nothing to see"])
+    path = tmp_path / "empty return.xlsx"
+    wb.save(path)
+    with pytest.raises(ingest.InputError, match=r"no sheet holds the audit table.*'Notes'"):
+        returns.ingest_returns([path], samples["this"], demo_key=True)
+
+
+def test_expand_paths_reads_folders_in_name_order_and_a_path_named_twice_once(
+        tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    for name in ("b/z.xlsx", "a.csv", "~$a.xlsx", ".hidden.csv", "notes.txt", "b/c.XLSM"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "x.csv").write_bytes(b"x")
+    got = returns.expand_paths([tmp_path, tmp_path / "a.csv"])
+    assert [p.relative_to(tmp_path).as_posix() for p in got] == ["a.csv", "b/c.XLSM",
+                                                                 "b/z.xlsx"]
+    with pytest.raises(ingest.InputError, match="no such file or folder"):
+        returns.expand_paths([tmp_path / "missing"])

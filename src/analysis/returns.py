@@ -214,8 +214,8 @@ def _scan_workbook(path: Path, lookup: dict[str, str]) -> tuple[list[str], dict[
         for ws in wb.worksheets:
             rows = list(ws.iter_rows(max_row=60, values_only=True))
             for r in rows[:10]:
-                names = {lookup.get(_norm(v)) for v in r if v is not None}
-                if "case_id" in names and len(names - {None, "case_id"}) >= 2:
+                found = {lookup.get(_norm(v)) for v in r if v is not None}
+                if "case_id" in found and len(found - {None, "case_id"}) >= 2:
                     sheets.append(ws.title)
                     break
             for r in rows:
