@@ -295,9 +295,10 @@ def ingest_returns(paths: Sequence[str | Path] | str | Path, manifest: str | Pat
     accepted_parts: list[pd.DataFrame] = []
     meta_parts: list[pd.DataFrame] = []
     quarantine_parts: list[pd.DataFrame] = []
+    other_parts: list[pd.DataFrame] = []  # every row of a workbook of another sample
     records: list[ReturnFile] = []
     ignored: list[str] = []
-    for order, path in enumerate(files):
+    for path in files:
         label = str(path)
         if path.suffix.lower() in {".xlsx", ".xlsm"}:
             sheets, info = _scan_workbook(path, lookup)
@@ -327,7 +328,6 @@ def ingest_returns(paths: Sequence[str | Path] | str | Path, manifest: str | Pat
                 lambda r, f=label, s=sheet: _twice_rule(f, s, int(_DUP_RULE.match(r)[1])))
             acc = res.accepted.copy()
             meta = pd.DataFrame({"file": label, "sheet": sheet, "row": res.source_rows,
-                                 "order": order,
                                  "case_id": acc["case_id"].astype(str).to_numpy(),
                                  "auditor_id": acc["auditor_id"].astype(str).to_numpy(),
                                  "agency": acc["auditor_agency"].astype("object").to_numpy(),
@@ -341,22 +341,23 @@ def ingest_returns(paths: Sequence[str | Path] | str | Path, manifest: str | Pat
                     "value": [ids.get(r, "") for r in rows], "rule": rule})], ignore_index=True)
                 quarantine_parts.append(q)
                 accepted_parts.append(acc.iloc[0:0])  # no rows, the table's types
-                meta_parts.append(meta.assign(
-                    why=f"workbook of another sample ({rec.design or 'design not named'})",
-                    kept=False))
+                other_parts.append(pd.DataFrame({
+                    "file": label, "sheet": sheet, "row": rows,
+                    "case_id": [ids.get(r, "") for r in rows],
+                    "why": f"workbook of another sample ({rec.design or 'design not named'})"}))
                 continue
             quarantine_parts.append(q)
             accepted_parts.append(acc)
-            meta_parts.append(meta.assign(why="", kept=True))
+            meta_parts.append(meta.assign(why=""))
         records.append(rec)
         ignored += [c for c in rec.ignored_columns if c not in ignored]
 
     acc = (pd.concat(accepted_parts, ignore_index=True) if accepted_parts
            else _empty_audit(spec))
     meta = pd.concat(meta_parts, ignore_index=True) if meta_parts else pd.DataFrame(
-        columns=["file", "sheet", "row", "order", "case_id", "auditor_id", "agency",
-                 "audit_date", "why", "kept"])
-    kept = meta[meta["kept"].astype(bool)].reset_index(drop=True)
+        columns=["file", "sheet", "row", "case_id", "auditor_id", "agency", "audit_date",
+                 "why"])
+    kept = meta.reset_index(drop=True)
     assert len(kept) == len(acc)
     late_files = {r.file for r in records if due_day and r.returned_on
                   and date.fromisoformat(r.returned_on) > due_day}
@@ -391,8 +392,7 @@ def ingest_returns(paths: Sequence[str | Path] | str | Path, manifest: str | Pat
         ["_o", "sheet", "row", "column"], kind="stable").drop(columns="_o").reset_index(
         drop=True)
 
-    unexpected_meta = pd.concat([meta[~meta["kept"].astype(bool)], kept[outside]],
-                                ignore_index=True)
+    unexpected_meta = pd.concat([*other_parts, kept[outside]], ignore_index=True)
     accepted = acc[~drop.to_numpy()]
     good = kept[~drop].copy()
     good["late"] = False
@@ -631,8 +631,14 @@ def cli_returns(a: Any, standards: schemas.Standards | None = None,
     """``sqa ingest --kind audit PATH... --manifest MANIFEST --out DIR [--name N] [--due D]
     [--agencies a,b,c]``: read the returns, write the outputs, print the accounting per file
     and in total and the returns summary.  Exit 0, also with quarantined rows."""
-    from .ingest import short_list
+    from .ingest import InputError, short_list
 
+    unused = [o for o, v in (("--mapping", a.mapping), ("--sheet", a.sheet),
+                             ("--encoding", a.encoding)) if v]
+    if unused:
+        raise InputError(f"{', '.join(unused)}: not used with --manifest (each returned "
+                         "workbook's audit sheets are found by their header row, headers are "
+                         "matched to the audit template). Leave them out.")
     agencies = [x.strip() for x in a.agencies.split(",") if x.strip()] if a.agencies else None
     res = ingest_returns(a.file, a.manifest, demo_key=a.demo_key, standards=standards,
                          scale=scale, due=a.due, agencies=agencies)
