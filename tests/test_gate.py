@@ -172,6 +172,42 @@ def test_an_annex_a_workbook_is_read_with_its_mapping_and_sheet(tmp_path: Path) 
         "1 raw id(s)", "1 date(s) of birth"]
 
 
+def test_an_ingest_record_that_lists_several_returned_workbooks_is_read_file_by_file(
+        tmp_path: Path) -> None:
+    """Returned audit workbooks (analysis.returns) are recorded as ``files`` (each with the
+    sheets read, the Audit sheet perhaps renamed): the gate reads every one of them, and a
+    missing one stops it as a missing ``file`` does."""
+    import openpyxl
+
+    books = []
+    for i, (sheet, case, note) in enumerate([
+            ("Audit", "RAWCASE0041", "Auditor PA1: father's new partner not checked by anyone"),
+            ("Returned", "RAWCASE0042", "Auditor HV1: the school nurse saw the bruise first")]):
+        wb = openpyxl.Workbook()
+        wb.active.title = "Instructions"
+        ws = wb.create_sheet(sheet)
+        ws.append(["case_id", "auditor_id", "auditor_agency", "notes"])
+        ws.append([case, f"A{i}", "police", note])
+        path = tmp_path / f"return_{i}.xlsx"
+        wb.save(path)
+        books.append({"file": str(path), "sheets": [sheet], "sha256": "x"})
+    csv = tmp_path / "return_2.csv"
+    csv.write_text("case_id,auditor_id\nRAWCASE0043,A2\n", encoding="utf-8")
+    rounds = [{"round": "r1", "date": "2026-06-30", "processed_dir": str(tmp_path / "none"),
+               "prepare": {"ingest": [{"kind": "audit", "name": "audit_tier2", "mapping": None,
+                                       "files": [*books, str(csv)]}]}}]
+    index = gate.gate_index(tmp_path, rounds)
+    assert index.scan("<p>RAWCASE0041 RAWCASE0042 RAWCASE0043</p>") == ["3 raw id(s)"]
+    assert index.scan("<p>Auditor HV1: the school nurse saw the bruise first</p>") == [
+        "1 free-text note(s)"]
+    key = gate.index_key(tmp_path, rounds)
+    csv.write_text("case_id,auditor_id\nRAWCASE0044,A2\n", encoding="utf-8")
+    assert gate.index_key(tmp_path, rounds) != key
+    Path(books[1]["file"]).unlink()
+    with pytest.raises(gate.GateError, match="return_1.xlsx .*not there any more"):
+        gate.gate_index(tmp_path, rounds)
+
+
 # -- issue 12, case 3: values in other forms ------------------------------------------------
 
 PSEUDONYM = "ch_9f2a1b07e3c4d5a6"

@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Key: set SQA_PSEUDONYM_KEY or SQA_PSEUDONYM_KEY_FILE (a file outside the "
         "repository); --demo-key uses the public demo key, for synthetic data only. Example: "
         "sqa ingest --kind cases annex_a.xlsx --mapping annex_a --out data/processed/q1")
-    s.add_argument("file", type=Path, help="CSV (UTF-8), XLSX or Parquet file")
+    s.add_argument("file", type=Path, nargs="+", metavar="PATH",
+                   help="CSV (UTF-8), XLSX or Parquet file; with --kind audit --manifest, one "
+                   "or more returned workbooks or folders of them (.xlsx, .xlsm, .csv)")
     s.add_argument("--kind", required=True, choices=["cases", "audit", "ratings"],
                    help="which canonical table the file holds")
     s.add_argument("--mapping", help="column mapping: a YAML file, or a shipped name "
@@ -63,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use the public demo pseudonymisation key (synthetic data only)")
     s.add_argument("--standards", type=Path, help="audit template YAML (default: Hackney 2011)")
     s.add_argument("--scale", help="levels-of-need scale: hackney (1, 2A, 2B, 3) or four_level")
+    s.add_argument("--manifest", type=Path, metavar="MANIFEST",
+                   help="--kind audit: the sample's manifest.json; every returned row is "
+                   "checked against it (cases not in the sample, workbooks of another sample, "
+                   "the same auditor twice) and a returns report is written")
+    s.add_argument("--name", help="with --manifest: the table's name (default audit)")
+    s.add_argument("--due", metavar="YYYY-MM-DD", help="with --manifest: the date returns were "
+                   "due; later returns are marked late")
+    s.add_argument("--agencies", metavar="A,B,C", help="with --manifest: the agencies expected "
+                   "to return each case (default: every agency seen in the returns)")
     s.add_argument("--out-of-core", choices=["auto", "yes", "no"], default="auto",
                    help="read a Parquet cases file in batches with DuckDB/Arrow, for files "
                    "larger than memory (auto: Parquet cases files of 1,000,000 rows or more)")
@@ -201,6 +212,19 @@ def cmd_ingest(a: argparse.Namespace) -> int:
 
     standards = schemas.load_standards(a.standards) if a.standards else None
     scale = schemas.load_scale(a.scale) if a.scale else None
+    if a.manifest or a.name or a.due or a.agencies:
+        if a.kind != "audit" or not a.manifest:
+            _err("--manifest, --name, --due and --agencies are for returned audit workbooks: "
+                 "sqa ingest --kind audit PATH... --manifest MANIFEST --out DIR")
+            return EXIT_USAGE
+        from .returns import cli_returns
+
+        return cli_returns(a, standards, scale)
+    if len(a.file) != 1:
+        _err(f"--kind {a.kind} reads one file, not {len(a.file)}; several returned audit "
+             "workbooks are read with --kind audit --manifest MANIFEST")
+        return EXIT_USAGE
+    a.file = a.file[0]
     if _out_of_core(a):
         from . import scale as scale_mod
 

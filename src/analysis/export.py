@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["FORMULA_PREFIXES", "cell_value", "deterministic_xlsx", "neutralise",
-           "neutralise_frame", "write_csv"]
+           "neutralise_frame", "write_csv", "write_xlsx"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -96,3 +96,31 @@ def deterministic_xlsx(path: str | Path) -> Path:
             zout.writestr(zi, data)
     tmp.replace(path)
     return path
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write each frame to a sheet of its name (bold header, frozen, columns sized to their
+    text): formula-safe cells (``cell_value``) and byte-deterministic (``deterministic_xlsx``),
+    for a table an analyst opens in Excel."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, df in sheets.items():
+        ws = wb.create_sheet(str(name)[:31])
+        ws.append([cell_value(str(c)) for c in df.columns])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for rec in df.itertuples(index=False, name=None):
+            ws.append([cell_value(v) for v in rec])
+        for j, col in enumerate(df.columns, start=1):
+            width = max([len(str(col))] + [len(str(v)) for v in df[col].head(200)
+                                           if v is not None])
+            ws.column_dimensions[get_column_letter(j)].width = min(60, max(10, width + 2))
+        ws.freeze_panes = "A2"
+    wb.save(path)
+    return deterministic_xlsx(path)

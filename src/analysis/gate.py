@@ -70,7 +70,7 @@ __all__ = ["GateError", "GateIndex", "IMAGE_SUFFIXES", "INDEX_FORMAT", "LIBRARY_
            "Sensitive", "TAG_RE",
            "TOKEN_RE", "WORD_RE", "check", "check_text", "dates_in", "disclosure_audit",
            "file_text", "gate_index", "id_key", "image_text", "index_key", "public_dates",
-           "scan_site", "sensitive_values", "words"]
+           "raw_inputs", "scan_site", "sensitive_values", "words"]
 
 INDEX_FORMAT = "sqa-gate-index-2"
 LIBRARY_DIRS = ("site_libs/",)
@@ -330,6 +330,25 @@ class GateError(Exception):
     """The gate cannot check a release (an input it must read is missing): publishing stops."""
 
 
+def raw_inputs(rd: dict[str, Any]) -> list[tuple[dict[str, Any], Path, str | None]]:
+    """(ingest record, raw file, sheet) for every raw input a round's ingest steps read: a
+    record's ``file`` (and ``sheet``), or each entry of its ``files`` (returned audit
+    workbooks, ``analysis.returns``: a path, or a mapping with ``file`` and ``sheets``), once
+    per sheet read."""
+    out: list[tuple[dict[str, Any], Path, str | None]] = []
+    for item in rd.get("prepare", {}).get("ingest", []):
+        if "files" in item:
+            for entry in item["files"] or []:
+                if isinstance(entry, dict):
+                    for sheet in entry.get("sheets") or [None]:
+                        out.append((item, Path(entry["file"]), sheet))
+                else:
+                    out.append((item, Path(str(entry)), None))
+        else:
+            out.append((item, Path(item["file"]), item.get("sheet")))
+    return out
+
+
 def sensitive_values(root: Path, rounds: list[dict[str, Any]]) -> Sensitive:
     """Collect raw ids, pseudonyms, dates of birth and notes from the rounds' inputs."""
     import pandas as pd
@@ -338,8 +357,7 @@ def sensitive_values(root: Path, rounds: list[dict[str, Any]]) -> Sensitive:
 
     sens = Sensitive()
     for rd in rounds:
-        for item in rd.get("prepare", {}).get("ingest", []):
-            path = Path(item["file"])
+        for item, path, sheet in raw_inputs(rd):
             if not path.is_file():
                 # issue 12, case 2: without the export the gate cannot know what to look for
                 raise GateError(
@@ -354,7 +372,7 @@ def sensitive_values(root: Path, rounds: list[dict[str, Any]]) -> Sensitive:
             expected = [c.name for c in (*spec.columns, *spec.inputs)]
             if mapping:
                 expected += [v for vs in mapping.columns.values() for v in vs]
-            sheet = item.get("sheet") or (mapping.sheet if mapping else None)
+            sheet = sheet or (mapping.sheet if mapping else None)
             raw, _ = ingest.read_raw(path, sheet=sheet, expected=expected)
             df, _ = ingest._rename(raw, spec, mapping)
             for col in ("case_id", "child_id", "subject_id"):
@@ -653,9 +671,9 @@ def index_key(root: Path, rounds: list[dict[str, Any]]) -> str:
     h.update((Path(__file__).parent / "reporting" / "check.py").read_bytes())
     for rd in rounds:
         h.update(f"round {rd['round']} {rd.get('date')}\n".encode())
-        for item in rd.get("prepare", {}).get("ingest", []):
-            h.update(f"ingest {item['file']} {item['kind']} {item.get('mapping')} "
-                     f"{_file_digest(Path(item['file']))}\n".encode())
+        for item, path, sheet in raw_inputs(rd):
+            h.update(f"ingest {path} {sheet} {item['kind']} {item.get('mapping')} "
+                     f"{_file_digest(path)}\n".encode())
         processed = Path(rd.get("processed_dir") or root / "data" / "processed" / rd["round"])
         for pq in sorted(processed.glob("*.parquet")):
             h.update(f"table {pq.name} {_file_digest(pq)}\n".encode())

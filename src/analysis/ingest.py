@@ -115,6 +115,9 @@ class IngestResult:
     input_sha256: str
     key_fingerprint: str
     warnings: list[str] = field(default_factory=list)
+    #: The file row number (as the spreadsheet shows it) of each accepted row, in the order of
+    #: ``accepted``: what a later check of the rows (``analysis.returns``) names them by.
+    source_rows: list[int] = field(default_factory=list)
 
     @property
     def rows_accepted(self) -> int:
@@ -434,10 +437,11 @@ def builtin_mappings() -> list[str]:
     return sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".yml"))
 
 
-def load_mapping(name_or_path: str | Path | None) -> Mapping | None:
-    """Load a mapping file, or a shipped mapping by name (e.g. ``annex_a``)."""
-    if name_or_path is None:
-        return None
+def load_mapping(name_or_path: str | Path | Mapping | None) -> Mapping | None:
+    """Load a mapping file, or a shipped mapping by name (e.g. ``annex_a``); a ``Mapping``
+    already built (``analysis.returns`` makes one from the audit template) is passed through."""
+    if name_or_path is None or isinstance(name_or_path, Mapping):
+        return name_or_path
     p = Path(name_or_path)
     if p.suffix.lower() in {".yml", ".yaml"} or p.exists():
         if not p.exists():
@@ -707,7 +711,7 @@ class _Problems:
             ["row", "column", "rule"], kind="stable").reset_index(drop=True)
 
 
-def ingest(path: str | Path, kind: str, mapping: str | Path | None = None, *,
+def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = None, *,
            key: bytes | None = None, demo_key: bool = False, sheet: str | None = None,
            encoding: str | None = None, standards: schemas.Standards | None = None,
            scale: schemas.Scale | None = None, today: date | None = None) -> IngestResult:
@@ -854,11 +858,14 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | None = None, *,
     quarantine = qframe.drop(columns="_index").sort_values(["row", "column"], kind="stable"
                                                            ).reset_index(drop=True)
     sort_cols = [c for c in spec.unique if c in accepted.columns]
-    accepted = accepted.sort_values(sort_cols, kind="stable").reset_index(drop=True)
+    accepted = accepted.sort_values(sort_cols, kind="stable")
+    source_rows = [int(r) for r in rownum.loc[accepted.index]]
+    accepted = accepted.reset_index(drop=True)
     result = IngestResult(kind=kind, source=path, rows_read=rows_read, accepted=accepted,
                           quarantine=quarantine, ignored_columns=ignored,
                           mapping=mp.source if mp else None, input_sha256=sha256_file(path),
-                          key_fingerprint=privacy.key_fingerprint(key))
+                          key_fingerprint=privacy.key_fingerprint(key),
+                          source_rows=source_rows)
     assert result.rows_accepted + result.rows_quarantined == rows_read, "row accounting broken"
     return result
 

@@ -137,7 +137,8 @@ ROUND_KEYS = ("round", "title", "date", "demo", "scale", "standards", "prepare",
               "parameters", "publish", "allow_outside")
 STEP_KEYS: dict[str, tuple[str, ...]] = {
     "synth": ("out", "seed", "contacts"),
-    "ingest": ("kind", "file", "mapping", "name", "sheet", "out"),
+    "ingest": ("kind", "file", "files", "manifest", "due", "agencies", "mapping", "name",
+               "sheet", "out"),
     "sample": ("design", "name", "seed", "cases", "previous"),
     "simulate_audit": ("sample", "kind", "out", "truth", "seed"),
 }
@@ -222,6 +223,8 @@ def _check_steps(rnd: Round, allow_outside: bool) -> None:
         for key in ("out", "truth", "file"):
             _inside(rnd.path, rnd.root, f"{where}{key}: ", cfg.get(key),
                     allow=allow_outside and key == "file")
+        if step == "ingest" and ("files" in cfg or "manifest" in cfg):
+            _check_returns_step(rnd, where, cfg, allow_outside)
         for key in ("out", "truth"):  # what a step writes stays in data/, off the site
             _writes_data(rnd, f"{where}{key}: ", cfg.get(key))
         for key in ("design", "mapping"):  # a YAML path (not a built-in name) stays inside
@@ -230,6 +233,56 @@ def _check_steps(rnd: Round, allow_outside: bool) -> None:
                 _inside(rnd.path, rnd.root, f"{where}{key}: ", value)
         for prev in cfg.get("previous") or []:
             _inside(rnd.path, rnd.root, f"{where}previous: ", prev)
+
+
+def _check_returns_step(rnd: Round, where: str, cfg: dict[str, Any],
+                        allow_outside: bool) -> None:
+    """An ingest step of returned audit workbooks (``files:`` and ``manifest:``): kind audit,
+    a list of files or folders inside the project, a manifest, a due date, agency names."""
+    if cfg.get("kind") != "audit":
+        raise RoundError(f"{rnd.path}: {where}'files:' and 'manifest:' are for returned audit "
+                         "workbooks: set 'kind: audit'.")
+    if "file" in cfg and "files" in cfg:
+        raise RoundError(f"{rnd.path}: {where}give 'file:' or 'files:', not both.")
+    files = cfg.get("files", [cfg.get("file")] if "file" in cfg else None)
+    if not isinstance(files, list) or not files or not all(
+            isinstance(f, str) and f.strip() for f in files):
+        raise RoundError(f"{rnd.path}: {where}'files:' must be a list of returned workbooks or "
+                         "folders of them, e.g. files: [data/raw/<round>/returns/].")
+    if not cfg.get("manifest"):
+        raise RoundError(f"{rnd.path}: {where}returned workbooks are checked against their "
+                         "sample: add 'manifest:' (a sample drawn earlier in the round, e.g. "
+                         "hackney_2011, or a manifest.json path).")
+    for f in files:
+        _inside(rnd.path, rnd.root, f"{where}files: ", f, allow=allow_outside)
+    if str(cfg["manifest"]).endswith(".json"):
+        _inside(rnd.path, rnd.root, f"{where}manifest: ", cfg["manifest"])
+    due = cfg.get("due")
+    if due is not None and not isinstance(due, date):
+        try:
+            date.fromisoformat(str(due))
+        except ValueError:
+            raise RoundError(f"{rnd.path}: {where}due: {due!r} is not a date; write it as "
+                             "YYYY-MM-DD.") from None
+    agencies = cfg.get("agencies")
+    if agencies is not None and (not isinstance(agencies, list) or not all(
+            isinstance(a, str) and a.strip() for a in agencies)):
+        raise RoundError(f"{rnd.path}: {where}agencies: must be a list of agency names, e.g. "
+                         "[police, health, csc].")
+
+
+def returns_manifest(rnd: Round, value: Any) -> Path:
+    """The manifest an ingest step of returned workbooks names: a sample drawn in the round
+    (``data/processed/<round>/samples/<name>/manifest.json``) or a path to a manifest."""
+    drawn = sample_dir(rnd, str(value)) / "manifest.json"
+    if not str(value).endswith(".json") and drawn.is_file():
+        return drawn
+    path = rnd.resolve(str(value))
+    if not path.is_file():
+        raise RoundError(f"{rnd.path}: ingest: manifest {value!r} is neither a sample drawn "
+                         f"earlier in this round ({_rel(rnd, drawn)} is not there: add a sample "
+                         "step before this one) nor a manifest file.")
+    return path
 
 
 def load_round(path: str | Path) -> Round:
@@ -474,6 +527,8 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
             files = [Path(p) for p in paths.values() if isinstance(p, str | Path)]
             done(step, key, {"out": str(synth_out), "seed": seed,
                              "files": sorted(p.name for p in files)}, files)
+        elif step == "ingest" and ("files" in cfg or "manifest" in cfg):
+            _prepare_returns(rnd, cfg, reuse, done, say)
         elif step == "ingest":
             for k in ("kind", "file"):
                 if k not in cfg:
@@ -563,6 +618,55 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                 f"{_rel(rnd, out_file)}")
             done(step, key, {"sample": name, "out": str(out_file)}, [out_file])
     return record
+
+
+def _prepare_returns(rnd: Round, cfg: dict[str, Any], reuse: Callable[..., Any],
+                     done: Callable[..., None], say: Callable[[str], None]) -> None:
+    """An ingest step of returned audit workbooks (``analysis.returns``): every file of the
+    folders named is part of the step's key, with the manifest and the pseudonymisation key's
+    fingerprint; the round's ingest record lists the files (``files``) for the gate."""
+    from .privacy import key_fingerprint
+    from .returns import expand_paths
+
+    t0 = time.perf_counter()
+    manifest = returns_manifest(rnd, cfg["manifest"])
+    named = cfg.get("files") or [cfg["file"]]
+    files = expand_paths([rnd.resolve(f) for f in named])
+    pseudonym_key = _pseudonym_key(rnd)
+    key, hit = reuse("ingest", cfg, [*files, manifest],
+                     (f"key:{key_fingerprint(pseudonym_key)}",
+                      *(str(f.relative_to(rnd.root)) if f.is_relative_to(rnd.root) else str(f)
+                        for f in files)))
+    label = ", ".join(str(f) for f in named)
+    if hit:
+        say(f"ingest audit returns: {label}: unchanged, reused")
+        done("ingest", key, hit["record"], [rnd.root / p for p in hit["outputs"]])
+        return
+    from . import returns, schemas
+
+    standards = schemas.load_standards(rnd.standards) if rnd.standards else None
+    scale = schemas.load_scale(rnd.scale) if rnd.scale else None
+    due = cfg.get("due")
+    res = returns.ingest_returns(files, manifest, key=pseudonym_key, standards=standards,
+                                 scale=scale, due=due if isinstance(due, date | None) else str(due),
+                                 agencies=cfg.get("agencies"),
+                                 today=rnd.date if rnd.demo else None)
+    out = rnd.resolve(cfg.get("out", rnd.processed_dir))
+    name = cfg.get("name") or "audit"
+    written = returns.write_returns(res, out, name)
+    s = res.summary
+    say(f"ingest audit returns: {len(files)} file(s): {res.rows_read} read, "
+        f"{res.rows_accepted} accepted, {res.rows_quarantined} quarantined; "
+        f"{s['complete']} of {s['sampled']} sampled cases with complete returns "
+        f"({time.perf_counter() - t0:.1f} s)")
+    done("ingest", key, {
+        "kind": "audit", "name": name, "mapping": None, "sheet": None,
+        "files": [{"file": str(f.file), "sheets": [x for x in f.sheets if x] or None,
+                   "sha256": f.sha256} for f in res.files],
+        "manifest": _rel(rnd, manifest), "manifest_sha256": res.manifest_sha256,
+        "due": s["due"], "agencies": s["agencies"],
+        "rows_read": res.rows_read, "rows_accepted": res.rows_accepted,
+        "rows_quarantined": res.rows_quarantined}, list(written.values()))
 
 
 def _step_key(step: str, cfg: dict[str, Any], reads: list[Path], common: list[str]) -> str:

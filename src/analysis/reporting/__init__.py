@@ -32,6 +32,7 @@ from .numbers import (
     round_half_up,
     share,
 )
+from .returns import returns_sentence
 from .rules import (
     MIN_AUDITED,
     TOO_FEW,
@@ -59,5 +60,6 @@ __all__ = ["CENSORED_NOTE", "CHANGE_RULE", "MIN_AUDITED", "PATTERNS", "ROUNDING_
            "direction", "missing_standard",
            "few_children", "interval",
            "margin", "min_audited", "number", "p_value", "pct", "points", "ratio",
-           "ratio_direction", "reportable", "round_half_up", "share", "too_few",
+           "ratio_direction", "reportable", "returns_sentence", "round_half_up", "share",
+           "too_few",
            "too_few_reason"]
