@@ -499,6 +499,7 @@ BENCHMARK_KEYWORDS = {
     "assessment_45": (("45",), ("assessment",)),
     "rereferral": (("re-referral",), ("rereferral",), ("re_referral",), ("re-referrals",)),
     "conversion": (("conversion",), ("contacts", "referral")),
+    "repeat_plan": (("protection plan", "second time"), ("repeat", "protection plan")),
 }
 
 
