@@ -40,8 +40,8 @@ import yaml
 
 from . import ingest, privacy, schemas
 
-__all__ = ["AnnexAResult", "ListDef", "NoListError", "SheetReport", "counts", "list_defs", "list_mapping",
-           "read_workbook", "recognise", "summary_lines", "write_outputs"]
+__all__ = ["AnnexAResult", "ListDef", "NoListError", "SheetReport", "counts", "list_defs",
+           "list_mapping", "read_workbook", "recognise", "summary_lines", "write_outputs"]
 
 
 class NoListError(ingest.InputError):

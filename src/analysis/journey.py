@@ -36,6 +36,8 @@ cases table. ``plans`` gives list 7 with the repeat-plan flag for the repeat-pla
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 
@@ -91,10 +93,8 @@ def link(left: pd.DataFrame, on: str, right: pd.DataFrame | None, right_on: str,
     for c in cols:
         out[c] = m[c].reindex(left.index)
         if c in right.columns:
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 out[c] = out[c].astype(right[c].dtype)
-            except (TypeError, ValueError):
-                pass
     return out
 
 

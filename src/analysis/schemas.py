@@ -30,9 +30,9 @@ __all__ = ["AGE_BANDS", "AGE_BAND_LABELS", "ANSWER_LABELS", "ANSWER_SYNONYMS", "
            "ColumnType", "ETHNICITY", "ETHNICITY_SYNONYMS", "GENDER", "GENDER_SYNONYMS", "GRADE",
            "GRADE_SYNONYMS", "KINDS", "Kind", "OUTCOME", "OUTCOME_SYNONYMS", "REFERRAL_SOURCE",
            "REFERRAL_SOURCE_SYNONYMS", "ROUTE", "ROUTE_SYNONYMS", "SERVICE", "SERVICE_SYNONYMS",
-           "Scale", "Standards", "TRIAGE_GRADE", "TRIAGE_SYNONYMS", "TableSpec", "ANNEX_A_TABLES", "annex_a_spec",
-           "audit_spec",
-           "cases_spec", "data_dictionary_markdown", "load_scale", "load_standards",
+           "Scale", "Standards", "TRIAGE_GRADE", "TRIAGE_SYNONYMS", "TableSpec",
+           "ANNEX_A_TABLES", "annex_a_spec", "audit_spec", "cases_spec",
+           "data_dictionary_markdown", "load_scale", "load_standards",
            "pandera_schema", "ratings_spec", "spec_for", "validate"]
 
 Kind = Literal["cases", "audit", "ratings"]

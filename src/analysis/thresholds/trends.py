@@ -13,8 +13,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["ASSESSMENT_LOOKBACK_DAYS", "MEASURES", "REPEAT_PLAN_LOOKBACK_YEARS", "chart_months", "combine_monthly",
-           "english_bank_holidays", "find_benchmark", "load_benchmarks", "monthly_series",
+__all__ = ["ASSESSMENT_LOOKBACK_DAYS", "MEASURES", "REPEAT_PLAN_LOOKBACK_YEARS",
+           "chart_months", "combine_monthly", "english_bank_holidays", "find_benchmark",
+           "load_benchmarks", "monthly_series",
            "trend_chart", "working_days"]
 
 # ======================================================================================
