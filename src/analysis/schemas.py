@@ -209,7 +209,9 @@ GENDER = {"male": "Male", "female": "Female", "unknown": "Not known / not record
           "indeterminate": "Indeterminate"}
 GENDER_SYNONYMS = {"m": "male", "f": "female", "boy": "male", "girl": "female",
                    "not known": "unknown", "not stated": "unknown", "not recorded": "unknown",
-                   "unknown": "unknown", "u": "unknown"}
+                   "unknown": "unknown", "u": "unknown",
+                   # Ofsted Annex A: "c) Not stated/recorded", "d) Neither"
+                   "not stated/recorded": "unknown", "neither": "indeterminate"}
 
 ETHNICITY = {"white": "White", "mixed": "Mixed", "asian": "Asian or Asian British",
              "black": "Black or Black British", "other": "Other ethnic group",
@@ -251,6 +253,15 @@ REFERRAL_SOURCE_SYNONYMS = {
     "6": "other_legal", "courts": "other_legal", "probation": "other_legal",
     "7": "other", "8": "anonymous", "9": "unknown", "10": "housing",
     "voluntary sector": "voluntary", "charity": "voluntary", "not known": "unknown",
+    # Ofsted Annex A forms (after the "q) " prefix): "6: Police", "2A: Schools"... (Ofsted
+    # ILACS Annex A; liia-tools Annex_A_schema.yml). Distinct from the bare codes above.
+    **{f"{c}: individual": "self_family" for c in ("1a", "1b", "1c", "1d")},
+    "2a: schools": "school", "2b: education services": "school",
+    **{f"{c}: health services": "health" for c in ("3a", "3b", "3c", "3d", "3e", "3f")},
+    "4: housing": "housing",
+    **{f"{c}: la services": "la_services" for c in ("5a", "5b", "5c", "5d")},
+    "6: police": "police", "7: other legal agency": "other_legal", "8: other": "other",
+    "9: anonymous": "anonymous", "10: unknown": "unknown",
 }
 
 ROUTE = {"single_agency": "Single agency", "multi_agency_forum": "Via a multi-agency forum"}
@@ -593,8 +604,7 @@ def annex_a_spec(table: str) -> TableSpec:
                    "ingest), derived from date of birth or age in years; the date of birth is "
                    "not kept.", allowed=AGE_BANDS, labels=AGE_BAND_LABELS),
             _cat("gender", False, "Gender (Annex A codes such as 'b) Female').", GENDER,
-                 {**GENDER_SYNONYMS, "neither": "indeterminate",
-                  "not stated/recorded": "unknown"}),
+                 GENDER_SYNONYMS),
             _cat("ethnicity", False, "Ethnicity, DfE major group.", ETHNICITY,
                  ETHNICITY_SYNONYMS),
             *_annex_columns(table),
