@@ -37,6 +37,7 @@ cases table. ``plans`` gives list 7 with the repeat-plan flag for the repeat-pla
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,8 +45,8 @@ import pandas as pd
 from . import privacy, schemas
 
 __all__ = ["ASSESSMENT_WINDOW_DAYS", "CONTACT_WINDOW_DAYS", "JOURNEY_COLUMNS",
-           "PLAN_WINDOW_DAYS", "S47_WINDOW_DAYS", "build_journey", "front_door_cases", "link",
-           "plans"]
+           "PLAN_WINDOW_DAYS", "S47_WINDOW_DAYS", "build_journey", "front_door_cases",
+           "front_door_rows", "link", "plans", "trend_inputs"]
 
 CONTACT_WINDOW_DAYS = 7
 ASSESSMENT_WINDOW_DAYS = 15
@@ -76,12 +77,16 @@ def link(left: pd.DataFrame, on: str, right: pd.DataFrame | None, right_on: str,
     empty = pd.DataFrame({c: (right[c] if right is not None and c in right.columns
                               else pd.Series(dtype="object")).iloc[:0] for c in cols})
     out = empty.reindex(left.index)
+    if right is not None and right_on in right.columns:
+        out[right_on] = out[right_on].astype("datetime64[ns]")
     if right is None or not len(right) or not len(left):
         return out
     lhs = left.loc[left[on].notna() & left["child_id"].notna(), ["child_id", on]].copy()
     lhs["_i"] = lhs.index
+    right = right.assign(**{c: pd.NA for c in cols if c not in right.columns})
     rhs = right.loc[right[right_on].notna(), ["child_id", *cols]].copy()
-    rhs["_at"] = rhs[right_on]
+    rhs["_at"] = rhs[right_on].astype("datetime64[ns]")
+    lhs[on] = lhs[on].astype("datetime64[ns]")
     if not len(lhs) or not len(rhs):
         return out
     m = pd.merge_asof(lhs.sort_values(on, kind="stable"), rhs.sort_values("_at", kind="stable"),
@@ -89,7 +94,9 @@ def link(left: pd.DataFrame, on: str, right: pd.DataFrame | None, right_on: str,
                       tolerance=pd.Timedelta(days=days)).set_index("_i")
     if before is not None:
         stop = before.reindex(m.index)
-        m.loc[stop.notna() & (m["_at"] >= stop), cols] = pd.NA
+        late = (stop.notna() & (m["_at"] >= stop)).to_numpy()
+        for c in cols:
+            m[c] = m[c].astype("object").where(~late, None)
     for c in cols:
         out[c] = m[c].reindex(left.index)
         if c in right.columns:
@@ -163,6 +170,42 @@ def _case_ids(child: pd.Series, day: pd.Series, key: bytes, tag: str) -> pd.Seri
     return privacy.pseudonymise_series(text, key, "case")
 
 
+def front_door_rows(journey: pd.DataFrame) -> pd.DataFrame:
+    """The contacts of the journey as front-door rows of the cases contract (no case id):
+    service ``front_door``; ``outcome`` a linked referral -> ``assessment``, else a linked
+    early help assessment -> ``early_help``, else ``nfa``; the referral's date, count of
+    referrals in the last 12 months and team; the linked assessment's dates. The one
+    derivation behind ``front_door_cases`` and the trend measures (``trend_inputs``)."""
+    outcome = np.where(journey["referral_date"].notna(), "assessment",
+                       np.where(journey["early_help_start_date"].notna(), "early_help", "nfa"))
+    return pd.DataFrame({
+        "child_id": journey["child_id"].astype("string"),
+        "age_band": journey["age_band"].astype("string"),
+        "gender": journey["gender"].astype("string"),
+        "ethnicity": journey["ethnicity"].astype("string"),
+        "contact_date": journey["contact_date"],
+        "referral_date": journey["referral_date"],
+        "referral_source": journey["referral_source"].astype("string"),
+        "service": pd.Series(["front_door"] * len(journey), dtype="string",
+                             index=journey.index),
+        "outcome": pd.Series(outcome, dtype="string", index=journey.index),
+        "team": journey["team"].astype("string"),
+        "referrals_last_12m": journey["referrals_last_12m"],
+        "assessment_start_date": journey["assessment_start_date"],
+        "assessment_end_date": journey["assessment_end_date"],
+    })
+
+
+def trend_inputs(journey_file: str | Path) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """What the threshold notebook's trends read when the Annex A journey exists: the
+    front-door rows of ``journey.parquet`` (``front_door_rows``) and, for repeat plans, list 7
+    (``list7_cp_plans.parquet`` beside it; ``None`` when there is none)."""
+    path = Path(journey_file)
+    plans_file = path.parent / "list7_cp_plans.parquet"
+    return (front_door_rows(pd.read_parquet(path)),
+            pd.read_parquet(plans_file) if plans_file.exists() else None)
+
+
 def front_door_cases(journey: pd.DataFrame, tables: dict[str, pd.DataFrame], key: bytes,
                      scale: schemas.Scale | None = None) -> pd.DataFrame:
     """The journey as a canonical ``cases`` table (validated against its contract).
@@ -174,25 +217,9 @@ def front_door_cases(journey: pd.DataFrame, tables: dict[str, pd.DataFrame], key
     ``early_help`` (contact date = its start). Columns Annex A does not hold (route, level of
     need, domestic abuse, previously known) are empty."""
     spec = schemas.cases_spec(scale)
-    n = len(journey)
-    outcome = np.where(journey["referral_date"].notna(), "assessment",
-                       np.where(journey["early_help_start_date"].notna(), "early_help", "nfa"))
-    fd = pd.DataFrame({
-        "case_id": _case_ids(journey["child_id"], journey["contact_date"], key, "contact"),
-        "child_id": journey["child_id"].astype("string"),
-        "age_band": journey["age_band"].astype("string"),
-        "gender": journey["gender"].astype("string"),
-        "ethnicity": journey["ethnicity"].astype("string"),
-        "contact_date": journey["contact_date"],
-        "referral_date": journey["referral_date"],
-        "referral_source": journey["referral_source"].astype("string"),
-        "service": pd.Series(["front_door"] * n, dtype="string"),
-        "outcome": pd.Series(outcome, dtype="string"),
-        "team": journey["team"].astype("string"),
-        "referrals_last_12m": journey["referrals_last_12m"],
-        "assessment_start_date": journey["assessment_start_date"],
-        "assessment_end_date": journey["assessment_end_date"],
-    })
+    fd = front_door_rows(journey)
+    fd.insert(0, "case_id", _case_ids(journey["child_id"], journey["contact_date"], key,
+                                      "contact"))
     frames = [fd]
     eh = tables.get("list2_early_help")
     if eh is not None and len(eh):
