@@ -172,6 +172,38 @@ def test_an_annex_a_workbook_is_read_with_its_mapping_and_sheet(tmp_path: Path) 
         "1 raw id(s)", "1 date(s) of birth"]
 
 
+def test_every_list_sheet_of_an_annex_a_workbook_gives_the_gate_its_ids_and_births(
+        tmp_path: Path) -> None:
+    """An ``annex-a`` ingest step reads every sheet: the gate reads each list sheet with its
+    list's headers (under title rows, whatever the sheet is called), not only the first."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Cover"
+    wb.active.append(["Annex A for the inspection"])
+    ws = wb.create_sheet("Sheet2")
+    ws.append(["Annex A list 1"])
+    ws.append(["Child Unique ID", "Gender", "Date of Birth", "Date of Contact"])
+    ws.append(["00412345", "b) Female", "14/02/2017", "02/01/2025"])
+    ws = wb.create_sheet("CP")
+    ws.append(["Child protection"])
+    ws.append([])
+    ws.append(["Child Unique ID", "Date of Birth", "Child Protection Plan Start Date",
+               "Number of Previous Child Protection Plans"])
+    ws.append(["00998877", "03/05/2019", "10/01/2025", 0])
+    path = tmp_path / "annex_a.xlsx"
+    wb.save(path)
+    rounds = [{"round": "r1", "date": "2025-03-31", "processed_dir": str(tmp_path / "none"),
+               "prepare": {"ingest": [{"file": str(path), "kind": "annex-a",
+                                       "name": "cases"}]}}]
+    sens = gate.sensitive_values(tmp_path, rounds)
+    assert {"00412345", "00998877"} <= sens.ids
+    assert {"2017-02-14", "2019-05-03"} <= sens.dobs
+    index = gate.gate_index(tmp_path, rounds)
+    assert index.scan("<p>child 00998877 born 03/05/2019</p>") == [
+        "1 raw id(s)", "1 date(s) of birth"]
+
+
 # -- issue 12, case 3: values in other forms ------------------------------------------------
 
 PSEUDONYM = "ch_9f2a1b07e3c4d5a6"
