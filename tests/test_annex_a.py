@@ -315,3 +315,60 @@ def test_the_single_list_mapping_is_unchanged_and_reads_annex_a_codes(tmp_path: 
         [*person("C1"), "04/01/2026", "q) 6: Police"]])})
     res = ingest.ingest(path, "cases", "annex_a", demo_key=True, today=TODAY)
     assert res.rows_accepted == 1 and res.accepted["referral_source"].iloc[0] == "police"
+
+
+def _notebook(root: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("round_name = ''")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell("print(round_name)")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    (root / "notebooks").mkdir(exist_ok=True)
+    nbformat.write(nb, root / "notebooks" / "ok.ipynb")
+
+
+def test_a_round_step_of_kind_annex_a_records_each_lists_counts_and_is_cached(
+        messy: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from analysis import pipeline
+
+    root = tmp_path / "proj"
+    (root / "data" / "raw").mkdir(parents=True)
+    (root / "_quarto.yml").write_text("project:\n  type: website\n")
+    shutil.copy(messy, root / "data" / "raw" / "annex.xlsx")
+    rf = root / "rounds" / "a.yml"
+    rf.parent.mkdir()
+    _notebook(root)
+    rf.write_text("round: a1\ndate: 2026-03-31\ndemo: true\nprepare:\n"
+                  "  - ingest: {kind: annex-a, file: data/raw/annex.xlsx, cases: front}\n"
+                  "notebooks:\n  - notebooks/ok.ipynb\n")
+    said: list[str] = []
+    pipeline.run_round(rf, say=said.append, progress=False)
+    rec = json.loads((root / "reports" / "a1" / "round.json").read_text())
+    [step] = rec["prepare"]["ingest"]
+    lists = {x["table"]: x for x in step["lists"] if x.get("rows_read") is not None}
+    assert lists["list1_contacts"]["rows_read"] == 4
+    assert lists["list1_contacts"]["rows_quarantined"] == 2
+    assert step["name"] == "front" and step["kind"] == "annex-a"
+    assert (root / "data" / "processed" / "a1" / "front.parquet").is_file()
+    said.clear()
+    pipeline.run_round(rf, say=said.append, progress=False)
+    assert any("ingest annex-a" in s and "unchanged, reused" in s for s in said)
+
+
+def test_a_round_step_of_kind_annex_a_refuses_a_mapping(tmp_path: Path) -> None:
+    from analysis import pipeline
+
+    (tmp_path / "_quarto.yml").write_text("project:\n  type: website\n")
+    _notebook(tmp_path)
+    rf = tmp_path / "r.yml"
+    rf.write_text("round: a1\ndate: 2026-03-31\nprepare:\n"
+                  "  - ingest: {kind: annex-a, file: x.xlsx, mapping: annex_a}\n"
+                  "notebooks:\n  - notebooks/ok.ipynb\n")
+    with pytest.raises(pipeline.RoundError, match="leave out 'mapping:'"):
+        pipeline.load_round(rf)
