@@ -453,6 +453,10 @@ def load_mapping(name_or_path: str | Path | Mapping | None) -> Mapping | None:
         raise InputError(f"{label}: mapping is not valid YAML ({exc}).") from None
     if not isinstance(d, dict):
         raise InputError(f"{label}: mapping must be a YAML mapping with 'columns:'.")
+    if "lists" in d and "columns" not in d:
+        raise InputError(f"{label}: holds the headers of every Ofsted Annex A list, for a whole "
+                         "workbook: use --kind annex-a (or kind: annex-a in a round), or the "
+                         "single-list mapping annex_a.")
     cols = {k: ([v] if isinstance(v, str) else list(v))
             for k, v in (d.get("columns") or {}).items()}
     values = {k: {str(a).strip().lower(): str(b) for a, b in (v or {}).items()}
