@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import ingest, privacy, synth
+from analysis import ingest, privacy, synth, synth_annex
 from analysis import thresholds as th
 
 SEED = 20161
@@ -109,14 +109,14 @@ def test_annex_a_workbook_quarantines_exactly_the_planted_bad_rows_of_every_list
     from analysis import annex_a
 
     res = annex_a.read_workbook(demo_dir / "annex_a.xlsx", demo_key=True, today=ROUND_DATE)
-    assert set(res.tables) == set(synth.ANNEX_LIST_BAD_ROWS)
+    assert set(res.tables) == set(synth_annex.ANNEX_LIST_BAD_ROWS)
     for table, r in res.tables.items():
         assert r.rows_accepted + r.rows_quarantined == r.rows_read
         q = r.quarantine
         assert set(q["row"]) == set(demo.annex_a_bad[table].values()), table
         for kind, row in demo.annex_a_bad[table].items():
             rules = " ".join(q.loc[q["row"] == row, "rule"])
-            assert synth.ANNEX_LIST_BAD_ROWS[table][kind] in rules, (table, kind, rules)
+            assert synth_annex.ANNEX_LIST_BAD_ROWS[table][kind] in rules, (table, kind, rules)
     assert "Allocated Worker" in res.tables["list3_referrals"].ignored_columns
     assert [s.skipped for s in res.sheets if s.result is None] == [
         "not an Annex A list: no child id column ('Child Unique ID') in its first ten rows"]
@@ -465,4 +465,4 @@ def test_a_smaller_demo_year_keeps_its_monthly_shape() -> None:
     fd = d.cases[d.cases["service"] == "front_door"]
     assert len(fd) == synth.MIN_DEMO_CONTACTS
     assert fd["contact_date"].dt.to_period("M").nunique() == 12
-    assert d.annex_a_bad.keys() == synth.ANNEX_LIST_BAD_ROWS.keys()
+    assert d.annex_a_bad.keys() == synth_annex.ANNEX_LIST_BAD_ROWS.keys()
