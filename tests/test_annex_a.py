@@ -372,3 +372,37 @@ def test_a_round_step_of_kind_annex_a_refuses_a_mapping(tmp_path: Path) -> None:
                   "notebooks:\n  - notebooks/ok.ipynb\n")
     with pytest.raises(pipeline.RoundError, match="leave out 'mapping:'"):
         pipeline.load_round(rf)
+
+
+def test_header_variants_and_later_lists_are_recognised_and_list_11_is_skipped_by_name(
+        tmp_path: Path) -> None:
+    path = workbook(tmp_path / "v.xlsx", {
+        "a": (["CHILD UID", "Sex", "DOB", "Contact Date", "Source of Contact"],
+              [["X1", "F", "01/02/2015", "04/01/2026", "q) 6: Police"]]),
+        "b": (["Child Unique ID", "Date of Birth", "Date the Child Entered Care",
+               "Date of Decision that Child Should be Placed for Adoption",
+               "Date of Adoption Order"], [["X2", "01/02/2020", "01/03/2024", "01/06/2024",
+                                            None]]),
+        "c": (["Child ID", "Eligibility Category", "In Touch Category", "Activity Status"],
+              [["X3", "Relevant", "a) Yes", "Education"]]),
+        "d": (["Adopter ID", "Date of Initial Enquiry", "Date Stage 1 Started"],
+              [["AD1", "01/01/2026", "02/01/2026"]]),
+    })
+    res = read(path)
+    assert {s.sheet: s.table for s in res.sheets} == {
+        "a": "list1_contacts", "b": "list10_adoption", "c": "list9_care_leavers",
+        "d": "list11_adopters"}
+    adopters = next(s for s in res.sheets if s.sheet == "d")
+    assert adopters.result is None and "adopters, not children" in adopters.skipped
+    contacts = res.tables["list1_contacts"].accepted
+    assert contacts["gender"].tolist() == ["female"]
+    assert contacts["referral_source"].tolist() == ["police"]
+    assert res.tables["list10_adoption"].rows_accepted == 1
+
+
+def test_two_sheets_of_one_list_read_the_first_and_name_the_second(tmp_path: Path) -> None:
+    rows = [[*person("C1"), "04/01/2026", "q) 6: Police"]]
+    res = read(workbook(tmp_path / "t.xlsx", {"L1": (CONTACTS, rows), "L1 again": (CONTACTS,
+                                                                                   rows)}))
+    again = next(s for s in res.sheets if s.sheet == "L1 again")
+    assert again.result is None and "already read from sheet 'L1'" in again.skipped

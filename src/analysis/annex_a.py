@@ -248,8 +248,14 @@ def read_workbook(path: str | Path, *, key: bytes | None = None, demo_key: bool 
             continue
         taken[ld.table] = name
         rep.table = ld.table
-        rep.result = ingest.ingest(path, ld.table, list_mapping(ld.table), key=key, sheet=name,
-                                   scale=scale, today=today)
+        try:
+            rep.result = ingest.ingest(path, ld.table, list_mapping(ld.table), key=key,
+                                       sheet=name, scale=scale, today=today)
+        except NoListError:
+            raise
+        except ingest.InputError as exc:  # say which sheet and list the problem is in
+            raise ingest.InputError(f"sheet {name!r} (Annex A list {ld.number}): {exc}"
+                                    ) from None
         # where a row is: file, sheet, row (the sheet after the file, in every list's log)
         rep.result.quarantine.insert(1, "sheet", name)
     if not any(r.result is not None for r in reports):

@@ -600,9 +600,10 @@ def annex_a_spec(table: str) -> TableSpec:
         columns=(
             Column("child_id", "pseudonym", True, "Child identifier (Annex A 'Child Unique "
                    "ID'), pseudonymised at ingest.", nullable=False, personal=True),
-            Column("age_band", "category", True, "Age band (at the list's main date, or at "
+            Column("age_band", "category", False, "Age band (at the list's main date, or at "
                    "ingest), derived from date of birth or age in years; the date of birth is "
-                   "not kept.", allowed=AGE_BANDS, labels=AGE_BAND_LABELS),
+                   "not kept (empty when the list has neither).", allowed=AGE_BANDS,
+                   labels=AGE_BAND_LABELS),
             _cat("gender", False, "Gender (Annex A codes such as 'b) Female').", GENDER,
                  GENDER_SYNONYMS),
             _cat("ethnicity", False, "Ethnicity, DfE major group.", ETHNICITY,
