@@ -204,6 +204,18 @@ def test_every_list_sheet_of_an_annex_a_workbook_gives_the_gate_its_ids_and_birt
         "1 raw id(s)", "1 date(s) of birth"]
 
 
+def test_a_count_in_one_table_cell_and_a_month_in_the_next_are_not_a_date_of_birth() -> None:
+    """A monthly table whose last column ends with a count ("c of 9") and whose next row
+    starts with its month ("Sep 2025") read as "9 Sep 2025" once the tags were dropped."""
+    index = GateIndex.build(Sensitive(dobs={"2025-09-09"}))
+    table = ("<table><tr><td>Aug 2025</td><td>c of 9</td></tr>"
+             "<tr><td>Sep 2025</td><td>c of 10</td></tr></table>")
+    assert index.scan(table) == []
+    assert index.scan("<p>born 9 Sep 2025</p>") == ["1 date(s) of birth"]
+    assert index.scan("<table><tr><td>born 9 Sep 2025</td></tr></table>") == [
+        "1 date(s) of birth"]
+
+
 # -- issue 12, case 3: values in other forms ------------------------------------------------
 
 PSEUDONYM = "ch_9f2a1b07e3c4d5a6"

@@ -80,6 +80,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".b
 TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*[A-Za-z0-9]")
 WORD_RE = re.compile(r"[0-9a-z]+")
 TAG_RE = re.compile(r"<[^>]*>")
+CELL_END_RE = re.compile(r"</t[dh]\s*>", re.I)
 
 # The shortest id looked for: the project keeps ids of five characters or more (shorter
 # ones are any number on any page).
@@ -595,7 +596,10 @@ class GateIndex:
             for k in self.scan(part, library):
                 kinds.append(f"{k} in an embedded image")
         text = html.unescape(raw)
-        visible = html.unescape(TAG_RE.sub(" ", raw)).replace("\\n", " ").replace("\\t", " ")
+        # table cells end with " | ": a count in one cell and the month in the next ("c of 9"
+        # then "Sep 2025") are not the day "9 Sep 2025" a reader sees in neither
+        visible = html.unescape(TAG_RE.sub(" ", CELL_END_RE.sub(" | ", raw))).replace(
+            "\\n", " ").replace("\\t", " ")
         both = text + "\n" + visible
         tokens = set(TOKEN_RE.findall(text)) | set(TOKEN_RE.findall(raw))
         lower = both.lower()
