@@ -372,6 +372,11 @@ def test_a_round_step_of_kind_annex_a_refuses_a_mapping(tmp_path: Path) -> None:
                   "notebooks:\n  - notebooks/ok.ipynb\n")
     with pytest.raises(pipeline.RoundError, match="leave out 'mapping:'"):
         pipeline.load_round(rf)
+    rf.write_text("round: a1\ndate: 2026-03-31\nprepare:\n"
+                  "  - ingest: {kind: annex-a, file: x.xlsx, cases: ../cases}\n"
+                  "notebooks:\n  - notebooks/ok.ipynb\n")
+    with pytest.raises(pipeline.RoundError, match="names a table file"):
+        pipeline.load_round(rf)
 
 
 def test_header_variants_and_later_lists_are_recognised_and_list_11_is_skipped_by_name(

@@ -239,6 +239,12 @@ def _ingest_annex_a(a: argparse.Namespace, scale: object) -> int:
         _err("--kind annex-a reads every sheet with the shipped Annex A headers "
              "(mappings/annex_a_lists.yml): leave out --mapping and --sheet")
         return EXIT_USAGE
+    from .pipeline import NAME_RE
+
+    if not NAME_RE.match(a.cases_name):
+        _err(f"--cases-name {a.cases_name!r}: a table name (letters, digits, '_', '.' or "
+             "'-'), written as OUT/NAME.parquet")
+        return EXIT_USAGE
     try:
         res = annex_a.read_workbook(a.file, demo_key=a.demo_key, scale=scale)
     except annex_a.NoListError as exc:

@@ -217,6 +217,10 @@ def _check_steps(rnd: Round, allow_outside: bool) -> None:
                 raise RoundError(f"{rnd.path}: {where}kind {cfg['kind']!r} is not one of "
                                  f"{', '.join((*KINDS, 'annex-a'))}.")
             if cfg["kind"] == "annex-a":
+                if "cases" in cfg and not NAME_RE.match(str(cfg["cases"])):
+                    raise RoundError(f"{rnd.path}: {where}cases: {cfg['cases']!r} names a table "
+                                     "file in the round's processed folder: use letters, "
+                                     "digits, '_', '.' or '-' (e.g. annex_a_cases).")
                 for k in ("mapping", "sheet", "name"):
                     if k in cfg:
                         raise RoundError(
