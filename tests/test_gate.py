@@ -208,6 +208,50 @@ def test_an_ingest_record_that_lists_several_returned_workbooks_is_read_file_by_
         gate.gate_index(tmp_path, rounds)
 
 
+def test_every_list_sheet_of_an_annex_a_workbook_gives_the_gate_its_ids_and_births(
+        tmp_path: Path) -> None:
+    """An ``annex-a`` ingest step reads every sheet: the gate reads each list sheet with its
+    list's headers (under title rows, whatever the sheet is called), not only the first."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Cover"
+    wb.active.append(["Annex A for the inspection"])
+    ws = wb.create_sheet("Sheet2")
+    ws.append(["Annex A list 1"])
+    ws.append(["Child Unique ID", "Gender", "Date of Birth", "Date of Contact"])
+    ws.append(["00412345", "b) Female", "14/02/2017", "02/01/2025"])
+    ws = wb.create_sheet("CP")
+    ws.append(["Child protection"])
+    ws.append([])
+    ws.append(["Child Unique ID", "Date of Birth", "Child Protection Plan Start Date",
+               "Number of Previous Child Protection Plans"])
+    ws.append(["00998877", "03/05/2019", "10/01/2025", 0])
+    path = tmp_path / "annex_a.xlsx"
+    wb.save(path)
+    rounds = [{"round": "r1", "date": "2025-03-31", "processed_dir": str(tmp_path / "none"),
+               "prepare": {"ingest": [{"file": str(path), "kind": "annex-a",
+                                       "name": "cases"}]}}]
+    sens = gate.sensitive_values(tmp_path, rounds)
+    assert {"00412345", "00998877"} <= sens.ids
+    assert {"2017-02-14", "2019-05-03"} <= sens.dobs
+    index = gate.gate_index(tmp_path, rounds)
+    assert index.scan("<p>child 00998877 born 03/05/2019</p>") == [
+        "1 raw id(s)", "1 date(s) of birth"]
+
+
+def test_a_count_in_one_table_cell_and_a_month_in_the_next_are_not_a_date_of_birth() -> None:
+    """A monthly table whose last column ends with a count ("c of 9") and whose next row
+    starts with its month ("Sep 2025") read as "9 Sep 2025" once the tags were dropped."""
+    index = GateIndex.build(Sensitive(dobs={"2025-09-09"}))
+    table = ("<table><tr><td>Aug 2025</td><td>c of 9</td></tr>"
+             "<tr><td>Sep 2025</td><td>c of 10</td></tr></table>")
+    assert index.scan(table) == []
+    assert index.scan("<p>born 9 Sep 2025</p>") == ["1 date(s) of birth"]
+    assert index.scan("<table><tr><td>born 9 Sep 2025</td></tr></table>") == [
+        "1 date(s) of birth"]
+
+
 # -- issue 12, case 3: values in other forms ------------------------------------------------
 
 PSEUDONYM = "ch_9f2a1b07e3c4d5a6"

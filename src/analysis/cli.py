@@ -53,8 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", type=Path, nargs="+", metavar="PATH",
                    help="CSV (UTF-8), XLSX or Parquet file; with --kind audit --manifest, one "
                    "or more returned workbooks or folders of them (.xlsx, .xlsm, .csv)")
-    s.add_argument("--kind", required=True, choices=["cases", "audit", "ratings"],
-                   help="which canonical table the file holds")
+    s.add_argument("--kind", required=True, choices=["cases", "audit", "ratings", "annex-a"],
+                   help="which canonical table the file holds; annex-a: a whole Ofsted Annex "
+                   "A workbook, every list recognised by its headers (one table per list, "
+                   "journey.parquet and a front-door cases table)")
     s.add_argument("--mapping", help="column mapping: a YAML file, or a shipped name "
                    "(annex_a = Ofsted Annex A lists 1-3)")
     s.add_argument("--out", type=Path, required=True, help="output folder (keep it under "
@@ -74,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "due; later returns are marked late")
     s.add_argument("--agencies", metavar="A,B,C", help="with --manifest: the agencies expected "
                    "to return each case (default: every agency seen in the returns)")
+    s.add_argument("--cases-name", default="cases", metavar="NAME",
+                   help="annex-a only: name of the front-door table in the cases contract "
+                   "derived from the journey (default cases: OUT/cases.parquet)")
     s.add_argument("--out-of-core", choices=["auto", "yes", "no"], default="auto",
                    help="read a Parquet cases file in batches with DuckDB/Arrow, for files "
                    "larger than memory (auto: Parquet cases files of 1,000,000 rows or more)")
@@ -225,6 +230,8 @@ def cmd_ingest(a: argparse.Namespace) -> int:
              "workbooks are read with --kind audit --manifest MANIFEST")
         return EXIT_USAGE
     a.file = a.file[0]
+    if a.kind == "annex-a":
+        return _ingest_annex_a(a, scale)
     if _out_of_core(a):
         from . import scale as scale_mod
 
@@ -244,6 +251,39 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     reasons = [] if top is None else [(n, col, rule) for (col, rule), n in top.items()]
     _report(a.file, res.kind, res.rows_read, res.rows_accepted, res.rows_quarantined,
             res.ignored_columns, reasons, paths)
+    return EXIT_OK
+
+
+def _ingest_annex_a(a: argparse.Namespace, scale: object) -> int:
+    """``sqa ingest --kind annex-a``: every list of the workbook, printed list by list; a
+    workbook with no recognised list exits 1 with one message (``annex_a.NoListError``)."""
+    from . import annex_a
+
+    if a.mapping or a.sheet:
+        _err("--kind annex-a reads every sheet with the shipped Annex A headers "
+             "(mappings/annex_a_lists.yml): leave out --mapping and --sheet")
+        return EXIT_USAGE
+    from .pipeline import NAME_RE
+
+    if not NAME_RE.match(a.cases_name):
+        _err(f"--cases-name {a.cases_name!r}: a table name (letters, digits, '_', '.' or "
+             "'-'), written as OUT/NAME.parquet")
+        return EXIT_USAGE
+    try:
+        res = annex_a.read_workbook(a.file, demo_key=a.demo_key, scale=scale)
+    except annex_a.NoListError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    paths = annex_a.write_outputs(res, a.out, cases_name=a.cases_name)
+    for line in annex_a.summary_lines(res):
+        print(line)
+    quarantined = [r.table for r in res.sheets if r.result is not None
+                   and r.result.rows_quarantined]
+    if quarantined:
+        print(f"  quarantine files: {', '.join(f'{t}_quarantine.csv' for t in quarantined)} "
+              f"in {a.out} (they hold raw values: keep them off shared drives)")
+    print(f"  wrote {len(res.tables)} list tables, {paths.get('journey')} and "
+          f"{paths.get(a.cases_name)}")
     return EXIT_OK
 
 

@@ -80,6 +80,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".b
 TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*[A-Za-z0-9]")
 WORD_RE = re.compile(r"[0-9a-z]+")
 TAG_RE = re.compile(r"<[^>]*>")
+CELL_END_RE = re.compile(r"</t[dh]\s*>", re.I)
 
 # The shortest id looked for: the project keeps ids of five characters or more (shorter
 # ones are any number on any page).
@@ -353,8 +354,6 @@ def sensitive_values(root: Path, rounds: list[dict[str, Any]]) -> Sensitive:
     """Collect raw ids, pseudonyms, dates of birth and notes from the rounds' inputs."""
     import pandas as pd
 
-    from . import ingest, schemas
-
     sens = Sensitive()
     for rd in rounds:
         for item, path, sheet in raw_inputs(rd):
@@ -365,29 +364,8 @@ def sensitive_values(root: Path, rounds: list[dict[str, Any]]) -> Sensitive:
                     "not there any more, so the publication gate cannot check the pages for "
                     "its ids and dates of birth. Put the file back (or run the round again "
                     "from where the file now is) and publish again.")
-            spec = schemas.spec_for(item["kind"])
-            mapping = ingest.load_mapping(item.get("mapping"))
-            # issue 12, case 1: read it as ingest read it, with the mapping's headers (to find
-            # the header row under an Annex A title block) and the same sheet
-            expected = [c.name for c in (*spec.columns, *spec.inputs)]
-            if mapping:
-                expected += [v for vs in mapping.columns.values() for v in vs]
-            sheet = sheet or (mapping.sheet if mapping else None)
-            raw, _ = ingest.read_raw(path, sheet=sheet, expected=expected)
-            df, _ = ingest._rename(raw, spec, mapping)
-            for col in ("case_id", "child_id", "subject_id"):
-                if col in df.columns:
-                    vals = {ingest.privacy.normalise_id(v) for v in df[col].dropna()}
-                    sens.ids |= {v for v in vals if v and len(v) >= 5}
-                    sens.ids |= {str(v).strip() for v in df[col].dropna()
-                                 if len(str(v).strip()) >= 5}
-            if "date_of_birth" in df.columns:
-                dob, _ = ingest._parse_date(ingest._to_text(df["date_of_birth"]))
-                # a day, in one form: the index looks for it in every form (dates_in)
-                sens.dobs |= {d.strftime("%Y-%m-%d") for d in dob.dropna()}
-            if "notes" in df.columns:
-                sens.notes += [re.sub(r"\s+", " ", str(n)).strip() for n in df["notes"].dropna()
-                               if len(str(n).strip()) >= 12]
+            for df in _raw_frames(path, item, sheet):
+                _collect_raw(sens, df)
         processed = Path(rd.get("processed_dir") or root / "data" / "processed" / rd["round"])
         for pq in processed.glob("*.parquet"):
             t = pd.read_parquet(pq)
@@ -401,6 +379,61 @@ def sensitive_values(root: Path, rounds: list[dict[str, Any]]) -> Sensitive:
     public = {d.isoformat() for text in public_dates(root, rounds) for d in dates_in(text)}
     sens.dobs -= public
     return sens
+
+
+def _raw_frames(path: Path, item: dict[str, Any], sheet: str | None = None) -> list[Any]:
+    """The raw export of an ingest step renamed to canonical columns, read as ingest read it
+    (issue 12, case 1: with the mapping's headers, to find the header row under an Annex A
+    title block, and the same sheet: ``sheet``, as ``raw_inputs`` names it); for an
+    ``annex-a`` step, every sheet that is a list, each with its list's headers
+    (``analysis.annex_a``)."""
+    from . import ingest, schemas
+
+    if item["kind"] == "annex-a":
+        from . import annex_a
+
+        frames = []
+        expected = annex_a._all_headers()
+        for sheet in annex_a._sheet_names(path):
+            try:
+                raw, _ = ingest.read_raw(path, sheet=sheet, expected=expected)
+            except ingest.InputError:
+                continue  # an empty sheet holds nothing to look for
+            ld, _ = annex_a.recognise(ingest._headers(raw))
+            if ld is None or not ld.read:
+                continue
+            spec, mapping = schemas.spec_for(ld.table), annex_a.list_mapping(ld.table)
+            own = [c.name for c in (*spec.columns, *spec.inputs)]
+            own += [v for vs in mapping.columns.values() for v in vs]
+            raw, _ = ingest.read_raw(path, sheet=sheet, expected=own)
+            frames.append(ingest._rename(raw, spec, mapping)[0])
+        return frames
+    spec = schemas.spec_for(item["kind"])
+    mapping = ingest.load_mapping(item.get("mapping"))
+    expected = [c.name for c in (*spec.columns, *spec.inputs)]
+    if mapping:
+        expected += [v for vs in mapping.columns.values() for v in vs]
+    sheet = sheet or item.get("sheet") or (mapping.sheet if mapping else None)
+    raw, _ = ingest.read_raw(path, sheet=sheet, expected=expected)
+    return [ingest._rename(raw, spec, mapping)[0]]
+
+
+def _collect_raw(sens: Sensitive, df: Any) -> None:
+    """Raw ids, dates of birth and notes of one renamed raw frame into ``sens``."""
+    from . import ingest
+
+    for col in ("case_id", "child_id", "subject_id"):
+        if col in df.columns:
+            vals = {ingest.privacy.normalise_id(v) for v in df[col].dropna()}
+            sens.ids |= {v for v in vals if v and len(v) >= 5}
+            sens.ids |= {str(v).strip() for v in df[col].dropna() if len(str(v).strip()) >= 5}
+    if "date_of_birth" in df.columns:
+        dob, _ = ingest._parse_date(ingest._to_text(df["date_of_birth"]))
+        # a day, in one form: the index looks for it in every form (dates_in)
+        sens.dobs |= {d.strftime("%Y-%m-%d") for d in dob.dropna()}
+    if "notes" in df.columns:
+        sens.notes += [re.sub(r"\s+", " ", str(n)).strip() for n in df["notes"].dropna()
+                       if len(str(n).strip()) >= 12]
 
 
 def public_dates(root: Path, rounds: list[dict[str, Any]]) -> set[str]:
@@ -582,7 +615,10 @@ class GateIndex:
             for k in self.scan(part, library):
                 kinds.append(f"{k} in an embedded image")
         text = html.unescape(raw)
-        visible = html.unescape(TAG_RE.sub(" ", raw)).replace("\\n", " ").replace("\\t", " ")
+        # table cells end with " | ": a count in one cell and the month in the next ("c of 9"
+        # then "Sep 2025") are not the day "9 Sep 2025" a reader sees in neither
+        visible = html.unescape(TAG_RE.sub(" ", CELL_END_RE.sub(" | ", raw))).replace(
+            "\\n", " ").replace("\\t", " ")
         both = text + "\n" + visible
         tokens = set(TOKEN_RE.findall(text)) | set(TOKEN_RE.findall(raw))
         lower = both.lower()

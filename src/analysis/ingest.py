@@ -439,7 +439,8 @@ def builtin_mappings() -> list[str]:
 
 def load_mapping(name_or_path: str | Path | Mapping | None) -> Mapping | None:
     """Load a mapping file, or a shipped mapping by name (e.g. ``annex_a``); a ``Mapping``
-    already built (``analysis.returns`` makes one from the audit template) is passed through."""
+    already built (``analysis.returns`` makes one from the audit template, ``analysis.annex_a``
+    one per list) is passed through."""
     if name_or_path is None or isinstance(name_or_path, Mapping):
         return name_or_path
     p = Path(name_or_path)
@@ -462,6 +463,10 @@ def load_mapping(name_or_path: str | Path | Mapping | None) -> Mapping | None:
         raise InputError(f"{label}: mapping is not valid YAML ({exc}).") from None
     if not isinstance(d, dict):
         raise InputError(f"{label}: mapping must be a YAML mapping with 'columns:'.")
+    if "lists" in d and "columns" not in d:
+        raise InputError(f"{label}: holds the headers of every Ofsted Annex A list, for a whole "
+                         "workbook: use --kind annex-a (or kind: annex-a in a round), or the "
+                         "single-list mapping annex_a.")
     cols = {k: ([v] if isinstance(v, str) else list(v))
             for k, v in (d.get("columns") or {}).items()}
     values = {k: {str(a).strip().lower(): str(b) for a, b in (v or {}).items()}
@@ -824,7 +829,7 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
             problems.add(missing, col.name, text, "required value is missing")
         out[col.name] = parsed
 
-    _row_rules(out, df, problems, kind, today or privacy.today())
+    _row_rules(out, df, problems, kind, today or privacy.today(), spec.age_at)
     # Duplicates of the unique key: the first copy is kept, later copies quarantined.
     if spec.unique and all(u in out.columns for u in spec.unique):
         dup = out.duplicated(list(spec.unique), keep="first") & out[list(spec.unique)].notna().all(
@@ -837,11 +842,13 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
                 problems.add(pd.Series(i == out.index, index=out.index), "+".join(spec.unique),
                              None, f"duplicate of row {rownum[first[i]]}")
 
-    if kind == "cases":
+    if "age_band" in spec.names:  # cases and the Annex A lists: the age band at spec.age_at
         dob = out.pop("date_of_birth") if "date_of_birth" in out.columns else None
         years = out.pop("age_years") if "age_years" in out.columns else None
         if dob is not None or years is not None:
-            out["age_band"] = privacy.age_bands(dob, out["contact_date"], years)
+            at = (out[spec.age_at] if spec.age_at in out.columns
+                  else pd.Series(pd.Timestamp(today or privacy.today()), index=out.index))
+            out["age_band"] = privacy.age_bands(dob, at, years)
     for col in spec.columns:  # optional columns the file lacks: present, empty, typed
         if col.name not in out.columns:
             out[col.name] = pd.Series(pd.NA, index=out.index, dtype=_EMPTY_DTYPE.get(col.type,
@@ -871,7 +878,7 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
 
 
 def _row_rules(out: pd.DataFrame, raw: pd.DataFrame, problems: _Problems, kind: str,
-               today: date) -> None:
+               today: date, age_at: str | None = "contact_date") -> None:
     """Plausibility rules across columns (dates in the future, births after contact...)."""
     now = pd.Timestamp(today)
     for col in out.columns:
@@ -880,13 +887,19 @@ def _row_rules(out: pd.DataFrame, raw: pd.DataFrame, problems: _Problems, kind: 
                          "date is in the future")
             problems.add(out[col] < pd.Timestamp("1990-01-01"), col,
                          out[col].dt.strftime("%Y-%m-%d"), "date before 1990")
+    if "date_of_birth" in out.columns and age_at in out.columns:
+        dob, at = out["date_of_birth"], out[age_at]
+        what = "the contact" if age_at == "contact_date" else age_at.replace("_", " ")
+        problems.add(dob > at + pd.Timedelta(days=280), "date_of_birth",
+                     dob.dt.strftime("%Y-%m-%d"), f"birth more than 40 weeks after {what}")
+        problems.add(dob < at - pd.DateOffset(years=25), "date_of_birth",
+                     dob.dt.strftime("%Y-%m-%d"), f"child over 25 at {what}")
+    if "assessment_end_date" in out.columns and "assessment_start_date" in out.columns \
+            and kind != "cases":
+        problems.add(out["assessment_end_date"] < out["assessment_start_date"],
+                     "assessment_end_date", out["assessment_end_date"].dt.strftime("%Y-%m-%d"),
+                     "assessment ends before it starts")
     if kind == "cases":
-        if "date_of_birth" in out.columns:
-            dob = out["date_of_birth"]
-            problems.add(dob > out["contact_date"] + pd.Timedelta(days=280), "date_of_birth",
-                         dob.dt.strftime("%Y-%m-%d"), "birth more than 40 weeks after the contact")
-            problems.add(dob < out["contact_date"] - pd.DateOffset(years=25), "date_of_birth",
-                         dob.dt.strftime("%Y-%m-%d"), "child over 25 at the contact")
         if "referral_date" in out.columns:
             problems.add(out["referral_date"] < out["contact_date"], "referral_date",
                          out["referral_date"].dt.strftime("%Y-%m-%d"), "referral before contact")

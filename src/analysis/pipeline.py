@@ -138,7 +138,7 @@ ROUND_KEYS = ("round", "title", "date", "demo", "scale", "standards", "prepare",
 STEP_KEYS: dict[str, tuple[str, ...]] = {
     "synth": ("out", "seed", "contacts"),
     "ingest": ("kind", "file", "files", "manifest", "due", "agencies", "mapping", "name",
-               "sheet", "out"),
+               "sheet", "out", "cases"),
     "sample": ("design", "name", "seed", "cases", "previous"),
     "simulate_audit": ("sample", "kind", "out", "truth", "seed"),
 }
@@ -214,9 +214,24 @@ def _check_steps(rnd: Round, allow_outside: bool) -> None:
         if step == "ingest" and cfg.get("kind") is not None:
             from .schemas import KINDS
 
-            if cfg["kind"] not in KINDS:
+            if cfg["kind"] not in (*KINDS, "annex-a"):
                 raise RoundError(f"{rnd.path}: {where}kind {cfg['kind']!r} is not one of "
-                                 f"{', '.join(KINDS)}.")
+                                 f"{', '.join((*KINDS, 'annex-a'))}.")
+            if cfg["kind"] == "annex-a":
+                if "cases" in cfg and not NAME_RE.match(str(cfg["cases"])):
+                    raise RoundError(f"{rnd.path}: {where}cases: {cfg['cases']!r} names a table "
+                                     "file in the round's processed folder: use letters, "
+                                     "digits, '_', '.' or '-' (e.g. annex_a_cases).")
+                for k in ("mapping", "sheet", "name"):
+                    if k in cfg:
+                        raise RoundError(
+                            f"{rnd.path}: {where}an annex-a step reads every sheet with the "
+                            f"shipped Annex A headers: leave out '{k}:' (the front-door "
+                            "table's name is 'cases:').")
+            elif "cases" in cfg:
+                raise RoundError(f"{rnd.path}: {where}'cases:' names the front-door table of "
+                                 "an annex-a step; use 'name:' for a table of kind "
+                                 f"{cfg['kind']}.")
         if step == "simulate_audit" and cfg.get("kind", "tier2") not in ("tier2", "threshold"):
             raise RoundError(f"{rnd.path}: {where}kind {cfg['kind']!r} is not one of tier2, "
                              "threshold.")
@@ -534,6 +549,9 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                 if k not in cfg:
                     raise RoundError(f"{rnd.path}: an ingest step needs '{k}:'.")
             src = rnd.resolve(cfg["file"])
+            if cfg["kind"] == "annex-a":
+                _ingest_annex_a(rnd, cfg, src, reuse, done, say, step)
+                continue
             mapping, mapping_file = _ingest_mapping(rnd, cfg.get("mapping"))
             pseudonym_key = _pseudonym_key(rnd)
             from .privacy import key_fingerprint
@@ -667,6 +685,43 @@ def _prepare_returns(rnd: Round, cfg: dict[str, Any], reuse: Callable[..., Any],
         "due": s["due"], "agencies": s["agencies"],
         "rows_read": res.rows_read, "rows_accepted": res.rows_accepted,
         "rows_quarantined": res.rows_quarantined}, list(written.values()))
+
+
+def _ingest_annex_a(rnd: Round, cfg: dict[str, Any], src: Path, reuse: Any, done: Any,
+                    say: Callable[[str], None], step: str) -> None:
+    """An ``- ingest: {kind: annex-a, file: ..., cases: NAME}`` step: every list of the
+    workbook (``analysis.annex_a``) into ``data/processed/<round>/``, the journey and the
+    front-door table ``NAME`` (default ``cases``); round.json records the counts per list.
+    Cached like any ingest: keyed by the workbook, the shipped list headers
+    (``mappings/annex_a_lists.yml``) and the key's fingerprint."""
+    from importlib import resources
+
+    from .privacy import key_fingerprint
+
+    pseudonym_key = _pseudonym_key(rnd)
+    headers = Path(str(resources.files("analysis").joinpath("mappings", "annex_a_lists.yml")))
+    key, hit = reuse(step, cfg, [src, headers], (f"key:{key_fingerprint(pseudonym_key)}",))
+    if hit:
+        say(f"ingest annex-a: {_rel(rnd, src)}: unchanged, reused")
+        done(step, key, hit["record"], [rnd.root / p for p in hit["outputs"]])
+        return
+    from . import annex_a, schemas
+
+    scale = schemas.load_scale(rnd.scale) if rnd.scale else None
+    out = rnd.resolve(cfg.get("out", rnd.processed_dir))
+    res = annex_a.read_workbook(src, key=pseudonym_key, scale=scale,
+                                today=rnd.date if rnd.demo else None)
+    cases_name = str(cfg.get("cases") or "cases")
+    written = annex_a.write_outputs(res, out, cases_name=cases_name)
+    for line in annex_a.summary_lines(res)[1:]:
+        say(f"ingest annex-a: {_rel(rnd, src)}:{line}")
+    lists = annex_a.counts(res)
+    done(step, key, {"kind": "annex-a", "file": str(src), "name": cases_name,
+                     "sha256": sha256_file(src), "lists": lists,
+                     "rows_read": sum(x.get("rows_read", 0) for x in lists),
+                     "rows_accepted": sum(x.get("rows_accepted", 0) for x in lists),
+                     "rows_quarantined": sum(x.get("rows_quarantined", 0) for x in lists)},
+         list(written.values()))
 
 
 def _step_key(step: str, cfg: dict[str, Any], reads: list[Path], common: list[str]) -> str:

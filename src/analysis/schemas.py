@@ -31,9 +31,9 @@ __all__ = ["AGE_BANDS", "AGE_BAND_LABELS", "ANSWER_LABELS", "ANSWER_SYNONYMS", "
            "GRADE_SYNONYMS", "KINDS", "Kind", "OUTCOME", "OUTCOME_SYNONYMS", "REFERRAL_SOURCE",
            "REFERRAL_SOURCE_SYNONYMS", "ROUTE", "ROUTE_SYNONYMS", "SERVICE", "SERVICE_SYNONYMS",
            "SHIPPED_STANDARDS", "Scale", "Standards", "TRIAGE_GRADE", "TRIAGE_SYNONYMS",
-           "TableSpec", "audit_spec", "cases_spec", "answer_label", "data_dictionary_markdown",
-           "load_scale", "load_standards", "pandera_schema", "ratings_spec", "shipped_standards",
-           "spec_for", "validate"]
+           "TableSpec", "ANNEX_A_TABLES", "annex_a_spec", "audit_spec", "cases_spec",
+           "answer_label", "data_dictionary_markdown", "load_scale", "load_standards",
+           "pandera_schema", "ratings_spec", "shipped_standards", "spec_for", "validate"]
 
 Kind = Literal["cases", "audit", "ratings"]
 KINDS: tuple[str, ...] = ("cases", "audit", "ratings")
@@ -67,6 +67,8 @@ class TableSpec:
     columns: tuple[Column, ...]
     inputs: tuple[Column, ...] = ()  # accepted at ingest, transformed, never stored
     unique: tuple[str, ...] = ()
+    # the date column an age band is reckoned at (date of birth -> age band at that date)
+    age_at: str | None = None
 
     @property
     def names(self) -> list[str]:
@@ -242,7 +244,9 @@ GENDER = {"male": "Male", "female": "Female", "unknown": "Not known / not record
           "indeterminate": "Indeterminate"}
 GENDER_SYNONYMS = {"m": "male", "f": "female", "boy": "male", "girl": "female",
                    "not known": "unknown", "not stated": "unknown", "not recorded": "unknown",
-                   "unknown": "unknown", "u": "unknown"}
+                   "unknown": "unknown", "u": "unknown",
+                   # Ofsted Annex A: "c) Not stated/recorded", "d) Neither"
+                   "not stated/recorded": "unknown", "neither": "indeterminate"}
 
 ETHNICITY = {"white": "White", "mixed": "Mixed", "asian": "Asian or Asian British",
              "black": "Black or Black British", "other": "Other ethnic group",
@@ -284,6 +288,15 @@ REFERRAL_SOURCE_SYNONYMS = {
     "6": "other_legal", "courts": "other_legal", "probation": "other_legal",
     "7": "other", "8": "anonymous", "9": "unknown", "10": "housing",
     "voluntary sector": "voluntary", "charity": "voluntary", "not known": "unknown",
+    # Ofsted Annex A forms (after the "q) " prefix): "6: Police", "2A: Schools"... (Ofsted
+    # ILACS Annex A; liia-tools Annex_A_schema.yml). Distinct from the bare codes above.
+    **{f"{c}: individual": "self_family" for c in ("1a", "1b", "1c", "1d")},
+    "2a: schools": "school", "2b: education services": "school",
+    **{f"{c}: health services": "health" for c in ("3a", "3b", "3c", "3d", "3e", "3f")},
+    "4: housing": "housing",
+    **{f"{c}: la services": "la_services" for c in ("5a", "5b", "5c", "5d")},
+    "6: police": "police", "7: other legal agency": "other_legal", "8: other": "other",
+    "9: anonymous": "anonymous", "10: unknown": "unknown",
 }
 
 ROUTE = {"single_agency": "Single agency", "multi_agency_forum": "Via a multi-agency forum"}
@@ -426,6 +439,7 @@ def cases_spec(scale: Scale | None = None) -> TableSpec:
                    "used to derive age_band when no date of birth is given, then dropped."),
         ),
         unique=("case_id",),
+        age_at="contact_date",
     )
 
 
@@ -489,6 +503,172 @@ def ratings_spec(scale: Scale | None = None) -> TableSpec:
     )
 
 
+# --------------------------------------------------------------------------------------
+# Ofsted Annex A lists (one canonical table per list)
+# --------------------------------------------------------------------------------------
+
+# Source of the lists and their columns: Ofsted, "Inspecting local authority children's
+# services" (ILACS), Annex A (the data lists a council gives inspectors: 1 contacts, 2 early
+# help, 3 referrals, 4 assessments, 5 section 47 enquiries and ICPCs, 6 children in need,
+# 7 child protection plans, 8 children looked after, 9 care leavers, 10 adoption, 11
+# adopters), as encoded column by column in Social Finance's open-source liia-tools
+# (``liiatools/annex_a_pipeline/spec/Annex_A_schema.yml``). Header variants are in the
+# shipped mapping ``mappings/annex_a_lists.yml``.
+
+YES_NO_UNKNOWN = {"yes": "Yes", "no": "No", "unknown": "Unknown"}
+YES_NO_UNKNOWN_SYNONYMS = {"y": "yes", "n": "no", "not known": "unknown", "u": "unknown"}
+
+#: table name -> (list number, title, main date column, unique key)
+ANNEX_A_TABLES: dict[str, tuple[int, str, str | None, tuple[str, ...]]] = {
+    "list1_contacts": (1, "contacts", "contact_date", ("child_id", "contact_date")),
+    "list2_early_help": (2, "early help assessments", "eh_start_date",
+                         ("child_id", "eh_start_date")),
+    "list3_referrals": (3, "referrals", "referral_date", ("child_id", "referral_date")),
+    "list4_assessments": (4, "assessments", "assessment_start_date",
+                          ("child_id", "assessment_start_date")),
+    "list5_section47": (5, "section 47 enquiries and ICPCs", "s47_start_date",
+                        ("child_id", "s47_start_date")),
+    "list6_children_in_need": (6, "children in need", "cin_start_date", ()),
+    "list7_cp_plans": (7, "child protection plans", "plan_start_date",
+                       ("child_id", "plan_start_date")),
+    "list8_looked_after": (8, "children looked after", "cla_start_date",
+                           ("child_id", "cla_start_date")),
+    "list9_care_leavers": (9, "care leavers", None, ("child_id",)),
+    "list10_adoption": (10, "adoption", "entered_care_date", ()),
+}
+
+
+_ANNEX_ROW = {"list1_contacts": "contact", "list2_early_help": "early help assessment",
+              "list3_referrals": "referral", "list4_assessments": "assessment",
+              "list5_section47": "section 47 enquiry", "list6_children_in_need":
+              "child in need", "list7_cp_plans": "child protection plan",
+              "list8_looked_after": "period of care", "list9_care_leavers": "care leaver",
+              "list10_adoption": "child with an adoption decision"}
+
+
+def _d(name: str, description: str, required: bool = False) -> Column:
+    return Column(name, "date", required, description, nullable=not required)
+
+
+def _annex_columns(table: str) -> tuple[Column, ...]:
+    team = Column("team", "str", False, "Allocated team (Annex A 'Allocated Team').")
+    disability = _cat("disability", False, "Does the child have a disability (yes, no, "
+                      "unknown).", YES_NO_UNKNOWN, YES_NO_UNKNOWN_SYNONYMS)
+    cols: dict[str, tuple[Column, ...]] = {
+        "list1_contacts": (
+            _d("contact_date", "Date of contact.", True),
+            _cat("referral_source", False, "Contact source (Annex A codes such as 'q) 6: "
+                 "Police' or CIN census codes).", REFERRAL_SOURCE, REFERRAL_SOURCE_SYNONYMS)),
+        "list2_early_help": (
+            _d("eh_start_date", "Early help assessment start date.", True),
+            _d("eh_end_date", "Early help assessment completion date."),
+            Column("eh_organisation", "str", False, "Organisation completing the early help "
+                   "assessment.")),
+        "list3_referrals": (
+            _d("referral_date", "Date of referral to children's social care.", True),
+            _cat("referral_source", False, "Referral source.", REFERRAL_SOURCE,
+                 REFERRAL_SOURCE_SYNONYMS),
+            Column("referral_nfa", "bool", False, "The referral led to no further action "
+                   "(Annex A 'Referral NFA?')."),
+            Column("referrals_last_12m", "int", False, "Number of referrals in the last 12 "
+                   "months."), team),
+        "list4_assessments": (
+            disability,
+            _d("assessment_start_date", "Continuous assessment start date.", True),
+            _cat("child_seen", False, "Child seen during the assessment.", YES_NO_UNKNOWN,
+                 YES_NO_UNKNOWN_SYNONYMS),
+            _d("assessment_end_date", "Continuous assessment date of completion "
+               "(authorisation)."),
+            _cat("needs_csc_support", False, "Was the child assessed as requiring children's "
+                 "social care support.", YES_NO_UNKNOWN, YES_NO_UNKNOWN_SYNONYMS), team),
+        "list5_section47": (
+            disability,
+            _d("s47_start_date", "Strategy discussion initiating the section 47 enquiry: start "
+               "date.", True),
+            Column("icpc_unnecessary", "bool", False, "An initial child protection conference "
+                   "(ICPC) was deemed unnecessary."),
+            _d("icpc_date", "Date of the initial child protection conference."),
+            Column("icpc_plan", "bool", False, "The ICPC resulted in a child protection plan."),
+            Column("s47_last_12m", "int", False, "Number of section 47 enquiries in the last "
+                   "12 months."),
+            Column("icpcs_last_12m", "int", False, "Number of ICPCs in the last 12 months."),
+            team),
+        "list6_children_in_need": (
+            disability,
+            _d("cin_start_date", "Children in need episode start date."),
+            Column("primary_need", "str", False, "Primary need code (N1-N9, N0)."),
+            _d("cin_closure_date", "Children in need episode closure date."),
+            Column("case_status", "str", False, "Case status (looked after, child protection "
+                   "plan, child in need plan, open assessment, closed)."), team),
+        "list7_cp_plans": (
+            disability,
+            _d("plan_start_date", "Child protection plan start date.", True),
+            Column("initial_category", "str", False, "Initial category of abuse."),
+            Column("latest_category", "str", False, "Latest category of abuse."),
+            _d("plan_end_date", "Child protection plan end date."),
+            Column("previous_plans", "int", False, "Number of previous child protection plans "
+                   "(a plan with one or more is a repeat plan, DfE)."), team),
+        "list8_looked_after": (
+            disability,
+            Column("uasc", "bool", False, "Unaccompanied asylum-seeking child within the last "
+                   "12 months."),
+            _d("cla_start_date", "Date started to be looked after.", True),
+            Column("legal_status", "str", False, "Child's legal status (C1, C2, V2, ...)."),
+            Column("placements_last_12m", "int", False, "Number of placements in the last 12 "
+                   "months."),
+            _d("cla_end_date", "Date ceased to be looked after."), team),
+        "list9_care_leavers": (
+            disability,
+            Column("eligibility", "str", False, "Care leaver eligibility category."),
+            Column("in_touch", "str", False, "In touch category."),
+            Column("activity", "str", False, "Main activity (education, training, employment)."),
+            Column("accommodation", "str", False, "Type of accommodation."), team),
+        "list10_adoption": (
+            disability,
+            _d("entered_care_date", "Date the child entered care."),
+            _d("adoption_decision_date", "Date of the decision that the child should be placed "
+               "for adoption."),
+            _d("placement_order_date", "Date of the placement order."),
+            _d("matched_date", "Date of matching child and prospective adopters."),
+            _d("placed_date", "Date placed for adoption."),
+            _d("adoption_order_date", "Date of the adoption order.")),
+    }
+    return cols[table]
+
+
+@cache
+def annex_a_spec(table: str) -> TableSpec:
+    """The canonical table of one Ofsted Annex A list (``ANNEX_A_TABLES``): the child
+    (pseudonymised), age band, gender and ethnicity, then the list's own columns."""
+    number, title, date_col, unique = ANNEX_A_TABLES[table]
+    return TableSpec(
+        kind=table,
+        description=f"Ofsted Annex A list {number} ({title}): one row per "
+        f"{_ANNEX_ROW[table]}. Read by `sqa ingest --kind annex-a`.",
+        columns=(
+            Column("child_id", "pseudonym", True, "Child identifier (Annex A 'Child Unique "
+                   "ID'), pseudonymised at ingest.", nullable=False, personal=True),
+            Column("age_band", "category", False, "Age band (at the list's main date, or at "
+                   "ingest), derived from date of birth or age in years; the date of birth is "
+                   "not kept (empty when the list has neither).", allowed=AGE_BANDS,
+                   labels=AGE_BAND_LABELS),
+            _cat("gender", False, "Gender (Annex A codes such as 'b) Female').", GENDER,
+                 GENDER_SYNONYMS),
+            _cat("ethnicity", False, "Ethnicity, DfE major group.", ETHNICITY,
+                 ETHNICITY_SYNONYMS),
+            *_annex_columns(table),
+        ),
+        inputs=(
+            Column("date_of_birth", "date", False, "Date of birth: used only to derive "
+                   "age_band at ingest, then dropped.", personal=True),
+            Column("age_years", "int", False, "Age of child (years): used when no date of "
+                   "birth is given, then dropped."),
+        ),
+        unique=unique,
+        age_at=date_col,
+    )
+
+
 def spec_for(kind: str, standards: Standards | None = None, scale: Scale | None = None
              ) -> TableSpec:
     """The TableSpec for ``kind`` (cases, audit or ratings)."""
@@ -498,7 +678,10 @@ def spec_for(kind: str, standards: Standards | None = None, scale: Scale | None 
         return audit_spec(standards, scale)
     if kind == "ratings":
         return ratings_spec(scale)
-    raise ValueError(f"unknown table kind {kind!r}; choose one of {', '.join(KINDS)}")
+    if kind in ANNEX_A_TABLES:
+        return annex_a_spec(kind)
+    raise ValueError(f"unknown table kind {kind!r}; choose one of "
+                     f"{', '.join((*KINDS, *ANNEX_A_TABLES))}")
 
 
 # --------------------------------------------------------------------------------------
@@ -553,7 +736,7 @@ def data_dictionary_markdown(standards: Standards | None = None, scale: Scale | 
         "not the page. Columns marked *personal* are never published: the site shows only "
         "aggregate, disclosure-controlled figures.", "",
     ]
-    for kind in KINDS:
+    for kind in (*KINDS, *ANNEX_A_TABLES):
         spec = spec_for(kind, standards, scale)
         lines += [f"## {kind}", "", spec.description, "",
                   "| column | type | required | allowed values | description |",

@@ -110,26 +110,29 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from . import privacy, schemas
-from .export import cell_value, deterministic_xlsx, write_csv
+from .export import write_csv
 from .ingest import InputError
 
-__all__ = ["AGENCY_MODEL", "AGE_BAND_CODES", "AGE_MIX", "AGE_RANGE", "ANNEX_A_BAD_ROWS",
-           "ANNEX_A_HEADER", "ANNEX_A_ROWS", "ANNEX_A_TITLE", "ASSESSMENT_LIMIT_WORKING_DAYS",
+if TYPE_CHECKING:
+    from .synth_annex import AnnexSheet
+
+__all__ = ["AGENCY_MODEL", "AGE_BAND_CODES", "AGE_MIX", "AGE_RANGE",
+           "ASSESSMENT_LIMIT_WORKING_DAYS",
            "ASSESSMENT_ON_TIME", "AUDITOR_ERROR", "AUDITOR_INSUFFICIENT", "AUDIT_DATES",
            "CASE_CORRELATION", "CHILD_POOL_RATIO", "CHILD_PROPENSITY_SHAPE", "CONTACTS_PER_MONTH",
-           "DEFAULT_STANDARD_RATE", "DemoData", "ETHNICITY_LABELS", "ETHNICITY_MIX", "EXCEL_EPOCH",
+           "DEFAULT_STANDARD_RATE", "DemoData", "ETHNICITY_MIX", "EXCEL_EPOCH",
            "FRONT_DOOR_APPROPRIATE", "FRONT_DOOR_DECISION", "FRONT_DOOR_RATES", "FRONT_DOOR_TEAMS",
            "FRONT_DOOR_THEME_RATES", "FRONT_DOOR_TIMING", "FY_END", "FY_START", "FrontDoor",
-           "GENDER_MIX", "GENDER_VARIANTS", "HACKNEY_FINDINGS", "HACKNEY_SAMPLE",
+           "GENDER_MIX", "HACKNEY_FINDINGS", "HACKNEY_SAMPLE",
            "HISTORY_DA_FACTOR", "HISTORY_START", "KNOWN_BEFORE_SHARE", "LEVELS",
            "LEVEL_GIVEN_APPROPRIATE", "LEVEL_GIVEN_TRUE_GRADE", "MIN_DEMO_CONTACTS",
            "MULTI_AGENCY_SHARE", "NON_DA_SOURCE_MIX", "NOT_MET_NO_SHARE", "OUTCOMES",
@@ -137,7 +140,7 @@ __all__ = ["AGENCY_MODEL", "AGE_BAND_CODES", "AGE_MIX", "AGE_RANGE", "ANNEX_A_BA
            "RATERS_PER_AGENCY", "RATER_PREFIX", "REFERENCE_MIX", "REFERRAL_OUTCOMES",
            "REFERRAL_UNCLEAR", "SCALE_CHUNK_ROWS", "SCALE_START", "SERVICE_PROFILES",
            "SERVICE_STANDARD_RATES", "SOURCES", "SOURCE_AGENCY", "SOURCE_APPROPRIATE_ODDS",
-           "SOURCE_CODES", "STANDARD_KEYS", "STREAMS", "ServiceProfile", "SynthError",
+           "STANDARD_KEYS", "STREAMS", "ServiceProfile", "SynthError",
            "THEME_FALSE_POSITIVE", "THEME_KEYS", "THEME_NOTES", "THEME_RATES", "THEME_SENSITIVITY",
            "THRESHOLD_AUDITORS", "THRESHOLD_SECOND_AUDITOR", "TIER2_AUDITORS", "TIER2_DYNAMICS",
            "TIER2_LEVELS", "TIER2_SERVICES", "TIER3_DELAY_MEAN_DAYS", "TIER3_DELAY_THEME_DAYS",
@@ -169,7 +172,8 @@ EXCEL_EPOCH = date(1899, 12, 30)
 # Independent random streams (np.random.default_rng([seed, stream])), so that changing one
 # component never changes another.
 STREAMS = {"front_door": 1, "tier2": 2, "ratings": 3, "annex_a": 4, "previous": 5,
-           "audit_tier2": 6, "audit_threshold": 7, "children": 8, "front_door_truth": 9}
+           "audit_tier2": 6, "audit_threshold": 7, "children": 8, "front_door_truth": 9,
+           "annex_a_lists": 10}
 
 LEVELS: tuple[str, ...] = tuple(schemas.load_scale("hackney").levels)  # "1", "2A", "2B", "3"
 TRIAGE: tuple[str, ...] = ("standard", "medium", "high")
@@ -533,24 +537,6 @@ SOURCE_AGENCY = {"police": "police", "school": "school", "health": "health",
 MIN_DEMO_CONTACTS = 1200
 
 # Annex A list 1 workbook: how many contacts, and the planted bad rows (rules ingest applies).
-ANNEX_A_ROWS = 300
-ANNEX_A_BAD_ROWS = {"impossible_date": "not a valid date",
-                    "missing_child_id": "required value is missing",
-                    "negative_count": "negative count",
-                    "unknown_gender": "not an allowed value",
-                    "duplicate": "duplicate of row"}
-# CIN census source codes for the messy Annex A export.
-SOURCE_CODES = {"police": ("5A", "Police", " Police"), "school": ("2A", "Schools", "Education"),
-                "health": ("3A", "3C", "GP", "Health Visitor"), "la_services": ("4", "LA"),
-                "self_family": ("1A", "1B", "Family member"), "voluntary": ("Voluntary sector",),
-                "housing": ("10", "Housing"), "other_legal": ("5B", "Probation"),
-                "anonymous": ("8", "Anonymous"), "other": ("7", "Other")}
-ETHNICITY_LABELS = {"WBRI": "White British", "MWBC": "Mixed other", "APKN": "Pakistani",
-                    "BAFR": "African", "AIND": "Indian"}
-GENDER_VARIANTS = {"Male": ("a) Male", "Male", "M"), "Female": ("b) Female", "Female", "F"),
-                   "Not known": ("c) Not known", "Not known")}
-
-
 # ======================================================================================
 # Small vectorised helpers
 # ======================================================================================
@@ -880,8 +866,8 @@ class DemoData:
     truth: pd.DataFrame
     ratings: pd.DataFrame
     previous_returns: pd.DataFrame
-    annex_a: list[list[Any]]
-    annex_a_bad: dict[str, int]  # kind of bad row -> spreadsheet row number
+    annex_a: list[AnnexSheet]  # the Annex A workbook's sheets (lists 1-8): synth_annex
+    annex_a_bad: dict[str, dict[str, int]]  # table -> kind of bad row -> sheet row number
 
 
 def demo_frames(seed: int = 20161, contacts: int | None = None) -> DemoData:
@@ -1099,7 +1085,9 @@ def demo_frames(seed: int = 20161, contacts: int | None = None) -> DemoData:
     cases = cases.drop(columns=["_order", "_day", "_child"])
     ratings, _ = generate_ratings(seed=int(seed), n_subjects=40)
     ratings = ratings.copy()
-    annex, bad = _annex_a_rows(_rng(seed, "annex_a"), cases)
+    from .synth_annex import annex_a_workbook  # the Annex A workbook's own module
+
+    annex, bad = annex_a_workbook(_rng(seed, "annex_a_lists"), cases)
     return DemoData(cases=cases, truth=truth, ratings=ratings, previous_returns=prev_returns,
                     annex_a=annex, annex_a_bad=bad)
 
@@ -1172,101 +1160,6 @@ def _previous_round(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 # ======================================================================================
 # Ofsted Annex A list 1 (messy)
 # ======================================================================================
-
-ANNEX_A_HEADER = [" Child Unique ID", "Gender ", "Ethnicity", "Date of Birth",
-                  "Age of Child (Years)", " Date of Contact ", "Contact Source",
-                  "Contact Outcome", "Number of Referrals in Last 12 Months", "Allocated Team",
-                  "Allocated Worker"]
-ANNEX_A_TITLE = ("Annex A list 1: contacts to the Family Front Door, 01/02/2026 to 31/03/2026 "
-                 "(OFFICIAL-SENSITIVE)")
-
-
-def _serial(ts: pd.Timestamp) -> int:
-    return (ts.date() - EXCEL_EPOCH).days
-
-
-def _annex_a_rows(rng: np.random.Generator, cases: pd.DataFrame
-                  ) -> tuple[list[list[Any]], dict[str, int]]:
-    """Rows of a messy Annex A list 1 export of recent front-door contacts, with a handful of
-    planted bad rows (returns the rows and the spreadsheet row number of each bad row)."""
-    fd = cases[(cases["service"] == "front_door")
-               & (cases["contact_date"] >= pd.Timestamp("2026-02-01"))]
-    fd = fd.drop_duplicates(["child_id", "contact_date"], keep=False)
-    pick = np.sort(rng.choice(len(fd), size=min(ANNEX_A_ROWS, len(fd)), replace=False))
-    sel = fd.iloc[pick].sort_values(["contact_date", "case_id"], kind="stable")
-    outcome_labels = {**schemas.OUTCOME, "nfa": "NFA", "assessment": "S17"}
-    rows: list[list[Any]] = []
-    for r in sel.itertuples(index=False):
-        u = rng.random(8)
-        child = f" {r.child_id} " if u[0] < 0.1 else r.child_id
-        gender = GENDER_VARIANTS[r.gender][rng.integers(0, len(GENDER_VARIANTS[r.gender]))]
-        if u[1] < 0.05:
-            eth: Any = "#N/A"
-        elif u[1] < 0.15 and r.ethnicity in ETHNICITY_LABELS:
-            eth = ETHNICITY_LABELS[r.ethnicity]
-        else:
-            eth = r.ethnicity
-        dob, age = r.date_of_birth, None
-        born = dob <= r.contact_date
-        if u[2] < 0.05 and born:
-            dob_cell: Any = "#N/A"
-            age = int(privacy.age_in_years(pd.Series([dob]), pd.Series([r.contact_date]))[0])
-        elif u[2] < 0.40:
-            dob_cell = dob.to_pydatetime()
-        elif u[2] < 0.70:
-            dob_cell = _serial(dob)
-        else:
-            dob_cell = dob.strftime("%d/%m/%Y")
-        if u[3] < 0.4:
-            contact_cell: Any = _serial(r.contact_date)
-        elif u[3] < 0.8:
-            contact_cell = r.contact_date.strftime("%d/%m/%Y")
-        else:
-            contact_cell = r.contact_date.to_pydatetime()
-        codes = SOURCE_CODES[r.referral_source]
-        source = codes[rng.integers(0, len(codes))]
-        outcome = outcome_labels[r.outcome]
-        count = None if pd.isna(r.referrals_last_12m) else int(r.referrals_last_12m)
-        team = f" {r.team} " if u[4] < 0.1 else r.team
-        worker = f"SW{rng.integers(100, 999)}" if u[5] < 0.7 else None
-        rows.append([child, gender, eth, dob_cell, age, contact_cell, source, outcome, count,
-                     team, worker])
-    # Plant the bad rows (first data row is spreadsheet row 4: title, blank, header).
-    first_row = 4
-    n = len(rows)
-    at = rng.choice(np.arange(5, n - 5), size=4, replace=False)
-    bad: dict[str, int] = {}
-    rows[at[0]][5] = "31/02/2026"
-    bad["impossible_date"] = int(at[0]) + first_row
-    rows[at[1]][0] = None
-    bad["missing_child_id"] = int(at[1]) + first_row
-    rows[at[2]][8] = -1
-    bad["negative_count"] = int(at[2]) + first_row
-    rows[at[3]][1] = "z) Other"
-    bad["unknown_gender"] = int(at[3]) + first_row
-    dup_of = int(rng.choice([i for i in range(n) if i not in set(at.tolist())]))
-    rows.append(list(rows[dup_of]))
-    bad["duplicate"] = len(rows) - 1 + first_row
-    return rows, bad
-
-
-def _write_annex_a(rows: list[list[Any]], path: Path) -> Path:
-    import openpyxl
-
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "List 1 Contacts"
-    ws.append([ANNEX_A_TITLE])
-    ws.append([])
-    ws.append(ANNEX_A_HEADER)
-    for r in rows:
-        ws.append([cell_value(v) if not isinstance(v, datetime) else v for v in r])
-    for cell in ws["D"][3:] + ws["F"][3:]:
-        if isinstance(cell.value, datetime):
-            cell.number_format = "DD/MM/YYYY"
-    wb.save(path)
-    return deterministic_xlsx(path)
-
 
 # ======================================================================================
 # Audit returns
@@ -1583,7 +1476,8 @@ def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None,
     """Write the demo data (raw files, raw ids) into ``out`` and return name -> path.
 
     Files: ``cases.csv`` (front-door contacts and tier-2 cases), ``ratings.csv`` (vignette
-    exercise), ``annex_a_contacts.xlsx`` (messy Ofsted Annex A list 1 with planted bad rows),
+    exercise), ``annex_a.xlsx`` (a messy Ofsted Annex A workbook, lists 1-8, with planted bad
+    rows per list: ``annex_a_workbook``),
     ``audit_returns_tier2_previous.csv`` (the previous tier-2 round), ``truth.parquet`` (hidden
     truth, never ingested or published).  Current audit returns are made after a sample is
     drawn, by ``write_audit_returns`` for its manifest (the demo round's ``simulate_audit``
@@ -1593,6 +1487,8 @@ def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None,
     and ``scale`` (levels of need) put the levels and the previous returns in its words by the
     rule of ``to_board`` (the hidden truth stays in the Hackney vocabulary).
     """
+    from .synth_annex import write_annex_a_workbook
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     d = demo_frames(seed, contacts)
@@ -1609,7 +1505,7 @@ def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None,
                                                                      "reference_level")})
     paths = {"cases": write_csv(cases, out / "cases.csv"),
              "ratings": write_csv(ratings, out / "ratings.csv"),
-             "annex_a_contacts": _write_annex_a(d.annex_a, out / "annex_a_contacts.xlsx"),
+             "annex_a": write_annex_a_workbook(d.annex_a, out / "annex_a.xlsx"),
              "audit_returns_tier2_previous": write_csv(
                  to_board(d.previous_returns, standards, scale),
                  out / "audit_returns_tier2_previous.csv")}

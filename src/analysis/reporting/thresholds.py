@@ -30,7 +30,8 @@ __all__ = ["BENCHMARK_KEYWORDS", "RISKY", "ROUTE_WORDS", "STAT_NAMES", "accuracy
            "levels_sentence", "model_route_finding",
            "odds_ratio_alt_text", "odds_ratio_display", "route_difference_finding", "chartable",
            "monthly_counts", "series_display", "share_display", "trend_alt_text", "trend_counts",
-           "trend_sentence", "trend_suppressed_sentence", "triage_agreement_sentence",
+           "trend_sentence", "trend_source_sentence", "trend_suppressed_sentence",
+           "triage_agreement_sentence",
            "triage_display", "undergraded_cells", "undergrading_display", "undergrading_finding",
            "undergrading_sentence", "vignette_agreement_finding", "vignette_agreement_table"]
 
@@ -500,6 +501,7 @@ BENCHMARK_KEYWORDS = {
     "assessment_45": (("45",), ("assessment",)),
     "rereferral": (("re-referral",), ("rereferral",), ("re_referral",), ("re-referrals",)),
     "conversion": (("conversion",), ("contacts", "referral")),
+    "repeat_plan": (("protection plan", "second time"), ("repeat", "protection plan")),
 }
 
 
@@ -559,6 +561,17 @@ def trend_counts(series: pd.DataFrame, measure: str, ledger: Any = None
                          ledger.parts(name, rows=months, columns=["numerator"])),
             ledger.count(f"{measure}: denominator of the charted months",
                          ledger.parts(name, rows=months)))
+
+
+def trend_source_sentence(from_journey: bool, plans: bool = False) -> str:
+    """Which data the trend figures come from, said on the page."""
+    if not from_journey:
+        return ("Source of the trend figures: the canonical cases table (front-door contacts "
+                "with their referral and assessment dates as the case system exported them).")
+    return ("Source of the trend figures: the Ofsted Annex A workbook. Each contact of list 1 "
+            "is linked by child and date to the referral (list 3) and assessment (list 4) "
+            "that followed it (the child journey, `journey.parquet`)"
+            + ("; repeat child protection plans come from list 7" if plans else "") + ".")
 
 
 def trend_suppressed_sentence(measure: str) -> str:

@@ -13,8 +13,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["ASSESSMENT_LOOKBACK_DAYS", "MEASURES", "chart_months", "combine_monthly",
-           "english_bank_holidays", "find_benchmark", "load_benchmarks", "monthly_series",
+__all__ = ["ASSESSMENT_LOOKBACK_DAYS", "MEASURES", "REPEAT_PLAN_LOOKBACK_YEARS",
+           "chart_months", "combine_monthly", "english_bank_holidays", "find_benchmark",
+           "load_benchmarks", "monthly_series",
            "trend_chart", "working_days"]
 
 # ======================================================================================
@@ -70,7 +71,15 @@ MEASURES = {
         "numerator": "assessments completed within 45 working days",
         "denominator": "assessments completed", "improvement": "up",
         "ylabel": "Share of the month's completed assessments"},
+    "repeat_plan": {
+        "title": "Repeat child protection plans",
+        "numerator": "child protection plans that were a second or subsequent plan",
+        "denominator": "child protection plans started", "improvement": "down",
+        "ylabel": "Share of the month's new plans"},
 }
+
+#: Years of history that make a repeat plan from the history (no count column) complete.
+REPEAT_PLAN_LOOKBACK_YEARS = 2
 
 
 def _contacts(cases: pd.DataFrame, services: Sequence[str] | None) -> pd.DataFrame:
@@ -85,7 +94,8 @@ ASSESSMENT_LOOKBACK_DAYS = 91
 def monthly_series(cases: pd.DataFrame | str | Path, *,
                    services: Sequence[str] | None = ("front_door",),
                    rereferral_method: Literal["auto", "history", "column"] = "auto",
-                   limit: int = 45) -> pd.DataFrame:
+                   limit: int = 45, plans: pd.DataFrame | str | Path | None = None
+                   ) -> pd.DataFrame:
     """The three monthly measures of the XmR charts in one long frame: measure, month,
     numerator, denominator, rate, lookback_complete (in measure and month order; a month with
     nothing to count has no row).
@@ -116,6 +126,18 @@ def monthly_series(cases: pd.DataFrame | str | Path, *,
       first months only see the quick ones: months starting less than
       ``ASSESSMENT_LOOKBACK_DAYS`` after the first assessment start are flagged
       ``lookback_complete = False`` (``chart_months`` leaves them off the charts).
+    * ``repeat_plan`` (only when ``plans`` is given: Ofsted Annex A list 7, the table
+      ``list7_cp_plans`` of ``sqa ingest --kind annex-a``, frame or Parquet path): child
+      protection plans by month of start, and how many were a second or subsequent plan for
+      the child (DfE, "Characteristics of children in need": repeat plans).  From
+      ``previous_plans`` ("Number of Previous Child Protection Plans") where every plan has
+      it, a repeat when it is at least 1; else from the history: an earlier plan of the same
+      pseudonymised child in the list, months starting less than
+      ``REPEAT_PLAN_LOOKBACK_YEARS`` after the first plan flagged ``lookback_complete =
+      False`` (a lower bound: the list holds only recent plans).
+
+    The front-door table that ``sqa ingest --kind annex-a`` derives from the Annex A journey
+    (``analysis.journey.front_door_cases``) is a cases table like any other here.
     """
     import duckdb
 
@@ -125,6 +147,8 @@ def monthly_series(cases: pd.DataFrame | str | Path, *,
         parts = {"conversion": _monthly_conversion(con, cols, services),
                  "rereferral": _monthly_rereferral(con, cols, rereferral_method),
                  "assessment_45": _monthly_assessments(con, limit)}
+        if plans is not None:
+            parts["repeat_plan"] = _monthly_repeat_plans(con, plans)
     finally:
         con.close()
     return combine_monthly(parts)
@@ -231,6 +255,43 @@ def _monthly_rereferral(con: Any, cols: set[str], method: str) -> pd.DataFrame:
                sum(n)::BIGINT AS denominator,
                date_trunc('month', referral_date) >= (SELECT first FROM f) + INTERVAL 1 YEAR
                    AS lookback_complete
+        FROM p GROUP BY 1, 4 ORDER BY 1""").df()
+
+
+def _monthly_repeat_plans(con: Any, plans: pd.DataFrame | str | Path) -> pd.DataFrame:
+    """Plans started per month and how many were repeat plans (see ``monthly_series``)."""
+    if isinstance(plans, pd.DataFrame):
+        keep = [c for c in ("child_id", "plan_start_date", "previous_plans") if c in plans]
+        con.register("plans_src", plans[keep])
+        src = "plans_src"
+    else:
+        src = f"read_parquet('{str(plans).replace(chr(39), chr(39) * 2)}')"
+    con.execute(f"CREATE TEMP VIEW plans AS SELECT * FROM {src}")
+    cols = {r[0] for r in con.execute("DESCRIBE plans").fetchall()}
+    if "plan_start_date" not in cols:
+        raise ValueError("the plans table has no plan_start_date column (Annex A list 7)")
+    known = ("previous_plans" in cols and con.execute(
+        "SELECT count(*) = count(previous_plans) FROM plans WHERE plan_start_date IS NOT NULL"
+    ).fetchone()[0])
+    if known:
+        return con.execute("""
+            SELECT date_trunc('month', plan_start_date)::DATE AS month,
+                   count(*) FILTER (WHERE previous_plans >= 1)::BIGINT AS numerator,
+                   count(*)::BIGINT AS denominator, TRUE AS lookback_complete
+            FROM plans WHERE plan_start_date IS NOT NULL GROUP BY 1 ORDER BY 1""").df()
+    if "child_id" not in cols:
+        raise ValueError("repeat plans from the history need a child_id column")
+    return con.execute(f"""
+        WITH p AS (SELECT plan_start_date,
+                          child_id IS NOT NULL AND plan_start_date > min(plan_start_date)
+                              OVER (PARTITION BY child_id) AS flag FROM plans
+                   WHERE plan_start_date IS NOT NULL),
+        f AS (SELECT min(plan_start_date) AS first FROM p)
+        SELECT date_trunc('month', plan_start_date)::DATE AS month,
+               count(*) FILTER (WHERE flag)::BIGINT AS numerator,
+               count(*)::BIGINT AS denominator,
+               date_trunc('month', plan_start_date) >= (SELECT first FROM f)
+                   + INTERVAL {REPEAT_PLAN_LOOKBACK_YEARS} YEAR AS lookback_complete
         FROM p GROUP BY 1, 4 ORDER BY 1""").df()
 
 
