@@ -235,14 +235,14 @@ def test_a_workbook_of_another_sample_is_quarantined_whole_naming_its_sample_and
         len(returned["csc"])
 
 
-def test_the_workbook_records_the_manifest_hash_and_the_manifest_not_the_workbook(
+def test_the_workbook_records_the_sample_fingerprint_and_the_manifest_not_the_workbook(
         samples: dict[str, Path]) -> None:
     manifest = samples["this"]
     wb = openpyxl.load_workbook(manifest.parent / "auditor_workbook.xlsx")
     facts = {r[0].value: r[1].value for r in wb["Instructions"].iter_rows() if r[0].value}
-    assert facts[sampling.MANIFEST_SHA_LABEL] == sampling.manifest_digest(manifest)
-    assert facts[sampling.MANIFEST_SHA_LABEL] == \
-        sampling.manifest_digest(sampling.read_manifest(manifest))
+    assert facts[sampling.SAMPLE_FINGERPRINT_LABEL] == sampling.sample_fingerprint(manifest)
+    assert facts[sampling.SAMPLE_FINGERPRINT_LABEL] == \
+        sampling.sample_fingerprint(sampling.read_manifest(manifest))
     text = manifest.read_text("utf-8")
     from analysis.provenance import sha256_file
 
@@ -312,7 +312,7 @@ def test_write_returns_writes_the_table_quarantine_log_and_internal_report(
     table = ingest.read_table(paths["table"], "audit")
     assert len(table) == result.rows_accepted
     log = json.loads(paths["log"].read_text("utf-8"))
-    assert log["manifest_sha256"] == result.manifest_sha256
+    assert log["sample_fingerprint"] == result.sample_fingerprint
     assert log["rows_read"] == log["rows_accepted"] + log["rows_quarantined"]
     assert [f["rows_read"] for f in log["files"]] == [f.rows_read for f in result.files]
     q = pd.read_csv(paths["quarantine"])
@@ -492,7 +492,7 @@ def test_a_csv_return_without_instructions_is_read_and_late_rows_go_by_audit_dat
     res = returns.ingest_returns(path, samples["this"], demo_key=True, due=DUE,
                                  today=date(2026, 6, 30))
     f = res.files[0]
-    assert f.sheets == [""] and f.manifest_sha256 is None and not f.other_sample
+    assert f.sheets == [""] and f.sample_fingerprint is None and not f.other_sample
     assert f.rows_read == f.rows_accepted == 29 and f.late is True
     assert res.agencies == ["education"]  # every agency seen, when none are named
     status = res.report.set_index("case_id")["status"]
@@ -523,3 +523,15 @@ def test_expand_paths_reads_folders_in_name_order_and_a_path_named_twice_once(
                                                                  "b/z.xlsx"]
     with pytest.raises(ingest.InputError, match="no such file or folder"):
         returns.expand_paths([tmp_path / "missing"])
+
+
+def test_the_sample_fingerprint_ignores_when_and_by_which_version_the_sample_was_drawn(
+        samples: dict[str, Path]) -> None:
+    """A round's sample step re-runs after a package upgrade and rewrites manifest.json with
+    the new commit and versions: the workbooks already with the auditors must still match."""
+    m = sampling.read_manifest(samples["this"])
+    redrawn = {**m, "git_commit": "0" * 40, "created": "2030-01-01T00:00:00Z",
+               "versions": {"analysis": "9.9"}}
+    assert sampling.sample_fingerprint(redrawn) == sampling.sample_fingerprint(m)
+    other = {**m, "cases": m["cases"][1:]}
+    assert sampling.sample_fingerprint(other) != sampling.sample_fingerprint(m)

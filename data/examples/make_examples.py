@@ -100,7 +100,7 @@ def make_journeys(rng: np.random.Generator, children: list[dict]) -> dict[str, l
             if u < 0.45:
                 continue  # no further action
             if u < 0.70:
-                start = contact + timedelta(days=int(rng.integers(1, 15)))
+                start = contact + timedelta(days=int(rng.integers(1, 8)))
                 if start <= END:
                     end = start + timedelta(days=int(rng.integers(40, 200)))
                     lists["early_help"].append({"child": child, "start": start,

@@ -681,7 +681,7 @@ def _prepare_returns(rnd: Round, cfg: dict[str, Any], reuse: Callable[..., Any],
         "kind": "audit", "name": name, "mapping": None, "sheet": None,
         "files": [{"file": str(f.file), "sheets": [x for x in f.sheets if x] or None,
                    "sha256": f.sha256} for f in res.files],
-        "manifest": _rel(rnd, manifest), "manifest_sha256": res.manifest_sha256,
+        "manifest": _rel(rnd, manifest), "sample_fingerprint": res.sample_fingerprint,
         "due": s["due"], "agencies": s["agencies"],
         "rows_read": res.rows_read, "rows_accepted": res.rows_accepted,
         "rows_quarantined": res.rows_quarantined}, list(written.values()))

@@ -13,7 +13,7 @@ and returns one canonical audit table (``schemas.audit_spec``), never losing a r
   the template's list quarantined;
 * every returned row is then checked against the sample's manifest and quarantined, with
   file, sheet, row, column, value and rule, when the workbook records the SHA-256 of another
-  manifest (``sampling.MANIFEST_SHA_LABEL`` on its Instructions sheet: the whole workbook,
+  manifest (``sampling.SAMPLE_FINGERPRINT_LABEL`` on its Instructions sheet: the whole workbook,
   every row, with the design and seed it belongs to), when its case is not in the sample, or
   when the same auditor returned the same case twice (within a file or across files; the
   first copy is kept and the rule names it);
@@ -133,7 +133,7 @@ class ReturnFile:
     rows_quarantined: int = 0
     late: bool | None = None
     returned_on: str | None = None
-    manifest_sha256: str | None = None
+    sample_fingerprint: str | None = None
     design: str | None = None
     other_sample: bool = False
     ignored_columns: list[str] = field(default_factory=list)
@@ -142,7 +142,7 @@ class ReturnFile:
         return {"file": self.file, "sha256": self.sha256, "sheets": self.sheets,
                 "rows_read": self.rows_read, "rows_accepted": self.rows_accepted,
                 "rows_quarantined": self.rows_quarantined, "late": self.late,
-                "returned_on": self.returned_on, "manifest_sha256": self.manifest_sha256,
+                "returned_on": self.returned_on, "sample_fingerprint": self.sample_fingerprint,
                 "design": self.design, "other_sample": self.other_sample,
                 "ignored_columns": self.ignored_columns}
 
@@ -156,7 +156,7 @@ class ReturnsResult:
     quarantine: pd.DataFrame
     files: list[ReturnFile]
     manifest: Path
-    manifest_sha256: str
+    sample_fingerprint: str
     design: str
     report: pd.DataFrame
     unexpected: pd.DataFrame
@@ -186,7 +186,7 @@ class ReturnsResult:
 # --------------------------------------------------------------------------------------
 
 
-_INFO = {_norm("Manifest SHA-256"): "manifest_sha256", _norm("Design"): "design",
+_INFO = {_norm("Sample fingerprint"): "sample_fingerprint", _norm("Design"): "design",
          _norm("Date returned"): "returned_on", _norm("Returned on"): "returned_on"}
 
 
@@ -278,7 +278,7 @@ def ingest_returns(paths: Sequence[str | Path] | str | Path, manifest: str | Pat
 
     manifest_path = Path(manifest)
     m = sampling.read_manifest(manifest_path)
-    msha = sha256_file(manifest_path)
+    msha = sampling.sample_fingerprint(m)
     design = _design_of(m)
     files = expand_paths([paths] if isinstance(paths, str | Path) else paths)
     due_day = _as_day(due) if isinstance(due, str) else due
@@ -307,10 +307,10 @@ def ingest_returns(paths: Sequence[str | Path] | str | Path, manifest: str | Pat
         rec = ReturnFile(file=label, sha256=sha256_file(path), sheets=sheets)
         returned = _as_day(info["returned_on"]) if "returned_on" in info else None
         rec.returned_on = returned.isoformat() if returned else None
-        rec.manifest_sha256 = str(info["manifest_sha256"]).strip().lower() \
-            if "manifest_sha256" in info else None
+        rec.sample_fingerprint = str(info["sample_fingerprint"]).strip().lower() \
+            if "sample_fingerprint" in info else None
         rec.design = str(info["design"]) if "design" in info else None
-        rec.other_sample = rec.manifest_sha256 is not None and rec.manifest_sha256 != msha
+        rec.other_sample = rec.sample_fingerprint is not None and rec.sample_fingerprint != msha
         for sheet in sheets:
             try:
                 res = ingest.ingest(path, "audit", mapping, key=key, sheet=sheet or None,
@@ -431,7 +431,7 @@ def ingest_returns(paths: Sequence[str | Path] | str | Path, manifest: str | Pat
                "late": int((report["status"] == "late").sum()),
                "returned": int((report["status"] == "returned").sum())}
     result = ReturnsResult(accepted=accepted, quarantine=quarantine, files=records,
-                           manifest=manifest_path, manifest_sha256=msha, design=design,
+                           manifest=manifest_path, sample_fingerprint=msha, design=design,
                            report=report, unexpected=unexpected, summary=summary,
                            agencies=expected, due=due_day,
                            key_fingerprint=privacy.key_fingerprint(key), ignored_columns=ignored)
@@ -463,10 +463,10 @@ def _twice_rule(file: str, sheet: str, row: int) -> str:
 
 def _other_sample_rule(rec: ReturnFile, manifest: Path, msha: str, design: str) -> str:
     theirs = rec.design or "a design it does not name"
-    return (f"workbook of another sample ({theirs}; manifest SHA-256 "
-            f"{(rec.manifest_sha256 or '')[:12]}), not of this one ({design}; {manifest.name} "
-            f"SHA-256 {msha[:12]}): ingest it with the manifest of the sample it was drawn for, "
-            "or send the auditor this sample's workbook")
+    return (f"workbook of another sample ({theirs}; sample fingerprint "
+            f"{(rec.sample_fingerprint or '')[:12]}), not of this one ({design}; "
+            f"{manifest.name} fingerprint {msha[:12]}): ingest it with the manifest of the sample "
+            "it was drawn for, or send the auditor this sample's workbook")
 
 
 def _expected(agencies: Sequence[str] | None, seen: pd.Series) -> list[str]:
@@ -571,13 +571,14 @@ def write_returns(result: ReturnsResult, out_dir: str | Path, name: str = "audit
                   ) -> dict[str, Path]:
     """Write ``<name>.parquet`` (the canonical audit table), ``<name>_quarantine.csv`` (file,
     sheet, row, column, value, rule), ``<name>_ingest.json`` (as ``ingest.write_outputs``, plus
-    each file's accounting and the manifest's SHA-256), and the analyst's internal returns
-    report: ``<name>_returns_report.csv`` (one row per sampled case and expected agency, then
-    the unexpected returns with status ``unexpected``), an ``.xlsx`` copy with the sheets
-    Returns, Unexpected and Summary, and ``<name>_returns.json`` (the summary counts)."""
+    each file's accounting, the manifest's SHA-256 and the sample fingerprint), and the
+    analyst's internal returns report: ``<name>_returns_report.csv`` (one row per sampled
+    case and expected agency, then the unexpected returns with status ``unexpected``), an
+    ``.xlsx`` copy with the sheets Returns, Unexpected and Summary, and
+    ``<name>_returns.json`` (the summary counts)."""
     import pandas as pd
 
-    from . import __version__
+    from . import __version__, provenance
     from .export import write_csv, write_xlsx
     from .provenance import timestamp, write_json
 
@@ -594,7 +595,9 @@ def write_returns(result: ReturnsResult, out_dir: str | Path, name: str = "audit
     write_json({
         "kind": "audit", "source": [f.file for f in result.files],
         "files": [f.to_dict() for f in result.files],
-        "manifest": str(result.manifest), "manifest_sha256": result.manifest_sha256,
+        "manifest": str(result.manifest),
+        "manifest_sha256": provenance.sha256_file(result.manifest),
+        "sample_fingerprint": result.sample_fingerprint,
         "mapping": None, "rows_read": result.rows_read,
         "rows_accepted": result.rows_accepted, "rows_quarantined": result.rows_quarantined,
         "ignored_columns": result.ignored_columns, "key_fingerprint": result.key_fingerprint,
@@ -611,7 +614,7 @@ def write_returns(result: ReturnsResult, out_dir: str | Path, name: str = "audit
     combined["row"] = combined["row"].astype("Int64")
     write_csv(combined, paths["report"])
     summary = {"design": result.design, "manifest": str(result.manifest),
-               "manifest_sha256": result.manifest_sha256, **result.summary}
+               "sample_fingerprint": result.sample_fingerprint, **result.summary}
     write_xlsx({"Returns": result.report, "Unexpected": unexpected,
                 "Summary": pd.DataFrame({"measure": list(summary),
                                          "value": [", ".join(v) if isinstance(v, list) else v
@@ -644,7 +647,8 @@ def cli_returns(a: Any, standards: schemas.Standards | None = None,
                          scale=scale, due=a.due, agencies=agencies)
     name = a.name or "audit"
     paths = write_returns(res, a.out, name)
-    print(f"returns for {res.design} ({a.manifest}, SHA-256 {res.manifest_sha256[:12]})")
+    print(f"returns for {res.design} ({a.manifest}, sample fingerprint "
+          f"{res.sample_fingerprint[:12]})")
     width = max([len(f.file) for f in res.files] + [5])
     print(f"  {'file':<{width}}  {'read':>6}  {'accepted':>8}  {'quarantined':>11}  late")
     for f in res.files:

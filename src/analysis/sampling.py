@@ -119,18 +119,19 @@ from scipy import stats
 from . import privacy, schemas
 from .ingest import InputError
 from .proportions import SMALL_N
-from .provenance import git_commit, package_versions, sha256_file, timestamp, write_json
+from .provenance import git_commit, package_versions, timestamp, write_json
 from .reporting import margin
 
 __all__ = ["ALLOCATIONS", "CANONICALISATION", "DESIGN_KEYS", "DIGEST_CHARS", "DateWindow",
-           "Design", "DesignError", "MANIFEST_SHA_LABEL", "MANIFEST_VERSION", "MAX_ROW_DIGESTS",
+           "Design", "DesignError", "MANIFEST_VERSION", "MAX_ROW_DIGESTS",
            "MISSING", "Oversample", "RETURNED_LABEL", "Sample", "VerifyResult", "WIDE_MARGIN",
            "WORKBOOK_PREFILLED",
            "allocate", "attach_weights", "canon_value", "canonical_text", "check_manifest",
            "cli_draw",
            "cli_sample", "cli_verify", "design_from_dict", "design_summary", "design_table",
            "draw", "in_sentence", "input_digest", "largest_remainder", "load_design",
-           "load_or_draw", "manifest_body", "manifest_digest", "margin_of_error", "margin_plot",
+           "SAMPLE_FINGERPRINT_LABEL", "sample_fingerprint", "load_or_draw", "manifest_body",
+           "margin_of_error", "margin_plot",
            "oversample_allocation", "population_counts", "population_table_name", "read_cases",
            "read_manifest", "sample_folder", "sample_size", "shipped_designs",
            "stratified_margin", "stratum_label", "verify", "workbook_columns", "write_sample",
@@ -1179,10 +1180,9 @@ def write_sample(sample: Sample, out_dir: str | Path, standards: str | Path | No
     std = schemas.load_standards(standards) if standards else None
     sc = schemas.load_scale(scale or sample.design.scale) if (scale or sample.design.scale) \
         else None
-    # The manifest is written first and its SHA-256 goes on the workbook's Instructions sheet
-    # (never the other way round: the manifest records nothing of the workbook).
-    write_workbook(sample.selected, sample.manifest, paths["workbook"], standards=std, scale=sc,
-                   manifest_sha256=sha256_file(paths["manifest"]))
+    # The sample's fingerprint goes on the workbook's Instructions sheet (the manifest records
+    # nothing of the workbook).
+    write_workbook(sample.selected, sample.manifest, paths["workbook"], standards=std, scale=sc)
     return paths
 
 
@@ -1225,33 +1225,38 @@ def workbook_columns(standards: schemas.Standards, scale: schemas.Scale
     return cols
 
 
-#: The label of the Instructions row that records the SHA-256 of the sample's manifest.json:
-#: ``analysis.returns`` finds it in a returned workbook and refuses one from another sample.
-MANIFEST_SHA_LABEL = "Manifest SHA-256"
+#: The label of the Instructions row that records the sample's fingerprint
+#: (``sample_fingerprint``): ``analysis.returns`` finds it in a returned workbook and refuses
+#: one from another sample.
+SAMPLE_FINGERPRINT_LABEL = "Sample fingerprint"
 #: The label of the Instructions row where the auditor may write the date the workbook was
 #: returned (``analysis.returns`` marks the return late when it is after the due date).
 RETURNED_LABEL = "Date returned"
 
 
-def manifest_digest(manifest: str | Path | Mapping[str, Any]) -> str:
-    """SHA-256 of a manifest file, or of the bytes ``provenance.write_json`` writes for a
-    manifest given as a mapping (the same digest as of the file written from it)."""
-    if isinstance(manifest, Mapping):
-        text = json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False,
-                          default=str) + "\n"
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return sha256_file(manifest)
+def sample_fingerprint(manifest: str | Path | Mapping[str, Any]) -> str:
+    """SHA-256 of what makes a drawn sample the sample it is: the design's name, the seed and
+    the sampled cases with their strata (canonical JSON, cases sorted).
+
+    Not the SHA-256 of ``manifest.json``: the manifest also records when and by which commit
+    and package versions it was drawn, so the same sample drawn again after an upgrade (a
+    round's sample step re-runs when the package changes) has another file hash, and every
+    workbook already sent to the auditors would be refused as "another sample" on return.
+    """
+    m = read_manifest(manifest)
+    ident = {"design_name": str(m.get("design_name", "")), "seed": m.get("seed"),
+             "cases": sorted([str(c["case_id"]), str(c.get("stratum", ""))]
+                             for c in m.get("cases", []))}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode("utf-8")).hexdigest()
 
 
 def write_workbook(selected: pd.DataFrame, manifest: Mapping[str, Any], path: str | Path,
                    standards: schemas.Standards | None = None,
-                   scale: schemas.Scale | None = None,
-                   manifest_sha256: str | None = None) -> Path:
+                   scale: schemas.Scale | None = None) -> Path:
     """The auditor workbook: sheet "Audit" (one row per sampled case) and "Instructions".
 
-    The Instructions sheet records the SHA-256 of the sample's ``manifest.json``
-    (``manifest_sha256``; computed from ``manifest`` when not given) in the row
-    ``MANIFEST_SHA_LABEL``, so that a returned workbook can be matched to its sample
+    The Instructions sheet records the sample's fingerprint (``sample_fingerprint``) in the
+    row ``SAMPLE_FINGERPRINT_LABEL``, so that a returned workbook can be matched to its sample
     (``analysis.returns``), and has a row ``RETURNED_LABEL`` for the date it is returned.
 
     Column headers are the audit-returns contract names (``schemas.audit_spec``), so a
@@ -1324,7 +1329,7 @@ def write_workbook(selected: pd.DataFrame, manifest: Mapping[str, Any], path: st
         ["Design", f"{manifest.get('design_name', '')} (seed {manifest.get('seed')})"],
         ["Cases", f"{len(rows)} sampled cases, one row each on the sheet 'Audit'"],
         ["Input SHA-256", str(manifest.get("input_sha256", ""))],
-        [MANIFEST_SHA_LABEL, manifest_sha256 or manifest_digest(manifest)],
+        [SAMPLE_FINGERPRINT_LABEL, sample_fingerprint(manifest)],
         [RETURNED_LABEL, None, "The date you return this workbook (dd/mm/yyyy)."],
         [],
         ["How to complete", "Grey columns identify the case: do not change them. The case_id "
