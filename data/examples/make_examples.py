@@ -23,7 +23,15 @@ from four agencies graded the same twelve written case vignettes on Exampleshire
 of need, with the level the multi-agency panel agreed for each (the reference), as the board
 would collect it on a form.
 
-Usage: ``python data/examples/make_examples.py`` (writes both files).
+Finally ``returns/`` holds the auditors' workbooks as three agencies sent them back, made from
+the blank auditor workbook that ``sqa run rounds/example.yml`` writes when it draws the sample
+(``data/processed/example/samples/threshold_audit/auditor_workbook.xlsx``): the police return
+renamed, its rows re-sorted, a column of its own added and two headers written in words; the
+health return late, one case short and one answer typed as "G" (not on the list); the social care return on a renamed sheet with a case
+that was not in the sample.
+
+Usage: ``python data/examples/make_examples.py`` (the Annex A workbook and the vignette
+exercise), then ``python data/examples/make_examples.py returns BLANK_WORKBOOK``.
 """
 
 from __future__ import annotations
@@ -291,7 +299,97 @@ def write_ratings(rng: np.random.Generator, path: Path) -> Path:
     return path
 
 
+GRADES = {"good": ["Good", "good"], "requires_improvement": ["Requires improvement", "RI"],
+          "inadequate": ["Inadequate"], "not_applicable": ["N/A"]}
+
+
+def _grade(rng: np.random.Generator, quality: float) -> str:
+    u = rng.random()
+    code = ("good" if u < quality else "requires_improvement" if u < quality + 0.7 * (1 - quality)
+            else "inadequate")
+    words = GRADES[code]
+    return words[int(rng.integers(len(words)))]
+
+
+def write_returns(blank: Path, out: Path) -> list[Path]:
+    """Three agencies' completed copies of the blank auditor workbook ``blank``."""
+    import openpyxl
+
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(20260515)
+    level_for = {"nfa": (1, 2), "early_help": (2, 3), "assessment": (3, 4)}
+    agencies = [  # agency, auditor, audit day, returned, file name, quality of practice seen
+        ("Police", "PS-0417", date(2026, 5, 6), date(2026, 5, 8),
+         "Front door audit - Police (final).xlsx", 0.55),
+        ("Health", "HV-12", date(2026, 5, 19), date(2026, 5, 22),
+         "FDaudit_health_v2.xlsx", 0.45),
+        ("CSC", "TM-3", date(2026, 5, 12), date(2026, 5, 13),
+         "CSC returns.xlsx", 0.5)]
+    written = []
+    for agency, auditor, day, returned, name, quality in agencies:
+        wb = openpyxl.load_workbook(blank)
+        ws = wb["Audit"]
+        header = [c.value for c in ws[1]]
+        col = {h: j + 1 for j, h in enumerate(header)}
+        rows = [r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value]
+        for r in rows:
+            stratum = ws.cell(r, col["stratum"]).value
+            ws.cell(r, col["auditor_id"]).value = auditor
+            ws.cell(r, col["auditor_agency"]).value = agency
+            ws.cell(r, col["audit_date"]).value = datetime(day.year, day.month, day.day)
+            for h in header:
+                if str(h).startswith("std_"):
+                    ws.cell(r, col[h]).value = (_grade(rng, quality) if rng.random() > 0.05
+                                                else "N/A")
+            ws.cell(r, col["overall_grade"]).value = _grade(rng, quality)
+            lo, hi = level_for.get(stratum, (1, 4))
+            given = int(rng.integers(lo, hi + 1))
+            ws.cell(r, col["tier_judged"]).value = f"Level {given}" if rng.random() < 0.5 \
+                else given
+            for h in header:
+                if str(h).startswith("theme_"):
+                    ws.cell(r, col[h]).value = "yes" if rng.random() < 0.2 else None
+        info = wb["Instructions"]
+        for r in range(1, info.max_row + 1):
+            if info.cell(r, 1).value == "Date returned":
+                info.cell(r, 2).value = datetime(returned.year, returned.month, returned.day)
+        if agency == "Police":
+            # Re-sorted by contact date, newest first; two headers in words; a column added.
+            body = [[c.value for c in ws[r]] for r in rows]
+            body.sort(key=lambda v: v[col["contact_date"] - 1], reverse=True)
+            for i, values in enumerate(body):
+                for j, v in enumerate(values, start=1):
+                    ws.cell(rows[i], j).value = v
+            ws.cell(1, col["auditor_id"]).value = "Auditor ID"
+            ws.cell(1, col["std_threshold_applied"]).value = "Levels of Need applied correctly"
+            extra = len(header) + 1
+            ws.cell(1, extra).value = "Police reference (internal)"
+            for r in rows:
+                ws.cell(r, extra).value = f"PND/{int(rng.integers(10000, 99999))}"
+        elif agency == "Health":
+            ws.delete_rows(rows[4])  # one case never audited
+            ws.cell(rows[7], col["std_voice_of_child"]).value = "G"  # not on the list
+        else:
+            ws.title = "Audit (completed)"
+            last = rows[-1] + 1
+            for j in range(1, len(header) + 1):
+                ws.cell(last, j).value = ws.cell(rows[0], j).value
+            ws.cell(last, 1).value = "cs_0f1e2d3c4b5a6978"  # a contact not in the sample
+        path = out / name
+        wb.save(path)
+        from analysis.export import deterministic_xlsx
+
+        written.append(deterministic_xlsx(path))
+    return written
+
+
 def main() -> None:
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "returns":
+        for p in write_returns(Path(sys.argv[2]), HERE / "returns"):
+            print(p)
+        return
     rng = np.random.default_rng(20260402)
     children = make_children(rng)
     lists = make_journeys(rng, children)

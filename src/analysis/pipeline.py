@@ -108,7 +108,7 @@ def project_path(relative: str | Path = ".") -> Path:
     return find_root(Path.cwd().resolve()) / relative
 
 
-PROJECT_FILES = ("_quarto.yml", "rounds", "notebooks", "site", "data/published")
+PROJECT_FILES = ("_quarto.yml", "rounds", "notebooks", "site", "data/published", "data/examples")
 
 
 def copy_project(root: Path, dest: Path) -> Path:
