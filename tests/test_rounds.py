@@ -91,3 +91,10 @@ def test_cli_new_round_prints_the_next_step_and_refuses_a_second_time_with_exit_
     again = subprocess.run(run, capture_output=True, text=True, cwd=project, env=env)
     assert again.returncode == 2 and "Traceback" not in again.stderr
     assert "never overwritten" in again.stderr
+
+
+def test_a_shipped_template_is_named_by_name(project: Path) -> None:
+    path = new_round(project, "q3", scale="four_level", standards="graded",
+                     today=date(2026, 6, 1))
+    assert yaml.safe_load(path.read_text())["standards"] == "graded"
+    pipeline.load_round(path)

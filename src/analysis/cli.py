@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--encoding", help="CSV encoding (default utf-8; e.g. cp1252)")
     s.add_argument("--demo-key", action="store_true",
                    help="use the public demo pseudonymisation key (synthetic data only)")
-    s.add_argument("--standards", type=Path, help="audit template YAML (default: Hackney 2011)")
+    s.add_argument("--standards", type=Path, help="audit template: a YAML path or a shipped name "
+                   "(hackney, graded; default hackney)")
     s.add_argument("--scale", help="levels-of-need scale: hackney (1, 2A, 2B, 3) or four_level")
     s.add_argument("--manifest", type=Path, metavar="MANIFEST",
                    help="--kind audit: the sample's manifest.json; every returned row is "
@@ -119,7 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "exclude_previous)")
     s.add_argument("--verify", type=Path, metavar="MANIFEST",
                    help="verify this manifest against --cases instead of drawing")
-    s.add_argument("--standards", type=Path, help="audit template YAML for the workbook")
+    s.add_argument("--standards", help="audit template for the workbook: a YAML path or a "
+                   "shipped name (hackney, graded)")
+    s.add_argument("--scale", help="levels of need for the workbook's drop-down: hackney "
+                   "(1, 2A, 2B, 3) or four_level (default: the design's, else hackney)")
 
     # run
     s = sub.add_parser(
@@ -348,7 +352,8 @@ def cmd_sample(a: argparse.Namespace) -> int:
     if not a.design or not a.out:
         _err("sample needs --design and --out (or --verify MANIFEST)")
         return EXIT_USAGE
-    return sampling.cli_draw(a.cases, a.design, a.seed, a.out, a.previous, a.standards)
+    return sampling.cli_draw(a.cases, a.design, a.seed, a.out, a.previous, a.standards,
+                             a.scale)
 
 
 def cmd_run(a: argparse.Namespace) -> int:

@@ -44,11 +44,14 @@ def new_round(root: Path, name: str, scale: str | None = None, standards: str | 
         scale_name = schemas.load_scale(scale).name
     except ValueError as exc:
         raise RoundError(f"--scale: {exc}") from None
-    if standards is not None:
+    if standards is not None and schemas.shipped_standards(standards) is not None:
+        pass  # a shipped template by name (hackney, graded): written as the name
+    elif standards is not None:
         spath = Path(standards)
         full = (spath if spath.is_absolute() else root / spath).resolve()
         if not full.is_file():
-            raise RoundError(f"--standards: {standards} is not a file. Give the path of the "
+            raise RoundError(f"--standards: {standards} is not a file or a shipped template "
+                             f"({', '.join(schemas.SHIPPED_STANDARDS)}). Give the path of the "
                              "board's audit template YAML, inside the project.")
         if not full.is_relative_to(root):
             raise RoundError(f"--standards: {standards} is outside the project ({root}); "

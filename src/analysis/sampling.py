@@ -1874,4 +1874,5 @@ def cli_sample(args: Any) -> int:
     if not getattr(args, "design", None) or not getattr(args, "out", None):
         raise DesignError("sample needs --design and --out (or --verify MANIFEST)")
     return cli_draw(args.cases, args.design, getattr(args, "seed", None), args.out,
-                    getattr(args, "previous", None) or [], getattr(args, "standards", None))
+                    getattr(args, "previous", None) or [], getattr(args, "standards", None),
+                    getattr(args, "scale", None))
