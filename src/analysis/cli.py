@@ -267,7 +267,7 @@ def _ingest_annex_a(a: argparse.Namespace, scale: object) -> int:
         _err("--kind annex-a reads every sheet with the shipped Annex A headers "
              "(mappings/annex_a_lists.yml): leave out --mapping and --sheet")
         return EXIT_USAGE
-    from .pipeline import NAME_RE
+    from .rounds import NAME_RE
 
     if not NAME_RE.match(a.cases_name):
         _err(f"--cases-name {a.cases_name!r}: a table name (letters, digits, '_', '.' or "

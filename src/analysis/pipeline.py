@@ -20,72 +20,37 @@ The round's ``date`` sets ``SOURCE_DATE_EPOCH`` so that reruns give byte-identic
 from __future__ import annotations
 
 import json
-import keyword
 import os
-import re
 import shutil
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import interrupt, locks
 from .provenance import git_commit, package_versions, sha256_file, timestamp, write_json
+from .rounds import (  # the round file: its model and checks (re-exported here)
+    PREPARE_STEPS,
+    NotebookSpec,
+    Round,
+    RoundError,
+    _rel,
+    find_root,
+    load_round,
+    prepare_steps,
+    returns_manifest,
+    sample_dir,
+    schemas_shipped,
+)
 
 __all__ = ["KERNEL_START_ATTEMPTS", "NotebookOutcome", "NotebookSpec", "PREPARE_STEPS",
            "PROJECT_FILES", "Round", "RoundError", "TIMING_KEYS", "base_parameters",
            "copy_project", "declared_parameters", "execute_notebook", "find_root", "load_round",
            "normalise_executed", "notebook_key", "package_fingerprint", "prepare", "prepare_steps",
            "project_path", "run_round", "sample_dir", "source_date"]
-
-
-class RoundError(Exception):
-    """A problem with the round file or one of its steps (reported without traceback)."""
-
-
-@dataclass
-class NotebookSpec:
-    notebook: Path
-    parameters: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return self.notebook.stem
-
-
-@dataclass
-class Round:
-    """A parsed round file."""
-
-    path: Path
-    root: Path
-    name: str
-    title: str
-    date: date
-    demo: bool
-    scale: str | None
-    standards: Path | None
-    prepare: Any
-    notebooks: list[NotebookSpec]
-    parameters: dict[str, Any]
-    publish: dict[str, Any]
-
-    @property
-    def report_dir(self) -> Path:
-        return self.root / "reports" / self.name
-
-    @property
-    def processed_dir(self) -> Path:
-        return self.root / "data" / "processed" / self.name
-
-    def resolve(self, p: str | Path) -> Path:
-        p = Path(p)
-        return p if p.is_absolute() else self.root / p
 
 
 @dataclass
@@ -123,262 +88,6 @@ def copy_project(root: Path, dest: Path) -> Path:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy(src, dest / name)
     return dest
-
-
-def find_root(start: Path) -> Path:
-    """The project root: the nearest folder (from ``start`` up) holding ``_quarto.yml``."""
-    for folder in [start, *start.parents]:
-        if (folder / "_quarto.yml").exists():
-            return folder
-    return Path.cwd()
-
-
-ROUND_KEYS = ("round", "title", "date", "demo", "scale", "standards", "prepare", "notebooks",
-              "parameters", "publish", "allow_outside")
-STEP_KEYS: dict[str, tuple[str, ...]] = {
-    "synth": ("out", "seed", "contacts"),
-    "ingest": ("kind", "file", "files", "manifest", "due", "agencies", "mapping", "name",
-               "sheet", "out", "cases"),
-    "sample": ("design", "name", "seed", "cases", "previous"),
-    "simulate_audit": ("sample", "kind", "out", "truth", "seed"),
-}
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-RESERVED_ROUNDS = ("site",)  # reports/site/ is the served site
-
-
-def _unknown(path: Path, where: str, keys: Any, allowed: tuple[str, ...]) -> None:
-    """Refuse a key the round file does not know, naming it and the nearest known key."""
-    import difflib
-
-    for key in keys:
-        if key not in allowed:
-            near = difflib.get_close_matches(str(key), allowed, n=1)
-            hint = f" Did you mean '{near[0]}:'?" if near else ""
-            raise RoundError(f"{path}: {where}unknown key {key!r}.{hint} The keys are: "
-                             f"{', '.join(allowed)}.")
-
-
-def _parameters(path: Path, where: str, value: Any) -> dict[str, Any]:
-    """A parameters mapping whose names are Python identifiers (papermill writes them into
-    the notebook as code) and whose dates are ISO strings."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise RoundError(f"{path}: {where}'parameters:' must be a mapping of name: value, "
-                         f"not {type(value).__name__}.")
-    out = {}
-    for k, v in value.items():
-        if not isinstance(k, str) or not k.isidentifier() or keyword.iskeyword(k):
-            raise RoundError(f"{path}: {where}parameter name {k!r} is not a name a notebook "
-                             "can take: use letters, digits and underscores, not starting "
-                             "with a digit (e.g. min_audited).")
-        out[k] = v.isoformat() if isinstance(v, date) else v
-    return out
-
-
-def _inside(path: Path, root: Path, where: str, value: Any, allow: bool = False) -> None:
-    if allow or value is None:
-        return
-    p = Path(str(value))
-    full = (p if p.is_absolute() else root / p).resolve()
-    if not full.is_relative_to(root.resolve()):
-        raise RoundError(f"{path}: {where}{value} is outside the project ({root}). Keep the "
-                         "round's files inside it (raw exports under data/raw/); for raw "
-                         "inputs elsewhere set 'allow_outside: true'.")
-
-
-def _writes_data(rnd: Round, where: str, value: Any) -> None:
-    """A prepare step writes under ``data/`` only (never ``data/published/``, the code, the
-    notebooks or ``reports/``, where the served site and the executed notebooks live)."""
-    if value is None:
-        return
-    p = Path(str(value))
-    full = (p if p.is_absolute() else rnd.root / p).resolve()
-    data = (rnd.root / "data").resolve()
-    if not full.is_relative_to(data) or full.is_relative_to(data / "published"):
-        raise RoundError(f"{rnd.path}: {where}{value} is not a place a round may write. A "
-                         "step's output goes under data/ (e.g. data/processed/<round>/ or "
-                         "data/synthetic/<round>/), never into data/published/, reports/ "
-                         "or the code.")
-
-
-def _check_steps(rnd: Round, allow_outside: bool) -> None:
-    """Every prepare step's keys known, its kind valid and its paths inside the project.
-
-    ``schemas`` (and with it pandas) is imported only when a round has an ingest step, so a
-    no-change ``sqa run`` stays quick.
-    """
-    for i, (step, cfg) in enumerate(prepare_steps(rnd)):
-        where = f"prepare[{i}] ({step}): "
-        _unknown(rnd.path, where, cfg, STEP_KEYS[step])
-        if step == "ingest" and cfg.get("kind") is not None:
-            from .schemas import KINDS
-
-            if cfg["kind"] not in (*KINDS, "annex-a"):
-                raise RoundError(f"{rnd.path}: {where}kind {cfg['kind']!r} is not one of "
-                                 f"{', '.join((*KINDS, 'annex-a'))}.")
-            if cfg["kind"] == "annex-a":
-                if "cases" in cfg and not NAME_RE.match(str(cfg["cases"])):
-                    raise RoundError(f"{rnd.path}: {where}cases: {cfg['cases']!r} names a table "
-                                     "file in the round's processed folder: use letters, "
-                                     "digits, '_', '.' or '-' (e.g. annex_a_cases).")
-                for k in ("mapping", "sheet", "name"):
-                    if k in cfg:
-                        raise RoundError(
-                            f"{rnd.path}: {where}an annex-a step reads every sheet with the "
-                            f"shipped Annex A headers: leave out '{k}:' (the front-door "
-                            "table's name is 'cases:').")
-            elif "cases" in cfg:
-                raise RoundError(f"{rnd.path}: {where}'cases:' names the front-door table of "
-                                 "an annex-a step; use 'name:' for a table of kind "
-                                 f"{cfg['kind']}.")
-        if step == "simulate_audit" and cfg.get("kind", "tier2") not in ("tier2", "threshold"):
-            raise RoundError(f"{rnd.path}: {where}kind {cfg['kind']!r} is not one of tier2, "
-                             "threshold.")
-        for key in ("out", "truth", "file"):
-            _inside(rnd.path, rnd.root, f"{where}{key}: ", cfg.get(key),
-                    allow=allow_outside and key == "file")
-        if step == "ingest" and ("files" in cfg or "manifest" in cfg):
-            _check_returns_step(rnd, where, cfg, allow_outside)
-        for key in ("out", "truth"):  # what a step writes stays in data/, off the site
-            _writes_data(rnd, f"{where}{key}: ", cfg.get(key))
-        for key in ("design", "mapping"):  # a YAML path (not a built-in name) stays inside
-            value = str(cfg.get(key, ""))
-            if value.endswith((".yml", ".yaml")):
-                _inside(rnd.path, rnd.root, f"{where}{key}: ", value)
-        for prev in cfg.get("previous") or []:
-            _inside(rnd.path, rnd.root, f"{where}previous: ", prev)
-
-
-def _check_returns_step(rnd: Round, where: str, cfg: dict[str, Any],
-                        allow_outside: bool) -> None:
-    """An ingest step of returned audit workbooks (``files:`` and ``manifest:``): kind audit,
-    a list of files or folders inside the project, a manifest, a due date, agency names."""
-    if cfg.get("kind") != "audit":
-        raise RoundError(f"{rnd.path}: {where}'files:' and 'manifest:' are for returned audit "
-                         "workbooks: set 'kind: audit'.")
-    if "file" in cfg and "files" in cfg:
-        raise RoundError(f"{rnd.path}: {where}give 'file:' or 'files:', not both.")
-    files = cfg.get("files", [cfg.get("file")] if "file" in cfg else None)
-    if not isinstance(files, list) or not files or not all(
-            isinstance(f, str) and f.strip() for f in files):
-        raise RoundError(f"{rnd.path}: {where}'files:' must be a list of returned workbooks or "
-                         "folders of them, e.g. files: [data/raw/<round>/returns/].")
-    if not cfg.get("manifest"):
-        raise RoundError(f"{rnd.path}: {where}returned workbooks are checked against their "
-                         "sample: add 'manifest:' (a sample drawn earlier in the round, e.g. "
-                         "hackney_2011, or a manifest.json path).")
-    for f in files:
-        _inside(rnd.path, rnd.root, f"{where}files: ", f, allow=allow_outside)
-    if str(cfg["manifest"]).endswith(".json"):
-        _inside(rnd.path, rnd.root, f"{where}manifest: ", cfg["manifest"])
-    due = cfg.get("due")
-    if due is not None and not isinstance(due, date):
-        try:
-            date.fromisoformat(str(due))
-        except ValueError:
-            raise RoundError(f"{rnd.path}: {where}due: {due!r} is not a date; write it as "
-                             "YYYY-MM-DD.") from None
-    agencies = cfg.get("agencies")
-    if agencies is not None and (not isinstance(agencies, list) or not all(
-            isinstance(a, str) and a.strip() for a in agencies)):
-        raise RoundError(f"{rnd.path}: {where}agencies: must be a list of agency names, e.g. "
-                         "[police, health, csc].")
-
-
-def returns_manifest(rnd: Round, value: Any) -> Path:
-    """The manifest an ingest step of returned workbooks names: a sample drawn in the round
-    (``data/processed/<round>/samples/<name>/manifest.json``) or a path to a manifest."""
-    drawn = sample_dir(rnd, str(value)) / "manifest.json"
-    if not str(value).endswith(".json") and drawn.is_file():
-        return drawn
-    path = rnd.resolve(str(value))
-    if not path.is_file():
-        raise RoundError(f"{rnd.path}: ingest: manifest {value!r} is neither a sample drawn "
-                         f"earlier in this round ({_rel(rnd, drawn)} is not there: add a sample "
-                         "step before this one) nor a manifest file.")
-    return path
-
-
-def load_round(path: str | Path) -> Round:
-    """Parse and check a round file; every problem names the file and the key.
-
-    Unknown keys (a typo such as ``paramters:``) are refused with the nearest known key; the
-    round's name must be a plain folder name (not ``..``, not ``site``); parameter names must
-    be Python identifiers; notebooks, designs, standards and outputs must lie inside the
-    project (raw inputs may lie outside only with ``allow_outside: true``).
-    """
-    path = Path(path).resolve()
-    if not path.exists():
-        raise RoundError(f"{path}: round file not found. Rounds live in rounds/, e.g. "
-                         "`sqa run rounds/demo.yml`.")
-    try:
-        d = yaml.safe_load(path.read_text("utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise RoundError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(d, dict):
-        raise RoundError(f"{path}: a round file is a YAML mapping with round:, notebooks: ...")
-    root = find_root(path.parent)
-    _unknown(path, "", d, ROUND_KEYS)
-    name = str(d.get("round") or "")
-    if not NAME_RE.match(name) or name in RESERVED_ROUNDS:
-        raise RoundError(f"{path}: 'round: {name}' must be a short name without spaces or "
-                         "slashes, starting with a letter or digit, and not 'site' (it names "
-                         "the folders reports/<round>/ and data/processed/<round>/).")
-    try:
-        when = d.get("date") or date.today()
-        when = when if isinstance(when, date) else date.fromisoformat(str(when))
-    except ValueError:
-        raise RoundError(f"{path}: 'date:' must be an ISO date such as 2026-03-31.") from None
-    nbs = []
-    items = d.get("notebooks") or []
-    if not isinstance(items, list):
-        raise RoundError(f"{path}: 'notebooks:' must be a list of notebooks.")
-    for i, item in enumerate(items):
-        if isinstance(item, str):
-            item = {"notebook": item}
-        if not isinstance(item, dict) or "notebook" not in item:
-            raise RoundError(f"{path}: notebooks[{i}] needs a 'notebook:' path.")
-        _unknown(path, f"notebooks[{i}]: ", item, ("notebook", "parameters"))
-        _inside(path, root, f"notebooks[{i}]: ", item["notebook"])
-        nb = root / item["notebook"]
-        if not nb.exists():
-            raise RoundError(f"{path}: notebooks[{i}]: {item['notebook']} does not exist.")
-        if not nb.is_file() or nb.suffix != ".ipynb":
-            raise RoundError(f"{path}: notebooks[{i}]: {item['notebook']} is not a notebook "
-                             "file (.ipynb).")
-        try:
-            json.loads(nb.read_text("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise RoundError(f"{path}: notebooks[{i}]: {item['notebook']} is not a valid "
-                             "notebook (not JSON); save it again from Jupyter.") from None
-        nbs.append(NotebookSpec(nb, _parameters(path, f"notebooks[{i}]: ",
-                                                item.get("parameters"))))
-    if not nbs:
-        raise RoundError(f"{path}: the round lists no notebooks (add a 'notebooks:' list).")
-    std = d.get("standards")
-    from . import schemas
-
-    shipped = schemas.shipped_standards(str(std)) if std else None
-    if not shipped:
-        _inside(path, root, "standards: ", std)
-        if std and not (root / str(std)).is_file():
-            raise RoundError(f"{path}: 'standards: {std}' is neither a shipped audit template "
-                             f"({', '.join(schemas.SHIPPED_STANDARDS)}) nor a YAML file of the "
-                             "project; give one of those names or the template's path.")
-    scale = d.get("scale")
-    if scale is not None:
-        try:
-            schemas.load_scale(str(scale))
-        except ValueError as exc:
-            raise RoundError(f"{path}: scale: {exc}.") from None
-    rnd = Round(path=path, root=root, name=name, title=str(d.get("title") or name), date=when,
-                demo=bool(d.get("demo", False)), scale=scale,
-                standards=shipped or (root / std if std else None), prepare=d.get("prepare") or [],
-                notebooks=nbs, parameters=_parameters(path, "", d.get("parameters")),
-                publish=dict(d.get("publish") or {}))
-    _check_steps(rnd, bool(d.get("allow_outside", False)))
-    return rnd
 
 
 @contextmanager
@@ -419,59 +128,6 @@ def _standards_name(rnd: Round) -> str:
         if rnd.standards == schemas.shipped_standards(name):
             return name
     return str(rnd.standards)
-
-
-PREPARE_STEPS = ("synth", "ingest", "sample", "simulate_audit")
-
-
-def prepare_steps(rnd: Round) -> list[tuple[str, dict[str, Any]]]:
-    """The round's prepare steps in order, as (step, settings) pairs.
-
-    ``prepare:`` is a list of one-key mappings run in the order written, e.g.
-    ``- ingest: {kind: cases, file: data/raw/q1.xlsx, mapping: annex_a}``.  The older mapping
-    form (``synth:``, ``ingest: [...]``, ``sample: [...]``) is still read, in that order.
-    """
-    raw = rnd.prepare
-    steps: list[tuple[str, dict[str, Any]]] = []
-    if isinstance(raw, dict):
-        for name in PREPARE_STEPS:
-            value = raw.get(name)
-            for item in (value if isinstance(value, list) else [value] if value else []):
-                if item is not None and not isinstance(item, dict):
-                    raise RoundError(f"{rnd.path}: prepare: {name}: the settings must be a "
-                                     f"mapping, not {type(item).__name__}.")
-                steps.append((name, dict(item or {})))
-        return steps
-    for i, item in enumerate(raw or []):
-        if not isinstance(item, dict) or len(item) != 1:
-            raise RoundError(f"{rnd.path}: prepare[{i}] must be one step such as "
-                             "'- ingest: {kind: cases, file: ...}'.")
-        (name, settings), = item.items()
-        if name not in PREPARE_STEPS:
-            raise RoundError(f"{rnd.path}: prepare[{i}]: unknown step {name!r}; the steps are "
-                             f"{', '.join(PREPARE_STEPS)}.")
-        if settings is not None and not isinstance(settings, dict):
-            raise RoundError(f"{rnd.path}: prepare[{i}] ({name}): the settings must be a "
-                             "mapping such as {kind: cases, file: ...}, not "
-                             f"{type(settings).__name__}.")
-        steps.append((name, dict(settings or {})))
-    return steps
-
-
-def schemas_shipped() -> tuple[str, ...]:
-    """Names of the shipped audit templates (``schemas.SHIPPED_STANDARDS``)."""
-    from . import schemas
-
-    return tuple(schemas.SHIPPED_STANDARDS)
-
-
-def _rel(rnd: Round, p: Path) -> str:
-    return str(p.relative_to(rnd.root)) if p.is_relative_to(rnd.root) else str(p)
-
-
-def sample_dir(rnd: Round, name: str) -> Path:
-    """Where a round keeps a drawn sample: ``data/processed/<round>/samples/<name>/``."""
-    return rnd.processed_dir / "samples" / name
 
 
 def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
@@ -728,7 +384,6 @@ def _step_key(step: str, cfg: dict[str, Any], reads: list[Path], common: list[st
     """Cache key of a prepare step: its settings, the content of what it reads, and the
     package fingerprint, round settings and audit template in ``common``."""
     import hashlib
-    import json
 
     h = hashlib.sha256(step.encode())
     h.update(json.dumps(cfg, sort_keys=True, default=str).encode())
@@ -892,7 +547,6 @@ def notebook_key(rnd: Round, spec: NotebookSpec, params: dict[str, Any], package
     a new key re-runs ingest (``prepare``), whose tables and logs then differ.
     """
     import hashlib
-    import json
 
     h = hashlib.sha256()
     h.update(spec.notebook.read_bytes())
@@ -905,7 +559,6 @@ def notebook_key(rnd: Round, spec: NotebookSpec, params: dict[str, Any], package
 
 def _last_record(rnd: Round) -> dict[str, Any]:
     """The last run's ``round.json`` (empty when there is none or it is unreadable)."""
-    import json
 
     try:
         return json.loads((rnd.report_dir / "round.json").read_text("utf-8"))
@@ -1089,7 +742,6 @@ def declared_parameters(notebook: Path) -> set[str]:
     (whose import alone takes seconds, too long for a no-change rebuild).
     """
     import ast
-    import json
 
     nb = json.loads(notebook.read_text("utf-8"))
     names: set[str] = set()
