@@ -117,6 +117,8 @@ def test_the_round_runs_every_notebook_and_says_how_complete_the_returns_were(
             ).read_text("utf-8")
     assert "Returns were complete for all but fewer than 5 of the 18 sampled cases" in page
     assert "Four levels of need" in page and "the Ofsted Annex A workbook" in page
+    # the round names its own standard for "appropriate" (appropriate_standard)
+    assert 'the standard \\"levels of need applied correctly\\" met' in page
 
 
 def test_the_example_publishes_and_the_returns_report_stays_off_the_site(example: dict

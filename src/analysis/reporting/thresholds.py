@@ -657,14 +657,16 @@ def data_summary(cases: pd.DataFrame, ratings: pd.DataFrame, audit: pd.DataFrame
             f"{counted(ratings['subject_id'].nunique(), 'vignette')}.{w_note}")
 
 
-def appropriate_rule(standards: Any) -> str:
+def appropriate_rule(standards: Any, standard: str = "referral_appropriate") -> str:
     """How an audited contact counts as appropriate, in the round's template's answer words:
-    the standard "referral appropriate" met by most of its auditors (``case_judgements``)."""
+    the standard ``standard`` (by default "referral appropriate"; a round names another with
+    the threshold notebook's ``appropriate_standard``) met by most of its auditors
+    (``case_judgements``)."""
     not_counted = [a for a in standards.answers
                    if a not in standards.met and a not in standards.not_met]
     left_out = (f" ({answer_words(not_counted)})" if not_counted else "")
     return (f'A contact is counted as appropriate when the auditors judged the standard '
-            f'"{standards.label("referral_appropriate").lower()}" met '
+            f'"{standards.label(standard).lower()}" met '
             f"({answer_words(standards.met)}); {answer_words(standards.not_met)} count as not "
             f"met, and contacts where the auditors could not tell{left_out} are left out of the "
             "percentage (as in the Hackney audit). Hackney found single-agency referrals less "

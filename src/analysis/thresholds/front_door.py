@@ -70,16 +70,18 @@ def case_judgements(audit: pd.DataFrame, levels: Sequence[str] | Any,
 
 def front_door_frame(cases: pd.DataFrame, audit: pd.DataFrame, levels: Sequence[str] | Any,
                      weights: pd.DataFrame | pd.Series | None = None,
-                     met: Sequence[str] = MET, not_met: Sequence[str] = NOT_MET) -> pd.DataFrame:
+                     met: Sequence[str] = MET, not_met: Sequence[str] = NOT_MET,
+                     standard: str = "std_referral_appropriate") -> pd.DataFrame:
     """The audited front-door contacts: case attributes joined to the auditors' judgements and
-    to the design weight of each case.
+    to the design weight of each case (``appropriate`` from the audit column ``standard``, as
+    in ``case_judgements``).
 
     ``weights`` is a frame with ``case_id`` and ``design_weight`` (e.g. the sample manifest's
     cases, or ``analysis.sampling.attach_weights`` output) or a Series indexed by case_id; when
     absent every case weighs 1 (a simple random sample).  The frame is for computing; it holds
     pseudonymised ids and must never be displayed.
     """
-    judged = case_judgements(audit, levels, met, not_met)
+    judged = case_judgements(audit, levels, met, not_met, standard)
     keep = [c for c in ("case_id", "referral_source", "route", "service", "team", "age_band",
                         "domestic_abuse", "triage_grade", "referrer_level", "level_of_need",
                         "outcome", "contact_date", "referral_date") if c in cases.columns]
