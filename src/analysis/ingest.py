@@ -40,7 +40,8 @@ from .provenance import sha256_file, timestamp, write_json
 __all__ = ["ANSWER_NA_TOKENS", "DATE_RULE", "ENUM_PREFIX", "EXCEL_EPOCH", "MAX_COLUMNS",
            "OLE2_SIGNATURE", "IngestResult", "InputError", "Mapping", "NA_TOKENS",
            "PSEUDONYM_KIND", "READ_SUFFIXES", "builtin_mappings", "column_letter", "date_rules",
-           "ingest", "load_mapping", "nested_columns", "nested_message", "read_raw",
+           "ingest", "load_mapping", "nested_columns", "nested_message", "open_workbook",
+           "read_raw",
            "read_table", "short", "short_list", "sniff_encoding", "write_outputs"]
 
 NA_TOKENS = {"", "#n/a", "#na", "n/a", "null", "nan", "none", "#value!", "#ref!", "#div/0!",
@@ -299,7 +300,10 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     return df
 
 
-def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[pd.DataFrame, int]:
+def open_workbook(path: Path) -> Any:
+    """``path`` opened read-only for its saved values (openpyxl), or ``InputError`` naming why
+    it cannot be: password-protected or an old .xls renamed (an OLE2 file), or not a workbook.
+    The caller closes it."""
     import openpyxl
 
     with path.open("rb") as fh:
@@ -308,10 +312,14 @@ def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[
                              "old .xls file renamed .xlsx. Save an unprotected copy as .xlsx "
                              "(File > Info > Protect Workbook > remove the password).")
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
         raise InputError(f"{path}: not a readable Excel workbook ({exc.__class__.__name__}). "
                          "Open it in Excel and save it again as .xlsx.") from None
+
+
+def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[pd.DataFrame, int]:
+    wb = open_workbook(path)
     try:
         names = wb.sheetnames
         if sheet is None:

@@ -12,8 +12,8 @@ and returns one canonical audit table (``schemas.audit_spec``), never losing a r
   accepted for the ``std_<key>`` columns, extra columns listed as ignored, answers outside
   the template's list quarantined;
 * every returned row is then checked against the sample's manifest and quarantined, with
-  file, sheet, row, column, value and rule, when the workbook records the SHA-256 of another
-  manifest (``sampling.SAMPLE_FINGERPRINT_LABEL`` on its Instructions sheet: the whole workbook,
+  file, sheet, row, column, value and rule, when the workbook records another sample's
+  fingerprint (``sampling.sample_fingerprint``, on its Instructions sheet: the whole workbook,
   every row, with the design and seed it belongs to), when its case is not in the sample, or
   when the same auditor returned the same case twice (within a file or across files; the
   first copy is kept and the rule names it);
@@ -27,8 +27,9 @@ can be chased.  ``completeness`` gives the notebooks the counts behind their sen
 returns (``analysis.reporting.returns_sentence``).
 
 The method is record linkage on the sample's own identifiers (the pseudonymised case id the
-workbook was pre-filled with) and a content hash of the manifest (SHA-256, FIPS 180-4), as
-in the verification of the sample itself (``sampling.verify``).
+workbook was pre-filled with) and a content hash of the sample (SHA-256, FIPS 180-4, of its
+design name, seed and sampled cases), as in the verification of the sample itself
+(``sampling.verify``).
 """
 
 from __future__ import annotations
@@ -193,20 +194,10 @@ _INFO = {_norm("Sample fingerprint"): "sample_fingerprint", _norm("Design"): "de
 def _scan_workbook(path: Path, lookup: dict[str, str]) -> tuple[list[str], dict[str, Any]]:
     """The sheets of a workbook that hold the audit table (a header row, in the first ten
     rows, with ``case_id`` and at least two more audit columns) and the facts its
-    Instructions sheet records (manifest SHA-256, design, date returned), by row label."""
-    import openpyxl
+    Instructions sheet records (sample fingerprint, design, date returned), by row label."""
+    from .ingest import InputError, open_workbook
 
-    from .ingest import OLE2_SIGNATURE, InputError
-
-    with path.open("rb") as fh:
-        if fh.read(8) == OLE2_SIGNATURE:
-            raise InputError(f"{path}: the workbook is password-protected (encrypted), or an "
-                             "old .xls file renamed .xlsx. Save an unprotected copy as .xlsx.")
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise InputError(f"{path}: not a readable Excel workbook ({exc.__class__.__name__}). "
-                         "Open it in Excel and save it again as .xlsx.") from None
+    wb = open_workbook(path)
     sheets: list[str] = []
     info: dict[str, Any] = {}
     names = list(wb.sheetnames)
