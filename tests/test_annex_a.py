@@ -167,13 +167,13 @@ def test_the_cli_prints_every_list_with_read_accepted_and_quarantined(
     assert (tmp_path / "o" / "front.parquet").is_file()
 
 
-def test_the_cli_exits_1_with_one_message_for_an_unrecognised_or_empty_workbook(
+def test_the_cli_exits_2_with_one_message_for_an_unrecognised_or_empty_workbook(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = workbook(tmp_path / "empty.xlsx", {"Sheet1": (None, []), "Sheet2": (None, [])})
     code = cli.main(["ingest", "--kind", "annex-a", str(path), "--out", str(tmp_path / "o"),
                      "--demo-key"])
     err = capsys.readouterr().err
-    assert code == 1
+    assert code == 2
     assert "no Ofsted Annex A list was recognised" in err and "Traceback" not in err
     assert err.count("\n") == 1
 

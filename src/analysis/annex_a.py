@@ -45,7 +45,8 @@ __all__ = ["AnnexAResult", "ListDef", "NoListError", "SheetReport", "counts", "l
 
 
 class NoListError(ingest.InputError):
-    """A workbook in which no sheet is a recognised Annex A list (the CLI exits 1)."""
+    """A workbook in which no sheet is a recognised Annex A list (the CLI exits 2, as for any
+    wrong input)."""
 
 
 @dataclass(frozen=True)

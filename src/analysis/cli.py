@@ -260,7 +260,8 @@ def cmd_ingest(a: argparse.Namespace) -> int:
 
 def _ingest_annex_a(a: argparse.Namespace, scale: object) -> int:
     """``sqa ingest --kind annex-a``: every list of the workbook, printed list by list; a
-    workbook with no recognised list exits 1 with one message (``annex_a.NoListError``)."""
+    workbook with no recognised list exits 2 (wrong input) with one message
+    (``annex_a.NoListError``)."""
     from . import annex_a
 
     if a.mapping or a.sheet:
@@ -277,7 +278,7 @@ def _ingest_annex_a(a: argparse.Namespace, scale: object) -> int:
         res = annex_a.read_workbook(a.file, demo_key=a.demo_key, scale=scale)
     except annex_a.NoListError as exc:
         _err(str(exc))
-        return EXIT_FAILED
+        return EXIT_USAGE
     paths = annex_a.write_outputs(res, a.out, cases_name=a.cases_name)
     for line in annex_a.summary_lines(res):
         print(line)
