@@ -146,3 +146,19 @@ def test_the_officers_list_never_states_a_count_under_five() -> None:
     assert "No audited case" not in officers_sentence(0)
     assert "7 audited cases are listed" in officers_sentence(7)
     assert "0 audited cases are listed" in officers_sentence(0)
+
+
+def test_a_level_comparison_no_contact_can_inform_is_named_in_one_line_not_tabled() -> None:
+    import pandas as pd
+
+    from analysis.reporting import thresholds as rp
+
+    agree = pd.DataFrame({"comparison": ["Referrer v front door", "Front door v auditor"],
+                          "n": [0, 12], "exact_agreement": [float("nan"), 0.5],
+                          "within_one": [float("nan"), 0.9], "kappa": [float("nan"), 0.4],
+                          "ci_low": [float("nan"), 0.1], "ci_high": [float("nan"), 0.7]})
+    table = rp.level_agreement_display(agree)
+    assert list(table["Comparison"]) == ["Front door v auditor"]
+    line = rp.level_agreement_gaps(agree)
+    assert "Referrer v front door" in line and "cannot be made" in line
+    assert rp.level_agreement_gaps(agree[agree["n"] > 0]) == ""

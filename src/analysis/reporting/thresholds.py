@@ -27,6 +27,7 @@ from .words import answer_words, cannot_tell, direction
 __all__ = ["BENCHMARK_KEYWORDS", "RISKY", "ROUTE_WORDS", "STAT_NAMES", "accuracy_alt_text",
            "accuracy_display", "accuracy_findings", "appropriate_rule", "benchmark_for",
            "confusion_finding", "data_summary", "kappa_method", "level_agreement_display",
+           "level_agreement_gaps",
            "levels_sentence", "model_route_finding",
            "odds_ratio_alt_text", "odds_ratio_display", "route_difference_finding", "chartable",
            "monthly_counts", "series_display", "share_display", "trend_alt_text", "trend_counts",
@@ -216,7 +217,23 @@ def kappa_method(r: Any) -> str:
             "percentile bootstrap interval over cases")
 
 
+def level_agreement_gaps(agree: pd.DataFrame) -> str:
+    """One plain line naming the level comparisons no audited contact can inform (one of the
+    two levels is never recorded, as in the Ofsted Annex A lists, which hold no level of need),
+    or "" when every comparison has cases. The page shows the others and goes on."""
+    empty = agree.loc[agree["n"] == 0, "comparison"].tolist()
+    if not empty:
+        return ""
+    which = "; ".join(str(c) for c in empty)
+    return (f"No audited contact has both levels recorded for {which}, so "
+            f"{'this comparison' if len(empty) == 1 else 'these comparisons'} cannot be made "
+            "this round (the council's records, such as the Ofsted Annex A lists, may not hold "
+            "the level the referrer suggested or the front door decided).")
+
+
 def level_agreement_display(agree: pd.DataFrame) -> pd.DataFrame:
+    """Readable table of ``level_agreement`` for the comparisons that have cases."""
+    agree = agree[agree["n"] > 0]
     return pd.DataFrame({
         "Comparison": agree["comparison"], "Cases": agree["n"].astype(int),
         "Same level": [pct(x) for x in agree["exact_agreement"]],
