@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from pathlib import Path
 
 from . import __version__
@@ -42,14 +43,24 @@ def build_parser() -> argparse.ArgumentParser:
     # ingest
     s = sub.add_parser(
         "ingest", help="read a local export into a canonical table (pseudonymise, quarantine)",
-        description="Read a CSV, XLSX or Parquet export, map it onto the canonical cases, audit "
-        "or ratings table, pseudonymise identifiers (keyed HMAC-SHA256), reduce dates of birth "
+        description=textwrap.fill(
+            "Read a CSV, XLSX or Parquet export, map it onto the canonical cases, audit "
+            "or ratings table, pseudonymise identifiers (keyed HMAC-SHA256), reduce dates of birth "
         "to age bands, and quarantine bad rows with file, row, column, value and rule. Prints "
         "rows read / accepted / quarantined (accepted + quarantined = read, always). Writes "
-        "OUT/<kind>.parquet, OUT/<kind>_quarantine.csv and OUT/<kind>_ingest.json.",
+        "OUT/<kind>.parquet, OUT/<kind>_quarantine.csv and OUT/<kind>_ingest.json. "
+        "--kind annex-a reads a whole Ofsted Annex A workbook (every list, printed list by "
+        "list, and the child journey); --kind audit --manifest reads the auditors' returned "
+        "workbooks, checks every row against the sample and writes the returns report.", 79),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Key: set SQA_PSEUDONYM_KEY or SQA_PSEUDONYM_KEY_FILE (a file outside the "
-        "repository); --demo-key uses the public demo key, for synthetic data only. Example: "
-        "sqa ingest --kind cases annex_a.xlsx --mapping annex_a --out data/processed/q1")
+        "repository);\n--demo-key uses the public demo key, for invented or synthetic data "
+        "only.\n\nExamples (README, 'Run your own round'):\n"
+        "  sqa ingest --kind annex-a data/raw/q1/annex_a.xlsx --out data/processed/q1\n"
+        "  sqa ingest --kind audit data/raw/q1/returns --manifest "
+        "data/processed/q1/samples/threshold_audit/manifest.json --out data/processed/q1 "
+        "--due 2026-05-15 --agencies police,health,csc\n"
+        "  sqa ingest --kind cases contacts.xlsx --mapping annex_a --out data/processed/q1")
     s.add_argument("file", type=Path, nargs="+", metavar="PATH",
                    help="CSV (UTF-8), XLSX or Parquet file; with --kind audit --manifest, one "
                    "or more returned workbooks or folders of them (.xlsx, .xlsm, .csv)")
