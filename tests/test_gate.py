@@ -479,3 +479,15 @@ def test_every_new_form_is_kept_as_salted_digests_only() -> None:
     assert again.scan(page) == FORMS.scan(page) == [
         "1 pseudonymised id(s)", "1 raw id(s)", "1 date(s) of birth",
         "1 small count(s) of children"]
+
+
+def test_quartos_search_index_puts_one_table_cell_per_line_and_a_line_end_ends_a_cell() -> None:
+    """Quarto's search.json holds a monthly table as text, one cell per (JSON-escaped) line:
+    "c of 9" then "Sep 2025" is not the day 9 Sep 2025; a date inside one line still is."""
+    import json
+
+    index = GateIndex.build(Sensitive(dobs={"2025-09-09"}))
+    entry = [{"href": "rounds/r/page.html", "text": "Month\nAug 2025\nc of 9\n\nSep 2025\nc of 10"}]
+    assert index.scan(json.dumps(entry), name="search.json") == []
+    leak = [{"href": "rounds/r/page.html", "text": "Month\nborn 9 Sep 2025\nc of 10"}]
+    assert index.scan(json.dumps(leak), name="search.json") == ["1 date(s) of birth"]

@@ -616,9 +616,11 @@ class GateIndex:
                 kinds.append(f"{k} in an embedded image")
         text = html.unescape(raw)
         # table cells end with " | ": a count in one cell and the month in the next ("c of 9"
-        # then "Sep 2025") are not the day "9 Sep 2025" a reader sees in neither
+        # then "Sep 2025") are not the day "9 Sep 2025" a reader sees in neither. Quarto's
+        # search.json holds the same table as text with one cell per line (JSON "\\n"): a
+        # line end is a cell end too (the page itself is read with its own line breaks)
         visible = html.unescape(TAG_RE.sub(" ", CELL_END_RE.sub(" | ", raw))).replace(
-            "\\n", " ").replace("\\t", " ")
+            "\\n", " | ").replace("\\t", " | ")
         both = text + "\n" + visible
         tokens = set(TOKEN_RE.findall(text)) | set(TOKEN_RE.findall(raw))
         lower = both.lower()
