@@ -232,6 +232,30 @@ def test_a_release_holds_every_listed_page_with_its_title_findings_and_figures(
         assert 'class="img-fluid figure-img"' in page  # a Quarto figure, alt from fig-alt
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_each_rounds_findings_are_offered_as_csv_and_excel_with_the_release_to_cite(
+        project: Path, engine: str) -> None:
+    import openpyxl
+    import pandas as pd
+
+    publish.publish(project, "1.0", engine=engine, say=lambda s: None)
+    v = project / "reports" / "site" / "v" / "1.0"
+    index = (v / "findings.html").read_text()
+    assert 'href="downloads/findings-r1.csv"' in index
+    assert 'href="downloads/findings-r1.xlsx"' in index
+    written = pd.read_csv(next((project / "reports" / "r1" / "outputs").glob("*findings.csv")),
+                          dtype=str, keep_default_na=False)
+    offered = pd.read_csv(v / "downloads" / "findings-r1.csv", dtype=str,
+                          keep_default_na=False)
+    assert set(offered["release"]) == {"1.0"}
+    assert list(offered["finding_id"]) == list(written["finding_id"])
+    assert list(offered["text"]) == list(written["text"])  # the page's words, nothing more
+    book = openpyxl.load_workbook(v / "downloads" / "findings-r1.xlsx", read_only=True)
+    assert book.sheetnames == ["Findings", "About"]
+    rows = list(book["Findings"].iter_rows(values_only=True))
+    assert rows[0][:2] == ("release", "finding_id") and len(rows) == len(written) + 1
+
+
 @pytest.mark.quarto
 @QUARTO
 def test_quarto_pages_cite_themselves_with_the_release_version_date_and_address(

@@ -264,14 +264,78 @@ def findings_table(root: Path, rounds: list[dict[str, Any]]) -> list[dict[str, s
     return rows
 
 
+#: Where a release keeps each round's findings as files: ``downloads/findings-<round>.csv``
+#: and ``.xlsx`` (``write_findings_downloads``).
+DOWNLOADS_DIR = "downloads"
+FINDINGS_COLUMNS = ("finding_id", "round", "page", "topic", "group", "measure", "successes",
+                    "n", "estimate", "ci_low", "ci_high", "method", "reason", "text")
+
+
+def findings_downloads(rows: list[dict[str, str]]) -> dict[str, list[dict[str, str]]]:
+    """The findings rows of each round, in page order, for its download files."""
+    out: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        out.setdefault(r.get("round", ""), []).append(r)
+    return out
+
+
+def write_findings_downloads(out_dir: Path, rows: list[dict[str, str]], version: str
+                             ) -> list[Path]:
+    """Each round's findings as ``downloads/findings-<round>.csv`` and ``.xlsx`` in the
+    release, for panels that work in Excel (issue 14, item 5).
+
+    The rows are the findings the round's pages state, as its notebooks wrote them through
+    the reporting layer (``analysis.findings.FindingsLog``): a group under the round's minimum
+    has no count, share or interval and its ``reason`` says why, and counts about children
+    went through the disclosure ledger; nothing is added here but the ``release`` column, so
+    a finding can be cited from the file (finding ID, report version). The publication gate
+    reads both files as it reads the pages. The workbook has a sheet "About" saying what the
+    columns are."""
+    import pandas as pd
+
+    from .export import write_csv, write_xlsx
+
+    written = []
+    folder = out_dir / DOWNLOADS_DIR
+    about = pd.DataFrame({
+        "column": ["release", *FINDINGS_COLUMNS],
+        "meaning": [
+            "the report version to cite with the finding id",
+            "stable identifier of the finding (cite it with the release)",
+            "the audit round", "the page stating it", "what it is about",
+            "the group it describes", "what is measured",
+            "cases or contacts meeting it (blank: too few to report, see reason)",
+            "cases or contacts it rests on (blank: too few to report)",
+            "the estimate (a share from 0 to 1, or the statistic named in measure)",
+            "lower end of the 95% interval", "upper end of the 95% interval",
+            "the method, with its source", "why a figure is not given, if it is not",
+            "the finding in words, as the page states it"]})
+    for rnd, recs in findings_downloads(rows).items():
+        df = pd.DataFrame([{c: r.get(c, "") for c in FINDINGS_COLUMNS} for r in recs],
+                          columns=list(FINDINGS_COLUMNS))
+        df.insert(0, "release", version)
+        written.append(write_csv(df, folder / f"findings-{rnd}.csv"))
+        written.append(write_xlsx({"Findings": df, "About": about},
+                                  folder / f"findings-{rnd}.xlsx"))
+    return written
+
+
 def findings_markdown(rows: list[dict[str, str]]) -> str:
-    """The findings index (the release's version is filled in after rendering)."""
+    """The findings index (the release's version is filled in after rendering), with each
+    round's findings offered as CSV and Excel files (``write_findings_downloads``)."""
     lines = ["---", "title: Findings index", "---", "",
              f"Every finding of report version **{VERSION_TOKEN}** with its stable identifier. "
              "Cite a finding as *finding ID, report version X* (see [How to cite](cite.html)).",
              ""]
     if not rows:
         return "\n".join(lines + ["No findings were recorded by the rounds in this release."])
+    lines += ["Each round's findings as a file, with the same rules as the pages (a group too "
+              "small to report has no figures, and the file says why):", ""]
+    for rnd in findings_downloads(rows):
+        name = html.escape(rnd)
+        lines.append(f"- Round {name}: [findings as CSV]({DOWNLOADS_DIR}/findings-{rnd}.csv), "
+                     f"[findings as Excel]({DOWNLOADS_DIR}/findings-{rnd}.xlsx)")
+    lines.append("")
     lines += ["| finding | round | statement |", "|---|---|---|"]
     for r in rows:
         fid = html.escape(r.get("finding_id", ""))
@@ -583,6 +647,7 @@ def _publish(root: Path, version: str | None, title: str | None, notes: Path | N
                                       progress=progress)
         except RenderError as exc:
             raise PublishError(str(exc)) from None
+        write_findings_downloads(out_dir, findings, version)
         log = render_log(release, report)
         prov = {"rounds": [{"round": r["round"], "started": r.get("started", ""),
                             "parameters": {n["name"]: n.get("parameters", {})
