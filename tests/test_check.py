@@ -174,3 +174,12 @@ def test_a_small_count_of_children_in_a_sentence_is_a_rule_1_breach(tmp_path: Pa
 def test_x_of_y_under_five_is_named_once_not_also_as_a_small_count(tmp_path: Path) -> None:
     notebook(tmp_path / "a.ipynb", [md("2 of 3 cases were appropriate.")])
     assert len(release_problems(tmp_path)) == 1
+
+
+def test_a_findings_workbook_exempts_the_reproduction_pages_rows_as_its_csv_does() -> None:
+    from analysis.reporting.check import small_counts_in_file
+
+    text = ("release\tfinding_id\tpage\ttext\n"
+            "1.0\tHK-1\thackney_2011_reproduction\t3 children were seen by the panel\n"
+            "1.0\tTC-1\tthreshold_consistency\t3 children were seen by the panel")
+    assert len(small_counts_in_file("downloads/findings-demo.xlsx", text)) == 1

@@ -126,7 +126,8 @@ def small_counts_in_file(name: str, text: str, min_audited: int = MIN_AUDITED) -
     """:func:`small_counts` over what a reader reads in one file of a site or round: an
     HTML page's text and alt texts (a table row that quotes the reproduction page is
     exempt, as rule 1 says), a CSV's rows (a ``published`` finding exempt), a notebook's
-    markdown and outputs, or any other text as it is. The reproduction page itself is
+    markdown and outputs, a workbook's rows (a findings download's rows of the reproduction page
+    exempt, as in its CSV), or any other text as it is. The reproduction page itself is
     exempt, and so is Quarto's ``search.json``: it repeats the text of the pages, each of
     which is checked itself, but without the table rows that tell a published report's
     figures (rule 1's exception) from the round's own."""
@@ -140,6 +141,9 @@ def small_counts_in_file(name: str, text: str, min_audited: int = MIN_AUDITED) -
         for row in csv.DictReader(io.StringIO(text)):
             if "reproduction" not in (row.get("page") or "") and row.get("basis") != "published":
                 chunks.append(" | ".join(str(v) for v in row.values() if v))
+    elif path.suffix == ".xlsx":  # the gate reads a workbook as one tab-joined line per row
+        chunks = [" | ".join(cells) for cells in (line.split("\t") for line in text.splitlines())
+                  if not any(c.endswith("reproduction") or c == "published" for c in cells)]
     elif path.suffix == ".ipynb":
         try:
             chunks = _notebook_chunks(json.loads(text))
