@@ -183,24 +183,12 @@ def recognise(headers: list[str]) -> tuple[ListDef | None, str]:
 
 def _sheet_names(path: Path) -> list[str]:
     """The workbook's sheet names, after the whole-file checks ``ingest.read_raw`` makes."""
-    import openpyxl
-
     if not path.exists():
         raise ingest.InputError(f"{path}: file not found. Check the path (it is relative to "
                                 f"{Path.cwd()}).")
     if path.is_dir():
         raise ingest.InputError(f"{path}: is a folder, not a file. Name the .xlsx workbook.")
-    with path.open("rb") as fh:
-        if fh.read(8) == ingest.OLE2_SIGNATURE:
-            raise ingest.InputError(
-                f"{path}: the workbook is password-protected (encrypted), or an old .xls file "
-                "renamed .xlsx. Save an unprotected copy as .xlsx.")
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True)
-    except Exception as exc:
-        raise ingest.InputError(f"{path}: not a readable Excel workbook "
-                                f"({exc.__class__.__name__}). Open it in Excel and save it "
-                                "again as .xlsx.") from None
+    wb = ingest.open_workbook(path)  # encrypted, an old .xls renamed, or unreadable
     try:
         return list(wb.sheetnames)
     finally:
