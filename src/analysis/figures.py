@@ -24,8 +24,8 @@ import pandas as pd
 from .reporting import number
 
 __all__ = ["FIGURE_TEXT_KEY", "PALETTE", "SEQUENTIAL", "collect_plotted", "compare_plotted",
-           "figure_html", "figure_text", "plotted_data", "show_figure", "show_table", "show_text",
-           "table_html"]
+           "figure_html", "figure_png", "figure_text", "plotted_data", "show_figure",
+           "show_table", "show_text", "table_html"]
 
 # Okabe, M. & Ito, K. (2008) "Color Universal Design (CUD): how to make figures and
 # presentations that are friendly to colorblind people".
@@ -48,6 +48,15 @@ def figure_text(fig) -> str:
                      if t.get_visible() and t.get_text().strip())
 
 
+def figure_png(fig, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes, reproducible (no timestamp or version) and carrying every text
+    it draws in its :data:`FIGURE_TEXT_KEY` chunk (see :func:`figure_html`)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight",
+                metadata={"Software": None, FIGURE_TEXT_KEY: figure_text(fig)})
+    return buf.getvalue()
+
+
 def figure_html(fig, alt: str, caption: str = "", dpi: int = 110) -> str:
     """A self-contained ``<figure>`` with a PNG, alt text and caption (alt is required).
 
@@ -57,11 +66,7 @@ def figure_html(fig, alt: str, caption: str = "", dpi: int = 110) -> str:
     Every figure of the project passes through here (``show_figure``)."""
     if not alt or not alt.strip():
         raise ValueError("every figure needs alt text describing what it shows")
-    buf = io.BytesIO()
-    # no timestamp or version: reproducible bytes
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight",
-                metadata={"Software": None, FIGURE_TEXT_KEY: figure_text(fig)})
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    data = base64.b64encode(figure_png(fig, dpi)).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
             f"{cap}</figure>")

@@ -438,12 +438,12 @@ def _collect_raw(sens: Sensitive, df: Any) -> None:
 
 def public_dates(root: Path, rounds: list[dict[str, Any]]) -> set[str]:
     """Dates a report states on purpose: each round's reference date, the date windows of
-    its samples, and the first and last contact date of its canonical tables, overall and
-    for each service (the period a page says its data cover: "9,743 front-door contacts from
-    01 April 2025 to 31 March 2026").  A child's
-    date of birth that happens to fall on one of them is not a leak when the page names that
-    date (the round closing on 31 March, say), so the gate does not count it, in whatever
-    form the page writes it; every other date of birth in the inputs still refuses a
+    its samples, the due dates of the board's actions (``analysis.board``), and the first and
+    last contact date of its canonical tables, overall and for each service (the period a
+    page says its data cover: "9,743 front-door contacts from 01 April 2025 to 31 March
+    2026").  A child's date of birth that happens to fall on one of them is not a leak when
+    the page names that date (the round closing on 31 March, say), so the gate does not count
+    it, in whatever form the page writes it; every other date of birth in the inputs still refuses a
     release."""
     import pyarrow.parquet as pq
 
@@ -473,6 +473,7 @@ def public_dates(root: Path, rounds: list[dict[str, Any]]) -> set[str]:
                 continue
             window = (manifest.get("design") or {}).get("date_window") or {}
             found += [window.get("start"), window.get("end")]
+        found += [a.due.isoformat() for a in _actions(root, rd)]  # the board's due dates
         for d in found:
             try:
                 when = datetime.fromisoformat(str(d))
@@ -480,6 +481,17 @@ def public_dates(root: Path, rounds: list[dict[str, Any]]) -> set[str]:
                 continue
             days |= {when.strftime(f) for f in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y")}
     return days
+
+
+def _actions(root: Path, rd: dict[str, Any]) -> list[Any]:
+    """The round's board actions (their due dates are stated on purpose), or none when the
+    file cannot be read (publishing then says why)."""
+    from .board import BoardError, load_actions
+
+    try:
+        return load_actions(root, rd)
+    except BoardError:
+        return []
 
 
 def words(text: str) -> list[str]:

@@ -53,7 +53,8 @@ from .reporting import (
 
 __all__ = ["DifferenceResult", "METHOD_LABELS", "Method", "ProportionCI", "SMALL_N", "WIDE",
            "describe_change", "describe_proportion", "difference_ci", "effective_interval",
-           "n_for_interval_width", "n_to_detect_change", "newcombe_interval", "proportion_ci",
+           "mover_difference", "n_for_interval_width", "n_to_detect_change",
+           "newcombe_interval", "proportion_ci",
            "proportion_phrase", "quantifier", "quantifier_for", "weighted_proportion_ci",
            "weights_vary"]
 
@@ -194,6 +195,18 @@ def newcombe_interval(p1: float, n1: float, p2: float, n2: float, confidence: fl
     (statsmodels ``confint_proportions_2indep(method="newcomb")``)."""
     l1, u1 = effective_interval(p1 * n1, n1, confidence)
     l2, u2 = effective_interval(p2 * n2, n2, confidence)
+    return mover_difference(p1, l1, u1, p2, l2, u2)
+
+
+def mover_difference(p1: float, l1: float, u1: float, p2: float, l2: float, u2: float
+                     ) -> tuple[float, float, float]:
+    """``p1 - p2`` with the MOVER interval ("method of variance estimates recovery") built
+    from each estimate's own interval: (difference, low, high), where low is
+    ``d - sqrt((p1 - l1)^2 + (u2 - p2)^2)`` and high ``d + sqrt((u1 - p1)^2 + (p2 - l2)^2)``
+    (Zou, G. Y. & Donner, A. (2008) "Construction of confidence limits about effect
+    measures: a general approach", Statistics in Medicine 27:1693-1702; with Wilson
+    intervals it is Newcombe's (1998) method 10).  Used to compare two published findings
+    (for example one standard in two rounds), each with its own method's interval."""
     d = p1 - p2
     return (d, max(-1.0, d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)),
             min(1.0, d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)))

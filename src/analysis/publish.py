@@ -191,12 +191,37 @@ def collect_pages(root: Path, rounds: list[dict[str, Any]]) -> list[Page]:
         pages.append(Page(out=p.stem + ".html", title=_front_title(p) or p.stem, source=p))
     pages.append(Page(out="dictionary.html", title="Data dictionary",
                       text=dictionary_markdown(root / "reports" / rendering.RENDER_CACHE)))
+    board = board_pages(root, rounds)
+    pages += board.pop("site")
     for rd in rounds:
+        pages += board.get(rd["round"], [])
         for nb in rd["notebooks"]:
             src = root / nb["output"]
             pages.append(Page(out=f"rounds/{rd['round']}/{Path(nb['output']).stem}.html",
                               title=_notebook_title(src), source=src, round=rd["round"]))
     return pages
+
+
+def board_pages(root: Path, rounds: list[dict[str, Any]]) -> dict[str, list[Page]]:
+    """The board's pages (issue 14): each round's summary, first in its menu, and the site's
+    trends and actions pages (``analysis.board``, words from ``analysis.reporting.board``)."""
+    from . import board as bd
+    from .reporting import board as words
+
+    try:
+        view = bd.load_board(root, rounds)
+    except bd.BoardError as exc:
+        raise PublishError(str(exc)) from None
+    out: dict[str, list[Page]] = {"site": [
+        Page(out="trends.html", title="Trends across rounds", text=words.trends_markdown(view)),
+        Page(out="actions.html", title="Actions and their impact",
+             text=words.actions_markdown(view))]}
+    for rd in rounds:
+        out[rd["round"]] = [Page(out=f"rounds/{rd['round']}/summary.html",
+                                 title=f"Summary: {rd.get('title') or rd['round']}",
+                                 text=words.summary_markdown(view, rd["round"]),
+                                 round=rd["round"])]
+    return out
 
 
 def dictionary_markdown(cache_dir: Path) -> str:

@@ -104,6 +104,7 @@ from .trends import (
     monthly_series,
     trend_chart,
     working_days,
+    write_chart_series,
 )
 from .triage import (
     RISKY,
@@ -145,4 +146,4 @@ __all__ = ["AGENCY_LABELS", "AGE_LABELS", "AGREEMENT_METHODS_SHOWN", "ASSESSMENT
            "ratings_matrix", "reference_by_subject", "share_sentence", "trend_chart",
            "triage_agreement", "triage_frame", "triage_table", "undergrading",
            "undergrading_counts", "vignette_agreement", "weighted_kappa_table", "weighted_share",
-           "weights_from_manifest", "working_days"]
+           "weights_from_manifest", "working_days", "write_chart_series"]

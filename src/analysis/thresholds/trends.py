@@ -374,3 +374,18 @@ def trend_chart(series: pd.DataFrame, measure: str, benchmark: float | None = No
     return res, fig
 
 
+
+
+def write_chart_series(months: list[pd.DataFrame], path: str | Path) -> Path:
+    """Write the charted months of a round's front-door measures (each frame from
+    :func:`chart_months`, only of measures the page charted) as one CSV: measure, month,
+    numerator, denominator, rate.  Kept with the round's outputs (not published as a file) so
+    the board's trends page can put every round's months on one XmR chart."""
+    from ..export import write_csv
+
+    cols = ["measure", "month", "numerator", "denominator", "rate"]
+    df = (pd.concat(months, ignore_index=True)[cols] if months
+          else pd.DataFrame(columns=cols))
+    df["month"] = pd.to_datetime(df["month"]).dt.strftime("%Y-%m-%d")
+    df["rate"] = pd.to_numeric(df["rate"]).round(6)
+    return write_csv(df, Path(path))
