@@ -184,7 +184,8 @@ def _hold(stack: ExitStack, path: Path, what: str, busy: str) -> None:
 
 
 def collect_pages(root: Path, rounds: list[dict[str, Any]]) -> list[Page]:
-    """Static pages of site/, generated pages, and one page per executed notebook."""
+    """Static pages of site/, generated pages (the trends and actions pages among them), and
+    for each round, newest first, its summary page then one page per executed notebook."""
     pages: list[Page] = []
     site_src = root / "site"
     for p in sorted(site_src.glob("*.qmd")) + sorted(site_src.glob("*.md")):
@@ -193,7 +194,7 @@ def collect_pages(root: Path, rounds: list[dict[str, Any]]) -> list[Page]:
                       text=dictionary_markdown(root / "reports" / rendering.RENDER_CACHE)))
     board = board_pages(root, rounds)
     pages += board.pop("site")
-    for rd in rounds:
+    for rd in sorted(rounds, key=lambda r: str(r.get("date", "")), reverse=True):
         pages += board.get(rd["round"], [])
         for nb in rd["notebooks"]:
             src = root / nb["output"]

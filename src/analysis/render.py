@@ -120,10 +120,16 @@ def navbar(cfg: dict[str, Any], pages: list[Page]) -> list[tuple[str, str]]:
                 it = {"href": it}
             href = html_link(str(it.get("href", "")))
             items.append((href, str(it.get("text") or Path(href).stem.capitalize())))
-    for p in pages:
-        if p.round:
-            items.append((p.out, p.title))
+    items += [(href, text) for href, text in round_menu(pages)]
     return items
+
+
+def round_menu(pages: list[Page]) -> list[tuple[str, str]]:
+    """(href, text) of the round pages for the "Rounds" menu, in page order; with more than
+    one round each text names its round, so three rounds' "Tier-2 case review" differ."""
+    rounds = {p.round for p in pages if p.round}
+    return [(p.out, p.title if len(rounds) == 1 or p.title.startswith("Summary: ")
+             else f"{p.title} ({p.round})") for p in pages if p.round]
 
 
 def html_link(href: str) -> str:
@@ -314,7 +320,7 @@ def quarto_config(cfg: dict[str, Any], pages: list[Page], site_url: str) -> dict
         for it in nav.get(side, []) or []:
             if isinstance(it, dict) and "href" in it:
                 it["href"] = html_link(str(it["href"]))
-    menu = [{"href": p.out, "text": p.title} for p in pages if p.round]
+    menu = [{"href": href, "text": text} for href, text in round_menu(pages)]
     if menu:
         nav.setdefault("left", []).append({"text": "Rounds", "menu": menu})
     fmt = conf.setdefault("format", {}).setdefault("html", {})
