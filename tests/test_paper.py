@@ -351,3 +351,14 @@ def test_sqa_paper_refuses_an_unknown_format(board: types.ModuleType, tmp_path: 
         cli.main(["paper", "demo", "--format", "odt", "--out", str(tmp_path / "p.odt")])
     assert exc.value.code == cli.EXIT_USAGE
     assert "invalid choice: 'odt'" in capsys.readouterr().err
+
+
+def test_sqa_paper_without_the_board_module_says_so_in_one_line(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import analysis
+
+    monkeypatch.delattr(analysis, "board", raising=False)
+    monkeypatch.setitem(sys.modules, "analysis.board", None)  # import fails as if absent
+    assert cli.main(["paper", "demo", "--out", str(tmp_path / "p.pdf")]) == cli.EXIT_USAGE
+    assert "no board content (analysis.board" in capsys.readouterr().err

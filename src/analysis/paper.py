@@ -33,6 +33,7 @@ project's machines do not have; Chromium is already the browser tests' browser.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import shutil
 import subprocess
@@ -271,7 +272,13 @@ def cli_paper(a) -> int:
     and the headline finding ids it holds. An unknown round (``board.BoardError``), a wrong
     format or file name, or a missing Chromium raise ``PaperError`` (exit 2)."""
     fmt = format_for(Path(a.out), a.format)
-    from . import board
+    try:
+        board = importlib.import_module("analysis.board")
+    except ModuleNotFoundError as exc:
+        if exc.name != "analysis.board":
+            raise
+        raise PaperError("this copy of the package has no board content (analysis.board, "
+                         "issue 14 items 1-3) to make a paper from; update the package") from exc
 
     board_error = getattr(board, "BoardError", PaperError)
     try:
