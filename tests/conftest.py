@@ -25,10 +25,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
             version = "?"
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     axe = (ROOT / "node_modules" / "axe-core" / "axe.min.js").exists()
+    pdftotext = shutil.which("pdftotext")
     return [f"quarto: {quarto} {version} (Quarto tests run)" if quarto
             else "quarto: not on PATH (Quarto tests skip)",
             f"chromium: {chromium} (browser tests run)" if chromium
             else "chromium: not installed (browser tests skip)",
+            f"pdftotext: {pdftotext} (board-paper PDF tests run)" if pdftotext
+            else "pdftotext: not installed (board-paper PDF tests skip)",
             "axe-core: installed" if axe else "axe-core: not installed (axe test skips)"]
 
 

@@ -1,6 +1,6 @@
 """The ``sqa`` command (also ``python -m analysis``).
 
-Subcommands: ingest, synth, sample, run, publish, check, new-round, dictionary.  Every
+Subcommands: ingest, synth, sample, run, publish, check, paper, new-round, dictionary.  Every
 subcommand has ``--help``.  A user's mistake (bad file, missing key, bad round file) prints
 one message naming the file and the fix, and exits 2 with no traceback; a check that fails (a sample
 that does not verify, a notebook that fails) exits 1. Ctrl-C prints one line saying what was
@@ -17,8 +17,8 @@ from pathlib import Path
 from . import __version__
 
 __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "cmd_dictionary",
-           "cmd_ingest", "cmd_new_round", "cmd_publish", "cmd_run", "cmd_sample", "cmd_synth",
-           "main", "user_errors"]
+           "cmd_ingest", "cmd_new_round", "cmd_paper", "cmd_publish", "cmd_run", "cmd_sample",
+           "cmd_synth", "main", "user_errors"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
@@ -197,6 +197,23 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("folder", type=Path, help="a round's report folder or a site folder")
     s.add_argument("--min-audited", type=int, default=None, metavar="N",
                    help="the minimum group of audited cases (default 5)")
+
+    # paper
+    s = sub.add_parser(
+        "paper", help="write a round's board paper (PDF or DOCX) for committee papers",
+        description="Write the board paper of a published round: a two-to-four-page summary "
+        "for committee papers (headline findings with their finding ids, the assurance table, "
+        "trends thumbnails, actions), with the release version on every page so it can be "
+        "cited. PDF is printed by headless Chromium (Debian chromium); DOCX is written by "
+        "pandoc (PyPI pypandoc-binary, installed with the package).",
+        epilog="Examples: sqa paper demo --out paper.pdf ; sqa paper demo --format docx "
+        "--out paper.docx")
+    s.add_argument("round", help="the round's name, as under reports/ (e.g. demo)")
+    s.add_argument("--format", choices=["pdf", "docx"], default=None,
+                   help="pdf or docx (default: from the --out suffix, else pdf)")
+    s.add_argument("--out", type=Path, required=True, metavar="FILE",
+                   help="the file to write (.pdf or .docx)")
+    s.add_argument("--root", type=Path, default=Path("."), help="project root (default .)")
 
     # new-round
     s = sub.add_parser(
@@ -404,6 +421,12 @@ def cmd_check(a: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_paper(a: argparse.Namespace) -> int:
+    from . import paper
+
+    return paper.cli_paper(a)
+
+
 def cmd_dictionary(a: argparse.Namespace) -> int:
     from . import schemas
 
@@ -431,8 +454,8 @@ def cmd_new_round(a: argparse.Namespace) -> int:
 
 
 COMMANDS = {"ingest": cmd_ingest, "synth": cmd_synth, "sample": cmd_sample, "run": cmd_run,
-            "publish": cmd_publish, "check": cmd_check, "dictionary": cmd_dictionary,
-            "new-round": cmd_new_round}
+            "publish": cmd_publish, "check": cmd_check, "paper": cmd_paper,
+            "dictionary": cmd_dictionary, "new-round": cmd_new_round}
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
@@ -454,6 +477,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
         errors.append(PublishError)
     except ImportError:
         pass
+    from .paper import PaperError
+
+    errors.append(PaperError)
     return tuple(errors)
 
 
