@@ -43,6 +43,11 @@ VARIATION_WORDS = {
 }
 
 
+#: Assurance in a word or two, for the board paper's table.
+SHORT_WORDS = {"meets": "Consistently meets", "misses": "Consistently misses",
+               "hit_and_miss": "Hit and miss"}
+
+
 def _icon(pair: tuple[str, str]) -> str:
     return f'<span aria-hidden="true">{pair[0]}</span> {pair[1]}'
 
@@ -405,20 +410,26 @@ def paper(root: Path, round_name: str) -> Paper:
     title = f"Board paper: {rd.get('title') or round_name}"
     statuses = board.statuses.get(round_name, [])
     picked = headlines(statuses)
-    lines = [f"% {title}", "", f"Report version **{version}** (cite a finding as *finding ID, "
+    lines = [f"Report version **{version}** (cite a finding as *finding ID, "
              f"report version {version}*). Round {round_name}, dated {_long(rd.get('date'))}."
              + (f" Compared with {_round_name(prev)}." if prev else ""), "",
              "# Headline findings", ""]
     for i, s in enumerate(picked, 1):
-        lines.append(f"{i}. {headline_sentence(s, prev)} (Finding {s.point.finding_id}.)")
+        lines.append(f"{i}. {headline_sentence(s, prev)} (Finding `{s.point.finding_id}`.)")
     lines += ["", f"*How they were chosen.* {HEADLINE_RULE}", "",
               "# Assurance against the board's targets", ""]
-    lines += ["| measure | this round | target | assurance | variation | finding |",
+    lines += ["Figures are the round's estimate with its 95% interval. *Hit and miss*: the "
+              "interval (or, for a monthly measure, the XmR process limits) spans the target, "
+              "so the data cannot tell whether it is met.", "",
+              "| measure | this round | target | assurance | variation | finding |",
               "|---|---|---|---|---|---|"]
     for s in statuses:
-        lines.append(f"| {_cell(s.tracked.label)} | {_cell(_figure(s.point))} | "
-                     f"{target_words(s.target)} | {ASSURANCE_WORDS[s.assurance][1]} | "
-                     f"{VARIATION_WORDS[s.variation][1]} | {s.point.finding_id} |")
+        p = s.point
+        fig = (f"{pct(p.estimate)} ({interval(p.low, p.high)})" if p.reportable
+               else "too few to report")
+        lines.append(f"| {_cell(s.tracked.label)} | {fig} | {target_words(s.target)} | "
+                     f"{SHORT_WORDS.get(s.assurance, ASSURANCE_WORDS[s.assurance][1])} | "
+                     f"{VARIATION_WORDS[s.variation][1]} | `{s.point.finding_id}` |")
     images: dict[str, bytes] = {}
     upto = [r["round"] for r in board.rounds if str(r.get("date", "")) <= str(rd.get("date"))]
     lines += ["", "# Trends", ""]
@@ -427,11 +438,11 @@ def paper(root: Path, round_name: str) -> Paper:
         if not any(s.point.reportable for s in items) or items[-1].point.round != round_name:
             continue
         fig = trend_figure(items, board)
-        fig.set_size_inches(4.2, 2.3)
+        fig.set_size_inches(3.4, 2.2)
         name = f"trend-{key}.png"
         images[name] = figure_png(fig, dpi=130)
         lines.append(f"![{items[-1].tracked.label} by round, with 95% intervals]({name})"
-                     "{width=48%}")
+                     "{width=32%}")
     acts = [a for r in board.rounds for a in board.actions.get(r["round"], [])
             if r["round"] in upto]
     lines += ["", "# Actions", ""]
@@ -441,7 +452,7 @@ def paper(root: Path, round_name: str) -> Paper:
             status = "OVERDUE" if a.overdue(board.as_at) else a.status
             lines.append(f"| {_cell(a.round)} {_cell(a.id)}: {_cell(a.action)} | "
                          f"{_cell(a.owner)} | {a.due.isoformat()} | {status} | "
-                         f"{', '.join(a.findings)} |")
+                         f"{', '.join(f'`{f}`' for f in a.findings)} |")
     else:
         lines.append("No actions file for these rounds.")
     return Paper(markdown="\n".join(lines) + "\n", images=images, title=title, version=version,
