@@ -393,3 +393,29 @@ def test_sqa_paper_without_the_board_module_says_so_in_one_line(
     monkeypatch.setitem(sys.modules, "analysis.board", None)  # import fails as if absent
     assert cli.main(["paper", "demo", "--out", str(tmp_path / "p.pdf")]) == cli.EXIT_USAGE
     assert "no board content (analysis.board" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None or paper.chromium_path() is None,
+                    reason="pdftotext (poppler-utils) or chromium is not installed")
+def test_the_demo_board_paper_holds_every_headline_finding_id_in_pdf_and_docx(
+        demo_site: Path, tmp_path: Path) -> None:
+    """Issue 14's done-when: `sqa paper demo --out paper.pdf` and `--format docx` give files
+    whose text holds every headline finding id, with the release to cite."""
+    from analysis.reporting.board import paper as content
+
+    project = demo_site.parents[1]
+    ids = content(project, "demo").finding_ids
+    assert 5 <= len(ids) <= 8
+    pdf, docx = tmp_path / "paper.pdf", tmp_path / "paper.docx"
+    for args in (["--out", str(pdf)], ["--format", "docx", "--out", str(docx)]):
+        done = subprocess.run([sys.executable, "-m", "analysis", "paper", "demo", *args],
+                              cwd=project, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    xml = zipfile.ZipFile(docx).read("word/document.xml").decode("utf-8")
+    for fid in ids:
+        assert fid in text and fid in xml, fid
+    assert "2026.2" in text  # the release to cite
+    pages = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    assert 2 <= int(re.search(r"Pages:\s+(\d+)", pages).group(1)) <= 4

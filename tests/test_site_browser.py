@@ -303,3 +303,30 @@ def test_axe_finds_no_serious_or_critical_wcag_violations(page, site: Site) -> N
                 problems.append(f"{path}: {v['id']} ({v['impact']}): {v['help']} "
                                 f"[{len(v['nodes'])} node(s): {targets}]")
     assert not problems, "\n".join(problems)
+
+
+def test_the_board_pages_open_with_their_findings_first_and_icons_in_words(page,
+                                                                         site: Site) -> None:
+    """Issue 14: a summary page per round (first among its pages in the Rounds menu) whose
+    headline findings link to their evidence, and the trends and actions pages; every
+    assurance or variation icon is hidden from screen readers and said in words beside it."""
+    rounds = sorted(p.split("/")[1] for p in site.pages(NEW) if p.endswith("/summary.html"))
+    assert len(rounds) == 3, rounds
+    for rnd in rounds:
+        visit(page, site, f"v/{NEW}/rounds/{rnd}/summary.html")
+        items = page.locator("main ol > li, #main ol > li, article ol > li")
+        assert 1 <= items.count() <= 8
+        for i in range(items.count()):
+            href = items.nth(i).locator("a").last.get_attribute("href") or ""
+            assert ".html#" in href, href  # each headline links to its evidence
+        icons = page.locator('span[aria-hidden="true"]')
+        for i in range(icons.count()):  # the words follow the icon, in the same cell
+            cell = icons.nth(i).evaluate("e => e.parentElement.textContent")
+            assert len(cell.strip()) > 3, cell
+        menu = [a.get_attribute("href") or "" for a in page.locator("nav a").all()]
+        mine = [h for h in menu if f"rounds/{rnd}/" in h]
+        assert mine and mine[0].endswith(f"rounds/{rnd}/summary.html"), mine
+    visit(page, site, f"v/{NEW}/trends.html")
+    assert page.locator("img").count() >= 4
+    visit(page, site, f"v/{NEW}/actions.html")
+    assert "Overdue" in page.locator("body").inner_text()
