@@ -628,11 +628,16 @@ def _year(day: np.datetime64) -> int:
     return int(str(np.datetime64(day, "D"))[:4])
 
 
-def _dated(dates: Sequence[str], year_end: np.datetime64 | date | str | None) -> tuple[str, ...]:
-    """Audit dates of the demo year (``AUDIT_DATES``, ``PREVIOUS_ROUND_AUDIT_DATE``) moved to
-    the synthetic year ending ``year_end``: the same number of days before its last day."""
+def _dated(dates: Sequence[str], year_end: np.datetime64 | date | str | None,
+           years_before: int = 0) -> tuple[str, ...]:
+    """Audit dates of the demo year (``AUDIT_DATES``; ``PREVIOUS_ROUND_AUDIT_DATE`` with
+    ``years_before=1``) moved to the synthetic year ending ``year_end``: the same number of
+    days before the last day of the year (of the year before, with ``years_before=1``), so
+    that a leap day in between does not move them."""
     end = FY_END if year_end is None else np.datetime64(str(year_end)[:10], "D")
-    return tuple(str(end - (FY_END - np.datetime64(d, "D"))) for d in dates)
+    anchor = _add_years(np.array([FY_END]), -years_before)[0]
+    target = _add_years(np.array([end]), -years_before)[0]
+    return tuple(str(target - (anchor - np.datetime64(d, "D"))) for d in dates)
 
 
 def referrals_in_previous_year(child: np.ndarray, referral_day: np.ndarray) -> np.ndarray:
@@ -1196,7 +1201,7 @@ def _previous_round(seed: int, shift: float = 0.0, year_end: np.datetime64 = FY_
     t["true_triage_grade"] = None
     t = t.rename(columns={"appropriate": "truly_appropriate"})
     returns = _returns(rng, t, t["case_id"].to_numpy(), "tier2",
-                       dates=_dated((PREVIOUS_ROUND_AUDIT_DATE,), year_end))
+                       dates=_dated((PREVIOUS_ROUND_AUDIT_DATE,), year_end, 1))
     return t, returns
 
 
