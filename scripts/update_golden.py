@@ -4,7 +4,8 @@ A changed number is a decision: run this only when a change to the package or a 
 meant to change what the demo round finds, then read the diff it prints and commit the file
 with the change.
 
-    .venv/bin/python scripts/update_golden.py            # runs the demo round in a scratch copy
+    .venv/bin/python scripts/update_golden.py            # runs the demo round (and the rounds
+                                                         # before it) in a scratch copy
     .venv/bin/python scripts/update_golden.py --from reports/demo/outputs   # an executed round
 """
 
@@ -32,9 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.source is None:
         scratch = Path(tempfile.mkdtemp(prefix="sqa-golden-"))  # removed at the end
         project = pipeline.copy_project(ROOT, scratch / "project")
-        outcomes = pipeline.run_round(project / "rounds" / "demo.yml", say=print,
-                                      progress=False)
-        if not all(o.ok for o in outcomes):
+        runs = pipeline.run_chain(project / "rounds" / "demo.yml", say=print,
+                                  progress=False)  # its previous rounds first, as `sqa run`
+        if not all(o.ok for _, outcomes in runs for o in outcomes):
             print("the demo round failed; golden file not changed", file=sys.stderr)
             return 1
         a.source = project / "reports" / "demo" / "outputs"

@@ -44,13 +44,16 @@ ENGINES = [
 
 @pytest.fixture(scope="session")
 def demo_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo round executed end to end (synth, ingest, sample, every notebook)."""
+    """The demo executed end to end as `sqa run rounds/demo.yml` runs it: the rounds before it
+    (demo-2024, the baseline, then demo-2025), then round demo (synth, ingest, sample, every
+    notebook)."""
     from analysis import pipeline
 
     project = pipeline.copy_project(ROOT, tmp_path_factory.mktemp("demo"))
-    outcomes = pipeline.run_round(project / "rounds" / "demo.yml", say=lambda s: None,
-                                  progress=False)
-    failed = [o.error for o in outcomes if not o.ok]
+    runs = pipeline.run_chain(project / "rounds" / "demo.yml", say=lambda s: None,
+                              progress=False)
+    assert [rnd.name for rnd, _ in runs] == ["demo-2024", "demo-2025", "demo"]
+    failed = [o.error for _, outcomes in runs for o in outcomes if not o.ok]
     assert not failed, "\n".join(failed)
     return project
 

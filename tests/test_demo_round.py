@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from analysis import pipeline
 
 HACKNEY_2011 = {"mat_yprrp": 5, "partnership_triage": 9, "tier2_social_work": 4,
@@ -47,8 +49,6 @@ def test_running_the_demo_round_again_serially_gives_byte_identical_outputs(
 def test_the_demo_findings_match_the_golden_file_value_by_value(demo_project: Path) -> None:
     """A changed number is a visible decision: ``scripts/update_golden.py`` rewrites
     ``tests/golden/demo_findings.csv`` and prints what changed."""
-    import pandas as pd
-
     from analysis import findings
 
     golden = pd.read_csv(Path(__file__).parent / "golden" / "demo_findings.csv", dtype=str,
@@ -70,3 +70,46 @@ def test_every_chart_of_the_demo_plots_the_golden_data(demo_project: Path) -> No
     diff = figures.compare_plotted(golden, current)
     assert not diff, ("a chart of the demo round plots different data (if meant, run "
                       "scripts/update_golden.py and commit the file):\n" + "\n".join(diff))
+
+
+def _all_services(project: Path, name: str) -> pd.Series:
+    f = pd.read_csv(project / "reports" / name / "outputs" / "tier2_case_review_findings.csv")
+    rows = f[f["finding_id"].str.startswith("T2-ALL-")].set_index("finding_id")
+    return rows["estimate"]
+
+
+def test_the_planted_change_is_recovered_tier2_compliance_rises_from_baseline_to_demo(
+        demo_project: Path) -> None:
+    """The demo's three rounds are made with tier-2 P(met) 0.12, 0.06 and 0 below the demo
+    calibration (``rounds/demo-2024.yml``, ``demo-2025.yml``, ``demo.yml``): a planted rise
+    of 6 points a year.  The all-services estimates (T2-ALL-<STANDARD>) must rise on average
+    from the baseline to the re-repeat, by about the planted 12 points."""
+    base, repeat, now = (_all_services(demo_project, r) for r in
+                         ("demo-2024", "demo-2025", "demo"))
+    assert list(base.index) == list(now.index) and len(base) == 7
+    assert base.mean() < repeat.mean() < now.mean()
+    assert 0.03 < now.mean() - base.mean() < 0.25
+
+
+def test_each_repeat_compares_with_the_round_the_site_publishes_before_it(
+        demo_project: Path) -> None:
+    """Round demo's change since the last audit reads demo-2025's tier-2 returns, demo-2025's
+    reads demo-2024's, and the baseline says it has no previous round to compare with."""
+    for name, previous, label in (("demo", "demo-2025", "the repeat round (2024/25)"),
+                                  ("demo-2025", "demo-2024", "the baseline round (2023/24)")):
+        record = json.loads((demo_project / "reports" / name / "round.json").read_text())
+        assert record["previous"]["round"] == previous
+        [step] = [s for s in record["prepare"]["ingest"] if s["name"] == "audit_tier2_previous"]
+        assert step["file"].endswith(f"data/synthetic/{previous}/audit_returns_tier2.csv")
+        f = pd.read_csv(demo_project / "reports" / name / "outputs"
+                        / "tier2_case_review_findings.csv")
+        change = f[f["finding_id"].str.startswith("T2-CHANGE-")]
+        assert len(change) == 7 and change["text"].str.contains(f"at {label}",
+                                                                regex=False).all()
+    baseline = demo_project / "reports" / "demo-2024"
+    assert json.loads((baseline / "round.json").read_text())["previous"] is None
+    nb = json.loads((baseline / "tier2_case_review.ipynb").read_text())
+    shown = json.dumps([c.get("outputs", []) for c in nb["cells"]])
+    assert "No previous audit round was supplied" in shown
+    f = pd.read_csv(baseline / "outputs" / "tier2_case_review_findings.csv")
+    assert not f["finding_id"].str.startswith("T2-CHANGE-").any()

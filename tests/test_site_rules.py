@@ -121,6 +121,7 @@ def _round_file(project: Path, name: str, seed: int, steps: list[dict[str, Any]]
     text = yaml.safe_dump(demo).replace("data/synthetic/demo", f"data/synthetic/{name}")
     spec = yaml.safe_load(text)
     spec["round"] = name
+    spec.pop("previous", None)  # a property-test round stands alone
     spec["title"] = f"Property-test round {name} (synthetic data)"
     spec["prepare"] = steps
     for step in spec["prepare"]:
@@ -139,6 +140,9 @@ def build(project: Path, name: str, seed: int = 20161,
     text = yaml.safe_dump(demo["prepare"]).replace("data/synthetic/demo",
                                                    f"data/synthetic/{name}")
     steps: list[dict[str, Any]] = yaml.safe_load(text)
+    for step in steps:  # no round before it: its repeat comparison reads synth's previous round
+        if "ingest" in step and step["ingest"].get("name") == "audit_tier2_previous":
+            step["ingest"]["file"] = f"data/synthetic/{name}/audit_returns_tier2_previous.csv"
     if name in STEPS:
         STEPS[name](project, steps)
     raw = project / "data" / "synthetic" / name

@@ -466,3 +466,47 @@ def test_a_smaller_demo_year_keeps_its_monthly_shape() -> None:
     assert len(fd) == synth.MIN_DEMO_CONTACTS
     assert fd["contact_date"].dt.to_period("M").nunique() == 12
     assert d.annex_a_bad.keys() == synth_annex.ANNEX_LIST_BAD_ROWS.keys()
+
+
+# --------------------------------------------------------------------------------------
+# A series of demo rounds: known changes (issue 14)
+# --------------------------------------------------------------------------------------
+
+
+def _tier2_met_share(truth: pd.DataFrame) -> pd.Series:
+    """Share of the current round's tier-2 cases meeting each standard, where applicable."""
+    t = truth[(truth["round"] == "current") & (truth["service"] != "front_door")]
+    return pd.Series({k: (t[f"std_{k}"] == "met").sum() / (t[f"std_{k}"] != "not_applicable")
+                      .sum() for k in synth.STANDARD_KEYS if k != "tier3_consultation"})
+
+
+def test_synth_shift_lowers_every_tier2_standards_p_met_by_the_shift_in_the_truth(
+        demo: synth.DemoData) -> None:
+    """The known change of the demo-2024 round (shift 0.12): the same year with every tier-2
+    standard's P(met) 0.12 lower; the front door is not shifted."""
+    shifted = synth.demo_frames(SEED, shift=0.12)
+    drop = _tier2_met_share(demo.truth) - _tier2_met_share(shifted.truth)
+    assert drop.mean() == pytest.approx(0.12, abs=0.015)
+    assert (drop > 0.06).all(), drop.to_dict()
+    fd = demo.truth["service"] == "front_door"
+    assert demo.truth.loc[fd, "std_risk_assessed"].equals(
+        shifted.truth.loc[fd, "std_risk_assessed"])
+
+
+def test_synth_year_end_dates_the_whole_year_the_annex_a_workbook_and_the_audits_in_it(
+        tmp_path: Path) -> None:
+    d = synth.demo_frames(20241, year_end="2024-03-31")
+    contact = pd.to_datetime(d.cases["contact_date"])
+    assert contact.min() >= pd.Timestamp("2023-04-01")
+    assert contact.max() <= pd.Timestamp("2024-03-31")
+    for col in ("referral_date", "assessment_end_date", "tier3_referral_date", "date_of_birth"):
+        assert pd.to_datetime(d.cases[col]).max() <= pd.Timestamp("2024-03-31"), col
+    title = next(s for s in d.annex_a if s.table == "list1_contacts").title
+    assert "01/04/2023 to 31/03/2024" in title
+    assert (d.previous_returns["audit_date"] == "2023-03-13").all()
+    assert synth.demo_calendar(None) == (synth.FY_START, synth.FY_END, synth.HISTORY_START)
+    returns = synth.simulate_audit_returns(
+        {"cases": [{"case_id": privacy.pseudonymise_series(
+            pd.Series([d.truth["case_id"].iat[0]]), privacy.DEMO_KEY, "case").iat[0]}]},
+        d.truth, seed=1, kind="threshold", year_end="2024-03-31")
+    assert set(returns["audit_date"]) <= {"2024-03-19", "2024-03-20", "2024-03-26"}

@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=20161, help="random seed (default 20161)")
     s.add_argument("--contacts", type=int, help="number of front-door contacts (default: a "
                    "year at ~800 a month); 1,000,000 or more writes Parquet (scale mode)")
+    s.add_argument("--shift", type=float, default=0.0, help="a known change: every tier-2 "
+                   "standard's P(met) lower by this much (absolute; default 0)")
+    s.add_argument("--year-end", metavar="YYYY-MM-DD", help="last day of the synthetic "
+                   "financial year (default 2026-03-31, the demo round's date)")
 
     # sample
     s = sub.add_parser(
@@ -144,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
         "with the round's parameters injected into the cell tagged 'parameters'. A failing "
         "notebook is named with its cell; the others still run; the exit code is then 1. "
         "Notebooks whose source, parameters, inputs and package are unchanged since their last "
-        "successful run are not executed again (--force to override).")
+        "successful run are not executed again (--force to override). A round whose file "
+        "names the round before it ('previous:') runs that chain first, oldest first, each "
+        "round as `sqa run` runs it alone (--no-previous: this round only).")
     s.add_argument("round", type=Path, help="round file, e.g. rounds/demo.yml")
     s.add_argument("--only", nargs="*", help="run only these notebooks (by name)")
     s.add_argument("--skip-prepare", action="store_true", help="skip the prepare steps")
@@ -153,7 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="notebooks to execute at once (default: the number of cores)")
     s.add_argument("--force", action="store_true",
                    help="re-execute every notebook, ignoring the cache (by default a notebook "
-                   "runs again only when its source, parameters, inputs or the package changed)")
+                   "runs again only when its source, parameters, inputs or the package changed)"
+                   "; with previous rounds, theirs too")
+    s.add_argument("--no-previous", action="store_true",
+                   help="run only this round, not the rounds before it named by 'previous:' "
+                   "(--only and --skip-prepare always apply to this round only)")
 
     # publish
     s = sub.add_parser(
@@ -366,7 +376,17 @@ def cmd_synth(a: argparse.Namespace) -> int:
         synth.generate_population_parquet(path, contacts=a.contacts, seed=a.seed, progress=True)
         print(f"wrote {a.contacts:,} contacts to {path}")
         return EXIT_OK
-    paths = synth.write_demo(a.out, seed=a.seed, contacts=a.contacts)
+    if a.year_end is not None:
+        from datetime import date
+
+        try:
+            date.fromisoformat(a.year_end)
+        except ValueError:
+            _err(f"--year-end {a.year_end!r} is not a date; write it as YYYY-MM-DD (e.g. "
+                 "2025-03-31)")
+            return EXIT_USAGE
+    paths = synth.write_demo(a.out, seed=a.seed, contacts=a.contacts, shift=a.shift,
+                             year_end=a.year_end)
     for name, p in paths.items():
         if isinstance(p, (str, Path)):
             print(f"  {name}: {p}")
@@ -388,14 +408,19 @@ def cmd_sample(a: argparse.Namespace) -> int:
 def cmd_run(a: argparse.Namespace) -> int:
     from . import pipeline
 
-    outcomes = pipeline.run_round(a.round, only=a.only, skip_prepare=a.skip_prepare,
-                                  progress=not a.no_progress, jobs=a.jobs, force=a.force)
-    failed = [o for o in outcomes if not o.ok]
-    reused = sum(o.cached for o in outcomes)
-    print(f"{len(outcomes) - len(failed)} of {len(outcomes)} notebooks ok"
-          + (f" ({reused} unchanged, reused)" if reused else "")
-          + f"; outputs in {outcomes[0].output.parent if outcomes else 'reports/'}")
-    return EXIT_FAILED if failed else EXIT_OK
+    runs = pipeline.run_chain(a.round, previous=not a.no_previous, only=a.only,
+                              skip_prepare=a.skip_prepare, progress=not a.no_progress,
+                              jobs=a.jobs, force=a.force)
+    any_failed = False
+    for rnd, outcomes in runs:
+        failed = [o for o in outcomes if not o.ok]
+        any_failed = any_failed or bool(failed)
+        reused = sum(o.cached for o in outcomes)
+        print((f"round {rnd.name}: " if len(runs) > 1 else "")
+              + f"{len(outcomes) - len(failed)} of {len(outcomes)} notebooks ok"
+              + (f" ({reused} unchanged, reused)" if reused else "")
+              + f"; outputs in {outcomes[0].output.parent if outcomes else 'reports/'}")
+    return EXIT_FAILED if any_failed else EXIT_OK
 
 
 def cmd_publish(a: argparse.Namespace) -> int:

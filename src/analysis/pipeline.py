@@ -1,6 +1,7 @@
 """Audit rounds: one YAML file says what a round reads, prepares and runs.
 
-``run_round("rounds/demo.yml")`` (``sqa run``) does, in order:
+``run_round("rounds/demo.yml")`` does, in order (``sqa run`` is ``run_chain``: first the
+rounds named by ``previous:``, oldest first, each as ``run_round`` runs it alone):
 
 1. ``prepare``: ordered steps that make the round's inputs: ``synth`` (demo data),
    ``ingest`` (raw exports -> canonical tables, with quarantine), ``sample`` (draw an audit
@@ -11,7 +12,8 @@
    message naming notebook and cell, the other notebooks still run and keep their outputs,
    and the run exits non-zero;
 3. writes ``reports/<round>/round.json``: provenance (inputs' SHA-256, parameters, git commit,
-   package versions, timings).
+   package versions, timings), the round before it (``previous``), its ``targets`` and its
+   ``actions`` file.
 
 Paths in a round file are relative to the project root (the folder holding ``_quarto.yml``).
 The round's ``date`` sets ``SOURCE_DATE_EPOCH`` so that reruns give byte-identical outputs.
@@ -41,6 +43,7 @@ from .rounds import (  # the round file: its model and checks (re-exported here)
     find_root,
     load_round,
     prepare_steps,
+    previous_chain,
     returns_manifest,
     sample_dir,
     schemas_shipped,
@@ -50,7 +53,8 @@ __all__ = ["KERNEL_START_ATTEMPTS", "NotebookOutcome", "NotebookSpec", "PREPARE_
            "PROJECT_FILES", "Round", "RoundError", "TIMING_KEYS", "base_parameters",
            "copy_project", "declared_parameters", "execute_notebook", "find_root", "load_round",
            "normalise_executed", "notebook_key", "package_fingerprint", "prepare", "prepare_steps",
-           "project_path", "run_round", "sample_dir", "source_date"]
+           "previous_chain", "previous_record", "project_path", "run_chain", "run_round",
+           "sample_dir", "source_date"]
 
 
 @dataclass
@@ -157,6 +161,7 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
     common = [package, str(rnd.demo), str(rnd.scale), rnd.date.isoformat(),
               sha256_file(rnd.standards) if rnd.standards else ""]
     synth_out: Path | None = None
+    synth_year_end: str | None = None  # the synthetic year the simulated audits are dated in
 
     def reuse(step: str, cfg: dict[str, Any], reads: list[Path],
               extra: tuple[str, ...] = ()) -> tuple[str, dict | None]:
@@ -179,6 +184,8 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
         t0 = time.perf_counter()
         if step == "synth":
             synth_out = rnd.resolve(cfg.get("out", f"data/synthetic/{rnd.name}"))
+            if cfg.get("year_end") is not None:
+                synth_year_end = str(cfg["year_end"])
             key, hit = reuse(step, cfg, [])
             if hit:
                 say(f"synth: unchanged, reused {_rel(rnd, synth_out)}")
@@ -192,11 +199,14 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
             paths = synth.write_demo(
                 synth_out, seed=seed, contacts=cfg.get("contacts"),
                 standards=schemas.load_standards(rnd.standards) if rnd.standards else None,
-                scale=schemas.load_scale(rnd.scale) if rnd.scale else None)
+                scale=schemas.load_scale(rnd.scale) if rnd.scale else None,
+                shift=float(cfg.get("shift", 0.0)), year_end=cfg.get("year_end"))
             say(f"synth: wrote demo data to {_rel(rnd, synth_out)} "
                 f"({time.perf_counter() - t0:.1f} s)")
             files = [Path(p) for p in paths.values() if isinstance(p, str | Path)]
-            done(step, key, {"out": str(synth_out), "seed": seed,
+            known = {k: cfg[k] if k == "shift" else str(cfg[k])
+                     for k in ("shift", "year_end") if cfg.get(k) is not None}
+            done(step, key, {"out": str(synth_out), "seed": seed, **known,
                              "files": sorted(p.name for p in files)}, files)
         elif step == "ingest" and ("files" in cfg or "manifest" in cfg):
             _prepare_returns(rnd, cfg, reuse, done, say)
@@ -276,7 +286,8 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
             base = synth_out or rnd.resolve(f"data/synthetic/{rnd.name}")
             truth = rnd.resolve(cfg["truth"]) if cfg.get("truth") else base / "truth.parquet"
             out_file = rnd.resolve(cfg.get("out", base / f"audit_returns_{name}.csv"))
-            key, hit = reuse(step, cfg, [manifest, truth])
+            key, hit = reuse(step, cfg, [manifest, truth],
+                             (f"year_end:{synth_year_end}",) if synth_year_end else ())
             if hit:
                 say(f"simulate_audit {name}: unchanged, reused {_rel(rnd, out_file)}")
                 done(step, key, hit["record"], [rnd.root / p for p in hit["outputs"]])
@@ -287,7 +298,8 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                 manifest, truth, out_file, seed=int(cfg.get("seed", 1)),
                 kind=str(cfg.get("kind", "tier2")),
                 standards=schemas.load_standards(rnd.standards) if rnd.standards else None,
-                scale=schemas.load_scale(rnd.scale) if rnd.scale else None)
+                scale=schemas.load_scale(rnd.scale) if rnd.scale else None,
+                year_end=synth_year_end)
             say(f"simulate_audit {name}: synthetic auditors completed the sample -> "
                 f"{_rel(rnd, out_file)}")
             done(step, key, {"sample": name, "out": str(out_file)}, [out_file])
@@ -730,9 +742,49 @@ def _run_locked(rnd: Round, only: list[str] | None, skip_prepare: bool,
             "round_file_sha256": sha256_file(rnd.path), "git_commit": git_commit(rnd.root),
             "versions": package_versions(), "started": started, "prepare": prep,
             "prepare_seconds": round(prep_seconds, 1), "inputs": inputs, "jobs": jobs,
-            "notebooks": records, "finished": timestamp(),
+            "notebooks": records, "previous": previous_record(rnd),
+            "targets": rnd.targets,
+            "actions": _rel(rnd, rnd.actions) if rnd.actions else None,
+            "finished": timestamp(),
         }, rnd.report_dir / "round.json")
     return outcomes
+
+
+def previous_record(rnd: Round) -> dict[str, str] | None:
+    """What ``round.json`` says of the round before ``rnd`` (its ``previous:``): name, round
+    file (relative to the project root), ISO date and title; None for a first round."""
+    p = rnd.previous
+    if p is None:
+        return None
+    return {"round": p.name, "file": _rel(rnd, p.path), "date": p.date.isoformat(),
+            "title": p.title}
+
+
+def run_chain(path: str | Path, previous: bool = True, say: Callable[[str], None] = print,
+              **options: Any) -> list[tuple[Round, list[NotebookOutcome]]]:
+    """``sqa run ROUNDFILE``: the rounds before it first (its ``previous:`` chain, oldest
+    first), each run exactly as ``run_round`` runs it alone, then the round itself.
+
+    ``options`` (``only``, ``skip_prepare``, ``progress``, ``jobs``, ``force``) go to every
+    round's ``run_round`` except ``only`` and ``skip_prepare``, which are the named round's
+    alone.  A previous round that is up to date costs little: its prepare steps and notebooks
+    are reused from its last run (the content-hash cache).  ``previous=False``
+    (``sqa run --no-previous``) runs the named round only.  A round file error anywhere in the
+    chain is raised (``RoundError``) before anything runs; a failing notebook of an earlier
+    round does not stop the later ones (their outcomes say so).  Returns (round, outcomes)
+    per round, in the order run.
+    """
+    rnd = load_round(path)
+    chain = previous_chain(rnd) if previous else []
+    later = {k: v for k, v in options.items() if k not in ("only", "skip_prepare")}
+    done: list[tuple[Round, list[NotebookOutcome]]] = []
+    for p in chain:
+        say(f"round {p.name} ({_rel(rnd, p.path)}), a round before {rnd.name}:")
+        done.append((p, run_round(p.path, say=say, **later)))
+    if chain:
+        say(f"round {rnd.name} ({_rel(rnd, rnd.path)}):")
+    done.append((rnd, run_round(rnd.path, say=say, **options)))
+    return done
 
 
 def declared_parameters(notebook: Path) -> set[str]:

@@ -23,9 +23,10 @@ from typing import Any
 
 import yaml
 
-__all__ = ["NAME_RE", "PREPARE_STEPS", "RESERVED_ROUNDS", "ROUND_KEYS", "NotebookSpec", "Round",
-           "RoundError", "find_root", "load_round", "new_round", "prepare_steps",
-           "returns_manifest", "sample_dir", "schemas_shipped"]
+__all__ = ["NAME_RE", "PREPARE_STEPS", "RESERVED_ROUNDS", "ROUND_KEYS", "TARGET_SENSES",
+           "NotebookSpec", "Round", "RoundError", "find_root", "load_round", "new_round",
+           "prepare_steps", "previous_chain", "returns_manifest", "sample_dir",
+           "schemas_shipped"]
 
 
 class RoundError(Exception):
@@ -58,6 +59,9 @@ class Round:
     notebooks: list[NotebookSpec]
     parameters: dict[str, Any]
     publish: dict[str, Any]
+    previous: Round | None = None  # the round before this one (``previous:``), parsed
+    targets: dict[str, dict[str, float]] = field(default_factory=dict)
+    actions: Path | None = None  # the round's actions file (``actions:``); may not exist yet
 
     @property
     def report_dir(self) -> Path:
@@ -81,9 +85,9 @@ def find_root(start: Path) -> Path:
 
 
 ROUND_KEYS = ("round", "title", "date", "demo", "scale", "standards", "prepare", "notebooks",
-              "parameters", "publish", "allow_outside")
+              "parameters", "publish", "allow_outside", "previous", "targets", "actions")
 STEP_KEYS: dict[str, tuple[str, ...]] = {
-    "synth": ("out", "seed", "contacts"),
+    "synth": ("out", "seed", "contacts", "shift", "year_end"),
     "ingest": ("kind", "file", "files", "manifest", "due", "agencies", "mapping", "name",
                "sheet", "out", "cases"),
     "sample": ("design", "name", "seed", "cases", "previous"),
@@ -158,6 +162,8 @@ def _check_steps(rnd: Round, allow_outside: bool) -> None:
     for i, (step, cfg) in enumerate(prepare_steps(rnd)):
         where = f"prepare[{i}] ({step}): "
         _unknown(rnd.path, where, cfg, STEP_KEYS[step])
+        if step == "synth":
+            _check_synth(rnd, where, cfg)
         if step == "ingest" and cfg.get("kind") is not None:
             from .schemas import KINDS
 
@@ -195,6 +201,23 @@ def _check_steps(rnd: Round, allow_outside: bool) -> None:
                 _inside(rnd.path, rnd.root, f"{where}{key}: ", value)
         for prev in cfg.get("previous") or []:
             _inside(rnd.path, rnd.root, f"{where}previous: ", prev)
+
+
+def _check_synth(rnd: Round, where: str, cfg: dict[str, Any]) -> None:
+    """A synth step's ``shift:`` (a number: tier-2 P(met) lower by it, ``synth.demo_frames``)
+    and ``year_end:`` (the last day of the synthetic year, a date)."""
+    shift = cfg.get("shift", 0.0)
+    if isinstance(shift, bool) or not isinstance(shift, int | float) or not -1 < shift < 1:
+        raise RoundError(f"{rnd.path}: {where}shift: {shift!r} must be a number between -1 and "
+                         "1 (tier-2 P(met) lower by it, e.g. shift: 0.06).")
+    end = cfg.get("year_end")
+    if end is not None and not isinstance(end, date):
+        try:
+            date.fromisoformat(str(end))
+        except ValueError:
+            raise RoundError(f"{rnd.path}: {where}year_end: {end!r} is not a date; write it "
+                             "as YYYY-MM-DD (the last day of the synthetic year, e.g. "
+                             "2025-03-31).") from None
 
 
 def _check_returns_step(rnd: Round, where: str, cfg: dict[str, Any],
@@ -247,13 +270,18 @@ def returns_manifest(rnd: Round, value: Any) -> Path:
     return path
 
 
-def load_round(path: str | Path) -> Round:
+def load_round(path: str | Path, _after: tuple[Path, ...] = ()) -> Round:
     """Parse and check a round file; every problem names the file and the key.
 
     Unknown keys (a typo such as ``paramters:``) are refused with the nearest known key; the
     round's name must be a plain folder name (not ``..``, not ``site``); parameter names must
     be Python identifiers; notebooks, designs, standards and outputs must lie inside the
     project (raw inputs may lie outside only with ``allow_outside: true``).
+
+    ``previous:`` names the round file of the round before this one (``_previous``): it must
+    be inside the project, parse, be dated earlier, and not lead back to a round already in
+    the chain (``_after``: the later rounds whose ``previous:`` led here).  ``targets:`` and
+    ``actions:`` are checked by ``_targets`` and ``_inside``.
     """
     path = Path(path).resolve()
     if not path.exists():
@@ -323,9 +351,104 @@ def load_round(path: str | Path) -> Round:
                 demo=bool(d.get("demo", False)), scale=scale,
                 standards=shipped or (root / std if std else None), prepare=d.get("prepare") or [],
                 notebooks=nbs, parameters=_parameters(path, "", d.get("parameters")),
-                publish=dict(d.get("publish") or {}))
+                publish=dict(d.get("publish") or {}),
+                targets=_targets(path, d.get("targets")))
+    if d.get("actions") is not None:
+        if not isinstance(d["actions"], str) or not d["actions"].strip():
+            raise RoundError(f"{path}: 'actions:' is the path of the round's actions file, "
+                             f"e.g. actions: rounds/actions/{name}.yml.")
+        _inside(path, root, "actions: ", d["actions"])
+        rnd.actions = root / d["actions"]
     _check_steps(rnd, bool(d.get("allow_outside", False)))
+    if d.get("previous") is not None:
+        rnd.previous = _previous(rnd, d["previous"], (*_after, path))
     return rnd
+
+
+def _previous(rnd: Round, value: Any, chain: tuple[Path, ...]) -> Round:
+    """The round named by ``previous:`` (the round before ``rnd``), parsed and checked.
+
+    It must be a round file inside the project that ``load_round`` accepts, dated before
+    ``rnd``, and not one of ``chain`` (``rnd`` and the later rounds that led to it): a
+    ``previous:`` that comes back round would make ``sqa run`` run for ever.
+    """
+    where = f"{rnd.path}: previous: "
+    if not isinstance(value, str) or not value.strip():
+        raise RoundError(f"{where}give the round file of the round before this one, e.g. "
+                         "previous: rounds/demo-2025.yml.")
+    _inside(rnd.path, rnd.root, "previous: ", value)
+    prev_path = (rnd.root / value).resolve()
+    if not prev_path.is_file():
+        raise RoundError(f"{where}{value} does not exist. Give the round file of the round "
+                         "before this one (a path from the project root, e.g. "
+                         "rounds/demo-2025.yml), or leave 'previous:' out for a first round.")
+    if prev_path in chain:
+        loop = " -> ".join(_rel(rnd, p) for p in (*chain, prev_path))
+        raise RoundError(f"{where}{value} leads back to a round already in the chain ({loop}). "
+                         "Each round names the one before it, ending with a round without "
+                         "'previous:'; remove the 'previous:' that closes the loop.")
+    try:
+        prev = load_round(prev_path, chain)
+    except RoundError as exc:
+        raise RoundError(f"{where}{value} is not a round that can run: {exc}") from None
+    if prev.date >= rnd.date:
+        raise RoundError(f"{where}{value} (round {prev.name}) is dated {prev.date.isoformat()}, "
+                         f"not before this round's date {rnd.date.isoformat()}. The previous "
+                         "round must be an earlier one: fix its 'date:' or this one's.")
+    if prev.name == rnd.name:
+        raise RoundError(f"{where}{value} is round {prev.name} too; a round cannot be its own "
+                         "previous round (give each round its own 'round:' name).")
+    return prev
+
+
+def previous_chain(rnd: Round) -> list[Round]:
+    """The rounds before ``rnd`` by their ``previous:`` keys, oldest first (``rnd`` not in it).
+
+    ``load_round`` has already refused a chain with a loop or out of date order."""
+    chain: list[Round] = []
+    p = rnd.previous
+    while p is not None:
+        chain.append(p)
+        p = p.previous
+    return chain[::-1]
+
+
+TARGET_SENSES = ("at_least", "at_most")
+
+
+def _targets(path: Path, value: Any) -> dict[str, dict[str, float]]:
+    """The round's ``targets:``, normalised to ``{key: {"at_least" | "at_most": x}}``.
+
+    A target is a share in [0, 1]: a bare number means "at least this share"
+    (``referral_appropriate: 0.8``); ``{at_least: x}`` or ``{at_most: x}`` says which way
+    (``rereferral: {at_most: 0.22}``).  The keys (a standard or measure) are recorded as
+    written; what they mean is for the summary page to say.
+    """
+    if value is None:
+        return {}
+    example = ("e.g. targets: {referral_appropriate: 0.8, rereferral: {at_most: 0.22}}")
+    if not isinstance(value, dict):
+        raise RoundError(f"{path}: 'targets:' must be a mapping of a standard or measure to a "
+                         f"share between 0 and 1, {example}.")
+    out: dict[str, dict[str, float]] = {}
+    for key, target in value.items():
+        where = f"{path}: targets: {key}: "
+        if not isinstance(key, str) or not key.strip():
+            raise RoundError(f"{path}: targets: the key {key!r} must be the name of a standard "
+                             f"or measure (text), {example}.")
+        if isinstance(target, dict):
+            if len(target) != 1 or next(iter(target)) not in TARGET_SENSES:
+                raise RoundError(f"{where}give one of at_least: or at_most: with a share "
+                                 f"between 0 and 1 (e.g. {key}: {{at_least: 0.8}}), not "
+                                 f"{target!r}.")
+            (sense, x), = target.items()
+        else:
+            sense, x = "at_least", target
+        if isinstance(x, bool) or not isinstance(x, int | float) or not 0 <= x <= 1:
+            raise RoundError(f"{where}{x!r} is not a share between 0 and 1; write 80% as "
+                             f"0.8 (e.g. {key}: {{{sense}: 0.8}}).")
+        out[key] = {sense: float(x)}
+    return out
 
 
 PREPARE_STEPS = ("synth", "ingest", "sample", "simulate_audit")

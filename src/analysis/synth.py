@@ -146,7 +146,8 @@ __all__ = ["AGENCY_MODEL", "AGE_BAND_CODES", "AGE_MIX", "AGE_RANGE",
            "TIER2_LEVELS", "TIER2_SERVICES", "TIER3_DELAY_MEAN_DAYS", "TIER3_DELAY_THEME_DAYS",
            "TIER3_ESCALATION", "TIER_JUDGED_ERROR", "TRIAGE", "TRIAGE_GRADING_ERROR",
            "TRIAGE_JUDGED_ERROR", "TRUE_TRIAGE_MIX", "VIGNETTE_DIFFICULTY", "board_answers",
-           "board_levels", "board_sources", "demo_frames", "generate_population_parquet",
+           "board_levels", "board_sources", "demo_calendar", "demo_frames",
+           "generate_population_parquet",
            "generate_ratings", "overall_grade_from_answers", "referrals_in_previous_year",
            "simulate_audit_returns", "tier2_truth", "to_board", "write_audit_returns",
            "write_demo"]
@@ -610,6 +611,35 @@ def _add_years(days: np.ndarray, years: int) -> np.ndarray:
     return (s + pd.DateOffset(years=years)).to_numpy().astype("datetime64[D]")
 
 
+def demo_calendar(year_end: date | str | np.datetime64 | None = None
+                  ) -> tuple[np.datetime64, np.datetime64, np.datetime64]:
+    """(first day, last day, first day of the simulated history year) of the synthetic
+    financial year ending on ``year_end`` (None: the demo year, ``FY_START``..``FY_END``).
+
+    The year starts the day after ``year_end`` a year earlier (31 March 2024 -> 1 April 2023)
+    and the history year (simulated for re-referral counts, then dropped) a year before that.
+    """
+    end = FY_END if year_end is None else np.datetime64(str(year_end)[:10], "D")
+    start = _add_years(np.array([end]), -1)[0] + np.timedelta64(1, "D")
+    return start, end, _add_years(np.array([start]), -1)[0]
+
+
+def _year(day: np.datetime64) -> int:
+    return int(str(np.datetime64(day, "D"))[:4])
+
+
+def _dated(dates: Sequence[str], year_end: np.datetime64 | date | str | None,
+           years_before: int = 0) -> tuple[str, ...]:
+    """Audit dates of the demo year (``AUDIT_DATES``; ``PREVIOUS_ROUND_AUDIT_DATE`` with
+    ``years_before=1``) moved to the synthetic year ending ``year_end``: the same number of
+    days before the last day of the year (of the year before, with ``years_before=1``), so
+    that a leap day in between does not move them."""
+    end = FY_END if year_end is None else np.datetime64(str(year_end)[:10], "D")
+    anchor = _add_years(np.array([FY_END]), -years_before)[0]
+    target = _add_years(np.array([end]), -years_before)[0]
+    return tuple(str(target - (anchor - np.datetime64(d, "D"))) for d in dates)
+
+
 def referrals_in_previous_year(child: np.ndarray, referral_day: np.ndarray) -> np.ndarray:
     """For each referral, the number of the same child's referrals on an earlier date within
     the year before (the DfE re-referral definition; Annex A list 3 "Number of Referrals in
@@ -870,14 +900,29 @@ class DemoData:
     annex_a_bad: dict[str, dict[str, int]]  # table -> kind of bad row -> sheet row number
 
 
-def demo_frames(seed: int = 20161, contacts: int | None = None) -> DemoData:
-    """Generate the demo year in memory (see the module docstring); ``write_demo`` writes it."""
-    hol = _holidays(2024, 2027)
+def demo_frames(seed: int = 20161, contacts: int | None = None, shift: float = 0.0,
+                year_end: date | str | None = None) -> DemoData:
+    """Generate the demo year in memory (see the module docstring); ``write_demo`` writes it.
+
+    Two stated, known changes make a series of demo rounds (issue 14: a baseline, a repeat and
+    a re-repeat whose changes the trends page must recover):
+
+    * ``shift``: every tier-2 service's P(met) of every standard is lower by ``shift``
+      (absolute, clipped to [0.01, 0.99]: ``_tier2_core``); the synthetic previous round is
+      lower by ``shift + PREVIOUS_ROUND_SHIFT``.  The front door is not shifted.
+    * ``year_end``: the last day of the synthetic financial year (``demo_calendar``): contacts,
+      referrals, assessments, the Annex A workbook and the audit dates are dated in the year
+      to it.  None is the demo round's year (1 April 2025 to 31 March 2026).
+
+    With the defaults the output is the demo round's, byte for byte.
+    """
+    fy_start, fy_end, history_start = demo_calendar(year_end)
+    hol = _holidays(_year(fy_end) - 2, _year(fy_end) + 1)
     rng = _rng(seed, "front_door")
     # History year then the current year; DA and other contacts as separate Poisson streams.
     if contacts is None:
-        da_cur = _contact_days(rng, FY_START, FY_END, CONTACTS_PER_MONTH["domestic_abuse"])
-        ot_cur = _contact_days(rng, FY_START, FY_END, CONTACTS_PER_MONTH["other"])
+        da_cur = _contact_days(rng, fy_start, fy_end, CONTACTS_PER_MONTH["domestic_abuse"])
+        ot_cur = _contact_days(rng, fy_start, fy_end, CONTACTS_PER_MONTH["other"])
     else:
         if contacts < MIN_DEMO_CONTACTS:
             raise SynthError(f"--contacts {contacts}: the demo year needs at least "
@@ -886,28 +931,28 @@ def demo_frames(seed: int = 20161, contacts: int | None = None) -> DemoData:
                              "for the default of about 800 a month.")
         share = CONTACTS_PER_MONTH["domestic_abuse"] / sum(CONTACTS_PER_MONTH.values())
         n_da = int(rng.binomial(contacts, share))
-        da_cur = _contact_days(rng, FY_START, FY_END, total=n_da)
-        ot_cur = _contact_days(rng, FY_START, FY_END, total=contacts - n_da)
+        da_cur = _contact_days(rng, fy_start, fy_end, total=n_da)
+        ot_cur = _contact_days(rng, fy_start, fy_end, total=contacts - n_da)
     scale = (len(da_cur) + len(ot_cur)) / (12 * sum(CONTACTS_PER_MONTH.values()))
-    da_hist = _contact_days(rng, HISTORY_START, FY_START - 1,
+    da_hist = _contact_days(rng, history_start, fy_start - 1,
                             CONTACTS_PER_MONTH["domestic_abuse"] * HISTORY_DA_FACTOR * scale)
-    ot_hist = _contact_days(rng, HISTORY_START, FY_START - 1, CONTACTS_PER_MONTH["other"] * scale)
+    ot_hist = _contact_days(rng, history_start, fy_start - 1, CONTACTS_PER_MONTH["other"] * scale)
     day = np.concatenate([da_hist, ot_hist, da_cur, ot_cur])
     da = np.concatenate([np.ones(len(da_hist), bool), np.zeros(len(ot_hist), bool),
                          np.ones(len(da_cur), bool), np.zeros(len(ot_cur), bool)])
     order = np.lexsort((rng.random(len(day)), day))
     day, da = day[order], da[order]
     n_children = max(int(len(day) * CHILD_POOL_RATIO), 1)
-    fd = _front_door(rng, day, da, FY_END, hol, n_children)
+    fd = _front_door(rng, day, da, fy_end, hol, n_children)
 
     # Tier-2 cases (current year only); some First Response Team and tier-2 social work
     # children are front-door children.
     trng = _rng(seed, "tier2")
     t_services = np.array([s for s in TIER2_SERVICES
                            for _ in range(SERVICE_PROFILES[s].population)], dtype=object)
-    t = _tier2_core(trng, t_services, 0.0)
+    t = _tier2_core(trng, t_services, float(shift))
     nt = len(t)
-    t_day = FY_START + (trng.random(nt) * ((FY_END - FY_START).astype(int) + 1)).astype(
+    t_day = fy_start + (trng.random(nt) * ((fy_end - fy_start).astype(int) + 1)).astype(
         np.int64)
     shared = np.isin(t_services, ["first_response_team", "tier2_social_work"]) & (
         trng.random(nt) < TIER2_DYNAMICS["shared_child"])
@@ -956,7 +1001,7 @@ def demo_frames(seed: int = 20161, contacts: int | None = None) -> DemoData:
     has_concern = ~frt & (trng.random(nt) < concern_p)
     concern_day = np.minimum(t_day + trng.exponential(
         TIER2_DYNAMICS["first_concern_mean_days"], nt).astype(np.int64).astype(
-        "timedelta64[D]"), FY_END)
+        "timedelta64[D]"), fy_end)
     esc_p = np.select([true_pos == 3, true_pos == 2], [TIER3_ESCALATION["3"],
                                                        TIER3_ESCALATION["2B"]], 0.0)
     t_prev_known = trng.random(nt) < np.array([p.previous_csc for p in t_profile])
@@ -965,7 +1010,7 @@ def demo_frames(seed: int = 20161, contacts: int | None = None) -> DemoData:
     delay = np.round(trng.gamma(2.0, mean_delay / 2.0)).astype(np.int64)
     escalate = has_concern & (trng.random(nt) < esc_p)
     tier3_day = concern_day + delay.astype("timedelta64[D]")
-    has_tier3 = escalate & (tier3_day <= FY_END)
+    has_tier3 = escalate & (tier3_day <= fy_end)
     delay_theme = (escalate & (delay > TIER3_DELAY_THEME_DAYS)) | (has_concern & (true_pos == 3)
                                                                    & ~escalate)
 
@@ -990,21 +1035,21 @@ def demo_frames(seed: int = 20161, contacts: int | None = None) -> DemoData:
 
     # FRT assessments.
     t_start = np.busday_offset(np.minimum(t_day.astype("datetime64[D]") + trng.integers(
-        0, 4, nt).astype("timedelta64[D]"), FY_END), 0, roll="forward", holidays=hol)
+        0, 4, nt).astype("timedelta64[D]"), fy_end), 0, roll="forward", holidays=hol)
     t_wd = np.where(trng.random(nt) < ASSESSMENT_ON_TIME,
                     trng.integers(5, ASSESSMENT_LIMIT_WORKING_DAYS + 1, nt),
                     ASSESSMENT_LIMIT_WORKING_DAYS + 1 + trng.integers(
                         0, FRONT_DOOR_TIMING["frt_late_overrun_max"], nt))
     t_finish = np.busday_offset(t_start, t_wd, holidays=hol)
-    t_has_start = t_referred & (t_start <= FY_END)
-    t_has_end = t_has_start & (t_finish <= FY_END)
+    t_has_start = t_referred & (t_start <= fy_end)
+    t_has_end = t_has_start & (t_finish <= fy_end)
 
     # An unborn child's expected date of delivery is capped at the round date (nothing in the
     # demo data is dated after it).
-    kids["dob"] = np.minimum(kids["dob"], FY_END)
+    kids["dob"] = np.minimum(kids["dob"], fy_end)
 
     # ---- assemble the cases table (current year only) ----
-    cur = fd.day >= FY_START
+    cur = fd.day >= fy_start
     idx = np.flatnonzero(cur)
     lv = np.array(LEVELS, dtype=object)
     fd_frame = pd.DataFrame({
@@ -1078,7 +1123,7 @@ def demo_frames(seed: int = 20161, contacts: int | None = None) -> DemoData:
                              "truly_appropriate", *[f"std_{k}" for k in STANDARD_KEYS],
                              *[f"theme_{k}" for k in THEME_KEYS]]]
 
-    prev_truth, prev_returns = _previous_round(seed)
+    prev_truth, prev_returns = _previous_round(seed, float(shift), fy_end)
     truth = pd.concat([truth_rows, prev_truth], ignore_index=True)
     truth["truly_appropriate"] = truth["truly_appropriate"].astype(bool)
 
@@ -1087,7 +1132,7 @@ def demo_frames(seed: int = 20161, contacts: int | None = None) -> DemoData:
     ratings = ratings.copy()
     from .synth_annex import annex_a_workbook  # the Annex A workbook's own module
 
-    annex, bad = annex_a_workbook(_rng(seed, "annex_a_lists"), cases)
+    annex, bad = annex_a_workbook(_rng(seed, "annex_a_lists"), cases, fy_end)
     return DemoData(cases=cases, truth=truth, ratings=ratings, previous_returns=prev_returns,
                     annex_a=annex, annex_a_bad=bad)
 
@@ -1134,12 +1179,15 @@ def _front_door_truth(rng: np.random.Generator, fd: FrontDoor, idx: np.ndarray
     return out
 
 
-def _previous_round(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _previous_round(seed: int, shift: float = 0.0, year_end: np.datetime64 = FY_END
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A previous tier-2 round: the Hackney sample composition, raw ids PRV0001..., compliance
-    lower by ``PREVIOUS_ROUND_SHIFT``; truth rows and the auditors' returns (raw ids)."""
+    lower by ``shift + PREVIOUS_ROUND_SHIFT``, audited a year before the round's audit
+    (``PREVIOUS_ROUND_AUDIT_DATE`` in the demo year); truth rows and the auditors' returns (raw
+    ids)."""
     rng = _rng(seed, "previous")
     services = np.array([s for s, k in HACKNEY_SAMPLE.items() for _ in range(k)], dtype=object)
-    t = _tier2_core(rng, services, PREVIOUS_ROUND_SHIFT).drop(columns=["_z"])
+    t = _tier2_core(rng, services, shift + PREVIOUS_ROUND_SHIFT).drop(columns=["_z"])
     n = len(t)
     prof = [SERVICE_PROFILES[s] for s in services]
     da = rng.random(n) < np.array([p.domestic_abuse for p in prof])
@@ -1153,7 +1201,7 @@ def _previous_round(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     t["true_triage_grade"] = None
     t = t.rename(columns={"appropriate": "truly_appropriate"})
     returns = _returns(rng, t, t["case_id"].to_numpy(), "tier2",
-                       dates=(PREVIOUS_ROUND_AUDIT_DATE,))
+                       dates=_dated((PREVIOUS_ROUND_AUDIT_DATE,), year_end, 1))
     return t, returns
 
 
@@ -1332,7 +1380,8 @@ def to_board(returns: pd.DataFrame, standards: schemas.Standards | None = None,
 
 def simulate_audit_returns(manifest: Mapping[str, Any], truth: pd.DataFrame, seed: int,
                            kind: str = "tier2", standards: schemas.Standards | None = None,
-                           scale: schemas.Scale | None = None) -> pd.DataFrame:
+                           scale: schemas.Scale | None = None,
+                           year_end: date | str | None = None) -> pd.DataFrame:
     """Play the auditors for the cases of a sample manifest (in memory).
 
     ``manifest["cases"]`` lists ``{"case_id": <pseudonymised id>, ...}``; ``truth`` is the
@@ -1341,7 +1390,9 @@ def simulate_audit_returns(manifest: Mapping[str, Any], truth: pd.DataFrame, see
     (``schemas.audit_spec``), the case ids as in the manifest.  The error model is in the
     module docstring (``AUDITOR_ERROR``, ``AUDITOR_INSUFFICIENT``, ``TIER_JUDGED_ERROR``,
     ``TRIAGE_JUDGED_ERROR``, ``THEME_SENSITIVITY``, ``THEME_FALSE_POSITIVE``).  With a
-    board's own ``standards`` and ``scale`` the answers follow ``to_board``.
+    board's own ``standards`` and ``scale`` the answers follow ``to_board``.  The audit
+    dates are ``AUDIT_DATES`` moved into the synthetic year ending ``year_end`` (``_dated``;
+    None: the demo year).
     """
     if kind not in ("tier2", "threshold"):
         raise SynthError(f"kind must be 'tier2' or 'threshold', not {kind!r}")
@@ -1369,16 +1420,20 @@ def simulate_audit_returns(manifest: Mapping[str, Any], truth: pd.DataFrame, see
         if col not in rows.columns:
             rows[col] = None if col == "true_triage_grade" else False
     rng = np.random.default_rng([int(seed), STREAMS[f"audit_{kind}"]])
-    return to_board(_returns(rng, rows, np.array(wanted, dtype=object), kind), standards, scale)
+    dates = None if year_end is None else _dated(AUDIT_DATES[kind], year_end)
+    return to_board(_returns(rng, rows, np.array(wanted, dtype=object), kind, dates),
+                    standards, scale)
 
 
 def write_audit_returns(manifest_path: str | Path, truth_path: str | Path,
                         out_path: str | Path, seed: int, kind: str = "tier2",
                         standards: schemas.Standards | None = None,
-                        scale: schemas.Scale | None = None) -> Path:
+                        scale: schemas.Scale | None = None,
+                        year_end: date | str | None = None) -> Path:
     """Read a sample manifest and the truth, play the auditors, write the returns CSV.
 
-    See ``simulate_audit_returns``.  Raises ``FileNotFoundError`` for a missing file and
+    See ``simulate_audit_returns`` (``year_end``: the synthetic year the audit is dated in).
+    Raises ``FileNotFoundError`` for a missing file and
     ``SynthError`` for a manifest that does not match the truth.
     """
     manifest_path, truth_path, out_path = Path(manifest_path), Path(truth_path), Path(out_path)
@@ -1392,7 +1447,7 @@ def write_audit_returns(manifest_path: str | Path, truth_path: str | Path,
         raise SynthError(f"{manifest_path}: not valid JSON ({exc.msg} at line {exc.lineno}); "
                          "draw the sample again with `sqa sample`") from None
     truth = pd.read_parquet(truth_path)
-    returns = simulate_audit_returns(manifest, truth, seed, kind, standards, scale)
+    returns = simulate_audit_returns(manifest, truth, seed, kind, standards, scale, year_end)
     return write_csv(returns, out_path)
 
 
@@ -1471,8 +1526,8 @@ def generate_ratings(seed: int, n_subjects: int = 40,
 
 
 def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None,
-               standards: schemas.Standards | None = None, scale: schemas.Scale | None = None
-               ) -> dict[str, Path]:
+               standards: schemas.Standards | None = None, scale: schemas.Scale | None = None,
+               shift: float = 0.0, year_end: date | str | None = None) -> dict[str, Path]:
     """Write the demo data (raw files, raw ids) into ``out`` and return name -> path.
 
     Files: ``cases.csv`` (front-door contacts and tier-2 cases), ``ratings.csv`` (vignette
@@ -1485,13 +1540,14 @@ def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None,
     ``contacts=None`` means a year at about 800 contacts a month (WSCB 2016/17, App. 6).
     The same seed gives byte-identical files.  A board's own ``standards`` (audit template)
     and ``scale`` (levels of need) put the levels and the previous returns in its words by the
-    rule of ``to_board`` (the hidden truth stays in the Hackney vocabulary).
+    rule of ``to_board`` (the hidden truth stays in the Hackney vocabulary).  ``shift`` and
+    ``year_end`` are the known changes of a series of demo rounds (``demo_frames``).
     """
     from .synth_annex import write_annex_a_workbook
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    d = demo_frames(seed, contacts)
+    d = demo_frames(seed, contacts, shift=shift, year_end=year_end)
     cases, ratings = d.cases, d.ratings
     if not _is_hackney(None, scale):
         lv = board_levels(scale)

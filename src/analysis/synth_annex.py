@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .export import cell_value, deterministic_xlsx
-from .synth import EXCEL_EPOCH, FY_END, _draw, _holidays
+from .synth import EXCEL_EPOCH, FY_END, _draw, _holidays, demo_calendar
 
 __all__ = ["ANNEX_COMMON", "ANNEX_COVER", "ANNEX_GENDER", "ANNEX_LIST_BAD_ROWS",
            "ANNEX_NO", "ANNEX_SOURCE_CODES", "ANNEX_YES", "AnnexSheet", "ICPC_PLAN_SHARE",
@@ -124,7 +124,8 @@ ANNEX_COMMON = ["Child Unique ID", "Gender", "Ethnicity", "Date of Birth",
                 "Age of Child (Years)"]
 
 
-def annex_a_workbook(rng: np.random.Generator, cases: pd.DataFrame
+def annex_a_workbook(rng: np.random.Generator, cases: pd.DataFrame,
+                     year_end: np.datetime64 = FY_END
                      ) -> tuple[list[AnnexSheet], dict[str, dict[str, int]]]:
     """The sheets of a messy Ofsted Annex A workbook (lists 1-8) for the synthetic year's
     front-door contacts, in the order and under the names a council might use, with a few
@@ -136,9 +137,14 @@ def annex_a_workbook(rng: np.random.Generator, cases: pd.DataFrame
     section 47 enquiry for each referral to a strategy discussion, with initial conferences
     (``S47_NO_ICPC_SHARE``, ``ICPC_PLAN_SHARE``); list 6 a child in need episode for each
     completed assessment that found a need; list 7 a plan from each conference that made
-    one (``PREVIOUS_PLANS_MIX``); list 8 a few children who became looked after."""
-    hol = _holidays(2025, 2027)
-    end = pd.Timestamp(FY_END)
+    one (``PREVIOUS_PLANS_MIX``); list 8 a few children who became looked after.  Every date
+    lies in the synthetic year ending ``year_end`` (``synth.demo_calendar``), the title of
+    list 1 and the planted bad dates included."""
+    start_day, end_day, _ = demo_calendar(year_end)
+    year = int(str(end_day)[:4])
+    hol = _holidays(year - 1, year + 1)
+    end = pd.Timestamp(end_day)
+    first = pd.Timestamp(start_day).strftime("%d/%m/%Y")
     fd = cases[cases["service"] == "front_door"].drop_duplicates(["child_id", "contact_date"])
     fd = fd.sort_values(["contact_date", "case_id"], kind="stable").reset_index(drop=True)
     sheets: list[AnnexSheet] = []
@@ -152,7 +158,7 @@ def annex_a_workbook(rng: np.random.Generator, cases: pd.DataFrame
     rows = [[*_person(rng, r), _date_cell(rng, r.contact_date),
              _pick(rng, ANNEX_SOURCE_CODES[r.referral_source])] for r in fd.itertuples()]
     sheets.append(AnnexSheet("Contacts", "list1_contacts",
-                             "Annex A list 1: contacts, 01/04/2025 to 31/03/2026 "
+                             f"Annex A list 1: contacts, {first} to {end.strftime('%d/%m/%Y')} "
                              "(OFFICIAL-SENSITIVE)",
                              [*ANNEX_COMMON, "Date of Contact", "Contact Source"], rows))
     # List 2: early help assessments
@@ -283,17 +289,17 @@ def annex_a_workbook(rng: np.random.Generator, cases: pd.DataFrame
 
     # Planted bad rows: (column of the header, value) per kind; the row is drawn at random.
     plant = {
-        "list1_contacts": {"impossible_date": ("Date of Contact", "31/02/2026"),
+        "list1_contacts": {"impossible_date": ("Date of Contact", f"31/02/{year}"),
                            "missing_child_id": ("Child Unique ID", None),
                            "unknown_gender": ("Gender", "z) Other")},
         "list2_early_help": {"bad_start_date": ("Assessment start date", "not known")},
         "list3_referrals": {"negative_count": ("Number of Referrals in Last 12 Months", -1),
                             "missing_referral_date": ("Date of referral", None)},
         "list4_assessments": {"ends_before_start": (
-            "Continuous Assessment Date of Authorisation", "01/04/2025")},
+            "Continuous Assessment Date of Authorisation", first)},
         "list5_section47": {"not_yes_no": (
             "Was an Initial Child Protection Conference deemed unnecessary?", "maybe")},
-        "list6_children_in_need": {"bad_start_date": ("CIN Start Date", "2026-13-01")},
+        "list6_children_in_need": {"bad_start_date": ("CIN Start Date", f"{year}-13-01")},
         "list7_cp_plans": {"not_a_count": ("Number of Previous Child Protection Plans",
                                            "two")},
         "list8_looked_after": {"missing_start_date": ("Date Started to be Looked After", None)},
