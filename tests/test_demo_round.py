@@ -91,6 +91,21 @@ def test_the_planted_change_is_recovered_tier2_compliance_rises_from_baseline_to
     assert 0.03 < now.mean() - base.mean() < 0.25
 
 
+def test_the_planted_front_door_change_is_found_assessments_on_time_improving(
+        demo_project: Path) -> None:
+    """Assessments within 45 working days are planted at 60%, 65% and 70% in the three
+    rounds (``assessment_shift``): the board's XmR chart of every month published finds the
+    improvement by the demo round, and the round estimates rise."""
+    from analysis import board
+
+    view = board.load_board(demo_project)
+    est = [view.points[(r, "TC-TREND-ASSESSMENT-45")].estimate
+           for r in ("demo-2024", "demo-2025", "demo")]
+    assert est[0] < est[1] < est[2]
+    [status] = [s for s in view.statuses["demo"] if s.tracked.key == "assessment_45"]
+    assert status.basis == "xmr" and status.variation == "improving"
+
+
 def test_each_repeat_compares_with_the_round_the_site_publishes_before_it(
         demo_project: Path) -> None:
     """Round demo's change since the last audit reads demo-2025's tier-2 returns, demo-2025's

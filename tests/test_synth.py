@@ -493,6 +493,23 @@ def test_synth_shift_lowers_every_tier2_standards_p_met_by_the_shift_in_the_trut
         shifted.truth.loc[fd, "std_risk_assessed"])
 
 
+def test_synth_assessment_shift_lowers_the_share_of_assessments_within_45_working_days(
+        demo: synth.DemoData) -> None:
+    """The front-door known change of the earlier demo rounds: P(assessment within 45
+    working days) lower by ``assessment_shift``, from the same random draws."""
+    from analysis.thresholds import working_days
+
+    def on_time(d: synth.DemoData) -> float:
+        c = d.cases[(d.cases["service"] == "front_door")
+                    & d.cases["assessment_end_date"].notna()]
+        return float((working_days(c["assessment_start_date"], c["assessment_end_date"])
+                      <= 45).mean())
+
+    shifted = synth.demo_frames(SEED, assessment_shift=0.10)
+    assert on_time(demo) - on_time(shifted) == pytest.approx(0.10, abs=0.03)
+    assert shifted.cases["contact_date"].equals(demo.cases["contact_date"])
+
+
 def test_synth_year_end_dates_the_whole_year_the_annex_a_workbook_and_the_audits_in_it(
         tmp_path: Path) -> None:
     d = synth.demo_frames(20241, year_end="2024-03-31")

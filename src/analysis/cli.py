@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "year at ~800 a month); 1,000,000 or more writes Parquet (scale mode)")
     s.add_argument("--shift", type=float, default=0.0, help="a known change: every tier-2 "
                    "standard's P(met) lower by this much (absolute; default 0)")
+    s.add_argument("--assessment-shift", type=float, default=0.0, help="a known change at "
+                   "the front door: P(assessment within 45 working days) lower by this much "
+                   "(absolute; default 0)")
     s.add_argument("--year-end", metavar="YYYY-MM-DD", help="last day of the synthetic "
                    "financial year (default 2026-03-31, the demo round's date)")
 
@@ -386,7 +389,7 @@ def cmd_synth(a: argparse.Namespace) -> int:
                  "2025-03-31)")
             return EXIT_USAGE
     paths = synth.write_demo(a.out, seed=a.seed, contacts=a.contacts, shift=a.shift,
-                             year_end=a.year_end)
+                             year_end=a.year_end, assessment_shift=a.assessment_shift)
     for name, p in paths.items():
         if isinstance(p, (str, Path)):
             print(f"  {name}: {p}")

@@ -200,12 +200,14 @@ def prepare(rnd: Round, say: Callable[[str], None] = print, force: bool = False,
                 synth_out, seed=seed, contacts=cfg.get("contacts"),
                 standards=schemas.load_standards(rnd.standards) if rnd.standards else None,
                 scale=schemas.load_scale(rnd.scale) if rnd.scale else None,
-                shift=float(cfg.get("shift", 0.0)), year_end=cfg.get("year_end"))
+                shift=float(cfg.get("shift", 0.0)), year_end=cfg.get("year_end"),
+                assessment_shift=float(cfg.get("assessment_shift", 0.0)))
             say(f"synth: wrote demo data to {_rel(rnd, synth_out)} "
                 f"({time.perf_counter() - t0:.1f} s)")
             files = [Path(p) for p in paths.values() if isinstance(p, str | Path)]
-            known = {k: cfg[k] if k == "shift" else str(cfg[k])
-                     for k in ("shift", "year_end") if cfg.get(k) is not None}
+            known = {k: str(cfg[k]) if k == "year_end" else cfg[k]
+                     for k in ("shift", "assessment_shift", "year_end")
+                     if cfg.get(k) is not None}
             done(step, key, {"out": str(synth_out), "seed": seed, **known,
                              "files": sorted(p.name for p in files)}, files)
         elif step == "ingest" and ("files" in cfg or "manifest" in cfg):

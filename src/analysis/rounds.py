@@ -87,7 +87,7 @@ def find_root(start: Path) -> Path:
 ROUND_KEYS = ("round", "title", "date", "demo", "scale", "standards", "prepare", "notebooks",
               "parameters", "publish", "allow_outside", "previous", "targets", "actions")
 STEP_KEYS: dict[str, tuple[str, ...]] = {
-    "synth": ("out", "seed", "contacts", "shift", "year_end"),
+    "synth": ("out", "seed", "contacts", "shift", "assessment_shift", "year_end"),
     "ingest": ("kind", "file", "files", "manifest", "due", "agencies", "mapping", "name",
                "sheet", "out", "cases"),
     "sample": ("design", "name", "seed", "cases", "previous"),
@@ -204,12 +204,16 @@ def _check_steps(rnd: Round, allow_outside: bool) -> None:
 
 
 def _check_synth(rnd: Round, where: str, cfg: dict[str, Any]) -> None:
-    """A synth step's ``shift:`` (a number: tier-2 P(met) lower by it, ``synth.demo_frames``)
-    and ``year_end:`` (the last day of the synthetic year, a date)."""
-    shift = cfg.get("shift", 0.0)
-    if isinstance(shift, bool) or not isinstance(shift, int | float) or not -1 < shift < 1:
-        raise RoundError(f"{rnd.path}: {where}shift: {shift!r} must be a number between -1 and "
-                         "1 (tier-2 P(met) lower by it, e.g. shift: 0.06).")
+    """A synth step's ``shift:`` (a number: tier-2 P(met) lower by it, ``synth.demo_frames``),
+    ``assessment_shift:`` (the front door's P(assessment on time) lower by it) and
+    ``year_end:`` (the last day of the synthetic year, a date)."""
+    for name, what in (("shift", "tier-2 P(met) lower by it, e.g. shift: 0.06"),
+                       ("assessment_shift", "P(assessment within 45 working days) lower by "
+                        "it, e.g. assessment_shift: 0.05")):
+        shift = cfg.get(name, 0.0)
+        if isinstance(shift, bool) or not isinstance(shift, int | float) or not -1 < shift < 1:
+            raise RoundError(f"{rnd.path}: {where}{name}: {shift!r} must be a number between "
+                             f"-1 and 1 ({what}).")
     end = cfg.get("year_end")
     if end is not None and not isinstance(end, date):
         try:

@@ -692,7 +692,8 @@ class FrontDoor:
 
 
 def _front_door(rng: np.random.Generator, day: np.ndarray, da: np.ndarray, end: np.datetime64,
-                holidays: np.ndarray, n_children: int) -> FrontDoor:
+                holidays: np.ndarray, n_children: int, assessment_shift: float = 0.0
+                ) -> FrontDoor:
     """Attributes of front-door contacts (see the module docstring for the model)."""
     n = len(day)
     src_names = list(NON_DA_SOURCE_MIX)
@@ -741,7 +742,7 @@ def _front_door(rng: np.random.Generator, day: np.ndarray, da: np.ndarray, end: 
     start = np.busday_offset(np.minimum(referral_day + _draw(
         rng, np.array(FRONT_DOOR_TIMING["assessment_lag"]), n).astype("timedelta64[D]"), end), 0,
         roll="forward", holidays=holidays)
-    on_time = rng.random(n) < ASSESSMENT_ON_TIME
+    on_time = rng.random(n) < ASSESSMENT_ON_TIME - assessment_shift
     wd = np.where(on_time, rng.integers(5, ASSESSMENT_LIMIT_WORKING_DAYS + 1, n),
                   ASSESSMENT_LIMIT_WORKING_DAYS + 1 + np.minimum(
                       rng.exponential(FRONT_DOOR_TIMING["late_mean_overrun"], n).astype(
@@ -901,7 +902,8 @@ class DemoData:
 
 
 def demo_frames(seed: int = 20161, contacts: int | None = None, shift: float = 0.0,
-                year_end: date | str | None = None) -> DemoData:
+                year_end: date | str | None = None, assessment_shift: float = 0.0
+                ) -> DemoData:
     """Generate the demo year in memory (see the module docstring); ``write_demo`` writes it.
 
     Two stated, known changes make a series of demo rounds (issue 14: a baseline, a repeat and
@@ -909,7 +911,11 @@ def demo_frames(seed: int = 20161, contacts: int | None = None, shift: float = 0
 
     * ``shift``: every tier-2 service's P(met) of every standard is lower by ``shift``
       (absolute, clipped to [0.01, 0.99]: ``_tier2_core``); the synthetic previous round is
-      lower by ``shift + PREVIOUS_ROUND_SHIFT``.  The front door is not shifted.
+      lower by ``shift + PREVIOUS_ROUND_SHIFT``.
+    * ``assessment_shift``: the front door's P(assessment completed within 45 working days)
+      is ``ASSESSMENT_ON_TIME - assessment_shift`` (the same random draws, so 0 leaves the
+      demo byte-identical): a change in a monthly measure that the XmR chart of the rounds'
+      months should find.
     * ``year_end``: the last day of the synthetic financial year (``demo_calendar``): contacts,
       referrals, assessments, the Annex A workbook and the audit dates are dated in the year
       to it.  None is the demo round's year (1 April 2025 to 31 March 2026).
@@ -943,7 +949,7 @@ def demo_frames(seed: int = 20161, contacts: int | None = None, shift: float = 0
     order = np.lexsort((rng.random(len(day)), day))
     day, da = day[order], da[order]
     n_children = max(int(len(day) * CHILD_POOL_RATIO), 1)
-    fd = _front_door(rng, day, da, fy_end, hol, n_children)
+    fd = _front_door(rng, day, da, fy_end, hol, n_children, float(assessment_shift))
 
     # Tier-2 cases (current year only); some First Response Team and tier-2 social work
     # children are front-door children.
@@ -1527,7 +1533,8 @@ def generate_ratings(seed: int, n_subjects: int = 40,
 
 def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None,
                standards: schemas.Standards | None = None, scale: schemas.Scale | None = None,
-               shift: float = 0.0, year_end: date | str | None = None) -> dict[str, Path]:
+               shift: float = 0.0, year_end: date | str | None = None,
+               assessment_shift: float = 0.0) -> dict[str, Path]:
     """Write the demo data (raw files, raw ids) into ``out`` and return name -> path.
 
     Files: ``cases.csv`` (front-door contacts and tier-2 cases), ``ratings.csv`` (vignette
@@ -1547,7 +1554,8 @@ def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None,
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    d = demo_frames(seed, contacts, shift=shift, year_end=year_end)
+    d = demo_frames(seed, contacts, shift=shift, year_end=year_end,
+                    assessment_shift=assessment_shift)
     cases, ratings = d.cases, d.ratings
     if not _is_hackney(None, scale):
         lv = board_levels(scale)
