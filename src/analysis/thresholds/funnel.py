@@ -190,7 +190,8 @@ def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
       the limits first keep theirs), the table beside the chart names every group;
     * the legend sits below the plotting area, never over the data.
 
-    The names left off, if any, are in the figure's ``sqa_unlabelled`` attribute."""
+    The names left off, if any, are in the figure's ``sqa_unlabelled`` attribute, and where
+    each group's point is drawn (data coordinates, in the table's order) in ``sqa_points``."""
     import matplotlib.pyplot as plt
 
     from ..figures import PALETTE
@@ -251,6 +252,7 @@ def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
         if sel.any():
             ax.scatter(xy[sel, 0], xy[sel, 1], marker=marker, s=50,
                        color=colour, edgecolor="black", linewidth=0.8, zorder=5)
+    fig.sqa_points = xy  # type: ignore[attr-defined]  # where each group is drawn, in order
     fig.sqa_unlabelled = []  # type: ignore[attr-defined]
     if label_points and len(table):
         fig.sqa_unlabelled = _label_points(ax, table, xy, kinds)  # type: ignore
