@@ -289,8 +289,8 @@ CHART_LAYOUT = """() => Array.from(document.querySelectorAll('figure.sqa-figure'
 def test_on_a_phone_every_chart_keeps_a_readable_width_and_scrolls_in_its_own_box(
         open_context, site: Site) -> None:
     """Issue 15: charts shrank to unreadable on a phone. At 390 px a chart is shown at least
-    600 px wide (or its own width), in a box no wider than the screen that scrolls sideways;
-    the page itself does not."""
+    600 px wide (or its own width), in a box no wider than the screen that scrolls sideways
+    (that the page itself never does is the phone layout test's)."""
     from analysis.figures import READABLE_WIDTH
 
     phone = {"width": 390, "height": 844}  # the issue's phone
@@ -304,9 +304,6 @@ def test_on_a_phone_every_chart_keeps_a_readable_width_and_scrolls_in_its_own_bo
                 problems.append(f"{rel}: a chart {c['natural']} px wide shown {c['shown']:.0f}")
             if c["box"] > phone["width"] or c["overflow"] != "auto":
                 problems.append(f"{rel}: its box is {c['box']:.0f} px, overflow {c['overflow']}")
-        width = page.evaluate("() => document.documentElement.scrollWidth")
-        if width > phone["width"]:
-            problems.append(f"{rel}: the page is {width} px wide")
     assert charts >= 10 and not problems, "\n".join(problems)
 
 
