@@ -250,15 +250,15 @@ def xmr_plot(result: pd.DataFrame, title: str, ylabel: str, benchmark: float | N
     labelled ``benchmark_label``.
 
     ``share``: the values are shares (0 to 1), so the axis reads in percentages (0.25 is
-    "25%"), as the page's text does (issue 15: an axis of 0.22-0.30 beside text in
-    percentages).  The legend sits below the plotting area, never over a point or a limit
-    line; points are drawn above every line, with edges.
+    "25%", written by the reporting layer's ``pct``), as the page's text does (issue 15: an
+    axis of 0.22-0.30 beside text in percentages).  The legend sits below the plotting area,
+    never over a point or a limit line; points are drawn above every line, with edges.
 
     Draws on ``ax`` when given, otherwise on a new ``matplotlib.figure.Figure`` (not managed
     by pyplot, so it needs no interactive backend).  Returns the Figure.
     """
     from matplotlib.figure import Figure
-    from matplotlib.ticker import PercentFormatter
+    from matplotlib.ticker import FuncFormatter
 
     if ax is None:
         fig = Figure(figsize=(8, 4.5), layout="constrained")
@@ -287,11 +287,23 @@ def xmr_plot(result: pd.DataFrame, title: str, ylabel: str, benchmark: float | N
     ax.set_title(title)
     ax.set_ylabel(ylabel)
     if share:
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+        ax.yaxis.set_major_formatter(FuncFormatter(_percent_ticks(ax)))
     ax.grid(axis="y", color="#DDDDDD", linewidth=0.6)
     ax.set_axisbelow(True)
     legend_below(ax)
     return fig
+
+
+def _percent_ticks(ax: Any):
+    """Tick labels of a share axis in the reporting layer's percentages (``pct``): whole
+    percentages, or one decimal when the axis spans under 4 points (so ticks stay distinct)."""
+    from .reporting import pct
+
+    def fmt(v: float, _pos: Any = None) -> str:
+        lo, hi = ax.get_ylim()
+        return pct(v, 0 if hi - lo >= 0.04 else 1)
+
+    return fmt
 
 
 def legend_below(ax: Any, ncol: int = 2, **kw: Any) -> Any:
