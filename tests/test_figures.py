@@ -79,7 +79,8 @@ def test_a_table_takes_an_id_for_the_chart_that_links_to_it() -> None:
     import pandas as pd
 
     html = figures.table_html(pd.DataFrame({"a": [1]}), "Caption", table_id="t-1")
-    assert html.startswith('<table id="t-1"><caption>Caption</caption>')
+    assert html.startswith('<div id="t-1" class="sqa-data-table"><table><caption>Caption<')
+    assert html.endswith("</table></div>")
     assert figures.table_html(pd.DataFrame({"a": [1]}), "Caption").startswith("<table><caption>")
 
 

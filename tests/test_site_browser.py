@@ -261,16 +261,20 @@ def test_every_image_alt_text_is_at_most_250_characters(page, site: Site) -> Non
 
 
 def test_every_chart_data_link_leads_to_a_table_on_its_own_page(page, site: Site) -> None:
+    """Issue 15: the chart's numbers are in a table on its page, and the chart says where."""
     problems, links = [], 0
     for rel in site.pages(NEW):
         visit(page, site, f"v/{NEW}/{rel}")
         got = page.evaluate("""() => Array.from(document.querySelectorAll(
             'figure.sqa-figure img[aria-describedby]')).map(img => {
               const note = document.getElementById(img.getAttribute('aria-describedby'));
-              const a = note && note.querySelector('a[href^="#"]');
-              const target = a && document.getElementById(a.getAttribute('href').slice(1));
-              return target ? target.tagName.toLowerCase() : (a ? a.getAttribute('href')
-                                                                 : 'no link');
+              // Quarto's script makes a same-page "#id" link absolute: same page, same hash
+              const a = note && note.querySelector('a');
+              const here = a && a.pathname === location.pathname;
+              const target = here && document.getElementById(decodeURIComponent(a.hash.slice(1)));
+              const table = target && (target.tagName === 'TABLE' ? target
+                                       : target.querySelector('table'));
+              return table ? 'table' : (a ? a.href : 'no link');
             })""")
         links += len(got)
         problems += [f"{rel}: {g}" for g in got if g != "table"]

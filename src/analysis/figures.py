@@ -195,7 +195,8 @@ def show_figure(fig, alt: str, caption: str = "", data_id: str | None = None,
 def table_html(df: pd.DataFrame, caption: str, index: bool = False,
                table_id: str | None = None) -> str:
     """An accessible HTML table of an aggregate frame; every value is escaped. ``table_id``:
-    an id, so that a chart can link to the table holding its data (``figure_html``)."""
+    an id (on a ``<div>`` around the table), so that a chart can link to the table holding
+    its data (``figure_html``)."""
     cols = ([df.index.name or ""] if index else []) + [str(c) for c in df.columns]
     head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in cols)
     rows = []
@@ -203,10 +204,13 @@ def table_html(df: pd.DataFrame, caption: str, index: bool = False,
         cells = [f'<th scope="row">{html.escape(str(idx))}</th>'] if index else []
         cells += [f"<td>{html.escape(_fmt(v))}</td>" for v in row]
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    tid = f' id="{html.escape(table_id)}"' if table_id else ""
-    return (f"<table{tid}><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr>"
-            "</thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    table = (f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr>"
+             f"</thead><tbody>{''.join(rows)}</tbody></table>")
+    if not table_id:
+        return table
+    # The id on a wrapper, not the table: Quarto turns a table with an id into a
+    # cross-reference float and gives that float the same id (two elements, one id).
+    return f'<div id="{html.escape(table_id)}" class="sqa-data-table">{table}</div>'
 
 
 def show_table(df: pd.DataFrame, caption: str, index: bool = False,
