@@ -658,25 +658,33 @@ def test_missing_published_file_is_a_clear_error(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def test_figures_draw_and_alt_texts_carry_the_numbers() -> None:
+def test_figures_draw_and_alt_texts_say_what_they_show_in_at_most_250_characters() -> None:
+    """Issue 15: alt text is one or two sentences; the numbers are in the page's tables."""
+    import re
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from analysis.figures import ALT_MAX
+
     fr = frame_of(hackney_like() + tier_cases())
     res = rv.standard_results(fr, STD)
     fig = rv.standards_dotplot(res)
     alt = rv.standards_alt_text(res)
-    assert "First Response Team" in alt and "Not plotted (fewer than 5" in alt
+    assert re.search(r"\d+ with fewer than 5 judged cases not plotted", alt), alt
+    assert alt.endswith("The figures are in the table above.") and len(alt) <= ALT_MAX
     plt.close(fig)
     m = rv.tier_matrix(fr, SCALE)
     fig = rv.tier_heatmap(m, SCALE, "Tier held against tier judged")
-    assert "2 above it (held too low" in rv.tier_alt_text(m, SCALE)
+    alt = rv.tier_alt_text(m, SCALE)
+    assert "2 above it (held too low" in alt and len(alt) <= ALT_MAX
     plt.close(fig)
     th = rv.theme_results(fr, STD)
     fig = rv.themes_chart(th)
-    assert "Domestic-abuse risk not fully recognised" in rv.themes_alt_text(th)
+    alt = rv.themes_alt_text(th)
+    assert "themes" in alt and "table below" in alt and len(alt) <= ALT_MAX
     plt.close(fig)
 
 

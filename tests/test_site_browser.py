@@ -248,6 +248,82 @@ def test_every_image_has_alt_text(page, site: Site) -> None:
         assert missing == 0, rel
 
 
+def test_every_image_alt_text_is_at_most_250_characters(page, site: Site) -> None:
+    """Issue 15: one alt text was 2,463 characters. Alt text is one or two sentences; the
+    chart's numbers are in a table on the page."""
+    long = []
+    for rel in site.pages(NEW):
+        visit(page, site, f"v/{NEW}/{rel}")
+        long += [f"{rel}: {n} characters" for n in page.evaluate(
+            "() => Array.from(document.images).map(i => (i.getAttribute('alt') || '').length)"
+            ".filter(n => n > 250)")]
+    assert not long, "\n".join(long)
+
+
+def test_every_chart_data_link_leads_to_a_table_on_its_own_page(page, site: Site) -> None:
+    """Issue 15: the chart's numbers are in a table on its page, and the chart says where."""
+    problems, links = [], 0
+    for rel in site.pages(NEW):
+        visit(page, site, f"v/{NEW}/{rel}")
+        got = page.evaluate("""() => Array.from(document.querySelectorAll(
+            'figure.sqa-figure img[aria-describedby]')).map(img => {
+              const note = document.getElementById(img.getAttribute('aria-describedby'));
+              // Quarto's script makes a same-page "#id" link absolute: same page, same hash
+              const a = note && note.querySelector('a');
+              const here = a && a.pathname === location.pathname;
+              const target = here && document.getElementById(decodeURIComponent(a.hash.slice(1)));
+              const table = target && (target.tagName === 'TABLE' ? target
+                                       : target.querySelector('table'));
+              return table ? 'table' : (a ? a.href : 'no link');
+            })""")
+        links += len(got)
+        problems += [f"{rel}: {g}" for g in got if g != "table"]
+    assert links >= 6 and not problems, "\n".join(problems)
+
+
+CHART_LAYOUT = """() => Array.from(document.querySelectorAll('figure.sqa-figure')).map(f => {
+  const img = f.querySelector('img'), box = f.querySelector('.sqa-figure-scroll');
+  const natural = Number(img.getAttribute('width'));
+  return {natural, shown: img.getBoundingClientRect().width,
+          box: box.getBoundingClientRect().width, scrolls: box.scrollWidth > box.clientWidth,
+          overflow: getComputedStyle(box).overflowX};
+})"""
+
+
+def test_on_a_phone_every_chart_keeps_a_readable_width_and_scrolls_in_its_own_box(
+        open_context, site: Site) -> None:
+    """Issue 15: charts shrank to unreadable on a phone. At 390 px a chart is shown at least
+    600 px wide (or its own width), in a box no wider than the screen that scrolls sideways
+    (that the page itself never does is the phone layout test's)."""
+    from analysis.figures import READABLE_WIDTH
+
+    phone = {"width": 390, "height": 844}  # the issue's phone
+    page = open_context(viewport=phone).new_page()
+    problems, charts = [], 0
+    for rel in site.pages(NEW):
+        visit(page, site, f"v/{NEW}/{rel}")
+        for c in page.evaluate(CHART_LAYOUT):
+            charts += 1
+            if c["shown"] + 1 < min(c["natural"], READABLE_WIDTH):
+                problems.append(f"{rel}: a chart {c['natural']} px wide shown {c['shown']:.0f}")
+            if c["box"] > phone["width"] or c["overflow"] != "auto":
+                problems.append(f"{rel}: its box is {c['box']:.0f} px, overflow {c['overflow']}")
+    assert charts >= 10 and not problems, "\n".join(problems)
+
+
+def test_on_a_desktop_every_chart_fits_its_column_whole(open_context, site: Site) -> None:
+    """Issue 15: Quarto cut wide charts off. On a desktop no chart is cut or scrolls: it
+    scales down to its column."""
+    page = open_context(viewport={"width": 1280, "height": 900}).new_page()
+    problems = []
+    for rel in site.pages(NEW):
+        visit(page, site, f"v/{NEW}/{rel}")
+        problems += [f"{rel}: a chart {c['natural']} px wide shown {c['shown']:.0f} px in a "
+                     f"box of {c['box']:.0f} px" for c in page.evaluate(CHART_LAYOUT)
+                     if c["scrolls"] or c["shown"] > c["box"] + 1]
+    assert not problems, "\n".join(problems)
+
+
 PHONE_LAYOUT = """() => {
   const vw = window.innerWidth;
   const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);

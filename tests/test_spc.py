@@ -308,7 +308,7 @@ def test_plot_distinguishes_kinds_of_point_by_marker_not_colour_alone() -> None:
               for c in ax.collections}
     assert set(shapes) == {"Common cause variation", "Special cause: improvement"}
     assert len(set(shapes.values())) == 2
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]  # below the plot
     assert "Special cause: improvement" in legend and "Process limits" in legend
 
 
@@ -332,3 +332,64 @@ def test_plot_draws_on_a_given_axes() -> None:
     fig = Figure()
     ax = fig.add_subplot()
     assert xmr_plot(_step_change(), title="t", ylabel="y", ax=ax) is fig
+
+
+# --------------------------------------------------------------------------------------
+# Charts that read at any size (issue 15, item 5)
+# --------------------------------------------------------------------------------------
+
+
+def _share_result() -> pd.DataFrame:
+    values = pd.Series([0.22, 0.25, 0.24, 0.27, 0.30, 0.26, 0.23, 0.25, 0.28, 0.24],
+                       index=pd.date_range("2025-01-01", periods=10, freq="MS"))
+    return xmr(values, improvement="up")
+
+
+def test_a_share_is_plotted_on_a_percentage_axis() -> None:
+    """The page's text says 25%, so the axis says 25%, not 0.25 (issue 15)."""
+    fig = xmr_plot(_share_result(), title="t", ylabel="Share of contacts", share=True)
+    fig.draw_without_rendering()
+    ticks = [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_text()]
+    assert ticks and all(t.endswith("%") for t in ticks), ticks
+    assert any(t.startswith(("24", "25", "26")) for t in ticks), ticks
+    plain = xmr_plot(_share_result(), title="t", ylabel="Count")
+    plain.draw_without_rendering()
+    assert not any(t.get_text().endswith("%") for t in plain.axes[0].get_yticklabels())
+
+
+def _renderer(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _overlaps_axes(fig) -> bool:
+    renderer = _renderer(fig)
+    legend = fig.legends[0] if fig.legends else fig.axes[0].get_legend()
+    return legend.get_window_extent(renderer).overlaps(fig.axes[0].get_window_extent(renderer))
+
+
+def test_the_legend_lies_outside_the_plotting_area_never_over_a_point_or_a_limit() -> None:
+    """Issue 15: the legend covered a limit line; now it sits below the plot."""
+    fig = xmr_plot(_share_result(), title="t", ylabel="y", share=True, benchmark=0.25)
+    assert not _overlaps_axes(fig)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "Process limits" in labels and "Benchmark" in labels
+    from matplotlib.figure import Figure
+
+    shared = Figure(figsize=(8, 8), layout="constrained")
+    ax1, _ax2 = shared.subplots(2, 1)
+    xmr_plot(_share_result(), title="t", ylabel="y", ax=ax1)
+    r = _renderer(shared)
+    assert not ax1.get_legend().get_window_extent(r).overlaps(ax1.get_window_extent(r))
+
+
+def test_points_are_drawn_above_every_line_with_edges() -> None:
+    fig = xmr_plot(_step_change(), title="t", ylabel="y")
+    ax = fig.axes[0]
+    top_line = max(line.get_zorder() for line in ax.get_lines())
+    for c in ax.collections:
+        assert c.get_zorder() > top_line
+        assert np.all(c.get_linewidths() > 0)

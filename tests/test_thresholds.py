@@ -691,7 +691,7 @@ def test_confusion_matrix_counts_reference_rows_against_levels_given() -> None:
     shares = th.confusion_shares(cm)
     assert np.allclose(shares.sum(axis=1), 1.0)
     alt = th.confusion_alt_text(cm)
-    assert "24 ratings" in alt and "Largest differences" in alt
+    assert "24 ratings" in alt and "75% on the diagonal" in alt
 
 
 def test_agency_accuracy_counts_ratings_that_equal_the_reference_level() -> None:
@@ -1002,3 +1002,134 @@ def test_one_vignette_rated_by_several_practitioners_reports_a_reason_not_a_numb
     assert f["reason"] == "one vignette: agreement cannot be measured"
     assert f["text"].endswith("graded one vignette. One vignette: agreement cannot be "
                               "measured.")
+
+
+# --------------------------------------------------------------------------------------
+# Funnel plots that read at any size (issue 15, item 5)
+# --------------------------------------------------------------------------------------
+
+# The demo's referring agencies of issue 15, where labels collided and two agencies (Housing,
+# Voluntary sector) had no visible marker: a police force far larger than the rest.
+DEMO_AGENCIES = [("Anonymous", 89, 15), ("Health services", 557, 145), ("Housing", 106, 24),
+                 ("Local authority services", 314, 122), ("Other", 77, 16),
+                 ("Other legal agency", 70, 19), ("Police", 7414, 1840),
+                 ("Schools and education", 723, 234),
+                 ("Individual (self, family, carer)", 254, 54), ("Voluntary sector", 139, 41)]
+
+
+def _funnel_of(groups) -> pd.DataFrame:
+    rows = [{"g": name, "o": i < k} for name, n, k in groups for i in range(n)]
+    return th.funnel_table(pd.DataFrame(rows), "g", "o")
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _crowded() -> pd.DataFrame:
+    """Nine small agencies, two of them with exactly the same size and rate."""
+    return _funnel_of([("Agency A", 12, 5), ("Agency B", 12, 5), ("Agency C", 12, 4),
+                       ("Agency D", 13, 5), ("Agency E", 15, 6), ("Agency F", 20, 8),
+                       ("Agency G", 40, 23), ("Agency H", 40, 20), ("Agency I", 41, 22)])
+
+
+@pytest.mark.parametrize("table", [_funnel_of(DEMO_AGENCIES), _crowded()],
+                         ids=["demo-agencies", "crowded"])
+def test_funnel_labels_never_collide_with_each_other_or_another_point(table) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = th.funnel_plot(table, title="t", ylabel="Share")
+    ax = fig.axes[0]
+    r = _drawn(fig)
+    labels = [t for t in ax.texts if t.get_visible()]
+    boxes = [t.get_window_extent(r) for t in labels]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), (labels[i].get_text())
+    disp = ax.transData.transform(fig.sqa_points)  # the points, in the table's order
+    half = 0.5 * math.sqrt(50) * fig.dpi / 72 - 1
+    for t, box in zip(labels, boxes, strict=True):
+        own = table.index[table["label"] == t.get_text()][0]
+        for j, (x, y) in enumerate(disp):
+            if j != own:
+                assert not (box.x0 < x + half and x - half < box.x1
+                            and box.y0 < y + half and y - half < box.y1), t.get_text()
+    shown = {t.get_text() for t in labels}
+    assert shown | set(fig.sqa_unlabelled) == set(table["label"])  # left off, never lost
+    if len(table) == len(DEMO_AGENCIES):  # the demo's agencies all keep their names
+        assert not fig.sqa_unlabelled
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("table", [_funnel_of(DEMO_AGENCIES), _crowded()],
+                         ids=["demo-agencies", "crowded"])
+def test_funnel_every_point_is_visible_above_the_lines_and_never_on_top_of_another(table
+                                                                                  ) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = th.funnel_plot(table, title="t", ylabel="Share")
+    ax = fig.axes[0]
+    _drawn(fig)
+    points = [c for c in ax.collections if len(c.get_offsets())]
+    assert sum(len(c.get_offsets()) for c in points) == len(table)  # every agency a point
+    top = max(line.get_zorder() for line in ax.get_lines())
+    assert all(c.get_zorder() > top and np.all(c.get_linewidths() > 0) for c in points)
+    assert all(c.get_zorder() > t.get_zorder() for c in points for t in ax.texts)
+    disp = ax.transData.transform(np.vstack([c.get_offsets() for c in points]))
+    gaps = [math.dist(a, b) for i, a in enumerate(disp) for b in disp[i + 1:]]
+    assert min(gaps) >= math.sqrt(50) * fig.dpi / 72 - 1e-6  # a marker width apart at least
+    lo, hi = ax.get_ylim()
+    x0, x1 = ax.get_xlim()
+    assert all(lo < y < hi and x0 < x < x1 for c in points for x, y in c.get_offsets())
+    plt.close(fig)
+
+
+def test_funnel_rates_are_on_a_percentage_axis_and_the_legend_is_below_the_plot() -> None:
+    import matplotlib.pyplot as plt
+
+    fig = th.funnel_plot(_funnel_of(DEMO_AGENCIES), title="t", ylabel="Share")
+    r = _drawn(fig)
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert ticks and all(t.endswith("%") for t in ticks)
+    legend = fig.legends[0]
+    assert not legend.get_window_extent(r).overlaps(ax.get_window_extent(r))
+    assert legend.get_window_extent(r).y1 <= ax.get_window_extent(r).y0
+    plt.close(fig)
+
+
+def test_funnel_alt_text_is_short_and_the_table_beside_it_names_every_point() -> None:
+    from analysis.figures import ALT_MAX
+
+    t = _funnel_of(DEMO_AGENCIES)
+    alt = rt.funnel_alt_text(t, "contacts that became referrals")
+    assert len(alt) <= ALT_MAX
+    assert alt == ("Funnel plot of contacts that became referrals for 10 referring agency "
+                   "groups against 95% and 99.8% control limits: 2 outside the 95% limits, 2 "
+                   "of them outside the 99.8% limits. The figures are in the table below.")
+    shown = rt.funnel_display(t, "Contacts", "Became referrals")
+    assert list(shown.columns) == ["Agency", "Contacts", "Became referrals", "Where it falls"]
+    assert sorted(shown["Agency"]) == sorted(t["label"])
+    row = shown.set_index("Agency").loc["Local authority services"]
+    assert row.tolist() == ["314", "39%", "above the 99.8% limit"]
+
+
+def test_every_threshold_alt_text_stays_short_however_many_groups() -> None:
+    from analysis.figures import ALT_MAX
+
+    many = _funnel_of([(f"A very long agency name number {i}", 30 + i, 10 + (i % 7) * 3)
+                       for i in range(40)])
+    assert len(rt.funnel_alt_text(many, "audited contacts judged appropriate")) <= ALT_MAX
+    levels = [f"level {i}" for i in range(8)]
+    cm = pd.DataFrame(np.arange(64).reshape(8, 8), index=levels, columns=levels)
+    alt = th.confusion_alt_text(cm, what="audited contacts",
+                                rows="the level the auditor judged right",
+                                columns="the level the front door decided")
+    assert len(alt) <= ALT_MAX and alt.endswith("labelled with its share and count.")

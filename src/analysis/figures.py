@@ -10,22 +10,40 @@
   every chart, not only that an image exists.
 * ``show_table`` displays a small aggregate table as accessible HTML (a caption, header
   cells with scope), with every cell escaped.
+
+Charts that read at any size (issue 15, item 5):
+
+* **Short alt text, data in a table.** Alt text is one or two sentences, at most
+  :data:`ALT_MAX` characters (WebAIM and the W3C alt decision tree advise a short
+  alternative and a longer description elsewhere, linked: W3C WAI "Complex images" tutorial);
+  the numbers go in a table on the page, whose id ``figure_html`` takes as ``data_id``: the
+  image is then ``aria-describedby`` a visible line linking to that table.
+* **Images that scale and stay readable.** The ``<img>`` carries its natural width and height
+  (the browser reserves the space and keeps the aspect ratio), scales down to the page width
+  (``max-width: 100%``) but never below :data:`READABLE_WIDTH` CSS pixels (or its natural
+  width when smaller): on a phone the chart keeps readable text and scrolls sideways inside
+  its own focusable box, never the page. Inline styles, so both renderers (Quarto and
+  nbconvert) and any site stylesheet keep it (W3C WCAG 2.2 SC 1.4.10 Reflow allows
+  two-dimensional scrolling for images "which require two-dimensional layout for usage or
+  meaning").
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
+import struct
 from pathlib import Path
 
 import pandas as pd
 
 from .reporting import number
 
-__all__ = ["FIGURE_TEXT_KEY", "PALETTE", "SEQUENTIAL", "collect_plotted", "compare_plotted",
-           "figure_html", "figure_png", "figure_text", "plotted_data", "show_figure",
-           "show_table", "show_text", "table_html"]
+__all__ = ["ALT_MAX", "FIGURE_TEXT_KEY", "PALETTE", "READABLE_WIDTH", "SEQUENTIAL",
+           "collect_plotted", "compare_plotted", "figure_html", "figure_png", "figure_text",
+           "plotted_data", "png_size", "show_figure", "show_table", "show_text", "table_html"]
 
 # Okabe, M. & Ito, K. (2008) "Color Universal Design (CUD): how to make figures and
 # presentations that are friendly to colorblind people".
@@ -57,19 +75,68 @@ def figure_png(fig, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
-def figure_html(fig, alt: str, caption: str = "", dpi: int = 110) -> str:
-    """A self-contained ``<figure>`` with a PNG, alt text and caption (alt is required).
+# At most this many characters of alt text: one or two sentences (the data go in a table).
+ALT_MAX = 250
+# A chart is never shown narrower than this (CSS pixels) unless its natural width is smaller:
+# at the charts' 110 dpi, 600 px keeps 10-point chart text at about 10 CSS px or more (an
+# 8-inch chart is 880 px wide), and fits an A4 page in print (about 640 px wide).
+READABLE_WIDTH = 600
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    """Width and height in pixels of a PNG, from its IHDR chunk (PNG specification, W3C
+    2003, section 11.2.2: width and height are the first two 4-byte big-endian integers)."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG image")
+    return struct.unpack(">II", png[16:24])
+
+
+def figure_html(fig, alt: str, caption: str = "", dpi: int = 110, data_id: str | None = None,
+                data_label: str | None = None) -> str:
+    """A self-contained ``<figure>`` with a PNG, alt text and caption (alt is required, at
+    most :data:`ALT_MAX` characters: one or two sentences, the numbers in a table).
+
+    ``data_id``: the id of the table on the page holding the chart's data (``table_html``'s
+    ``table_id``). The figure then shows a line linking to it (``data_label``: the table's
+    name, in the reporting layer's words: :func:`analysis.reporting.chart_data_note`), and
+    the image is ``aria-describedby`` that line, so a screen reader hears the short alt text,
+    then where the numbers are.
+
+    The image scales to the page and stays readable on a phone (module docstring): width and
+    height attributes, ``max-width: 100%`` and a ``min-width`` of :data:`READABLE_WIDTH`
+    pixels (or its natural width), inside a box that scrolls sideways and takes keyboard
+    focus (WCAG 2.2 SC 2.1.1: a scrolling region must be reachable from the keyboard).
 
     The PNG carries every text the chart draws (:func:`figure_text`) in its
     :data:`FIGURE_TEXT_KEY` text chunk: the publication gate reads it to find an id or a date
     of birth drawn in a chart, which it could not read from the pixels (issue 12, case 3).
     Every figure of the project passes through here (``show_figure``)."""
+    from .reporting import chart_data_note, chart_scroll_label
+
     if not alt or not alt.strip():
         raise ValueError("every figure needs alt text describing what it shows")
-    data = base64.b64encode(figure_png(fig, dpi)).decode("ascii")
+    if len(alt) > ALT_MAX:
+        raise ValueError(f"alt text is {len(alt)} characters, more than {ALT_MAX}: say what "
+                         "the chart shows in one or two sentences and put its numbers in a "
+                         f"table (data_id): {alt[:80]}...")
+    png = figure_png(fig, dpi)
+    width, height = png_size(png)
+    fid = "fig-" + hashlib.sha1(png + alt.encode("utf-8")).hexdigest()[:10]
+    data = base64.b64encode(png).decode("ascii")
+    note, described = "", ""
+    if data_id:
+        note = (f'<p class="sqa-figure-data" id="{fid}-data">'
+                f"{chart_data_note(data_id, data_label)}</p>")
+        described = f' aria-describedby="{fid}-data"'
+    style = (f"max-width:100%;height:auto;min-width:{min(width, READABLE_WIDTH)}px;"
+             "display:block")
+    img = (f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
+           f'width="{width}" height="{height}" style="{style}"{described}>')
+    scroll = (f'<div class="sqa-figure-scroll" tabindex="0" role="group" '
+              f'aria-label="{html.escape(chart_scroll_label())}" '
+              f'style="overflow-x:auto;max-width:100%">{img}</div>')
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
-            f"{cap}</figure>")
+    return f'<figure class="sqa-figure" id="{fid}">{scroll}{note}{cap}</figure>'
 
 
 def _num(v: object) -> object:
@@ -112,19 +179,24 @@ def plotted_data(fig) -> list[dict]:
     return out
 
 
-def show_figure(fig, alt: str, caption: str = "") -> None:
-    """Display a figure with alt text in a notebook, then close it. What it plots
-    (``plotted_data``) goes into the output's metadata for the tests, not onto the page."""
+def show_figure(fig, alt: str, caption: str = "", data_id: str | None = None,
+                data_label: str | None = None) -> None:
+    """Display a figure with alt text in a notebook, then close it (``data_id``: the id of
+    the table holding its data, see :func:`figure_html`). What it plots (``plotted_data``)
+    goes into the output's metadata for the tests, not onto the page."""
     import matplotlib.pyplot as plt
     from IPython.display import HTML, display
 
-    display(HTML(figure_html(fig, alt, caption)),
+    display(HTML(figure_html(fig, alt, caption, data_id=data_id, data_label=data_label)),
             metadata={"sqa": {"alt": alt, "plotted": plotted_data(fig)}})
     plt.close(fig)
 
 
-def table_html(df: pd.DataFrame, caption: str, index: bool = False) -> str:
-    """An accessible HTML table of an aggregate frame; every value is escaped."""
+def table_html(df: pd.DataFrame, caption: str, index: bool = False,
+               table_id: str | None = None) -> str:
+    """An accessible HTML table of an aggregate frame; every value is escaped. ``table_id``:
+    an id (on a ``<div>`` around the table), so that a chart can link to the table holding
+    its data (``figure_html``)."""
     cols = ([df.index.name or ""] if index else []) + [str(c) for c in df.columns]
     head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in cols)
     rows = []
@@ -132,14 +204,21 @@ def table_html(df: pd.DataFrame, caption: str, index: bool = False) -> str:
         cells = [f'<th scope="row">{html.escape(str(idx))}</th>'] if index else []
         cells += [f"<td>{html.escape(_fmt(v))}</td>" for v in row]
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    table = (f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr>"
+             f"</thead><tbody>{''.join(rows)}</tbody></table>")
+    if not table_id:
+        return table
+    # The id on a wrapper, not the table: Quarto turns a table with an id into a
+    # cross-reference float and gives that float the same id (two elements, one id).
+    return f'<div id="{html.escape(table_id)}" class="sqa-data-table">{table}</div>'
 
 
-def show_table(df: pd.DataFrame, caption: str, index: bool = False) -> None:
+def show_table(df: pd.DataFrame, caption: str, index: bool = False,
+               table_id: str | None = None) -> None:
+    """Display ``table_html`` in a notebook (``table_id``: for a chart's data link)."""
     from IPython.display import HTML, display
 
-    display(HTML(table_html(df, caption, index)))
+    display(HTML(table_html(df, caption, index, table_id)))
 
 
 def show_text(markdown_text: str) -> None:

@@ -16,9 +16,12 @@ project in a folder that Quarto accepts: Quarto silently renders nothing when an
 the project's path starts with a dot (``reports/.staging-x`` rendered an empty site), so
 the staging folder is chosen, and checked, to have no such component. Notebooks are staged
 with their saved outputs (papermill executed them; ``execute: enabled: false``); each HTML
-output of the package is handed to Quarto as Markdown (a raw HTML block, and every figure
-as a Quarto figure whose ``fig-alt`` is the package's alt text), which keeps Quarto from
-loading require.js and jQuery from a CDN for "JavaScript widgets" the pages do not have.
+output of the package is handed to Quarto as Markdown (a raw HTML block; a figure of the
+package's own older form, a bare ``<figure><img>``, as a Quarto figure whose ``fig-alt`` is
+its alt text), which keeps Quarto from loading require.js and jQuery from a CDN for
+"JavaScript widgets" the pages do not have. Figures from ``figures.figure_html`` (issue 15:
+their natural size, a readable minimum width, a scrolling box and a link to their data) pass
+as raw HTML, so both engines show exactly the same figure.
 Pages missing from the cache are rendered by up to ``jobs`` ``quarto render`` processes at
 once, each on its own shard of the pages; a shard that fails is re-rendered one page at a
 time so that the page Quarto cannot render is named. Quarto's output and warnings go to a

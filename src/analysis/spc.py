@@ -41,8 +41,8 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["COLOURS", "Improvement", "LABELS", "LIMIT_CONSTANT", "MARKERS", "NEAR_CONSTANT",
-           "RULES", "RUN_LENGTH", "SCREEN_CONSTANT", "TREND_LENGTH", "VARIATIONS", "xmr",
-           "xmr_plot"]
+           "RULES", "RUN_LENGTH", "SCREEN_CONSTANT", "TREND_LENGTH", "VARIATIONS",
+           "legend_below", "xmr", "xmr_plot"]
 
 #: Scaling constant for XmR process limits: 3 / d2, d2 = 1.128 (Wheeler & Chambers 1992).
 LIMIT_CONSTANT = 2.66
@@ -238,7 +238,7 @@ def xmr(values: pd.Series | Sequence[float] | np.ndarray, screen_outliers: bool 
 
 
 def xmr_plot(result: pd.DataFrame, title: str, ylabel: str, benchmark: float | None = None,
-             benchmark_label: str | None = None, ax: Any = None):
+             benchmark_label: str | None = None, ax: Any = None, share: bool = False):
     """Draw an ``xmr`` result as an accessible Making Data Count style chart.
 
     Method: the XmR chart of NHS England / NHS Improvement (2019) "Making Data Count" with
@@ -249,10 +249,16 @@ def xmr_plot(result: pd.DataFrame, title: str, ylabel: str, benchmark: float | N
     lines; an optional ``benchmark`` (for example the national figure) is a dash-dot line
     labelled ``benchmark_label``.
 
+    ``share``: the values are shares (0 to 1), so the axis reads in percentages (0.25 is
+    "25%", written by the reporting layer's ``pct``), as the page's text does (issue 15: an
+    axis of 0.22-0.30 beside text in percentages).  The legend sits below the plotting area,
+    never over a point or a limit line; points are drawn above every line, with edges.
+
     Draws on ``ax`` when given, otherwise on a new ``matplotlib.figure.Figure`` (not managed
     by pyplot, so it needs no interactive backend).  Returns the Figure.
     """
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     if ax is None:
         fig = Figure(figsize=(8, 4.5), layout="constrained")
@@ -276,11 +282,37 @@ def xmr_plot(result: pd.DataFrame, title: str, ylabel: str, benchmark: float | N
             continue
         special = kind != "common"
         ax.scatter(np.asarray(x)[sel], result["value"].to_numpy()[sel], color=COLOURS[kind],
-                   marker=MARKERS[kind], s=64 if special else 28, label=LABELS[kind],
-                   edgecolors="#000000" if special else "none", linewidths=0.6, zorder=3)
+                   marker=MARKERS[kind], s=64 if special else 32, label=LABELS[kind],
+                   edgecolors="#000000" if special else "#404040", linewidths=0.6, zorder=4)
     ax.set_title(title)
     ax.set_ylabel(ylabel)
+    if share:
+        ax.yaxis.set_major_formatter(FuncFormatter(_percent_ticks(ax)))
     ax.grid(axis="y", color="#DDDDDD", linewidth=0.6)
     ax.set_axisbelow(True)
-    ax.legend(loc="best", fontsize="small", frameon=False)
+    legend_below(ax)
     return fig
+
+
+def _percent_ticks(ax: Any):
+    """Tick labels of a share axis in the reporting layer's percentages (``pct``): whole
+    percentages, or one decimal when the axis spans under 4 points (so ticks stay distinct)."""
+    from .reporting import pct
+
+    def fmt(v: float, _pos: Any = None) -> str:
+        lo, hi = ax.get_ylim()
+        return pct(v, 0 if hi - lo >= 0.04 else 1)
+
+    return fmt
+
+
+def legend_below(ax: Any, ncol: int = 2, **kw: Any) -> Any:
+    """A legend under the plotting area (below the x-axis labels), never over the data: in a
+    figure with a constrained layout the layout makes room for it (``matplotlib`` "outside"
+    legend placement). Returns the Legend."""
+    fig = ax.figure
+    if len(fig.axes) == 1 and fig.get_layout_engine() is not None:
+        return fig.legend(loc="outside lower center", ncol=ncol, fontsize="small",
+                          frameon=False, **kw)
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=ncol,
+                     fontsize="small", frameon=False, **kw)

@@ -200,6 +200,8 @@ def trend_figure(items: list[Status], board: Board) -> Any:
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
+    from .. import spc
+
     fig = Figure(figsize=(6, 3.2), layout="constrained")
     ax = fig.add_subplot()
     shown = [s for s in items if s.point.reportable]
@@ -219,8 +221,7 @@ def trend_figure(items: list[Status], board: Board) -> Any:
     ax.set_ylabel("Share")
     ax.set_title(items[-1].tracked.label, fontsize="medium")
     ax.grid(axis="y", color="#DDDDDD", linewidth=0.6)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="small",
-              frameon=False)
+    spc.legend_below(ax)
     return fig
 
 
@@ -233,7 +234,6 @@ def xmr_figure(board: Board, key: str) -> tuple[Any, Any] | None:
     """The front-door measure's months of every round on one XmR chart, or None with fewer
     than :data:`XMR_MIN_POINTS` months."""
     import pandas as pd
-    from matplotlib.ticker import PercentFormatter
 
     from .. import spc
     from ..thresholds import MEASURES
@@ -245,10 +245,7 @@ def xmr_figure(board: Board, key: str) -> tuple[Any, Any] | None:
     res = spc.xmr(pd.Series(s["rate"].to_numpy(), index=pd.DatetimeIndex(s["month"])),
                   improvement=info["improvement"])
     fig = spc.xmr_plot(res, title=f"{info['title']}: every month published",
-                       ylabel=info["ylabel"])
-    ax = fig.axes[0]
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small", frameon=False)
+                       ylabel=info["ylabel"], share=True)
     return res, fig
 
 

@@ -171,17 +171,19 @@ def planning_table(summary: pd.DataFrame, margins: Sequence[float] = (0.05, 0.10
     return out
 
 
-def margin_alt_text(summary: pd.DataFrame) -> str:
-    """Alt text for ``margin_plot``: every stratum's margin and size, in words."""
-    st = summary[summary["stratum"] != "all"].sort_values("margin_of_error", ascending=False)
-    items = "; ".join(
-        f"{r.label} {'not shown' if population_hidden(r) else margin(r.margin_of_error)} "
-        f"({r.sampled} of {population_text(r)} cases"
-        + (", too few for a general finding)" if r.too_small else ")") for r in st.itertuples())
+def margin_alt_text(summary: pd.DataFrame, where: str = "in the table above") -> str:
+    """Alt text for ``margin_plot`` (at most ``figures.ALT_MAX`` characters): how many strata,
+    how many too small, and the margin of all strata together; every stratum's margin and
+    size are in the table ``where``."""
+    from .words import chart_figures_where
+
+    st = summary[summary["stratum"] != "all"]
+    small = int(st["too_small"].sum())
     tot = summary[summary["stratum"] == "all"].iloc[0]
+    few = f", {small} too few for a general finding" if small else ""
     return (f"Bar chart of the expected margin of error for each of {len(st)} strata of the "
-            f"sample, widest first: {items}. All strata together: "
-            f"{margin(tot.margin_of_error)}.")
+            f"sample{few}; all strata together {margin(tot.margin_of_error)}. "
+            f"{chart_figures_where(where)}")
 
 
 def design_findings(manifest: str | Path | Mapping[str, Any], ledger: Any = None

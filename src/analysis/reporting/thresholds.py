@@ -22,9 +22,10 @@ from ..thresholds.triage import RISKY
 from ..thresholds.vignettes import most_confused
 from .numbers import counted, interval, number, pct, points
 from .rules import reportable, too_few, too_few_reason
-from .words import answer_words, cannot_tell, direction
+from .words import answer_words, cannot_tell, chart_figures_where, direction
 
-__all__ = ["BENCHMARK_KEYWORDS", "RISKY", "ROUTE_WORDS", "STAT_NAMES", "accuracy_alt_text",
+__all__ = ["BENCHMARK_KEYWORDS", "FUNNEL_POSITIONS", "RISKY", "ROUTE_WORDS", "STAT_NAMES",
+           "accuracy_alt_text", "confusion_display", "funnel_alt_text", "funnel_display",
            "accuracy_display", "accuracy_findings", "appropriate_rule", "benchmark_for",
            "confusion_finding", "data_summary", "kappa_method", "level_agreement_display",
            "level_agreement_gaps",
@@ -156,15 +157,16 @@ def accuracy_display(acc: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def accuracy_alt_text(acc: pd.DataFrame) -> str:
-    by = acc[acc["agency"] != "All agencies"].sort_values("accuracy", ascending=False)
-    items = "; ".join(f"{agency_label(r.agency)} {pct(r.accuracy)} ({pct(r.ci_low)} to "
-                      f"{pct(r.ci_high)})" for r in by.itertuples())
+def accuracy_alt_text(acc: pd.DataFrame, where: str = "in the table above") -> str:
+    """Alt text of ``accuracy_plot``: what it shows, in one or two sentences (at most
+    ``figures.ALT_MAX`` characters); every agency's figure is in the table ``where``."""
+    by = acc[acc["agency"] != "All agencies"]
     allrow = acc[acc["agency"] == "All agencies"]
-    tail = (f" All agencies together: {pct(float(allrow['accuracy'].iloc[0]))}."
-            if len(allrow) else "")
-    return (f"Dot chart of the share of gradings that matched the reference level, by agency, "
-            f"with 95% intervals, highest first: {items}.{tail}")
+    whole = (f"; all agencies together {pct(float(allrow['accuracy'].iloc[0]))}"
+             if len(allrow) else "")
+    return (f"Dot chart of the share of gradings matching the reference level for "
+            f"{counted(len(by), 'agency', 'agencies')}, with 95% intervals{whole}. "
+            f"{chart_figures_where(where)}")
 
 
 def accuracy_findings(acc: pd.DataFrame) -> list[dict[str, Any]]:
@@ -340,14 +342,15 @@ def odds_ratio_display(res: LogisticResult) -> pd.DataFrame:
     })
 
 
-def odds_ratio_alt_text(res: LogisticResult) -> str:
+def odds_ratio_alt_text(res: LogisticResult, where: str = "in the table above") -> str:
+    """Alt text of ``odds_ratio_plot``: what it shows and how many intervals exclude 1 (at
+    most ``figures.ALT_MAX`` characters); every odds ratio is in the table ``where``."""
     t = res.table[~res.table["reference"]]
     clear = t[(t["ci_low"] > 1) | (t["ci_high"] < 1)]
-    items = "; ".join(f"{r.variable} {r.category}: {number(r.odds_ratio)} ({number(r.ci_low)} to "
-                      f"{number(r.ci_high)})" for r in t.itertuples())
-    head = (f"{len(clear)} of {len(t)} odds ratios have intervals that exclude 1."
-            if len(t) else "No odds ratios could be estimated.")
-    return f"Forest plot of odds ratios on a log scale with 95% intervals. {head} {items}."
+    head = (f"{len(clear)} of {len(t)} have intervals that exclude 1" if len(t)
+            else "no odds ratio could be estimated")
+    return (f"Forest plot of odds ratios on a log scale with 95% intervals: {head}. "
+            f"{chart_figures_where(where)}")
 
 
 def model_route_finding(res: LogisticResult) -> dict[str, Any] | None:
@@ -640,16 +643,23 @@ def trend_sentence(series: pd.DataFrame, res: pd.DataFrame, measure: str,
 
 def trend_alt_text(series: pd.DataFrame, res: pd.DataFrame, measure: str,
                    benchmark: dict[str, Any] | None = None,
-                   counts: tuple[int | str, int | str] | None = None) -> str:
+                   counts: tuple[int | str, int | str] | None = None,
+                   where: str = "in the table above") -> str:
+    """Alt text of an XmR chart (``trend_chart``): the measure, the months and whether any
+    special cause shows, in at most ``figures.ALT_MAX`` characters; the reading is in the
+    page's text (``trend_sentence``) and every month's figure in the table ``where``.
+    ``benchmark`` and ``counts`` are kept for callers; the numbers are not repeated here."""
     s = chart_months(series, measure)
+    title = MEASURES[measure]["title"].lower()
     if s.empty:
-        return f"XmR chart of {MEASURES[measure]['title'].lower()}: no data."
-    lo, hi = s["rate"].min(), s["rate"].max()
+        return f"XmR chart of {title}: no data."
     first = pd.Timestamp(s["month"].iloc[0]).strftime("%B %Y")
     last = pd.Timestamp(s["month"].iloc[-1]).strftime("%B %Y")
-    return (f"XmR chart of {MEASURES[measure]['title'].lower()}, monthly from {first} to {last}, "
-            f"ranging from {pct(lo)} to {pct(hi)}. "
-            + trend_sentence(series, res, measure, benchmark, counts=counts))
+    kind = ("special-cause variation" if len(_special_causes(res))
+            else "only common-cause variation")
+    line = " and the national figure" if benchmark else ""
+    return (f"XmR chart of {title} by month, {first} to {last}, with its mean{line}: "
+            f"{kind}. {chart_figures_where(where)}")
 
 
 def data_summary(cases: pd.DataFrame, ratings: pd.DataFrame, audit: pd.DataFrame,
@@ -696,3 +706,50 @@ def levels_sentence(scale: Any) -> str:
     levels = "; ".join(f"{scale.labels.get(lv, lv)} ({lv})" for lv in scale.levels)
     return (f"This round grades on the scale **{scale.label}**, from least to most need: "
             f"{levels}.")
+
+
+def funnel_alt_text(table: pd.DataFrame, what: str, unit: str = "referring agency",
+                    where: str = "in the table below") -> str:
+    """Alt text of ``funnel_plot``: what it shows and how many groups lie outside the limits
+    (at most ``figures.ALT_MAX`` characters); the reading is the page's text
+    (``funnel_reading``) and every group's figures are in the table ``where``
+    (``funnel_display``)."""
+    out95 = int((table["position"] != "within").sum()) if len(table) else 0
+    out99 = int(table["position"].str.endswith("99.8").sum()) if len(table) else 0
+    return (f"Funnel plot of {what} for {len(table)} {unit} groups against 95% and 99.8% "
+            f"control limits: {out95} outside the 95% limits, {out99} of them outside the "
+            f"99.8% limits. {chart_figures_where(where)}")
+
+
+FUNNEL_POSITIONS = {"within": "within the 95% limits",
+                    "above_95": "above the 95% limit (inside 99.8%)",
+                    "below_95": "below the 95% limit (inside 99.8%)",
+                    "above_99.8": "above the 99.8% limit",
+                    "below_99.8": "below the 99.8% limit"}
+
+
+def funnel_display(table: pd.DataFrame, size: str, rate: str) -> pd.DataFrame:
+    """The funnel plot's data as a page table, one row per group in the chart (every point,
+    named, whether or not the chart could label it): its size (``size``: the column name),
+    its rate (``rate``) and where it falls against the limits drawn. Only groups already
+    large enough to plot (and not suppressed by the disclosure ledger: ``funnel_table``'s
+    ``hide``) are here, so the table says no more than the chart."""
+    t = table.sort_values(["n", "label"])
+    return pd.DataFrame({"Agency": t["label"].astype(str).to_numpy(),
+                         size: [f"{int(n):,}" for n in t["n"]],
+                         rate: [pct(r) for r in t["rate"]],
+                         "Where it falls": [FUNNEL_POSITIONS.get(p, p)
+                                            for p in t["position"]]})
+
+
+def confusion_display(cm: pd.DataFrame, labels: dict[str, str] | None = None,
+                      rows: str = "Reference level") -> pd.DataFrame:
+    """A heat map's data as a page table: each row's share given each level, with the count
+    in brackets (the same numbers the chart's cells carry)."""
+    lab = labels or {}
+    tot = cm.sum(axis=1)
+    out = pd.DataFrame(index=pd.Index([lab.get(r, r) for r in cm.index], name=rows))
+    for c in cm.columns:
+        out[lab.get(c, c)] = [f"{pct(cm.loc[r, c] / tot[r]) if tot[r] else '-'} "
+                              f"({int(cm.loc[r, c])})" for r in cm.index]
+    return out

@@ -17,8 +17,9 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-__all__ = ["CENSORED_NOTE", "CHANGE_RULE", "answer_words", "cannot_tell", "direction",
-           "missing_standard", "ratio_direction"]
+__all__ = ["CENSORED_NOTE", "CHANGE_RULE", "answer_words", "cannot_tell", "chart_data_note",
+           "chart_figures_where", "chart_scroll_label", "direction", "missing_standard",
+           "ratio_direction"]
 
 Direction = Literal["up", "down", "unclear"]
 
@@ -78,3 +79,24 @@ def missing_standard(template: str, label: str, part: str) -> str:
     a part of the page rests on: the part is skipped, the page and the round go on."""
     return (f"The audit template of this round ({template}) has no standard "
             f'"{label}", so {part} does not apply to this round and is left out.')
+
+
+def chart_data_note(table_id: str, label: str | None = None) -> str:
+    """The visible line under a chart that links to the table holding its numbers (HTML:
+    ``table_id`` is the table's id on the same page, ``label`` its name; both escaped). The
+    chart's alt text stays short and says what the chart shows (W3C WAI "Complex images":
+    a short alternative, and the data in a long description elsewhere on the page)."""
+    import html
+
+    name = html.escape(label) if label else "the table of the chart's figures"
+    return (f'Data: the figures drawn are in <a href="#{html.escape(table_id)}">{name}</a>.')
+
+
+def chart_scroll_label() -> str:
+    """The name of the box a chart sits in, which scrolls sideways on a narrow screen."""
+    return "Chart: scroll sideways to see all of it on a narrow screen"
+
+
+def chart_figures_where(where: str = "in the table below") -> str:
+    """The alt text's last sentence: where the chart's numbers are on the page."""
+    return f"The figures are {where}."

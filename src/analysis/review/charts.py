@@ -72,16 +72,23 @@ def standards_dotplot(results: pd.DataFrame, min_n: int | None = None,
     return fig
 
 
-def standards_alt_text(results: pd.DataFrame, min_n: int | None = None) -> str:
+def standards_alt_text(results: pd.DataFrame, min_n: int | None = None,
+                       where: str = "in the table above") -> str:
+    """Alt text of ``standards_dotplot`` in one or two sentences (at most ``figures.ALT_MAX``
+    characters): how many standards and services it shows; every figure is in the table
+    ``where`` (the page's standards by service), and the caption names the services too
+    small to plot."""
+    from ..reporting import chart_figures_where
+
     min_n = min_audited(min_n)
     r = results[results["n"] >= min_n]
-    left_out = sorted({group_label(g) for g in results.loc[results["n"] < min_n, "group"]})
-    lines = [f"{x.group_label}, {x.standard_label}: {pct(x.estimate)} ({pct(x.ci_low)} to "
-             f"{pct(x.ci_high)})" for x in r.itertuples()]
-    tail = (f" Not plotted (fewer than {min_n} judged cases): {', '.join(left_out)}."
-            if left_out else "")
-    return ("Dot plot of the share of judged cases meeting each standard, by service, with 95% "
-            "intervals. " + "; ".join(lines) + "." + tail)
+    n_std = r["standard"].nunique() if "standard" in r else 0
+    groups = r.loc[r["group"] != "all", "group"].nunique()
+    left = results.loc[results["n"] < min_n, "group"].nunique()
+    tail = (f"; {left} with fewer than {min_n} judged cases not plotted" if left else "")
+    return (f"Dot plot of the share of judged cases meeting each of {n_std} standards, for "
+            f"{groups} services and all services, with 95% intervals{tail}. "
+            f"{chart_figures_where(where)}")
 
 
 def tier_heatmap(matrix: pd.DataFrame, scale: Scale, title: str):
@@ -119,18 +126,16 @@ def tier_heatmap(matrix: pd.DataFrame, scale: Scale, title: str):
 
 
 def tier_alt_text(matrix: pd.DataFrame, scale: Scale) -> str:
+    """Alt text of ``tier_heatmap`` (at most ``figures.ALT_MAX`` characters): the totals on,
+    above and below the diagonal; each cell's count is written in the chart."""
     m = matrix.to_numpy()
     n = int(m.sum())
     low = int(np.triu(m, 1).sum())
     high = int(np.tril(m, -1).sum())
-    cells = [f"held {scale.labels.get(r, r)}, judged {scale.labels.get(c, c)}: "
-             f"{int(matrix.loc[r, c])}" for r in matrix.index for c in matrix.columns
-             if matrix.loc[r, c] > 0]
     t = scale.noun
-    return (f"Heat map of {n} audited cases, {t} held (rows) against the {t} the auditors "
-            f"judged right (columns). {n - low - high} on the diagonal (held at the right "
-            f"{t}), {low} above it (held too low, outlined), {high} below it (held too high). "
-            + "; ".join(cells) + ".")
+    return (f"Heat map of {n} audited cases, {t} held (rows) against {t} judged right "
+            f"(columns): {n - low - high} on the diagonal, {low} above it (held too low, "
+            f"outlined), {high} below it (held too high).")
 
 
 def themes_chart(themes: pd.DataFrame, title: str = "Themes found in the audited cases"):
@@ -161,11 +166,15 @@ def themes_chart(themes: pd.DataFrame, title: str = "Themes found in the audited
     return fig
 
 
-def themes_alt_text(themes: pd.DataFrame) -> str:
+def themes_alt_text(themes: pd.DataFrame, where: str = "in the table below") -> str:
+    """Alt text of ``themes_chart`` (at most ``figures.ALT_MAX`` characters): how many themes
+    and the most frequent; every theme's figures are in the table ``where``."""
+    from ..reporting import chart_figures_where
+
     r = themes[(themes["group"] == "all") & themes["n"].map(reportable)]
-    return ("Bar chart of how often each theme was found across the audited cases, with 95% "
-            "intervals. " + "; ".join(f"{x.theme_label}: {int(x.successes)} of {int(x.n)} "
-                                      f"({pct(x.estimate)}, {pct(x.ci_low)} to "
-                                      f"{pct(x.ci_high)})" for x in r.itertuples()) + ".")
+    top = (f"; most often {r.sort_values('estimate').iloc[-1]['theme_label']}" if len(r)
+           else "")
+    return (f"Bar chart of how often each of {len(r)} themes was found across the audited "
+            f"cases, with 95% intervals{top}. {chart_figures_where(where)}")
 
 

@@ -186,10 +186,14 @@ def delay_plot(res: DelayResult, title: str = "Time from first concern to referr
 
 def delay_alt_text(res: DelayResult, text: str | None = None, escalation: str = "tier 3"
                    ) -> str:
-    """Alt text of ``delay_plot``: the chart described, then its reading (``text``: the page's
-    disclosure-controlled ``delay_reading``; by default the result's own)."""
+    """Alt text of ``delay_plot`` in one sentence or two (at most ``figures.ALT_MAX``
+    characters): the chart described; its reading (``text``, the page's disclosure-controlled
+    ``delay_reading``) is the page's text beside it, not repeated here, and the figures by
+    service are in the table below."""
+    from ..reporting import chart_figures_where
+
     return ("Step chart (Kaplan-Meier curve) of the share of tier-2 cases not yet referred to "
-            f"{escalation} against days since the first concern, falling from 100%. "
-            f"{res.text if text is None else text}")
+            f"{escalation}, by days since the first concern, falling from 100%. "
+            + chart_figures_where("in the text and the table below"))
 
 

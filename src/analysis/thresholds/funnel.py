@@ -175,52 +175,57 @@ def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
     different marker as well as a different colour (colour is never the only cue).  When one
     group is far larger than the typical one (more than 20 times the median size, as the
     police are among referrers) the size axis is logarithmic, so the small groups do not
-    crowd into one corner."""
+    crowd into one corner.
+
+    Charts that read at any size (issue 15, item 5):
+
+    * the axes cover the groups' sizes and the limits there (not the funnel down to one
+      case), the rate axis in percentages;
+    * every point is visible: markers with black edges above every line and label, and a
+      point that would sit on another is moved sideways by one marker width
+      (:func:`_dodge`; its true size and rate are in the table beside the chart);
+    * labels never collide: each group's name is placed by a repel (``adjustText``, Phlya
+      2024) away from the other names and the points, joined to its point by a thin line; a
+      name the repel cannot clear of every other name and point is left off (groups outside
+      the limits first keep theirs), the table beside the chart names every group;
+    * the legend sits below the plotting area, never over the data.
+
+    The names left off, if any, are in the figure's ``sqa_unlabelled`` attribute, and where
+    each group's point is drawn (data coordinates, in the table's order) in ``sqa_points``."""
     import matplotlib.pyplot as plt
 
     from ..figures import PALETTE
+    from ..spc import legend_below
 
     target = float(table["target"].iloc[0])
     n_max = max(int(table["n"].max()), 10)
-    grid = np.unique(np.round(np.geomspace(1, n_max * 1.1, 300)).astype(int))
-    lim = funnel_limits(target, grid, (0.95, 0.998), method)
-    fig, ax = plt.subplots(figsize=(8, 5))
-    ax.plot(grid, lim["upper_95"], color=PALETTE["blue"], ls="--", lw=1.2,
-            label="95% control limits")
-    ax.plot(grid, lim["lower_95"], color=PALETTE["blue"], ls="--", lw=1.2)
-    ax.plot(grid, lim["upper_99.8"], color=PALETTE["vermillion"], ls=":", lw=1.5,
-            label="99.8% control limits")
-    ax.plot(grid, lim["lower_99.8"], color=PALETTE["vermillion"], ls=":", lw=1.5)
-    ax.axhline(target, color=PALETTE["black"], lw=1, label=f"Overall rate {pct(target)}")
-    styles = {"within": ("o", PALETTE["grey"], "Within the 95% limits"),
-              "95": ("s", PALETTE["orange"], "Outside 95%, inside 99.8%"),
-              "99.8": ("D", PALETTE["vermillion"], "Outside the 99.8% limits")}
-    for key, (marker, colour, lab) in styles.items():
-        sel = table[table["position"] == "within"] if key == "within" else table[
-            table["position"].str.endswith("_" + key)]
-        if len(sel):
-            ax.scatter(sel["n"], sel["rate"], marker=marker, s=46, color=colour,
-                       edgecolor="black", linewidth=0.6, label=lab, zorder=3)
+    n_min = max(int(table["n"].min()), 1)
     log_x = n_max > 20 * max(float(table["n"].median()), 1.0)
-    if label_points:
-        placed: list[tuple[float, float]] = []
-
-        def pos(n: float) -> float:  # where a point sits along the axis, 0 to 1
-            return float(np.log(max(n, 1)) / np.log(n_max * 1.12)) if log_x else n / n_max
-
-        for r in table.sort_values(["n", "rate"]).itertuples():
-            dy = 4
-            # nudge a label down when a neighbour's label is already close by
-            while any(abs(pos(r.n) - px) < 0.08 and abs(r.rate + dy / 250 - py) < 0.04
-                      for px, py in placed):
-                dy -= 10
-            placed.append((pos(r.n), r.rate + dy / 250))
-            ax.annotate(str(r.label), (r.n, r.rate), textcoords="offset points", xytext=(5, dy),
-                        fontsize=8)
-    ax.set_ylim(-0.02, 1.02)
+    x_lo = max(1.0, 0.7 * n_min) if log_x else 0.0
+    grid = np.unique(np.round(np.geomspace(max(x_lo, 1.0), n_max * 1.5, 300)).astype(int))
+    lim = funnel_limits(target, grid, (0.95, 0.998), method)
+    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+    ax.plot(grid, lim["upper_95"], color=PALETTE["blue"], ls="--", lw=1.2, zorder=2,
+            label="95% control limits")
+    ax.plot(grid, lim["lower_95"], color=PALETTE["blue"], ls="--", lw=1.2, zorder=2)
+    ax.plot(grid, lim["upper_99.8"], color=PALETTE["vermillion"], ls=":", lw=1.5, zorder=2,
+            label="99.8% control limits")
+    ax.plot(grid, lim["lower_99.8"], color=PALETTE["vermillion"], ls=":", lw=1.5, zorder=2)
+    ax.axhline(target, color=PALETTE["black"], lw=1, zorder=2,
+               label=f"Overall rate {pct(target)}")
+    # The rate axis: the points and the limits at the groups' sizes, padded; never past 0-1.
+    first = lim.iloc[int(np.searchsorted(grid, max(n_min, 1)))] if len(grid) else None
+    lows = [float(table["rate"].min()), target]
+    highs = [float(table["rate"].max()), target]
+    if first is not None:
+        lows.append(float(first["lower_99.8"]))
+        highs.append(float(first["upper_99.8"]))
+    lo, hi = min(lows), max(highs)
+    pad = max(0.04, 0.08 * (hi - lo))
+    ax.set_ylim(max(-0.02, lo - pad), min(1.02, hi + pad))
     if log_x:
         ax.set_xscale("log")
-        ax.set_xlim(0.8, n_max * 1.5)
+        ax.set_xlim(x_lo, n_max * 1.5)
         ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: count(v)))
         xlabel += " (logarithmic scale)"
     else:
@@ -229,9 +234,112 @@ def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8, frameon=True)
-    fig.tight_layout()
+    styles = {"within": ("o", PALETTE["grey"], "Within the 95% limits"),
+              "95": ("s", PALETTE["orange"], "Outside 95%, inside 99.8%"),
+              "99.8": ("D", PALETTE["vermillion"], "Outside the 99.8% limits")}
+    kinds = table["position"].map(lambda p: "within" if p == "within" else p.split("_")[-1])
+    # Lay the figure out first, so that distances on the page are final.
+    for key, (marker, colour, lab) in styles.items():
+        if (kinds == key).any():  # an empty entry, so the legend has its final size
+            ax.scatter([], [], marker=marker, s=50, color=colour, edgecolor="black",
+                       linewidth=0.8, label=lab)
+    legend_below(ax, ncol=3)
+    fig.canvas.draw()
+    xy = _dodge(ax, table["n"].to_numpy(float), table["rate"].to_numpy(float),
+                diameter_pt=math.sqrt(50) + 1.0)
+    for key, (marker, colour, _lab) in styles.items():
+        sel = (kinds == key).to_numpy()
+        if sel.any():
+            ax.scatter(xy[sel, 0], xy[sel, 1], marker=marker, s=50,
+                       color=colour, edgecolor="black", linewidth=0.8, zorder=5)
+    fig.sqa_points = xy  # type: ignore[attr-defined]  # where each group is drawn, in order
+    fig.sqa_unlabelled = []  # type: ignore[attr-defined]
+    if label_points and len(table):
+        fig.sqa_unlabelled = _label_points(ax, table, xy, kinds)  # type: ignore
     return fig
+
+
+def _dodge(ax, x: np.ndarray, y: np.ndarray, diameter_pt: float) -> np.ndarray:
+    """Data positions for points so that no marker covers another: a point closer than one
+    marker width (``diameter_pt`` points) to one placed before it moves sideways, right then
+    left, a marker width at a time, until it is clear (a beeswarm-style dodge; Wilkinson, L.
+    (1999) "Dot plots", The American Statistician 53(3)). Points are placed in order of
+    size."""
+    if not len(x):
+        return np.empty((0, 2))
+    scale = ax.figure.dpi / 72.0
+    d = diameter_pt * scale
+    disp = ax.transData.transform(np.column_stack([x, y]))
+    order = np.lexsort((y, x))
+    placed: list[np.ndarray] = []
+    out = disp.copy()
+    for i in order:
+        p = disp[i].copy()
+        for k in range(0, 12):
+            step = ((k + 1) // 2) * (1 if k % 2 else -1) * d if k else 0.0
+            q = p + np.array([step, 0.0])
+            if all(np.hypot(*(q - o)) >= d for o in placed):
+                p = q
+                break
+        placed.append(p)
+        out[i] = p
+    return ax.transData.inverted().transform(out)
+
+
+def _boxes_clear(boxes: list, markers: list) -> list[bool]:
+    """For each label box (None: a label taken off), whether it overlaps no other label and
+    no marker but its own point's (markers are drawn above labels, so a label touching its
+    own point never hides it)."""
+    ok = []
+    for i, b in enumerate(boxes):
+        if b is None:
+            ok.append(True)
+            continue
+        hit = any(b.overlaps(c) for j, c in enumerate(boxes) if j != i and c is not None)
+        hit = hit or any(b.overlaps(m) for j, m in enumerate(markers) if j != i)
+        ok.append(not hit)
+    return ok
+
+
+def _label_points(ax, table: pd.DataFrame, xy: np.ndarray, kinds: pd.Series) -> list[str]:
+    """Name each point, placed by ``adjustText`` clear of the other names and every marker;
+    names still touching one are taken off, within-limit groups first. Returns the names
+    left off."""
+    from adjustText import adjust_text
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    texts = [ax.text(px, py, str(lab), fontsize=8, zorder=4,
+                     bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none",
+                           "alpha": 0.8})
+             for (px, py), lab in zip(xy, table["label"], strict=True)]
+    adjust_text(texts, x=xy[:, 0], y=xy[:, 1], ax=ax, ensure_inside_axes=True, iter_lim=400,
+                arrowprops={"arrowstyle": "-", "color": "#555555", "lw": 0.6})
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    r = 0.5 * math.sqrt(50) * fig.dpi / 72.0 - 1.0  # a marker's half width, less a pixel
+    disp = ax.transData.transform(xy)
+    markers = [Bbox.from_extents(px - r, py - r, px + r, py + r) for px, py in disp]
+    inside = ax.get_window_extent(renderer)
+    left: list[str] = []
+    rank = np.where(kinds.to_numpy() == "within", 0, 1)
+    while True:
+        boxes = [t.get_window_extent(renderer) if t.get_visible() else None for t in texts]
+        ok = _boxes_clear(boxes, markers)
+        bad = [i for i, t in enumerate(texts) if t.get_visible() and (
+            not ok[i] or not (inside.contains(boxes[i].x0, boxes[i].y0)
+                              and inside.contains(boxes[i].x1, boxes[i].y1)))]
+        if not bad:
+            break
+        worst = min(bad, key=lambda i: (rank[i], -i))
+        texts[worst].set_visible(False)
+        left.append(str(table["label"].iloc[worst]))
+    # the connecting lines of names taken off go too
+    for t in texts:
+        arrow = getattr(t, "arrow_patch", None)
+        if arrow is not None and not t.get_visible():
+            arrow.set_visible(False)
+    return left
 
 
 def funnel_reading(table: pd.DataFrame, what: str = "contacts judged appropriate",

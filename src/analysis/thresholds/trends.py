@@ -370,7 +370,7 @@ def trend_chart(series: pd.DataFrame, measure: str, benchmark: float | None = No
     values = pd.Series(s["rate"].to_numpy(), index=pd.DatetimeIndex(s["month"]))
     res = spc.xmr(values, screen_outliers=False, improvement=info["improvement"])
     fig = spc.xmr_plot(res, title=info["title"], ylabel=info["ylabel"], benchmark=benchmark,
-                       benchmark_label=benchmark_label)
+                       benchmark_label=benchmark_label, share=True)
     return res, fig
 
 

@@ -264,20 +264,19 @@ def confusion_heatmap(cm: pd.DataFrame, labels: dict[str, str] | None = None,
 
 def confusion_alt_text(cm: pd.DataFrame, labels: dict[str, str] | None = None,
                        what: str = "ratings", rows: str = "the reference level",
-                       columns: str = "the level given") -> str:
-    """Alt text for the heat map: the diagonal shares and the largest confusions, in words."""
-    lab = labels or {}
-    shares = confusion_shares(cm)
-    diag = [f"{lab.get(lv, lv)} {pct(shares.loc[lv, lv])}" for lv in cm.index
-            if cm.loc[lv].sum() > 0]
-    conf = most_confused(cm, top=2, labels=lab)
-    worst = "; ".join(f"{pct(r.share_of_reference)} of {r.reference} {what} were given "
-                      f"{r.given}" for r in conf.itertuples())
-    return (f"Heat map of {int(cm.to_numpy().sum())} {what}: rows are {rows}, columns "
-            f"{columns}; darker cells hold smaller shares. Share on the diagonal (the same "
-            f"level): {', '.join(diag)}. Largest differences: {worst or 'none'}.")
+                       columns: str = "the level given",
+                       where: str = "each cell is labelled with its share and count") -> str:
+    """Alt text for the heat map, at most ``figures.ALT_MAX`` characters: what it shows and
+    the share on the diagonal (the same level); ``where`` says where its numbers are."""
+    from ..reporting import chart_figures_where
 
-
+    n = int(cm.to_numpy().sum())
+    same = int(sum(cm.loc[lv, lv] for lv in cm.index if lv in cm.columns))
+    diag = f": {pct(same / n)} on the diagonal (the same level)" if n else ""
+    tail = (chart_figures_where(where) if where.startswith("in ")
+            else where[:1].upper() + where[1:] + ".")
+    return (f"Heat map of {n} {what}, {rows} (rows) against {columns} (columns){diag}. "
+            f"{tail}")
 
 
 def accuracy_plot(acc: pd.DataFrame, title: str = "Gradings matching the reference level"):
