@@ -164,3 +164,20 @@ def test_elements_and_ids_survive_linking() -> None:
     stripped = re.sub(r"<[^>]+>", "", out)
     assert "In 6 of 9 cases (weighted) the multi-agency team (MAT) & First Response Team" \
         in stripped.replace("&amp;", "&")
+
+
+def test_words_used_in_another_sense_are_not_linked() -> None:
+    out = g.link_terms(page("<p>The Quality Assurance Sub-committee reads each measure's "
+                            "assurance.</p>"), GLOSS)
+    assert links(out) == [(f"{GLOSS}#assurance", "assurance")]
+
+
+def test_quartos_title_block_and_citation_appendix_are_not_linked() -> None:
+    doc = page('<header id="title-block-header"><p>Kappa, MAT</p></header>'
+               '<div id="quarto-appendix" class="default"><p>Quality Assurance, kappa</p></div>')
+    assert g.link_terms(doc, GLOSS) == doc
+
+
+def test_a_tier_is_linked_whole() -> None:
+    out = g.link_terms(page("<p>Tier-2 services and tier 3.</p>"), GLOSS)
+    assert links(out) == [(f"{GLOSS}#level-of-need", "Tier-2")]

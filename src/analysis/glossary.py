@@ -45,7 +45,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["GLOSSARY_FILE", "GLOSSARY_PAGE", "SKIP_CLASSES", "SKIP_TAGS", "Term",
+__all__ = ["GLOSSARY_FILE", "GLOSSARY_PAGE", "SKIP_CLASSES", "SKIP_IDS", "SKIP_TAGS", "Term",
            "glossary_markdown", "link_terms", "load_glossary", "terms_pattern"]
 
 #: The glossary's data file in the package's configuration.
@@ -64,6 +64,9 @@ SKIP_TAGS = frozenset({
 SKIP_CLASSES = frozenset({"sqa-version-bar", "sqa-provenance", "quarto-appendix",
                           "appendix", "visually-hidden", "sr-only", "finding-id",
                           "sqa-no-gloss"})
+#: ... and elements with these ids (Quarto's title block, appendix and table of contents).
+SKIP_IDS = frozenset({"title-block-header", "quarto-appendix", "quarto-citation", "TOC",
+                      "quarto-margin-sidebar"})
 #: Void elements: never have an end tag.
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
                    "meta", "param", "source", "track", "wbr"})
@@ -98,6 +101,7 @@ class Term:
     abbr: str = ""
     expansion: str = ""
     plural: str = ""
+    exclude: tuple[str, ...] = ()
 
     @property
     def is_abbreviation(self) -> bool:
@@ -108,7 +112,8 @@ class Term:
 def load_glossary(text: str | None = None) -> tuple[Term, ...]:
     """The glossary's terms, in the order of the file (``text``: a YAML text to read instead of
     the package's ``config/glossary.yml``). Refuses a file with a duplicate id or form, an
-    entry without a definition or source, or an abbreviation without its expansion."""
+    entry without a definition or source, or an abbreviation without its expansion. An entry's
+    ``exclude`` phrases are uses of its words in another sense, never linked."""
     if text is None:
         text = resources.files("analysis").joinpath("config", GLOSSARY_FILE).read_text("utf-8")
     data: dict[str, Any] = yaml.safe_load(text) or {}
@@ -123,7 +128,8 @@ def load_glossary(text: str | None = None) -> tuple[Term, ...]:
                  section=str(raw.get("section", "")),
                  forms=tuple(str(f) for f in raw.get("forms") or ()),
                  abbr=str(raw.get("abbr") or ""), expansion=str(raw.get("expansion") or ""),
-                 plural=str(raw.get("plural") or ""))
+                 plural=str(raw.get("plural") or ""),
+                 exclude=tuple(str(f) for f in raw.get("exclude") or ()))
         problems = []
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", t.id):
             problems.append("an id of lower-case letters, digits and dashes")
@@ -206,7 +212,19 @@ def _skips(tag: str, name: str) -> bool:
         return True
     if _attr(tag, "aria-hidden") == "true" or _attr(tag, "hidden") is not None:
         return True
+    if _attr(tag, "id") in SKIP_IDS:
+        return True
     return bool(_classes(tag) & SKIP_CLASSES)
+
+
+def _excluded(t: Term, text: str, start: int, end: int) -> bool:
+    """Whether the match ``text[start:end]`` is part of one of the term's ``exclude`` phrases
+    (the "Assurance" of "Quality Assurance Sub-committee" is not Making Data Count's)."""
+    for phrase in t.exclude:
+        for m in re.finditer(_form_regex(phrase), text, re.I):
+            if m.start() <= start and end <= m.end():
+                return True
+    return False
 
 
 def link_terms(page: str, glossary_href: str, terms: tuple[Term, ...] | None = None) -> str:
@@ -260,7 +278,7 @@ def link_terms(page: str, glossary_href: str, terms: tuple[Term, ...] | None = N
         pos = 0
         for hit in pattern.finditer(text):
             t = groups.get(hit.lastgroup or "")
-            if t is None or t.id in done:
+            if t is None or t.id in done or _excluded(t, text, hit.start(), hit.end()):
                 continue
             done.add(t.id)
             before = text[pos:hit.start()]
