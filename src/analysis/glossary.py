@@ -12,7 +12,8 @@ one to three sentences in plain English, its source). From it:
   the **first** use of each term becomes a link to its entry, and the first use of each
   abbreviation is expanded in words, "multi-agency team (MAT)", the letters marked
   ``<abbr title="...">`` and linked to the entry. ``publish.decorate`` runs it on every page
-  of a release but the glossary itself.
+  of a release but those of :data:`UNLINKED_PAGES` (the glossary, and the pages that quote
+  titles as they must be cited).
 
 Only text in ``<main>`` is touched, and never text in headings, links, code, table headers,
 navigation, headers and footers (the provenance footer among them), buttons, summaries,
@@ -46,13 +47,16 @@ from typing import Any
 import yaml
 
 __all__ = ["GLOSSARY_FILE", "GLOSSARY_PAGE", "SKIP_CLASSES", "SKIP_IDS", "SKIP_TAGS", "Term",
-           "glossary_markdown", "link_terms", "load_glossary", "terms_pattern"]
+           "UNLINKED_PAGES", "glossary_markdown", "link_terms", "load_glossary", "terms_pattern"]
 
 #: The glossary's data file in the package's configuration.
 GLOSSARY_FILE = "glossary.yml"
 #: The Glossary page of a release (at its top level).
 GLOSSARY_PAGE = "glossary.html"
 
+#: Pages never linked: the glossary itself, and the pages that quote the report's title and the
+#: releases' titles as they must be cited ("How to cite", "Versions").
+UNLINKED_PAGES = frozenset({GLOSSARY_PAGE, "cite.html", "changelog.html"})
 #: Elements whose text is never linked or expanded.
 SKIP_TAGS = frozenset({
     "a", "abbr", "button", "code", "dfn", "dt", "footer", "h1", "h2", "h3",

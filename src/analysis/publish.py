@@ -493,7 +493,7 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
     """Fill in the release's values and insert the version furniture and provenance into
     every page of a release (``site_dir``: the live site, to link only releases online), and
     link each page's first use of every glossary term (``glossary.link_terms``: not on the
-    Glossary page itself, and before the furniture, which is never linked).
+    pages of ``glossary.UNLINKED_PAGES``, and before the furniture, which is never linked).
     Returns the text the release adds to the rendered pages (its values, the list of releases,
     the provenance), for the publication gate."""
     js = resources.files("analysis").joinpath("templates", "site.js").read_text("utf-8")
@@ -523,7 +523,7 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
         depth = rel.count("/")
         to_release = "../" * depth or "./"
         to_site = "../" * (depth + 2)
-        if rel != glossary.GLOSSARY_PAGE:  # first use of each term linked, abbreviations said
+        if rel not in glossary.UNLINKED_PAGES:  # first use of each term linked, abbr. said
             text = glossary.link_terms(text, f"{'../' * depth}{glossary.GLOSSARY_PAGE}")
         head = (f'<meta name="sqa-version" content="{html.escape(release.version)}">\n'
                 f'<meta name="sqa-page" content="{html.escape(rel)}">\n'
