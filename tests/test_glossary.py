@@ -181,3 +181,14 @@ def test_quartos_title_block_and_citation_appendix_are_not_linked() -> None:
 def test_a_tier_is_linked_whole() -> None:
     out = g.link_terms(page("<p>Tier-2 services and tier 3.</p>"), GLOSS)
     assert links(out) == [(f"{GLOSS}#level-of-need", "Tier-2")]
+
+
+def test_after_a_count_the_words_follow_the_letters_so_no_count_of_children_appears() -> None:
+    """"3 CIN plans" must not become "3 child in need (CIN) plans", which reads as a count of
+    three children (``analysis.reporting.check``, rule 1)."""
+    from analysis.reporting.check import small_counts
+
+    out = g.link_terms(page("<p>In 3 CIN plans and 4 CP plans.</p>"), GLOSS)
+    text = re.sub(r"<[^>]+>", "", out)
+    assert "3 CIN (child in need) plans and 4 CP (child protection) plans" in text
+    assert not small_counts(text, 5)

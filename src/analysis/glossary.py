@@ -88,6 +88,10 @@ _TOKEN_RE = re.compile(
     r"|(?P<decl><[!?][^>]*>)"
     r"|(?P<text>[^<]+|<)",
     re.S | re.I)
+# A count just before an abbreviation: its words go after the letters, so that "3 CIN" never
+# reads "3 child in need (CIN)", a count of children (``analysis.reporting.check``'s rule 1).
+_COUNTED_RE = re.compile(r"(?<![\w.,])(\d+|one|two|three|four|five|six|seven|eight|nine|ten|"
+                         r"eleven|twelve)\s*$", re.I)
 _TAG_NAME_RE = re.compile(r"</?([A-Za-z][^\s/>]*)")
 _ATTR_RE = re.compile(r"""([^\s"'=<>/]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+))?""")
 
@@ -299,6 +303,8 @@ def link_terms(page: str, glossary_href: str, terms: tuple[Term, ...] | None = N
                         f'{html.escape(t.expansion)}">{html.escape(word)}</abbr></a>')
                 if spelled:
                     pieces.append(link)
+                elif _COUNTED_RE.search(said):  # "3 CIN plans": "3 CIN (child in need) plans"
+                    pieces.append(f"{link} ({html.escape(words, quote=False)})")
                 else:
                     if not said or said[-1] in ".!?:" or said.endswith(("\u2022", "-")):
                         words = words[:1].upper() + words[1:]
