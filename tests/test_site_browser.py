@@ -406,3 +406,79 @@ def test_the_board_pages_open_with_their_findings_first_and_icons_in_words(page,
     assert page.locator("img").count() >= 4
     visit(page, site, f"v/{NEW}/actions.html")
     assert "Overdue" in page.locator("body").inner_text()
+
+
+#: Where the glossary never links (``analysis.glossary.SKIP_TAGS``, ``SKIP_CLASSES``,
+#: ``SKIP_IDS``): a word found there first is not the page's first use in its main text.
+NOT_MAIN_TEXT = (
+    "a, abbr, button, code, dfn, dt, footer, h1, h2, h3, h4, h5, h6, header, kbd, label, math, "
+    "nav, option, pre, samp, select, summary, svg, textarea, th, thead, var, "
+    "[aria-hidden='true'], [hidden], .sqa-version-bar, .sqa-provenance, .quarto-appendix, "
+    ".appendix, .visually-hidden, .sr-only, .finding-id, .sqa-no-gloss, #title-block-header, "
+    "#quarto-appendix, #quarto-citation, #TOC, #quarto-margin-sidebar")
+
+FIRST_USE = """([source, flags, skip]) => {
+  const re = new RegExp(source, flags);
+  const main = document.querySelector('main');
+  const walk = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    if (!re.test(n.data)) continue;
+    const el = n.parentElement;
+    const link = el.closest('a.sqa-gloss');
+    if (link) {
+      const abbr = el.closest('abbr');
+      return {linked: true, href: link.href,
+              title: abbr ? abbr.getAttribute('title') : null,
+              before: link.previousSibling ? link.previousSibling.textContent.slice(-60) : ''};
+    }
+    if (el.closest(skip)) continue;
+    return {linked: false, text: n.data.slice(0, 120)};
+  }
+  return null;
+}"""
+
+
+def test_glossary_terms_are_linked_and_abbreviations_spelled_out_on_first_use(
+        page, site: Site) -> None:
+    """Issue 15, item 3: on every round page of the latest release, the first use of a term in
+    the main text links to its glossary entry, and an abbreviation's first use is spelled out
+    ("multi-agency team (MAT)") and marked; every glossary link lands on an entry."""
+    from analysis.glossary import load_glossary
+
+    terms = load_glossary()
+    visit(page, site, f"v/{NEW}/glossary.html")
+    anchors = set(page.eval_on_selector_all("dt[id]", "els => els.map(e => e.id)"))
+    assert anchors == {t.id for t in terms}
+    words = {"kappa": (r"(?<![\w-])kappa(?!\w)", "i"), "MAT": (r"(?<![\w-])MATs?(?![\w-])", ""),
+             "YPRRP": (r"(?<![\w-])YPRRP(?![\w-])", ""), "XmR": (r"(?<![\w-])XmR(?!\w)", "i"),
+             "censored": (r"(?<![\w-])censored(?!\w)", "i")}
+    expansion = {t.abbr: t.expansion for t in terms if t.abbr}
+    found = dict.fromkeys(words, 0)
+    problems = []
+    rounds = [rel for rel in site.pages(NEW) if rel.startswith("rounds/")]
+    for rel in rounds:
+        visit(page, site, f"v/{NEW}/{rel}")
+        for word, (source, flags) in words.items():
+            first = page.evaluate(FIRST_USE, [source, flags, NOT_MAIN_TEXT])
+            if first is None:
+                continue
+            found[word] += 1
+            if not first["linked"]:
+                problems.append(f"{rel}: the first {word!r} is not linked: {first['text']!r}")
+                continue
+            if not first["href"].startswith(f"{site.url}/v/{NEW}/glossary.html#"):
+                problems.append(f"{rel}: {word!r} links to {first['href']}")
+            if word in expansion:
+                if first["title"] != expansion[word]:
+                    problems.append(f"{rel}: {word!r} is not marked as an abbreviation")
+                if expansion[word].casefold() not in first["before"].casefold():
+                    problems.append(f"{rel}: {word!r} is not spelled out ({first['before']!r})")
+        hrefs = page.eval_on_selector_all(
+            "main a.sqa-gloss", "els => els.map(e => e.href)")  # resolved: Quarto's JS
+        problems += [f"{rel}: a glossary link leads to {h}" for h in hrefs  # rewrites hrefs
+                     if not h.startswith(f"{site.url}/v/{NEW}/glossary.html#")]
+        ids = [h.split("#", 1)[1] for h in hrefs]
+        problems += [f"{rel}: {i} linked twice" for i in set(ids) if ids.count(i) > 1]
+        problems += [f"{rel}: link to a missing entry {i}" for i in set(ids) - anchors]
+    assert not problems, "\n".join(problems)
+    assert all(found.values()), found  # each word is used on some round page

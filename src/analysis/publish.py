@@ -6,13 +6,14 @@
    notebook failed is refused) and the static pages of ``site/``;
 2. render them (:mod:`analysis.render`) with **Quarto** when ``quarto`` is on PATH (a staged
    website project, execution disabled: papermill already executed the notebooks), or with
-   **nbconvert** otherwise (same pages, plainer layout, a notice on every page saying so);
+   **nbconvert** otherwise (same pages, plainer layout; the provenance footer names the engine);
    unchanged pages come from a content-keyed render cache; the engine's own output is kept in
    a log next to the release;
 3. add to every page: the release's version and date (rendered as placeholders), version
-   switcher, old-release notice, ``rel=canonical`` to the latest copy, "how to cite" link and
-   a provenance footer (release, git commit, SHA-256 of inputs, parameters, run time, package
-   versions, engine);
+   switcher, old-release notice, ``rel=canonical`` to the latest copy, "how to cite" link,
+   links from the first use of each glossary term to the Glossary page and abbreviations
+   spelled out on first use (:mod:`analysis.glossary`), and a provenance footer (release, git
+   commit, SHA-256 of inputs, parameters, run time, package versions, engine);
 4. verify the release (:mod:`analysis.verify`): every page listed exists, is whole and has
    its title, finding ids and figures; every local reference resolves; Quarto's search index
    lists every page. Any problem refuses the release (exit 1), naming each page;
@@ -50,7 +51,7 @@ from typing import Any
 
 import yaml
 
-from . import gate, locks, pipeline, sitetx, verify
+from . import gate, glossary, locks, pipeline, sitetx, verify
 from . import render as rendering
 from .gate import Sensitive, public_dates, scan_site, sensitive_values
 from .provenance import (
@@ -192,6 +193,8 @@ def collect_pages(root: Path, rounds: list[dict[str, Any]]) -> list[Page]:
         pages.append(Page(out=p.stem + ".html", title=_front_title(p) or p.stem, source=p))
     pages.append(Page(out="dictionary.html", title="Data dictionary",
                       text=dictionary_markdown(root / "reports" / rendering.RENDER_CACHE)))
+    pages.append(Page(out=glossary.GLOSSARY_PAGE, title="Glossary",
+                      text=glossary.glossary_markdown()))
     board = board_pages(root, rounds)
     pages += board.pop("site")
     for rd in sorted(rounds, key=lambda r: str(r.get("date", "")), reverse=True):
@@ -488,7 +491,9 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
              engine: str, releases: list[dict[str, Any]], site_dir: Path | None = None
              ) -> str:
     """Fill in the release's values and insert the version furniture and provenance into
-    every page of a release (``site_dir``: the live site, to link only releases online).
+    every page of a release (``site_dir``: the live site, to link only releases online), and
+    link each page's first use of every glossary term (``glossary.link_terms``: not on the
+    pages of ``glossary.UNLINKED_PAGES``, and before the furniture, which is never linked).
     Returns the text the release adds to the rendered pages (its values, the list of releases,
     the provenance), for the publication gate."""
     js = resources.files("analysis").joinpath("templates", "site.js").read_text("utf-8")
@@ -518,6 +523,8 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
         depth = rel.count("/")
         to_release = "../" * depth or "./"
         to_site = "../" * (depth + 2)
+        if rel not in glossary.UNLINKED_PAGES:  # first use of each term linked, abbr. said
+            text = glossary.link_terms(text, f"{'../' * depth}{glossary.GLOSSARY_PAGE}")
         head = (f'<meta name="sqa-version" content="{html.escape(release.version)}">\n'
                 f'<meta name="sqa-page" content="{html.escape(rel)}">\n'
                 f'<meta name="sqa-site-root" content="{to_site}">\n'

@@ -28,7 +28,8 @@ time so that the page Quarto cannot render is named. Quarto's output and warning
 log that ``publish`` keeps next to the release.
 
 **nbconvert** (https://nbconvert.readthedocs.io/): the same pages in a plainer template,
-navigation read from ``_quarto.yml``, a notice on every page saying so.
+navigation read from ``_quarto.yml``. Nothing on a page tells the reader which engine drew
+it (a note to developers, not to readers: issue 15, item 7); the provenance footer names it.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["DATE_FORMAT", "DATE_TOKEN", "DATE_TOKEN_LONG", "ENGINE_NOTICE", "FIGURE_RE",
+__all__ = ["DATE_FORMAT", "DATE_TOKEN", "DATE_TOKEN_LONG", "FIGURE_RE",
            "FRONT_RE", "Page", "QUARTO_THEME", "QUARTO_TIMEOUT", "RELEASES_TOKEN", "RENDER_CACHE",
            "RenderError", "RenderReport", "TOKENS", "VERSION_TOKEN", "choose_engine",
            "citation_id", "hidden_component", "html_link", "navbar", "quarto_config",
@@ -67,8 +68,6 @@ DATE_FORMAT = "D MMMM YYYY"  # Quarto's date-format (dayjs) for DATE_TOKEN_LONG
 RELEASES_TOKEN = "SQARELEASELIST"
 TOKENS = (VERSION_TOKEN, DATE_TOKEN, DATE_TOKEN_LONG, RELEASES_TOKEN)
 
-ENGINE_NOTICE = ("This page was rendered with nbconvert because Quarto was not available on the "
-                 "machine that built it; content and figures are the same, the layout is plainer.")
 RENDER_CACHE = ".render-cache"
 QUARTO_THEME = "sqa-theme.scss"
 QUARTO_TIMEOUT = 900  # seconds for one `quarto render`; a hung render is a failed page
@@ -257,7 +256,6 @@ def render_nbconvert(pages: list[Page], out_dir: Path, cfg: dict[str, Any], cach
 <nav aria-label="Site"><ul>{links}</ul></nav>
 </header>
 <main id="main">
-<div class="sqa-engine-notice" role="note">{html.escape(ENGINE_NOTICE)}</div>
 {body}
 </main>
 </body>
