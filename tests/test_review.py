@@ -913,3 +913,15 @@ def test_the_previous_round_is_named_and_dated_and_change_summarised_by_the_chan
     assert text.startswith("**Since Repeat round, 2024/25, 31 March 2025:**")
     assert "1 rose (A)" in text and "for 1 the data cannot tell" in text
     assert "1 could not be compared" in text
+
+
+def test_themes_and_cases_held_too_low_are_one_table_with_the_reading_said_per_row() -> None:
+    co = pd.DataFrame({"theme_label": ["Siblings", "Rare"], "with_theme_too_low": [2, math.nan],
+                       "too_low": [6, 6], "with_theme_others": [4, math.nan],
+                       "others": [23, 3], "difference": [0.16, math.nan],
+                       "ci_low": [-0.2, math.nan], "ci_high": [0.5, math.nan],
+                       "p_value": [0.3, math.nan]})
+    t = rr.cooccurrence_display(co)
+    assert list(t["Reading"]) == ["the data cannot tell", "too few to compare"]
+    assert t["Cases held too low"].iloc[0] == "2 of 6"
+    assert "too few to report" in t["Other cases"].iloc[1]  # 3 others: no count (rule 1)

@@ -511,3 +511,39 @@ def findings_html(findings: list[Any]) -> str:
                        f'<p class="finding-id">Findings {ids}</p></div>')
         i = j + 1
     return "".join(out)
+
+
+def cooccurrence_display(co: pd.DataFrame) -> pd.DataFrame:
+    """``review.theme_cooccurrence`` as one table (the sentence "the data cannot tell..." said
+    once in the column "Reading", not once per theme): each theme's count among the cases held
+    too low and among the others (rule 1: a group under the minimum has no count), the
+    difference with its interval, Fisher's exact p and the reading under
+    :data:`analysis.reporting.CHANGE_RULE`."""
+    from .words import direction
+
+    def cell(x: float, n: float) -> str:
+        if not reportable(n) or _isna(x):
+            return _count_cell(math.nan, n) if not reportable(n) else "–"
+        return _count_cell(x, n)
+
+    def reading(r: Any) -> str:
+        if _isna(r.difference):
+            return "too few to compare" if r.too_low and r.others else "no comparison"
+        way = direction(r.ci_low, r.ci_high, r.p_value)
+        return {"up": "more common when held too low",
+                "down": "less common when held too low"}.get(way, "the data cannot tell")
+
+    return pd.DataFrame({
+        "Theme": co["theme_label"],
+        "Cases held too low": [cell(x, n) for x, n in
+                               zip(co["with_theme_too_low"], co["too_low"], strict=True)],
+        "Other cases": [cell(x, n) for x, n in
+                        zip(co["with_theme_others"], co["others"], strict=True)],
+        "Difference (points, 95% interval)": [
+            "–" if _isna(r.difference) else
+            f"{points(r.difference, signed=True, unit=False)} "
+            f"({points(r.ci_low, signed=True, unit=False)} to "
+            f"{points(r.ci_high, signed=True, unit=False)})" for r in co.itertuples()],
+        "Fisher's exact p": [p_value(p, missing="–") for p in co["p_value"]],
+        "Reading": [reading(r) for r in co.itertuples()],
+    })
