@@ -879,7 +879,7 @@ def test_the_sample_size_sentence_is_said_once_for_a_section_only_when_an_interv
         ) -> None:
     wide = pd.DataFrame({"n": [6, 6, 2], "ci_low": [0.2, 0.4, 0.0], "ci_high": [0.8, 0.95, 1.0]})
     note = rr.sample_size_note(wide)
-    assert note.count("would be needed") == 1 and "2 of the shares" in note  # n=2 not counted
+    assert note.count("would be needed") == 1 and "2 of these intervals" in note  # n=2 not counted
     narrow = pd.DataFrame({"n": [50], "ci_low": [0.67], "ci_high": [0.89]})
     assert rr.sample_size_note(narrow) == ""
 

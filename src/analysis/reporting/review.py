@@ -93,9 +93,8 @@ def sample_size_note(results: pd.DataFrame, confidence: float = 0.95, n_col: str
     if not any(wide):
         return ""
     need = pr.n_for_interval_width(0.10, p=0.5, confidence=confidence)
-    return (f"**How firm.** {sum(wide)} of the shares in this section have an interval wider "
-            f"than {pr.WIDE * 100:g} percentage points; a sample of about {need} cases would be "
-            "needed to estimate any one of them to within ±10 percentage points.")
+    return (f"**How firm.** {sum(wide)} of these intervals are wider than {pr.WIDE * 100:g} "
+            f"points: a sample of about {need} cases would be needed for ±10 points.")
 
 
 def describe_share(ci: pr.ProportionCI, weighted: bool, noun: str, outcome: str,
