@@ -438,3 +438,26 @@ def test_publish_refuses_when_a_raw_export_the_gate_must_read_is_gone(project: P
     with pytest.raises(publish.ReleaseCheckError, match="not there any more"):
         publish.publish(project, "1.0", engine="nbconvert", say=quiet)
     assert not (project / "reports" / "site" / "versions.json").exists()
+
+
+def test_the_findings_index_is_grouped_by_round_latest_first_then_page_reproduction_last(
+        ) -> None:
+    rows = [{"finding_id": "HK2011-FRT-X", "round": "new", "page": "hackney_2011_reproduction",
+             "text": "The report: “In all cases” (p. 7). All 6 cases met it. True of them."},
+            {"finding_id": "T2-OLD", "round": "old", "page": "tier2_case_review",
+             "text": "3 of 9 met it. Weighted to all: 40%."},
+            {"finding_id": "T2-NEW", "round": "new", "page": "tier2_case_review",
+             "text": "5 of 9 met it (56%, 95% CI 27% to 81%). Second sentence."}]
+    rounds = [{"round": "old", "title": "Old round", "date": "2025-03-31"},
+              {"round": "new", "title": "New round", "date": "2026-03-31"}]
+    titles = {("new", "tier2_case_review"): "Tier-2 case review",
+              ("old", "tier2_case_review"): "Tier-2 case review",
+              ("new", "hackney_2011_reproduction"): "Reproducing Hackney 2011"}
+    md = publish.findings_markdown(rows, rounds, titles)
+    new, old, again = (md.index("## New round (2026-03-31)"), md.index("## Old round (2025-03-31)"),
+                       md.index("## The Hackney 2011 reproduction"))
+    assert new < old < again
+    assert "### Tier-2 case review" in md and "findings-new.csv" in md
+    assert "- [T2-NEW](rounds/new/tier2_case_review.html#T2-NEW): 5 of 9 met it (56%, 95% CI " \
+           "27% to 81%)." in md and "Second sentence" not in md
+    assert "(rounds/new/hackney_2011_reproduction.html#HK2011-FRT-X): All 6 cases met it." in md

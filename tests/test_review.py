@@ -201,7 +201,8 @@ def test_wording_rules_on_edge_cases(met: int, n: int, word: str, fragment: str)
     r = res[res.standard == "referral_appropriate"].iloc[0]
     assert r.word == word
     assert fragment in r.text
-    assert "A sample of about 97 cases would be needed" in r.text  # every n=6 interval is wide
+    assert "would be needed" not in r.text  # said once per section, not per finding
+    assert "about 97 cases would be needed" in rr.sample_size_note(res)  # every n=6 is wide
 
 
 def test_wording_fewer_than_most_needs_the_interval_above_one_half() -> None:
@@ -290,7 +291,7 @@ def test_overall_share_is_design_weighted_when_the_sample_is_not_self_weighting(
     wt = fr["design_weight"].to_numpy()
     assert overall.weighted and overall.estimate == pytest.approx(np.sum(wt * y) / np.sum(wt))
     assert overall.n_eff < overall.n == 29
-    assert "Weighting each case by the number of cases it stands for" in overall.text
+    assert "Weighted to all the cases of these services" in overall.text
     assert overall.text.startswith("23 of 29 audited cases had a referral judged appropriate.")
     # within a service every case has the same weight: plain counts and Wilson intervals
     frt = res.loc[("first_response_team", "referral_appropriate")]
@@ -880,3 +881,55 @@ def test_no_case_held_too_low_and_no_referral_to_tier_3_are_said_in_words() -> N
     assert co["text"].str.contains("no comparison possible").all()
     delay = rv.delay_to_tier3(cases, pd.Timestamp("2026-03-31"))
     assert not delay.referred and "cannot be estimated" in delay.text
+
+
+def test_the_sample_size_sentence_is_said_once_for_a_section_only_when_an_interval_is_wide(
+        ) -> None:
+    wide = pd.DataFrame({"n": [6, 6, 2], "ci_low": [0.2, 0.4, 0.0], "ci_high": [0.8, 0.95, 1.0]})
+    note = rr.sample_size_note(wide)
+    assert note.count("would be needed") == 1 and "2 of these intervals" in note  # n=2 not counted
+    narrow = pd.DataFrame({"n": [50], "ci_low": [0.67], "ci_high": [0.89]})
+    assert rr.sample_size_note(narrow) == ""
+
+
+def test_one_line_says_why_a_weighted_and_an_unweighted_figure_differ_and_which_is_headline(
+        ) -> None:
+    line = rr.weighted_note("15 of 29")
+    assert '"15 of 29"' in line and "headline" in line and "weighted" in line
+    assert "as sampled" in line and "unweighted" in line
+
+
+def test_findings_with_the_same_words_share_one_sentence_and_keep_every_anchor() -> None:
+    from analysis.findings import Finding
+
+    few = [Finding(f"T2-FIP-{k}", text="3 FiP cases audited: too few to report.")
+           for k in ("A", "B", "C")]
+    html = rr.findings_html([Finding("T2-ALL-A", text="15 of 29 met it."), *few])
+    assert html.count("too few to report") == 1
+    for fid in ("T2-ALL-A", "T2-FIP-A", "T2-FIP-B", "T2-FIP-C"):
+        assert f'id="{fid}"' in html and f'href="#{fid}"' in html
+
+
+def test_the_previous_round_is_named_and_dated_and_change_summarised_by_the_change_rule(
+        ) -> None:
+    words = rr.previous_round_words("the repeat round", "Repeat round, 2024/25", "2025-03-31")
+    assert words == "Repeat round, 2024/25, 31 March 2025"
+    assert rr.previous_round_words("the repeat round") == "the repeat round"
+    change = pd.DataFrame({"standard_label": ["A", "B", "C"],
+                           "change": ["rose", "cannot tell", "too few to compare"]})
+    text = rr.change_summary(change, words)
+    assert text.startswith("**Since Repeat round, 2024/25, 31 March 2025:**")
+    assert "1 rose (A)" in text and "for 1 the data cannot tell" in text
+    assert "1 could not be compared" in text
+
+
+def test_themes_and_cases_held_too_low_are_one_table_with_the_reading_said_per_row() -> None:
+    co = pd.DataFrame({"theme_label": ["Siblings", "Rare"], "with_theme_too_low": [2, math.nan],
+                       "too_low": [6, 6], "with_theme_others": [4, math.nan],
+                       "others": [23, 3], "difference": [0.16, math.nan],
+                       "ci_low": [-0.2, math.nan], "ci_high": [0.5, math.nan],
+                       "p_value": [0.3, math.nan]})
+    t = rr.cooccurrence_display(co)
+    assert list(t["Reading"]) == ["the data cannot tell", "too few to compare"]
+    assert t["Cases held too low"].iloc[0] == "2 of 6"
+    assert "too few to report" in t["Other cases"].iloc[1]  # 3 others: no count (rule 1)

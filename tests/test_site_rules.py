@@ -212,3 +212,17 @@ def test_the_demo_round_keeps_the_rules_on_every_page_and_csv(demo_project: Path
 
 def test_the_demo_site_keeps_the_rules_on_every_page(demo_site: Path) -> None:
     assert release_problems(demo_site / "latest") == []
+
+
+def test_no_round_page_of_the_demo_site_is_over_the_word_budget(demo_site: Path) -> None:
+    """Issue 15: a round page opens with what it found and stays short enough to read; the
+    words of its main content (``analysis.verify.main_words``) are at most
+    ``analysis.verify.WORD_BUDGET`` on every round page of the latest release, with each
+    engine."""
+    from analysis.verify import WORD_BUDGET, main_words
+
+    pages = sorted((demo_site / "latest" / "rounds").rglob("*.html"))
+    assert len(pages) >= 8  # three rounds, each with its review pages
+    over = {str(p.relative_to(demo_site / "latest")): n for p in pages
+            if (n := main_words(p.read_text(encoding="utf-8"))) > WORD_BUDGET}
+    assert over == {}

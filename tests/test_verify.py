@@ -155,3 +155,13 @@ def test_a_heading_run_into_the_paragraph_after_it_is_named(release, tmp_path: P
     assert check(out, site, expect) == [
         "rounds/r1/summary.html: 2 of 2 heading(s) of the notebook are not headings of the "
         "page (lost, or run into the text after them)"]
+
+
+def test_the_words_of_a_page_are_those_of_its_main_content_without_scripts() -> None:
+    from analysis.verify import WORD_BUDGET, main_words
+
+    page = ("<html><body><nav>Home Findings Methods</nav><main><h1>Title here</h1>"
+            "<p>Three more words</p><script>var a = 1;</script></main></body></html>")
+    assert main_words(page) == 5
+    assert main_words("<html><body><p>no main here</p></body></html>") == 3
+    assert WORD_BUDGET == 6000

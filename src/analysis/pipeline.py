@@ -117,6 +117,9 @@ def base_parameters(rnd: Round) -> dict[str, Any]:
         "output_dir": str(rnd.report_dir / "outputs"),
         "internal_dir": str(rnd.processed_dir / "internal"), "scale": rnd.scale or "hackney",
         "standards_file": _standards_name(rnd),
+        # the round before this one, named and dated on the pages ("" for a first round)
+        "previous_round_title": rnd.previous.title if rnd.previous else "",
+        "previous_round_date": rnd.previous.date.isoformat() if rnd.previous else "",
     }
 
 

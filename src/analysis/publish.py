@@ -349,13 +349,39 @@ def write_findings_downloads(out_dir: Path, rows: list[dict[str, str]], version:
     return written
 
 
-def findings_markdown(rows: list[dict[str, str]]) -> str:
+#: The page of the 2011 reproduction: listed apart, at the end of the findings index (it
+#: re-derives a published report's figures, not the round's own audit).
+REPRODUCTION_PAGE = "hackney_2011_reproduction"
+
+_SENTENCE_END = re.compile(r"(?<!\bp\.)(?<=[.!?])\s+(?=[A-Z])")
+
+
+def finding_headline(text: str) -> str:
+    """The first sentence of a finding, for the findings index (the whole finding is on its
+    page). A reproduction finding opens with the report's own words ("The report: “…”
+    (p. 5).") and is listed by what its numbers support, the sentence after the quote."""
+    text = " ".join(str(text).split())
+    quoted = re.match(r"The report: “[^”]*” \(p\. [^)]*\)\.\s+", text)
+    if quoted and len(text) > quoted.end():
+        text = text[quoted.end():]
+    return _SENTENCE_END.split(text, maxsplit=1)[0]
+
+
+def findings_markdown(rows: list[dict[str, str]], rounds: list[dict[str, str]] | None = None,
+                      titles: dict[tuple[str, str], str] | None = None) -> str:
     """The findings index (the release's version is filled in after rendering), with each
-    round's findings offered as CSV and Excel files (``write_findings_downloads``)."""
+    round's findings offered as CSV and Excel files (``write_findings_downloads``).
+
+    Grouped as readers need it (issue 15): by round, the latest-dated round first (``rounds``:
+    ``{round, title, date}`` of ``round.json``), and within a round by page (``titles``: a
+    page's title by (round, page)), the Hackney 2011 reproduction apart at the end; each group
+    a heading, each finding its id (a link to it on its page) and its first sentence
+    (:func:`finding_headline`)."""
     lines = ["---", "title: Findings index", "---", "",
-             f"Every finding of report version **{VERSION_TOKEN}** with its stable identifier. "
-             "Cite a finding as *finding ID, report version X* (see [How to cite](cite.html)).",
-             ""]
+             f"Every finding of report version **{VERSION_TOKEN}** with its stable identifier, "
+             "the latest round first. Each line gives a finding's first sentence; the link opens "
+             "the whole finding on its page. Cite a finding as *finding ID, report version X* "
+             "(see [How to cite](cite.html)).", ""]
     if not rows:
         return "\n".join(lines + ["No findings were recorded by the rounds in this release."])
     lines += ["Each round's findings as a file, with the same rules as the pages (a group too "
@@ -365,13 +391,44 @@ def findings_markdown(rows: list[dict[str, str]]) -> str:
         lines.append(f"- Round {name}: [findings as CSV]({DOWNLOADS_DIR}/findings-{rnd}.csv), "
                      f"[findings as Excel]({DOWNLOADS_DIR}/findings-{rnd}.xlsx)")
     lines.append("")
-    lines += ["| finding | round | statement |", "|---|---|---|"]
+    info = {r["round"]: r for r in rounds or []}
+    titles = dict(titles or {})
+    order = sorted(findings_downloads(rows), key=lambda r: (info.get(r, {}).get("date", ""), r),
+                   reverse=True)
+
+    def heading(rnd: str) -> str:
+        r = info.get(rnd, {})
+        what = r.get("title") or f"Round {rnd}"
+        return html.escape(f"{what} ({r['date'][:10]})" if r.get("date") else what)
+
+    def group(rnd: str, page: str, found: list[dict[str, str]], level: str) -> list[str]:
+        title = titles.get((rnd, page), page.replace("_", " ").capitalize() if page else "")
+        out = [f"{level} {html.escape(title)}", ""] if title else []
+        for r in found:
+            fid = html.escape(r.get("finding_id", ""))
+            link = f"[{fid}](rounds/{rnd}/{page}.html#{fid})" if page else fid
+            out.append(f"- {link}: {html.escape(finding_headline(r.get('text', '')))}")
+        return out + [""]
+
+    by: dict[tuple[str, str], list[dict[str, str]]] = {}
     for r in rows:
-        fid = html.escape(r.get("finding_id", ""))
-        page = r.get("page", "")
-        link = f"[{fid}](rounds/{r.get('round', '')}/{page}.html#{fid})" if page else fid
-        text = html.escape(r.get("text", "")).replace("|", "&#124;")
-        lines.append(f"| {link} | {html.escape(r.get('round', ''))} | {text} |")
+        by.setdefault((r.get("round", ""), r.get("page", "")), []).append(r)
+    for rnd in order:
+        pages = [pg for (rd, pg) in by if rd == rnd and pg != REPRODUCTION_PAGE]
+        if not pages:
+            continue
+        lines += [f"## {heading(rnd)}", ""]
+        for pg in pages:
+            lines += group(rnd, pg, by[(rnd, pg)], "###")
+    again = [rd for rd in order if (rd, REPRODUCTION_PAGE) in by]
+    if again:
+        lines += ["## The Hackney 2011 reproduction", "",
+                  "The 2011 report's own figures re-derived with this project's methods: not "
+                  "findings of a round's audit.", ""]
+        for rnd in again:
+            title = f"{titles.get((rnd, REPRODUCTION_PAGE), 'Reproduction')}, round {rnd}"
+            titles[(rnd, REPRODUCTION_PAGE)] = title
+            lines += group(rnd, REPRODUCTION_PAGE, by[(rnd, REPRODUCTION_PAGE)], "###")
     return "\n".join(lines)
 
 
@@ -651,7 +708,10 @@ def _publish(root: Path, version: str | None, title: str | None, notes: Path | N
     pages = collect_pages(root, rds)
     findings = findings_table(root, rds)
     pages += [
-        Page(out="findings.html", title="Findings index", text=findings_markdown(findings)),
+        Page(out="findings.html", title="Findings index",
+             text=findings_markdown(findings, release.rounds,
+                                    {(p.round, Path(p.out).stem): p.title for p in pages
+                                     if p.round})),
         Page(out="cite.html", title="How to cite this report",
              text=cite_markdown(cfg, f"{site_url}/v/{VERSION_TOKEN}/")),
         Page(out="changelog.html", title="Versions", text=changelog_markdown()),

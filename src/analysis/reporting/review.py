@@ -11,6 +11,7 @@ formatter (:mod:`analysis.reporting.numbers`). The computations stay in
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -32,37 +33,75 @@ from .words import CENSORED_NOTE
 if TYPE_CHECKING:
     from ..review.delay import DelayResult
 
-__all__ = ["auditor_agreement_table", "change_display", "data_sentence", "delay_reading",
-           "delay_service_display", "delay_text", "describe_share", "officers_sentence",
-           "reproduction_display",
-           "results_display", "sample_display", "service_summary", "share_word",
-           "standards_matrix", "themes_display", "tier_display", "weighted_sentence"]
+__all__ = ["WEIGHTED_NOTE", "auditor_agreement_table", "change_display", "change_summary",
+           "data_sentence", "delay_reading", "delay_service_display", "delay_text",
+           "describe_share", "findings_html", "officers_sentence", "previous_round_words",
+           "reproduction_display", "results_display", "sample_display", "sample_size_note",
+           "service_summary", "share_word", "standards_matrix", "themes_display", "tier_display",
+           "weighted_note", "weighted_sentence"]
 
 
 def weighted_sentence(ci: pr.ProportionCI, noun: str, outcome: str, confidence: float) -> str:
     """Wording for a design-weighted proportion: the unweighted count first (what the auditors
-    saw), then the weighted estimate with its interval and effective sample size."""
+    saw), then the weighted estimate (the headline) with its interval and effective sample
+    size.  Why the two differ is said once per section (:func:`weighted_note`); what a firmer
+    answer would take, likewise (:func:`sample_size_note`)."""
     lvl = f"{confidence * 100:g}%"
     if ci.n == 0:
         return f"No {noun} cases could be judged."
     if not reportable(ci.n):
         return _sentence(too_few(ci.n, f"{noun} cases"))
     head = f"{ci.successes} of {ci.n} {noun} cases {outcome}."
-    text = (f"{head} Weighting each case by the number of cases it stands for (the services "
-            f"were sampled at different rates), an estimated {pct(ci.estimate)} of all the "
-            f"cases of these services ({lvl} CI {pct(ci.ci_low)} to {pct(ci.ci_high)}; "
+    return (f"{head} Weighted to all the cases of these services: an estimated "
+            f"{pct(ci.estimate)} ({lvl} CI {pct(ci.ci_low)} to {pct(ci.ci_high)}; "
             f"effective sample size {number(ci.n_eff, 0)}).")
-    if ci.width > pr.WIDE:
-        need = pr.n_for_interval_width(0.10, p=0.5, confidence=confidence)
-        text += (f" A sample of about {need} cases would be needed to estimate this to within "
-                 "±10 percentage points.")
-    return text
+
+
+#: The line said wherever a weighted and an unweighted figure of the same standard meet
+#: (issue 15): why they differ, and which one is the headline.
+WEIGHTED_NOTE = ("Two figures for one standard: the count (\"15 of 29\") is the audited cases "
+                 "as sampled; the weighted percentage counts each audited case for the number "
+                 "of its service's cases it stands for (services were sampled at different "
+                 "rates), so it estimates all the cases of these services and is the headline. "
+                 "The change since the last round compares the counts of audited cases "
+                 "(unweighted), so its percentages can differ from the headline.")
+
+
+def weighted_note(example: str | None = None) -> str:
+    """:data:`WEIGHTED_NOTE`, with the section's own first count as its example (``"15 of 29"``)
+    when given, said once where weighted shares and unweighted counts of a standard meet."""
+    text = WEIGHTED_NOTE
+    if example:
+        text = text.replace("\"15 of 29\"", f"\"{example}\"")
+    else:
+        text = text.replace(" (\"15 of 29\")", "")
+    return f"**Weighted and unweighted.** {text}"
+
+
+def sample_size_note(results: pd.DataFrame, confidence: float = 0.95, n_col: str = "n") -> str:
+    """The sample-size sentence said once for a section (not once per finding): when any
+    reportable share of ``results`` has an interval wider than ``proportions.WIDE``, how many
+    cases a share to within ±10 points would need (Cochran 1977, at the conservative p = 0.5:
+    ``proportions.n_for_interval_width``); "" when none is that wide."""
+    if results is None or not len(results) or "ci_low" not in results:
+        return ""
+    n = pd.to_numeric(results[n_col], errors="coerce")
+    width = pd.to_numeric(results["ci_high"], errors="coerce") - pd.to_numeric(
+        results["ci_low"], errors="coerce")
+    wide = [reportable(int(k)) and w > pr.WIDE for k, w in zip(n.fillna(0), width.fillna(0),
+                                                              strict=True)]
+    if not any(wide):
+        return ""
+    need = pr.n_for_interval_width(0.10, p=0.5, confidence=confidence)
+    return (f"**How firm.** {sum(wide)} of these intervals are wider than {pr.WIDE * 100:g} "
+            f"points: a sample of about {need} cases would be needed for ±10 points.")
 
 
 def describe_share(ci: pr.ProportionCI, weighted: bool, noun: str, outcome: str,
                    confidence: float, method: str, audited: int | None = None) -> str:
-    """The sentence of a finding: ``proportions.describe_proportion`` (small-n and wide-interval
-    rules) for an unweighted count, ``weighted_sentence`` for a design-weighted one.  When only
+    """The sentence of a finding: ``proportions.describe_proportion`` (small-n rule; the
+    wide-interval sentence is said once per section, :func:`sample_size_note`) for an
+    unweighted count, ``weighted_sentence`` for a design-weighted one.  When only
     one of several audited cases could be judged, the sentence says so (rather than that one
     case was audited)."""
     if not reportable(ci.n):
@@ -74,7 +113,7 @@ def describe_share(ci: pr.ProportionCI, weighted: bool, noun: str, outcome: str,
         return weighted_sentence(ci, noun, outcome, confidence)
     return pr.describe_proportion(ci.successes, ci.n, noun="cases", service=noun,
                                   confidence=confidence, method=method,  # type: ignore[arg-type]
-                                  outcome=outcome)
+                                  outcome=outcome, wide=math.inf)
 
 
 def _sentence(text: str) -> str:
@@ -249,17 +288,20 @@ def change_display(ch: pd.DataFrame) -> pd.DataFrame:
 
 
 def reproduction_display(rep: pd.DataFrame) -> pd.DataFrame:
+    """The reproduction of one service as a compact table: finding id, standard, the count and
+    the share with its interval (five cases or more). The report's words, what the numbers
+    support and the verdict are the findings themselves, shown below the table once."""
+    def share(r: Any) -> str:
+        if _isna(r.cases_met) or not reportable(r.cases_judged):
+            return "–"
+        return f"{pct(r.estimate)} ({pct(r.ci_low)} to {pct(r.ci_high)})"
+
     return pd.DataFrame({
         "Finding": rep["finding_id"], "Standard": rep["standard_label"],
-        "The report says (page)": [f"“{q}” (p. {p})" for q, p in
-                                   zip(rep["quote"], rep["page"], strict=True)],
         "Count": ["–" if _isna(x) else f"{int(x)} of {int(n)}" for x, n in
                   zip(rep["cases_met"], rep["cases_judged"], strict=True)],
-        "What the numbers support": rep["supported"],
-        "Verdict": rep["verdict"],
+        "Share (95% interval)": [share(r) for r in rep.itertuples()],
     })
-
-
 
 
 def themes_display(tr: pd.DataFrame) -> pd.DataFrame:
@@ -406,3 +448,101 @@ def officers_sentence(n_listed: int, noun: str = "tier") -> str:
             f"officers to look at again: cases held below the {noun} the auditors judged "
             f"right, and cases where at least one auditor judged a higher {noun}. The list is "
             "kept with the round's internal files and is not published.")
+
+
+def previous_round_words(label: str, title: str = "", date: str = "") -> str:
+    """The previous round named and dated for a heading or a sentence: its title and its
+    reference date (``round.json``'s ``previous``; the pipeline passes both to the notebooks),
+    e.g. "Repeat round (synthetic data), 2024/25, 31 March 2025"; the round file's
+    ``previous_round_label`` when the title is not known."""
+    if not title:
+        return label
+    if not date:
+        return title
+    day = pd.Timestamp(date)
+    return f"{title}, {day.day} {day.strftime('%B %Y')}"
+
+
+def change_summary(change: pd.DataFrame, previous: str) -> str:
+    """One sentence on what changed since the previous round (``review.compare_rounds``): how
+    many standards rose, fell, could not tell (:data:`analysis.reporting.CHANGE_RULE`) or could
+    not be compared, naming the standards that rose or fell."""
+    n = len(change)
+    if not n:
+        return f"No standard could be compared with {previous}."
+    parts = []
+    for word in ("rose", "fell"):
+        names = list(change.loc[change["change"] == word, "standard_label"])
+        if names:
+            parts.append(f"{len(names)} {'rose' if word == 'rose' else 'fell'} "
+                         f"({'; '.join(names)})")
+    unclear = int((change["change"] == "cannot tell").sum())
+    if unclear:
+        parts.append(f"for {unclear} the data cannot tell whether there was a change")
+    other = n - unclear - sum(int((change["change"] == w).sum()) for w in ("rose", "fell"))
+    if other:
+        parts.append(f"{other} could not be compared (too few cases, or not judged in one "
+                     "round)")
+    return (f"**Since {previous}:** of the {n} standards, " + "; ".join(parts) + ".")
+
+
+def findings_html(findings: list[Any]) -> str:
+    """The HTML of a run of findings (``analysis.findings.Finding``) with a sentence said
+    once: consecutive findings whose words are the same (for example "4 FiP cases audited:
+    too few to report.") share one paragraph that lists their ids, each still the anchor of
+    its own finding; any other finding is shown as ``Finding.html`` shows it."""
+    import html as _html
+
+    out: list[str] = []
+    i = 0
+    while i < len(findings):
+        j = i
+        while j + 1 < len(findings) and findings[j + 1].text == findings[i].text:
+            j += 1
+        run = findings[i:j + 1]
+        if len(run) == 1:
+            out.append(run[0].html())
+        else:
+            ids = ", ".join(f'<span class="finding" id="{_html.escape(f.finding_id)}">'
+                            f'<a href="#{_html.escape(f.finding_id)}">'
+                            f"{_html.escape(f.finding_id)}</a></span>" for f in run)
+            out.append(f'<div class="finding-group"><p>{_html.escape(run[0].text)}</p>'
+                       f'<p class="finding-id">Findings {ids}</p></div>')
+        i = j + 1
+    return "".join(out)
+
+
+def cooccurrence_display(co: pd.DataFrame) -> pd.DataFrame:
+    """``review.theme_cooccurrence`` as one table (the sentence "the data cannot tell..." said
+    once in the column "Reading", not once per theme): each theme's count among the cases held
+    too low and among the others (rule 1: a group under the minimum has no count), the
+    difference with its interval, Fisher's exact p and the reading under
+    :data:`analysis.reporting.CHANGE_RULE`."""
+    from .words import direction
+
+    def cell(x: float, n: float) -> str:
+        if not reportable(n) or _isna(x):
+            return _count_cell(math.nan, n) if not reportable(n) else "–"
+        return _count_cell(x, n)
+
+    def reading(r: Any) -> str:
+        if _isna(r.difference):
+            return "too few to compare" if r.too_low and r.others else "no comparison"
+        way = direction(r.ci_low, r.ci_high, r.p_value)
+        return {"up": "more common when held too low",
+                "down": "less common when held too low"}.get(way, "the data cannot tell")
+
+    return pd.DataFrame({
+        "Theme": co["theme_label"],
+        "Cases held too low": [cell(x, n) for x, n in
+                               zip(co["with_theme_too_low"], co["too_low"], strict=True)],
+        "Other cases": [cell(x, n) for x, n in
+                        zip(co["with_theme_others"], co["others"], strict=True)],
+        "Difference (points, 95% interval)": [
+            "–" if _isna(r.difference) else
+            f"{points(r.difference, signed=True, unit=False)} "
+            f"({points(r.ci_low, signed=True, unit=False)} to "
+            f"{points(r.ci_high, signed=True, unit=False)})" for r in co.itertuples()],
+        "Fisher's exact p": [p_value(p, missing="–") for p in co["p_value"]],
+        "Reading": [reading(r) for r in co.itertuples()],
+    })

@@ -95,7 +95,7 @@ def reproduce_published(findings: pd.DataFrame, standards: Standards | None = No
         supported = pr.describe_proportion(x, n, noun="cases", service=group_noun(str(r.service)),
                                            confidence=confidence,
                                            method=method,  # type: ignore[arg-type]
-                                           outcome=outcome, small="count")
+                                           outcome=outcome, small="count", wide=math.inf)
         word = pr.quantifier(x, n, confidence=confidence,
                              method=method) if reportable(n) else ""  # type: ignore
         interval = f"{pct(ci.ci_low)} to {pct(ci.ci_high)}"
@@ -148,5 +148,6 @@ def pooled_published(findings: pd.DataFrame, standards: Standards, method: str =
                              "(unweighted): " + _lower1(pr.describe_proportion(
                                  x, n, noun="cases", service="audited", confidence=confidence,
                                  method=method,  # type: ignore[arg-type]
-                                 outcome=outcome_phrase(standards, k), small="count"))})
+                                 outcome=outcome_phrase(standards, k), small="count",
+                                 wide=math.inf))})
     return pd.DataFrame(rows)
