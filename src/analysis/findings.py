@@ -83,9 +83,13 @@ class Finding:
 
     def html(self) -> str:
         """The finding as an HTML block whose id is the anchor, with its id as a link to its
-        own place on the page, to copy and cite (text escaped)."""
+        own place on the page (text escaped). The block names its round (``data-round``):
+        the same id is used in every round, so a citation pairs id, round and release
+        (``analysis.publish.finding_citation``); the site's script adds a "Copy citation"
+        button to each block of a numbered release."""
         fid = html.escape(self.finding_id)
-        return (f'<div class="finding" id="{fid}">'
+        rnd = f' data-round="{html.escape(self.round)}"' if self.round else ""
+        return (f'<div class="finding" id="{fid}"{rnd}>'
                 f"<p>{html.escape(self.text)}</p>"
                 f'<p class="finding-id"><a href="#{fid}">Finding {fid}</a></p></div>')
 

@@ -386,8 +386,58 @@ def author_names(cfg: dict[str, Any]) -> str:
     return "; ".join(n for n in names if n)
 
 
+PREVIEW = "preview"  # the release `sqa publish` makes without --version: never citable
+CITE_FINDING = "SQAFINDINGID"  # where a page's citation template puts the finding's id
+CITABLE_START, CITABLE_END = "<!--sqa-citable-->", "<!--/sqa-citable-->"
+
+
+def citable(version: str) -> bool:
+    """Only a numbered release can be cited: a preview is replaced by the next ``sqa publish``
+    without ``--version``, so what it says today may not be there tomorrow."""
+    return version != PREVIEW
+
+
+def release_name(version: str) -> str:
+    """The one name of a release, the same in ``versions.json``, the version bar, the switcher,
+    the Versions page, the cite page and Quarto's citation: ``version 2026.2``; a preview is
+    ``preview (not citable)``."""
+    return f"version {version}" if citable(version) else f"{PREVIEW} (not citable)"
+
+
+def round_label(round_name: str, round_title: str = "") -> str:
+    """A round as a citation names it: ``round demo (Demonstration round (synthetic data),
+    2025/26)``; the name alone when the round has no title of its own."""
+    own = round_title and round_title != round_name
+    return f"round {round_name}" + (f" ({round_title})" if own else "")
+
+
+def finding_citation(finding_id: str, round_name: str, round_title: str, site_title: str,
+                     version: str, page_url: str) -> str:
+    """The citation of one finding: id, round and release, then the address of the finding
+    in that release, e.g. ``Finding T2-FRT-REFERRAL-APPROPRIATE, round demo (Demonstration
+    round (synthetic data), 2025/26), Safeguarding QA reports, version 2026.2,
+    https://example.org/safeguarding-qa/v/2026.2/rounds/demo/tier2_case_review.html#T2-FRT-
+    REFERRAL-APPROPRIATE``.
+
+    Finding ids are the same in every round (the same standard, measured again), so an id
+    alone, or an id and a release, names several sentences: the round says which. A release
+    never changes once published (``sqa publish`` refuses to overwrite one), so the address
+    under ``/v/<version>/`` shows the same words years later. A preview is not citable
+    (:func:`citable`)."""
+    if not citable(version):
+        raise ValueError(f"{version!r} is a preview: it cannot be cited")
+    return (f"Finding {finding_id}, {round_label(round_name, round_title)}, {site_title}, "
+            f"{release_name(version)}, {page_url}#{finding_id}")
+
+
 def cite_markdown(cfg: dict[str, Any], url: str) -> str:
-    """The "How to cite" page; version and date are the release's placeholders."""
+    """The "How to cite" page; version and date are the release's placeholders. What can only
+    be said of a numbered release is between ``CITABLE_START`` and ``CITABLE_END`` (headings
+    stay outside, for the table of contents): :func:`decorate` replaces it, on a preview, by
+    why a preview is not citable.
+
+    Quarto's own citation of this page is the report as a whole (its title, at the
+    release's address), not a work called "How to cite this report"."""
     site = cfg.get("website", {})
     title = site.get("title", "Safeguarding QA reports")
     author = author_names(cfg)
@@ -397,13 +447,34 @@ def cite_markdown(cfg: dict[str, Any], url: str) -> str:
            f"  year = {{{year}}},\n  version = {{{VERSION_TOKEN}}},\n"
            f"  date = {{{DATE_TOKEN}}},\n  url = {{{url}}},\n"
            f"  note = {{Version {VERSION_TOKEN}}}\n}}")
+    example = finding_citation(
+        "T2-FRT-REFERRAL-APPROPRIATE", "demo", "Demonstration round (synthetic data), 2025/26",
+        title, VERSION_TOKEN, f"{url}rounds/demo/tier2_case_review.html")
+    front = yaml.safe_dump({"title": "How to cite this report",
+                            "citation": {"title": title, "url": url}},
+                           sort_keys=False, allow_unicode=True)
     return "\n".join([
-        "---", "title: How to cite this report", "---", "",
-        f"**{author}** ({year}). *{title}*, version {VERSION_TOKEN} ({DATE_TOKEN}). {url}", "",
-        "To cite one finding, give its identifier and the version, e.g. *finding "
-        f"T2-FRT-REFERRAL-APPROPRIATE, {title}, version {VERSION_TOKEN}*. Identifiers are "
-        "stable between versions; each release stays online unchanged at its own address.", "",
-        "BibTeX:", "", "```bibtex", bib, "```", ""])
+        "---", front.strip(), "---", "", CITABLE_START, "",
+        f"This is {release_name(VERSION_TOKEN)} of *{title}*, published {DATE_TOKEN}. "
+        "It stays online, unchanged, at its own address; later releases are added beside "
+        "it, never over it.", "", CITABLE_END, "",
+        "## The whole report", "", CITABLE_START, "",
+        f"**{author}** ({year}). *{title}*, {release_name(VERSION_TOKEN)} ({DATE_TOKEN}). "
+        f"{url}", "",
+        "BibTeX:", "", "```bibtex", bib, "```", "", CITABLE_END, "",
+        "## One finding", "", CITABLE_START, "",
+        "Every finding has an identifier such as `T2-FRT-REFERRAL-APPROPRIATE` (its "
+        "report, service and standard). The identifier is the same in every audit round, "
+        "because the same standard is measured again: on its own, or with the release "
+        "alone, it names a different figure next quarter. So a citation of a finding "
+        "always gives three things:", "",
+        "1. the finding's identifier;",
+        "2. the round: its short name and its title, which says the period audited;",
+        "3. the release (its version), with the address of the finding in that release.", "",
+        "For example:", "", f"> {example}", "",
+        "Each finding has a **Copy citation** button, which copies this line for that "
+        "finding, round and release.", "",
+        CITABLE_END, ""])
 
 
 def changelog_markdown() -> str:
@@ -424,15 +495,17 @@ def releases_html(releases: list[dict[str, Any]], online: set[str] | None = None
     for r in sorted(releases, key=lambda r: r["date"], reverse=True):
         forced = " (re-published with --force)" if r.get("forced") else ""
         v = html.escape(r["version"])
+        name = html.escape(release_name(r["version"]))
         parts.append(
-            f'<section class="sqa-release" id="version-{v}"><h2>Version {v}{forced}</h2>'
+            f'<section class="sqa-release" id="version-{v}"><h2>Report {name}{forced}</h2>'
             f"<p><em>{html.escape(r['title'])}</em>, published {html.escape(r['date'][:10])}, "
             f"engine {html.escape(r['engine'])}, commit <code>{html.escape(r['commit'][:12])}"
-            "</code>. " + (f'<a href="../../v/{v}/index.html">Read version {v}</a>'
+            "</code>. " + (f'<a href="../../v/{v}/index.html">Read {name}</a>'
                            if online is None or r["version"] in online
                            else "Its pages are no longer online.") + "</p>"
             + (md(r["notes"].strip()) if r.get("notes") else "") + "</section>")
-        text.append(f"Version {r['version']}{forced}: {r['title']}, published {r['date'][:10]}.")
+        text.append(f"Report {release_name(r['version'])}{forced}: {r['title']}, published "
+                    f"{r['date'][:10]}.")
     return "\n".join(parts), " ".join(text)
 
 
@@ -484,11 +557,65 @@ def _wrap_tables(text: str) -> str:
     return TABLE_RE.sub(wrap, text)
 
 
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def print_header_css(release: Release, page_url: str) -> str:
+    """The header of every printed page (issue 15): the release, its date and the page's
+    address, in a page-margin box of CSS Paged Media (``@page { @top-left {...} }``, supported
+    by Chromium since version 131; https://www.w3.org/TR/css-page-3/#margin-boxes). A preview
+    says it is not citable."""
+    line = (f"{release_name(release.version)}, published {long_date(release.date)}, "
+            f"{page_url}")
+    return ("<style media=\"print\">@page { margin: 18mm 14mm 16mm; "
+            f"@top-left {{ content: {_css_string(line)}; font: 8pt/1.2 system-ui, sans-serif; "
+            "color: #1b1b1b; vertical-align: bottom; padding-bottom: 3mm; } "
+            "@bottom-right { content: \"Page \" counter(page) \" of \" counter(pages); "
+            "font: 8pt system-ui, sans-serif; color: #4a4a4a; } }</style>\n")
+
+
+# A finding id as inline code (findings index, summaries): kept whole by site.css.
+ID_CODE_RE = re.compile(r"<code>([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+)</code>")
+CITATION_META_RE = re.compile(r'<meta name="citation_[a-z_]+" content="[^"]*">\n?')
+CITATION_APPENDIX_RE = re.compile(
+    r'<div class="quarto-appendix-contents"[^>]*>\s*<div><div class="quarto-appendix-secondary-'
+    r'label">BibTeX citation.*?</div></div>\s*</div>|<section class="quarto-appendix-contents"'
+    r'[^>]*id="quarto-citation".*?</section>', re.S)
+
+
+def _uncite(text: str) -> str:
+    """A page of a preview without Quarto's citation: no ``citation_*`` meta tags, no "Citation"
+    appendix (a preview is not citable)."""
+    text = CITATION_META_RE.sub("", text)
+    return CITATION_APPENDIX_RE.sub("", text)
+
+
+def _preview_cite_page(text: str) -> str:
+    """The cite page of a preview: what only a numbered release can say is replaced by why a
+    preview cannot be cited and where to find one that can."""
+    note = ("<p><strong>This is a preview, and a preview is not citable.</strong> It is "
+            "replaced by the next preview without notice, so a citation of it would not lead "
+            "to the same words later. Cite a numbered release instead: the "
+            '<a href="changelog.html">Versions</a> page lists them, each at its own address '
+            "that never changes.</p>")
+    blocks = iter([note])  # the first block says why; the others, under their headings, less
+    return re.sub(re.escape(CITABLE_START) + ".*?" + re.escape(CITABLE_END),
+                  lambda m: next(blocks, "<p>Not offered in a preview.</p>"), text, flags=re.S)
+
+
 def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[str, Any],
-             engine: str, releases: list[dict[str, Any]], site_dir: Path | None = None
-             ) -> str:
+             engine: str, releases: list[dict[str, Any]], site_dir: Path | None = None,
+             pages: list[Page] | None = None, site_title: str = "") -> str:
     """Fill in the release's values and insert the version furniture and provenance into
     every page of a release (``site_dir``: the live site, to link only releases online).
+
+    Each page names its release, and a round's page its round (``pages``: ``Page.round``;
+    the round's title from ``release.rounds``), in meta tags ``site.js`` reads to offer a
+    "Copy citation" button on each finding (:func:`finding_citation`, as a template in the
+    ``sqa-cite`` meta tag); a preview offers none, and says so. Every page gets its print
+    header (:func:`print_header_css`).
     Returns the text the release adds to the rendered pages (its values, the list of releases,
     the provenance), for the publication gate."""
     js = resources.files("analysis").joinpath("templates", "site.js").read_text("utf-8")
@@ -500,6 +627,10 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
         online = {r["version"] for r in releases if r["version"] == release.version
                   or (site_dir / "v" / r["version"] / "index.html").is_file()}
     listing = releases_html(releases, online)
+    is_citable = citable(release.version)
+    name = release_name(release.version)
+    page_round = {p.out: p.round for p in pages or [] if p.round}
+    titles = {r["round"]: r.get("title", "") for r in release.rounds}
     for f in sorted(out_dir.rglob("*")):
         if f.is_file() and f.suffix in (".json", ".xml", ".txt"):
             text = f.read_text("utf-8")
@@ -507,30 +638,52 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
             if filled != text:
                 f.write_text(filled, encoding="utf-8")
     foot = _provenance_html(release, provenance, engine)
+    base = f"{site_url.rstrip('/')}/v/{release.version}/" if site_url else ""
     for f in sorted(out_dir.rglob("*.html")):
         rel = f.relative_to(out_dir).as_posix()
         if rel.startswith("site_libs/"):
             continue
         text = _wrap_tables(fill_release(f.read_text("utf-8"), release, listing))
+        text = ID_CODE_RE.sub(r'<code class="finding-code">\1</code>', text)
         # Quarto marks its "cite this work as" entry as a list item outside any list (axe
         # aria-required-parent, WCAG 1.3.1); it is a paragraph of its own.
         text = text.replace('quarto-appendix-citeas" role="listitem"', 'quarto-appendix-citeas"')
+        if not is_citable:
+            text = _uncite(text)
+            if rel == "cite.html":
+                text = _preview_cite_page(text)
         depth = rel.count("/")
         to_release = "../" * depth or "./"
         to_site = "../" * (depth + 2)
-        head = (f'<meta name="sqa-version" content="{html.escape(release.version)}">\n'
-                f'<meta name="sqa-page" content="{html.escape(rel)}">\n'
-                f'<meta name="sqa-site-root" content="{to_site}">\n'
-                f'<link rel="canonical" href="{html.escape(site_url.rstrip("/"))}/latest/{rel}">\n'
-                f'<link rel="stylesheet" href="{to_release}sqa-site.css">\n'
-                f'<script src="{to_release}sqa-site.js" defer></script>\n')
+        rnd = page_round.get(rel) or (rel.split("/")[1] if rel.startswith("rounds/")
+                                      and rel.count("/") >= 2 else "")
+        page_url = base + rel
+        meta = {"sqa-version": release.version, "sqa-version-name": name,
+                "sqa-citable": "true" if is_citable else "false",
+                "sqa-page": rel, "sqa-site-root": to_site}
+        if rnd:
+            meta["sqa-round"] = rnd
+            meta["sqa-round-title"] = titles.get(rnd, "")
+            if is_citable:
+                meta["sqa-cite"] = finding_citation(
+                    CITE_FINDING, rnd, titles.get(rnd, ""), site_title or release.title,
+                    release.version, page_url)
+        head = "".join(f'<meta name="{k}" content="{html.escape(v)}">\n'
+                       for k, v in meta.items())
+        head += (f'<link rel="canonical" href="{html.escape(site_url.rstrip("/"))}/latest/{rel}">\n'
+                 f'<link rel="stylesheet" href="{to_release}sqa-site.css">\n'
+                 + print_header_css(release, page_url or rel)
+                 + f'<script src="{to_release}sqa-site.js" defer></script>\n')
         if 'rel="icon"' not in text:  # no favicon request, so no 404 in the console
             head += '<link rel="icon" href="data:,">\n'
+        status = ("" if is_citable else
+                  ' <span class="sqa-preview-note">A preview is not citable: cite a numbered '
+                  f'release (<a href="{to_release}changelog.html">Versions</a>).</span>')
         bar = (f'<div class="sqa-version-bar" role="region" aria-label="Report version">'
-               f'<span>Report version <strong>{html.escape(release.version)}</strong> '
-               f'({html.escape(release.date[:10])})</span> '
+               f'<span>Report <strong>{html.escape(name)}</strong>, published '
+               f'{html.escape(long_date(release.date))}.{status}</span> '
                f'<span class="sqa-switcher" data-sqa-switcher></span> '
-               f'<a href="{to_release}cite.html">How to cite</a>'
+               f'<a class="sqa-cite-link" href="{to_release}cite.html">How to cite</a>'
                f'<div class="sqa-old-notice" data-sqa-notice hidden></div>'
                f'<noscript><a href="{to_site}latest/{rel}">Read the latest version</a>'
                f'</noscript></div>\n')
@@ -686,8 +839,10 @@ def _publish(root: Path, version: str | None, title: str | None, notes: Path | N
             raise ReleaseCheckError(f"publication gate refused the release: {exc} The "
                                     "previous site is unchanged.") from None
         pre_hits = gate.check(out_dir, index, cache)  # the rendered pages, before the release
+        entry = {**release.__dict__, "name": release_name(version)}
         added = decorate(out_dir, release, site_url, prov, engine,
-                         [*all_releases, {**release.__dict__}], site_dir)
+                         [*all_releases, entry], site_dir, pages=pages,
+                         site_title=cfg.get("website", {}).get("title", release.title))
         problems = [f"{out}: {why}" for out, why in report.failed.items()]
         problems += [p for p in verify.check_release(
             out_dir, release.pages, verify.expectations(pages, findings), engine, site_dir,
@@ -715,7 +870,7 @@ def _publish(root: Path, version: str | None, title: str | None, notes: Path | N
                 f"{len(hits)} file(s):\n  " + "\n  ".join(hits)
                 + "\nThe previous site is unchanged. Remove case-level output "
                 "from the notebook(s) and run the round again.")
-        sitetx.move_into_place(site_dir, out_dir, {**release.__dict__}, all_releases)
+        sitetx.move_into_place(site_dir, out_dir, entry, all_releases)
         write_text_atomic(site_dir / "v" / f"{version}.render.log", log)
         failed_log.unlink(missing_ok=True)
     finally:
