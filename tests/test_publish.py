@@ -273,6 +273,14 @@ def test_quarto_pages_cite_themselves_with_the_release_version_date_and_address(
     assert "@report{rounds-r1-summary-2.0," in page and "version = {2.0}" in page
     assert "Safeguarding Children Partnership, Quality Assurance" in page
     assert "Children Partnership, Quality Assurance Sub-committee, Safeguarding" not in page
+    # Quarto's citation box: the page's title as written (no citation style's title case),
+    # the round and the release's one name
+    title = re.search(r'name="citation_title" content="([^"]*)"', page).group(1)
+    assert f"title = {{{{{title}}}}}" in page and "note = {Round r1}" in page
+    assert f"<em>{title}</em>" in page and "Round r1, Safeguarding QA reports, version 2.0." in page
+    cite = (project / "reports" / "site" / "v" / "2.0" / "cite.html").read_text()
+    assert "How to Cite" not in cite and "Safeguarding {QA} Reports" not in cite
+    assert cite.count("@techreport{") == 1 and "title = {{Safeguarding QA reports}}" in cite
     assert 'id="TOC"' in page or 'id="toc-title"' in page or "quarto-toc" in page
 
 

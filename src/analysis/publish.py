@@ -579,17 +579,71 @@ def print_header_css(release: Release, page_url: str) -> str:
 # A finding id as inline code (findings index, summaries): kept whole by site.css.
 ID_CODE_RE = re.compile(r"<code>([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+)</code>")
 CITATION_META_RE = re.compile(r'<meta name="citation_[a-z_]+" content="[^"]*">\n?')
-CITATION_APPENDIX_RE = re.compile(
-    r'<div class="quarto-appendix-contents"[^>]*>\s*<div><div class="quarto-appendix-secondary-'
-    r'label">BibTeX citation.*?</div></div>\s*</div>|<section class="quarto-appendix-contents"'
-    r'[^>]*id="quarto-citation".*?</section>', re.S)
+
+
+QUARTO_APPENDIX_RE = re.compile(
+    r'<section class="quarto-appendix-contents"[^>]*id="quarto-citation".*?</section>', re.S)
+QUARTO_BIBTEX_RE = re.compile(r'(<code class="sourceCode bibtex">)(.*?)(</code>)', re.S)
+QUARTO_CITEAS_RE = re.compile(r'(<div id="ref-[^"]*" class="csl-entry quarto-appendix-citeas"'
+                              r'[^>]*>)(.*?)(</div>)', re.S)
+
+
+def page_bibtex(key: str, author: str, title: str, release: Release, url: str,
+                round_text: str = "", site_title: str = "") -> str:
+    """A page's BibTeX entry: the page's own title as written (double braces: no style may
+    change its case), the organisation as one name, the release and its address, and on a
+    round's page the round (``note``)."""
+    def esc(t: str) -> str:
+        return re.sub(r"([{}])", r"\\\1", t)
+    lines = [f"@report{{{key},", f"  author = {{{{{esc(author)}}}}},",
+             f"  title = {{{{{esc(title)}}}}},"]
+    if site_title:
+        lines.append(f"  institution = {{{{{esc(author)}}}}},")
+        lines.append(f"  series = {{{esc(site_title)}}},")
+    lines += [f"  version = {{{release.version}}},", f"  date = {{{release.date[:10]}}},",
+              f"  url = {{{url}}},"]
+    if round_text:
+        lines.append(f"  note = {{{esc(round_text[0].upper() + round_text[1:])}}},")
+    lines.append("  langid = {en-GB}")
+    return "\n".join(lines) + "\n}"
+
+
+def _correct_quarto_citation(text: str, author: str, site_title: str, release: Release,
+                             round_text: str) -> str:
+    """Quarto's citation appendix with what it gets wrong put right: its BibTeX and its
+    "cite this work as" line title-case the page's title (a citation style's rule for English
+    titles: "How to Cite This Report") and do not name the round. Both are rewritten from the
+    page's own ``citation_*`` meta tags (title as written, the organisation as one literal
+    name, the release's address) and the round; the structure (and its copy button) stays."""
+    title_m = re.search(r'<meta name="citation_title" content="([^"]*)">', text)
+    url_m = re.search(r'<meta name="citation_fulltext_html_url" content="([^"]*)">', text)
+    box = QUARTO_APPENDIX_RE.search(text)
+    key_m = re.search(r'<code class="sourceCode bibtex">@report\{([^,\s]+),',
+                      box.group(0)) if box else None
+    if not (title_m and url_m and box and key_m):
+        return text
+    title, url = html.unescape(title_m.group(1)), html.unescape(url_m.group(1))
+    series = site_title if site_title != title else ""
+    bib = page_bibtex(key_m.group(1), author, title, release, url, round_text, series)
+    part = QUARTO_BIBTEX_RE.sub(lambda m: m.group(1) + html.escape(bib, quote=False)
+                                + m.group(3), box.group(0), count=1)
+    words = [html.escape(w) for w in (round_text, series) if w]
+    words.append(html.escape(release_name(release.version)))
+    stop = "" if title[-1:] in ".?!" else "."
+    after = ", ".join(words)
+    line = (f"{html.escape(author)} ({release.date[:4]}). <em>{html.escape(title)}</em>{stop} "
+            f"{after[:1].upper()}{after[1:]}. <a href=\"{html.escape(url)}\">"
+            f"{html.escape(url)}</a>")
+    part = QUARTO_CITEAS_RE.sub(lambda m: m.group(1) + "\n" + line + "\n" + m.group(3), part,
+                                count=1)
+    return text[:box.start()] + part + text[box.end():]
 
 
 def _uncite(text: str) -> str:
     """A page of a preview without Quarto's citation: no ``citation_*`` meta tags, no "Citation"
     appendix (a preview is not citable)."""
     text = CITATION_META_RE.sub("", text)
-    return CITATION_APPENDIX_RE.sub("", text)
+    return QUARTO_APPENDIX_RE.sub("", text)
 
 
 def _preview_cite_page(text: str) -> str:
@@ -607,7 +661,8 @@ def _preview_cite_page(text: str) -> str:
 
 def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[str, Any],
              engine: str, releases: list[dict[str, Any]], site_dir: Path | None = None,
-             pages: list[Page] | None = None, site_title: str = "") -> str:
+             pages: list[Page] | None = None, site_title: str = "", author: str = ""
+             ) -> str:
     """Fill in the release's values and insert the version furniture and provenance into
     every page of a release (``site_dir``: the live site, to link only releases online).
 
@@ -615,7 +670,8 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
     the round's title from ``release.rounds``), in meta tags ``site.js`` reads to offer a
     "Copy citation" button on each finding (:func:`finding_citation`, as a template in the
     ``sqa-cite`` meta tag); a preview offers none, and says so. Every page gets its print
-    header (:func:`print_header_css`).
+    header (:func:`print_header_css`), and Quarto's citation appendix is put right
+    (:func:`_correct_quarto_citation`) or, on a preview, taken out (:func:`_uncite`).
     Returns the text the release adds to the rendered pages (its values, the list of releases,
     the provenance), for the publication gate."""
     js = resources.files("analysis").joinpath("templates", "site.js").read_text("utf-8")
@@ -648,15 +704,19 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
         # Quarto marks its "cite this work as" entry as a list item outside any list (axe
         # aria-required-parent, WCAG 1.3.1); it is a paragraph of its own.
         text = text.replace('quarto-appendix-citeas" role="listitem"', 'quarto-appendix-citeas"')
+        rnd = page_round.get(rel) or (rel.split("/")[1] if rel.startswith("rounds/")
+                                      and rel.count("/") >= 2 else "")
         if not is_citable:
             text = _uncite(text)
             if rel == "cite.html":
                 text = _preview_cite_page(text)
+        else:
+            text = _correct_quarto_citation(
+                text, author, site_title or release.title, release,
+                round_label(rnd, titles.get(rnd, "")) if rnd else "")
         depth = rel.count("/")
         to_release = "../" * depth or "./"
         to_site = "../" * (depth + 2)
-        rnd = page_round.get(rel) or (rel.split("/")[1] if rel.startswith("rounds/")
-                                      and rel.count("/") >= 2 else "")
         page_url = base + rel
         meta = {"sqa-version": release.version, "sqa-version-name": name,
                 "sqa-citable": "true" if is_citable else "false",
@@ -842,7 +902,8 @@ def _publish(root: Path, version: str | None, title: str | None, notes: Path | N
         entry = {**release.__dict__, "name": release_name(version)}
         added = decorate(out_dir, release, site_url, prov, engine,
                          [*all_releases, entry], site_dir, pages=pages,
-                         site_title=cfg.get("website", {}).get("title", release.title))
+                         site_title=cfg.get("website", {}).get("title", release.title),
+                         author=author_names(cfg))
         problems = [f"{out}: {why}" for out, why in report.failed.items()]
         problems += [p for p in verify.check_release(
             out_dir, release.pages, verify.expectations(pages, findings), engine, site_dir,
