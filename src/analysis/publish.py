@@ -578,6 +578,9 @@ def print_header_css(release: Release, page_url: str) -> str:
 
 # A finding id as inline code (findings index, summaries): kept whole by site.css.
 ID_CODE_RE = re.compile(r"<code>([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+)</code>")
+# ... and in a finding's own "Finding ID" link (notebooks executed before findings.Finding.html
+# marked it): the id kept whole, "Finding" free to wrap before it.
+ID_LINK_RE = re.compile(r'(<p class="finding-id"><a href="#([A-Za-z0-9_-]+)">Finding )\2(</a>)')
 CITATION_META_RE = re.compile(r'<meta name="citation_[a-z_]+" content="[^"]*">\n?')
 
 
@@ -701,6 +704,7 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
             continue
         text = _wrap_tables(fill_release(f.read_text("utf-8"), release, listing))
         text = ID_CODE_RE.sub(r'<code class="finding-code">\1</code>', text)
+        text = ID_LINK_RE.sub(r'\1<span class="finding-code">\2</span>\3', text)
         # Quarto marks its "cite this work as" entry as a list item outside any list (axe
         # aria-required-parent, WCAG 1.3.1); it is a paragraph of its own.
         text = text.replace('quarto-appendix-citeas" role="listitem"', 'quarto-appendix-citeas"')
