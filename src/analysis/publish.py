@@ -12,7 +12,10 @@
 3. add to every page: the release's version and date (rendered as placeholders), version
    switcher, old-release notice, ``rel=canonical`` to the latest copy, "how to cite" link and
    a provenance footer (release, git commit, SHA-256 of inputs, parameters, run time, package
-   versions, engine);
+   versions, engine); the page's round and citation template for the "Copy citation" button
+   of each finding (:func:`finding_citation`: id, round and release; none on a preview,
+   which is never citable), the header of every printed page, and Quarto's citation
+   appendix put right;
 4. verify the release (:mod:`analysis.verify`): every page listed exists, is whole and has
    its title, finding ids and figures; every local reference resolves; Quarto's search index
    lists every page. Any problem refuses the release (exit 1), naming each page;
