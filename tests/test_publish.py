@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from analysis import pipeline, publish
 from tests.test_pipeline import notebook
@@ -300,6 +302,15 @@ def test_quarto_pages_cite_themselves_with_the_release_version_date_and_address(
     assert "@report{rounds-r1-summary-2.0," in page and "version = {2.0}" in page
     assert "Safeguarding Children Partnership, Quality Assurance" in page
     assert "Children Partnership, Quality Assurance Sub-committee, Safeguarding" not in page
+    # Quarto's citation box: the page's title as written (no citation style's title case),
+    # the round and the release's one name
+    title = re.search(r'name="citation_title" content="([^"]*)"', page).group(1)
+    assert f"title = {{{{{title}}}}}" in page and "note = {Round r1}" in page
+    assert f"<em>{title}</em>" in page and "Round r1, Safeguarding QA reports, version 2.0." in page
+    cite = re.sub(r"<[^>]+>", "", (project / "reports" / "site" / "v" / "2.0" / "cite.html"
+                                   ).read_text())  # the words, without the code's highlighting
+    assert "How to Cite" not in cite and "Safeguarding {QA} Reports" not in cite
+    assert cite.count("@techreport{") == 1 and "title = {{Safeguarding QA reports}}" in cite
     assert 'id="TOC"' in page or 'id="toc-title"' in page or "quarto-toc" in page
 
 
@@ -461,3 +472,84 @@ def test_the_findings_index_is_grouped_by_round_latest_first_then_page_reproduct
     assert "- [T2-NEW](rounds/new/tier2_case_review.html#T2-NEW): 5 of 9 met it (56%, 95% CI " \
            "27% to 81%)." in md and "Second sentence" not in md
     assert "(rounds/new/hackney_2011_reproduction.html#HK2011-FRT-X): All 6 cases met it." in md
+# --------------------------------------------------------------------------------------
+# Citation that survives time (issue 15, item 2)
+# --------------------------------------------------------------------------------------
+
+URL = "https://example.org/safeguarding-qa"
+
+
+def test_a_finding_citation_pairs_the_id_with_its_round_and_its_release() -> None:
+    page = f"{URL}/v/2026.2/rounds/demo/tier2_case_review.html"
+    got = publish.finding_citation(
+        "T2-FRT-REFERRAL-APPROPRIATE", "demo", "Demonstration round (synthetic data), 2025/26",
+        "Safeguarding QA reports", "2026.2", page)
+    assert got == ("Finding T2-FRT-REFERRAL-APPROPRIATE, round demo (Demonstration round "
+                   "(synthetic data), 2025/26), Safeguarding QA reports, version 2026.2, "
+                   f"{page}#T2-FRT-REFERRAL-APPROPRIATE")
+    earlier = publish.finding_citation(
+        "T2-FRT-REFERRAL-APPROPRIATE", "demo-2025", "", "Safeguarding QA reports", "2026.2",
+        f"{URL}/v/2026.2/rounds/demo-2025/tier2_case_review.html")
+    assert earlier != got and ", round demo-2025, " in earlier
+
+
+def test_a_preview_is_never_citable_and_every_release_has_one_name() -> None:
+    assert publish.citable("2026.2") and not publish.citable(publish.PREVIEW)
+    assert publish.release_name("2026.2") == "version 2026.2"
+    assert publish.release_name("preview") == "preview (not citable)"
+    with pytest.raises(ValueError, match="preview"):
+        publish.finding_citation("X-1", "demo", "", "T", "preview", f"{URL}/v/preview/a.html")
+
+
+def test_the_cite_page_explains_id_round_and_release_and_cites_the_report_not_itself(
+        ) -> None:
+    cfg = publish.quarto_config(ROOT)
+    text = publish.cite_markdown(cfg, f"{URL}/v/{publish.VERSION_TOKEN}/")
+    assert "the round" in text and "Copy citation" in text
+    assert (f"round demo (Demonstration round (synthetic data), 2025/26), Safeguarding QA "
+            f"reports, version {publish.VERSION_TOKEN}, ") in text
+    front = yaml.safe_load(text.split("---")[1])
+    assert front["citation"] == {"title": "Safeguarding QA reports",
+                                 "url": f"{URL}/v/{publish.VERSION_TOKEN}/"}
+    citable = "".join(re.findall(re.escape(publish.CITABLE_START) + ".*?"
+                                 + re.escape(publish.CITABLE_END), text, re.S))
+    assert "@techreport" in citable and "Finding T2-FRT-REFERRAL-APPROPRIATE, " in citable
+
+
+def test_every_printed_page_is_headed_by_the_release_its_date_and_address() -> None:
+    release = publish.Release(version="2026.2", title="T", date="2026-11-29T12:00:00Z",
+                              commit="", engine="nbconvert")
+    css = publish.print_header_css(release, f"{URL}/v/2026.2/index.html")
+    assert '<style media="print">@page' in css and "@top-left" in css
+    assert (f'content: "version 2026.2, published 29 November 2026, {URL}/v/2026.2/'
+            'index.html"') in css
+
+
+def test_versions_json_the_version_bar_and_the_versions_page_name_a_release_alike(
+        project: Path) -> None:
+    publish.publish(project, "2.0", engine="nbconvert", say=quiet)
+    site = project / "reports" / "site"
+    entry = json.loads((site / "versions.json").read_text())["releases"][0]
+    assert entry["name"] == "version 2.0"
+    page = (site / "v" / "2.0" / "rounds" / "r1" / "summary.html").read_text()
+    assert "Report <strong>version 2.0</strong>" in page
+    assert "Report version 2.0</h2>" in (site / "v" / "2.0" / "changelog.html").read_text()
+    assert 'name="sqa-citable" content="true"' in page
+    assert 'name="sqa-round" content="r1"' in page
+    assert ('name="sqa-cite" content="Finding SQAFINDINGID, round r1, Safeguarding QA reports,'
+            f' version 2.0, {URL}/v/2.0/rounds/r1/summary.html#SQAFINDINGID"') in page
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_preview_offers_no_citation_and_says_it_is_not_citable(project: Path,
+                                                                engine: str) -> None:
+    publish.publish(project, None, engine=engine, say=quiet)
+    site = project / "reports" / "site" / "v" / "preview"
+    page = (site / "rounds" / "r1" / "summary.html").read_text()
+    assert 'name="sqa-citable" content="false"' in page and 'name="sqa-cite"' not in page
+    assert "preview (not citable)" in page and "A preview is not citable" in page
+    assert 'name="citation_' not in page and "@report{" not in page
+    cite = (site / "cite.html").read_text()
+    assert "a preview is not citable" in cite and "@techreport" not in cite
+    entry = json.loads((site.parents[1] / "versions.json").read_text())["releases"][0]
+    assert entry["name"] == "preview (not citable)"

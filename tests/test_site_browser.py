@@ -175,11 +175,12 @@ def test_switcher_moves_between_releases_on_the_same_page(page, site: Site) -> N
     visit(page, site, f"v/{NEW}/{NOTEBOOK_PAGE}")
     select = page.locator("#sqa-version-select")
     select.wait_for()
-    assert OLD in select.inner_text() and f"{NEW} (latest)" in select.inner_text()
-    page.select_option("#sqa-version-select", label=OLD)
+    assert f"version {OLD}" in select.inner_text()
+    assert f"version {NEW} (latest)" in select.inner_text()
+    page.select_option("#sqa-version-select", label=f"version {OLD}")
     page.wait_for_url(f"**/v/{OLD}/{NOTEBOOK_PAGE}")
     page.locator("#sqa-version-select").wait_for()
-    page.select_option("#sqa-version-select", label=f"{NEW} (latest)")
+    page.select_option("#sqa-version-select", label=f"version {NEW} (latest)")
     page.wait_for_url(f"**/v/{NEW}/{NOTEBOOK_PAGE}")
 
 
@@ -187,7 +188,8 @@ def test_old_release_says_which_version_is_latest(page, site: Site) -> None:
     visit(page, site, f"v/{OLD}/index.html")
     notice = page.locator("[data-sqa-notice]")
     notice.wait_for(state="visible")
-    assert f"You are reading version {OLD}; the latest is {NEW}" in notice.inner_text()
+    assert (f"You are reading version {OLD}; the latest is version {NEW}"
+            in notice.inner_text())
     for path in (f"v/{NEW}/index.html", "latest/index.html"):
         visit(page, site, path)
         assert page.locator("[data-sqa-notice]").is_hidden(), path
@@ -482,3 +484,108 @@ def test_glossary_terms_are_linked_and_abbreviations_spelled_out_on_first_use(
         problems += [f"{rel}: link to a missing entry {i}" for i in set(ids) - anchors]
     assert not problems, "\n".join(problems)
     assert all(found.values()), found  # each word is used on some round page
+# --------------------------------------------------------------------------------------
+# Citation that survives time, and print (issue 15, items 2 and 6)
+# --------------------------------------------------------------------------------------
+
+CITED = "T2-FRT-REFERRAL-APPROPRIATE"  # the same finding id on every round's tier-2 page
+ROUND_PAGE = "rounds/{}/tier2_case_review.html"
+PHONE_390 = {"width": 390, "height": 844}
+NAVIGATION = ("Data dictionary", "How to cite", "Versions", "Other versions", "Findings index",
+              "Skip to main content", "Copy citation", "Rounds")
+
+
+def _copy_citation(page, fid: str) -> str:
+    """Press the finding's "Copy citation" button from the keyboard; the citation as the
+    clipboard holds it, after checking the confirmation shows it."""
+    finding = page.locator(f'[id="{fid}"]')
+    button = finding.get_by_role("button", name="Copy citation")
+    assert button.count() == 1
+    button.focus()
+    page.keyboard.press("Enter")
+    status = finding.get_by_role("status")
+    status.wait_for(state="visible")
+    assert status.get_attribute("aria-live") == "polite"
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert status.inner_text() == f"Citation copied: {copied}"
+    return copied
+
+
+def test_a_findings_citation_names_its_round_and_release_and_leads_back_to_it(
+        open_context, site: Site) -> None:
+    """The done-when of issue 15: the same finding id on two rounds' pages of one release
+    gives two different citations (each names its round, with its title, and the release),
+    and the address in each opens the right page at the finding."""
+    ctx = open_context(permissions=["clipboard-read", "clipboard-write"])
+    page = ctx.new_page()
+    rounds = json.loads((site.root / "v" / NEW / "release.json").read_text("utf-8"))["rounds"]
+    titles = {r["round"]: r["title"] for r in rounds}
+    cited = {}
+    for rnd in ("demo", "demo-2025"):
+        rel = ROUND_PAGE.format(rnd)
+        visit(page, site, f"v/{NEW}/{rel}")
+        citation = _copy_citation(page, CITED)
+        url = f"{site.public_url}/v/{NEW}/{rel}#{CITED}"
+        assert citation == (f"Finding {CITED}, round {rnd} ({titles[rnd]}), "
+                            f"Safeguarding QA reports, version {NEW}, {url}")
+        cited[rnd] = (citation, page.locator(f'[id="{CITED}"] > p').first.inner_text())
+    assert cited["demo"][0] != cited["demo-2025"][0]
+    for rnd, (citation, words) in cited.items():
+        url = citation.rsplit(", ", 1)[1]
+        page.goto(url.replace(site.public_url, site.url))
+        assert page.url.endswith(f"/v/{NEW}/{ROUND_PAGE.format(rnd)}#{CITED}")
+        target = page.locator(f'[id="{CITED}"]')
+        assert target.count() == 1 and "finding" in (target.get_attribute("class") or "")
+        assert target.locator("p").first.inner_text() == words
+        assert f"Finding {CITED}" in target.inner_text()
+        assert page.locator('meta[name="sqa-round"]').get_attribute("content") == rnd
+
+
+def test_a_finding_id_is_never_broken_across_lines_on_a_phone(open_context,
+                                                              site: Site) -> None:
+    page = open_context(viewport=PHONE_390).new_page()
+    seen = 0
+    for rel in (ROUND_PAGE.format("demo"), "findings.html", "rounds/demo/summary.html"):
+        visit(page, site, f"v/{NEW}/{rel}")
+        seen += page.locator(".finding-code").count()
+        broken = page.evaluate("""() => Array.from(document.querySelectorAll(
+            '.finding-code')).filter(e => e.getClientRects().length > 1
+            || e.getBoundingClientRect().height > 2.2 * parseFloat(getComputedStyle(e).fontSize))
+            .map(e => e.textContent)""")
+        assert not broken, f"{rel}: ids broken across lines: {broken[:5]}"
+    assert seen > 0
+
+
+def _pdf_pages(pdf: bytes) -> list[str]:
+    import io
+
+    from pypdf import PdfReader
+
+    return [p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def test_a_printed_round_page_is_headed_by_its_release_and_has_no_navigation(
+        page, site: Site) -> None:
+    """Printing a round page of the latest numbered release (headless Chromium, A4): every
+    printed page starts with the release, and names the page's address and the date; no
+    navigation, search, version switcher, anchor link or "Copy citation" button prints."""
+    rel = ROUND_PAGE.format("demo")
+    visit(page, site, f"v/{NEW}/{rel}")
+    page.locator(".sqa-cite-button").first.wait_for(state="attached")
+    page.emulate_media(media="print")
+    texts = _pdf_pages(page.pdf(format="A4", print_background=True))
+    assert len(texts) >= 2
+    address = f"{site.public_url}/v/{NEW}/{rel}"
+    date = json.loads((site.root / "v" / NEW / "release.json").read_text("utf-8"))["date"]
+    problems = []
+    for n, text in enumerate(texts, 1):
+        flat = " ".join(text.split())
+        if not flat.startswith(f"version {NEW}, published "):
+            problems.append(f"page {n} starts {flat[:80]!r}")
+        if address not in "".join(text.split()):
+            problems.append(f"page {n} does not give the address {address}")
+        if str(int(date[8:10])) not in flat or date[:4] not in flat:
+            problems.append(f"page {n} does not give the date")
+        problems += [f"page {n} prints {word!r}" for word in NAVIGATION if word in text]
+        problems += [f"page {n} prints a pilcrow" for mark in ("¶", "§") if mark in text]
+    assert not problems, "\n".join(problems)

@@ -83,11 +83,17 @@ class Finding:
 
     def html(self) -> str:
         """The finding as an HTML block whose id is the anchor, with its id as a link to its
-        own place on the page, to copy and cite (text escaped)."""
+        own place on the page (text escaped). The block names its round (``data-round``):
+        the same id is used in every round, so a citation pairs id, round and release
+        (``analysis.publish.finding_citation``); the site's script adds a "Copy citation"
+        button to each block of a numbered release. The id is one ``finding-code`` span, which
+        the site's stylesheet never breaks across lines."""
         fid = html.escape(self.finding_id)
-        return (f'<div class="finding" id="{fid}">'
+        rnd = f' data-round="{html.escape(self.round)}"' if self.round else ""
+        return (f'<div class="finding" id="{fid}"{rnd}>'
                 f"<p>{html.escape(self.text)}</p>"
-                f'<p class="finding-id"><a href="#{fid}">Finding {fid}</a></p></div>')
+                f'<p class="finding-id"><a href="#{fid}">Finding '
+                f'<span class="finding-code">{fid}</span></a></p></div>')
 
 
 class FindingsLog:
