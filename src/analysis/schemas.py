@@ -644,7 +644,7 @@ def annex_a_spec(table: str) -> TableSpec:
     return TableSpec(
         kind=table,
         description=f"Ofsted Annex A list {number} ({title}): one row per "
-        f"{_ANNEX_ROW[table]}. Read by `sqa ingest --kind annex-a`.",
+        f"{_ANNEX_ROW[table]}. Read from the council's Annex A workbook.",
         columns=(
             Column("child_id", "pseudonym", True, "Child identifier (Annex A 'Child Unique "
                    "ID'), pseudonymised at ingest.", nullable=False, personal=True),
@@ -732,9 +732,9 @@ def data_dictionary_markdown(standards: Standards | None = None, scale: Scale | 
     """The data dictionary page, generated from the contracts above."""
     lines = [
         "---", "title: Data dictionary", "---", "",
-        "This page is generated from `src/analysis/schemas.py` by `sqa dictionary`; edit the code, "
-        "not the page. Columns marked *personal* are never published: the site shows only "
-        "aggregate, disclosure-controlled figures.", "",
+        "What each table the analysis reads holds, column by column: the data contract every "
+        "file is checked against when it is read in. Columns marked *personal* are never "
+        "published: the site shows only aggregate, disclosure-controlled figures.", "",
     ]
     for kind in (*KINDS, *ANNEX_A_TABLES):
         spec = spec_for(kind, standards, scale)

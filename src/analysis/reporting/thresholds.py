@@ -590,7 +590,7 @@ def trend_source_sentence(from_journey: bool, plans: bool = False) -> str:
                 "with their referral and assessment dates as the case system exported them).")
     return ("Source of the trend figures: the Ofsted Annex A workbook. Each contact of list 1 "
             "is linked by child and date to the referral (list 3) and assessment (list 4) "
-            "that followed it (the child journey, `journey.parquet`)"
+            "that followed it (the child journey)"
             + ("; repeat child protection plans come from list 7" if plans else "") + ".")
 
 
