@@ -214,14 +214,18 @@ def _check_synth(rnd: Round, where: str, cfg: dict[str, Any]) -> None:
         if isinstance(shift, bool) or not isinstance(shift, int | float) or not -1 < shift < 1:
             raise RoundError(f"{rnd.path}: {where}{name}: {shift!r} must be a number between "
                              f"-1 and 1 ({what}).")
-    end = cfg.get("year_end")
-    if end is not None and not isinstance(end, date):
+    _check_date(rnd, where, "year_end", cfg.get("year_end"),
+                " (the last day of the synthetic year, e.g. 2025-03-31)")
+
+
+def _check_date(rnd: Round, where: str, key: str, value: Any, hint: str = "") -> None:
+    """A date key of a step (None: absent): a date, or text in ISO form."""
+    if value is not None and not isinstance(value, date):
         try:
-            date.fromisoformat(str(end))
+            date.fromisoformat(str(value))
         except ValueError:
-            raise RoundError(f"{rnd.path}: {where}year_end: {end!r} is not a date; write it "
-                             "as YYYY-MM-DD (the last day of the synthetic year, e.g. "
-                             "2025-03-31).") from None
+            raise RoundError(f"{rnd.path}: {where}{key}: {value!r} is not a date; write it as "
+                             f"YYYY-MM-DD{hint}.") from None
 
 
 def _check_returns_step(rnd: Round, where: str, cfg: dict[str, Any],
@@ -246,13 +250,7 @@ def _check_returns_step(rnd: Round, where: str, cfg: dict[str, Any],
         _inside(rnd.path, rnd.root, f"{where}files: ", f, allow=allow_outside)
     if str(cfg["manifest"]).endswith(".json"):
         _inside(rnd.path, rnd.root, f"{where}manifest: ", cfg["manifest"])
-    due = cfg.get("due")
-    if due is not None and not isinstance(due, date):
-        try:
-            date.fromisoformat(str(due))
-        except ValueError:
-            raise RoundError(f"{rnd.path}: {where}due: {due!r} is not a date; write it as "
-                             "YYYY-MM-DD.") from None
+    _check_date(rnd, where, "due", cfg.get("due"))
     agencies = cfg.get("agencies")
     if agencies is not None and (not isinstance(agencies, list) or not all(
             isinstance(a, str) and a.strip() for a in agencies)):
