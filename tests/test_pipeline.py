@@ -464,3 +464,23 @@ def test_ctrl_c_during_a_run_prints_one_line_and_exits_130_without_tracebacks(
         f"sqa: interrupted; nothing was published; notebooks finished so far are in "
         f"{project / 'reports' / 'slow'}/ (round.json not updated). Run the round again."]
     assert not (project / "reports" / "slow" / "round.json").exists()
+
+
+def test_every_run_is_logged_to_run_log_beside_round_json_with_each_notebooks_outcome(
+        project: Path) -> None:
+    """Issue 16 (RAP logging): the standard library's logging writes each run of a round to
+    reports/<round>/run.log, next to round.json: what the run said, each notebook's outcome,
+    a failure with its error; a second run appends its own block."""
+    rf = write_round(project, "round: logged\nnotebooks:\n  - notebook: notebooks/ok.ipynb\n"
+                              "  - notebook: notebooks/fails.ipynb\n")
+    pipeline.run_round(rf, say=lambda s: None, progress=False, jobs=1)
+    log = project / "reports" / "logged" / pipeline.RUN_LOG
+    assert (log.parent / "round.json").is_file()
+    text = log.read_text("utf-8")
+    assert "run of round logged (r.yml) started" in text and "run of round logged ended" in text
+    assert "INFO notebook ok: ok" in text
+    assert "ERROR notebook fails failed:" in text and "the data are wrong" in text
+    pipeline.run_round(rf, say=lambda s: None, progress=False, jobs=1)
+    again = log.read_text("utf-8")
+    assert again.startswith(text) and again.count("started, package") == 2
+    assert "notebook ok: ok, reused" in again

@@ -651,12 +651,70 @@ def run_round(path: str | Path, only: list[str] | None = None, skip_prepare: boo
         with locks.hold(locks.run_lock_path(rnd.report_dir), f"sqa run {rnd.path.name}"):
             mark = rnd.report_dir / RUNNING_MARK
             write_json({"pid": os.getpid(), "started": timestamp()}, mark)
-            outcomes = _run_locked(rnd, only, skip_prepare, say, progress, jobs, force)
+            with run_log(rnd, say) as logged:
+                outcomes = _run_locked(rnd, only, skip_prepare, logged, progress, jobs, force)
+                _log_outcomes(outcomes)
             mark.unlink(missing_ok=True)
             return outcomes
     except locks.LockBusy as busy:
         raise RoundError(f"round {rnd.name} is being run or published ({busy.who} holds "
                          f"{busy.path}); wait for it to finish, then run it again.") from None
+
+
+#: The run log of a round, beside its ``round.json`` (issue 16: RAP logging).
+RUN_LOG = "run.log"
+
+
+@contextmanager
+def run_log(rnd: Round, say: Callable[[str], None]):
+    """Log the run to ``reports/<round>/run.log`` with the standard library's ``logging``
+    (logger ``sqa.run``; appended, one block per run, each line timed): every line the run
+    says, each notebook's outcome and any failure with its error. Yields the ``say`` to use.
+    The log is a record of the run, not an output: it is not in ``round.json``, the cache
+    keys or the site, so reruns stay byte-identical."""
+    import logging
+
+    rnd.report_dir.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("sqa.run")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    handler = logging.FileHandler(rnd.report_dir / RUN_LOG, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.info("run of round %s (%s) started, package %s", rnd.name,
+                rnd.path.name, _package_version())
+
+    def logged(line: str) -> None:
+        logger.info(line)
+        say(line)
+
+    try:
+        yield logged
+    except BaseException as exc:
+        logger.error("run stopped: %s: %s", type(exc).__name__, exc)
+        raise
+    finally:
+        logger.info("run of round %s ended", rnd.name)
+        logger.removeHandler(handler)
+        handler.close()
+
+
+def _package_version() -> str:
+    from . import __version__
+
+    return str(__version__)
+
+
+def _log_outcomes(outcomes: list[NotebookOutcome]) -> None:
+    import logging
+
+    logger = logging.getLogger("sqa.run")
+    for o in outcomes:
+        if o.ok:
+            logger.info("notebook %s: ok%s (%.1f s)", o.name, ", reused" if o.cached else "",
+                        o.seconds)
+        else:
+            logger.error("notebook %s failed: %s", o.name, o.error)
 
 
 def _run_locked(rnd: Round, only: list[str] | None, skip_prepare: bool,
