@@ -13,7 +13,9 @@ extra=""
 [ "${1:-}" = "test" ] && extra="[test]"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".${extra}"
+# requirements.lock pins every package to the versions the tests last passed with (constraints:
+# only what the package and its extras need is installed).
+.venv/bin/python -m pip install --quiet -c requirements.lock -e ".${extra}"
 if [ "${1:-}" = "test" ]; then
   debs=""
   command -v chromium >/dev/null 2>&1 || debs=" chromium"

@@ -92,3 +92,20 @@ def test_pre_commit_runs_ruff_nbstripout_detect_secrets_and_a_large_file_check()
     assert {"ruff", "nbstripout", "detect-secrets", "check-added-large-files"} <= hooks
     baseline = json.loads((ROOT / ".secrets.baseline").read_text("utf-8"))
     assert "results" in baseline and "plugins_used" in baseline
+
+
+def test_the_install_script_pins_every_dependency_with_the_lock_file() -> None:
+    """Issue 16 (RAP hygiene): requirements.lock pins (==) every dependency pyproject.toml
+    names, test extras included, and scripts/install.sh installs with it."""
+    import re
+    import tomllib
+
+    lock = (ROOT / "requirements.lock").read_text("utf-8")
+    pinned = {m.group(1).lower().replace("_", "-")
+              for m in re.finditer(r"^([A-Za-z0-9_.-]+)==\S+", lock, re.M)}
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    named = [*meta["dependencies"], *meta["optional-dependencies"]["test"]]
+    names = {re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0].lower().replace("_", "-")
+             for d in named}
+    assert names <= pinned, names - pinned
+    assert "-c requirements.lock" in (ROOT / "scripts" / "install.sh").read_text("utf-8")
