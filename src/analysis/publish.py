@@ -224,7 +224,10 @@ def board_pages(root: Path, rounds: list[dict[str, Any]]) -> dict[str, list[Page
         Page(out="actions.html", title="Actions and their impact",
              text=words.actions_markdown(view))]}
     for rd in rounds:
-        out[rd["round"]] = [Page(out=f"rounds/{rd['round']}/summary.html",
+        # rounds/<round>/summary.html, unless one of the round's notebooks is called summary
+        taken = any(Path(nb["output"]).stem == "summary" for nb in rd["notebooks"])
+        name = "round-summary" if taken else "summary"
+        out[rd["round"]] = [Page(out=f"rounds/{rd['round']}/{name}.html",
                                  title=f"Summary: {rd.get('title') or rd['round']}",
                                  text=words.summary_markdown(view, rd["round"]),
                                  round=rd["round"])]

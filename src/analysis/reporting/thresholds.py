@@ -343,12 +343,13 @@ def odds_ratio_display(res: LogisticResult) -> pd.DataFrame:
 
 
 def odds_ratio_alt_text(res: LogisticResult, where: str = "in the table above") -> str:
-    """Alt text of ``odds_ratio_plot``: what it shows and how many intervals exclude 1 (at
-    most ``figures.ALT_MAX`` characters); every odds ratio is in the table ``where``."""
+    """Alt text of ``odds_ratio_plot``: what it shows and whether any interval excludes 1
+    (at most ``figures.ALT_MAX`` characters; no "k of n", which rule 1 would read as a share
+    of a small group); every odds ratio is in the table ``where``."""
     t = res.table[~res.table["reference"]]
     clear = t[(t["ci_low"] > 1) | (t["ci_high"] < 1)]
-    head = (f"{len(clear)} of {len(t)} have intervals that exclude 1" if len(t)
-            else "no odds ratio could be estimated")
+    head = ("no odds ratio could be estimated" if not len(t) else
+            "some intervals exclude 1" if len(clear) else "every interval includes 1")
     return (f"Forest plot of odds ratios on a log scale with 95% intervals: {head}. "
             f"{chart_figures_where(where)}")
 
