@@ -127,6 +127,16 @@ class Point:
     def reportable(self) -> bool:
         return self.estimate is not None and self.low is not None and self.high is not None
 
+    def change_since(self, before: Point | None) -> tuple[float, float, float] | None:
+        """This point minus ``before`` with the MOVER interval from the two published
+        intervals (``proportions.mover_difference``), or None unless both have figures."""
+        from .proportions import mover_difference
+
+        if before is None or not (self.reportable and before.reportable):
+            return None
+        return mover_difference(self.estimate, self.low, self.high,  # type: ignore[arg-type]
+                                before.estimate, before.low, before.high)  # type: ignore[arg-type]
+
 
 @dataclass
 class Status:
@@ -312,20 +322,17 @@ def _status(board_points: dict[tuple[str, str], Point], series: dict[str, Any],
             rd: dict[str, Any], prev: dict[str, Any] | None, tr: Tracked, point: Point
             ) -> Status:
     from . import spc
-    from .proportions import mover_difference
 
     target = _targets(rd).get(tr.key)
     before = board_points.get((prev["round"], tr.finding_id)) if prev else None
-    change = None
-    if before is not None and before.reportable and point.reportable:
-        change = mover_difference(point.estimate, point.low, point.high,  # type: ignore[arg-type]
-                                  before.estimate, before.low, before.high)  # type: ignore[arg-type]
+    change = point.change_since(before)
     if not point.reportable:
         return Status(tr, point, target, "too_few" if target else "no_target", "too_few",
                       "interval", before)
     s = series.get(tr.key)
     if tr.kind == "front_door" and s is not None:
-        upto = s[s["month"] <= _month_end(rd.get("date"))]
+        day = _date(rd.get("date"))  # the months up to the round's date (all: no date)
+        upto = s if day == date.min else s[s["month"] <= day.isoformat()]
         if len(upto) >= XMR_MIN_POINTS:
             import pandas as pd
 
@@ -340,13 +347,6 @@ def _status(board_points: dict[tuple[str, str], Point], series: dict[str, Any],
                           change, lims)
     return Status(tr, point, target, assurance_of(point.low, point.high, target),
                   _variation(change, tr.better), "interval", before, change)
-
-
-def _month_end(value: Any) -> Any:
-    import pandas as pd
-
-    d = _date(value)
-    return pd.Timestamp(d if d != date.min else date.max.replace(year=2200))
 
 
 def load_board(root: Path, rounds: list[dict[str, Any]] | None = None,
@@ -482,18 +482,12 @@ def impact(board: Board, action: Action) -> list[tuple[str, Point, Point | None,
                                                        tuple[float, float, float] | None]]:
     """Each finding an action is linked to, at the action's round and at the next round, with
     the change between them (MOVER interval) where both have figures."""
-    from .proportions import mover_difference
-
     nxt = board.next(action.round)
     out = []
     for fid in action.findings:
         before = board.points[(action.round, fid)]
         after = board.points.get((nxt["round"], fid)) if nxt else None
-        change = None
-        if after is not None and before.reportable and after.reportable:
-            change = mover_difference(after.estimate, after.low, after.high,  # type: ignore
-                                      before.estimate, before.low, before.high)  # type: ignore
-        out.append((fid, before, after, change))
+        out.append((fid, before, after, after.change_since(before) if after else None))
     return out
 
 

@@ -267,19 +267,10 @@ def _trend_rows(items: list[Status], board: Board, prefix: str) -> list[str]:
 def baseline_sentence(items: list[Status], board: Board) -> str:
     """The change from the first round with figures (the baseline) to the latest, with its
     MOVER interval, in the words the change rule allows."""
-    from ..proportions import mover_difference
-    from .words import direction
-
     shown = [s for s in items if s.point.reportable]
     first, last = shown[0].point, shown[-1].point
-    d, lo, hi = mover_difference(last.estimate, last.low, last.high,  # type: ignore[arg-type]
-                                 first.estimate, first.low, first.high)  # type: ignore[arg-type]
-    way = direction(lo, hi)
-    word = {"up": "rose", "down": "fell"}.get(way, "the data cannot tell whether it changed")
     return (f"Since the baseline, {_round_name(board.round(first.round))}: "
-            f"{pct(first.estimate)} then {pct(last.estimate)}; {word} "
-            f"({points(d, signed=True)}, 95% interval {points(lo, signed=True)} to "
-            f"{points(hi, signed=True)}).")
+            f"{then_now(first, last, last.change_since(first))}")  # type: ignore[arg-type]
 
 
 def trends_markdown(board: Board) -> str:
@@ -329,15 +320,21 @@ def _impact_words(board: Board, a: Action) -> str:
         elif change is None:
             parts.append(f"{fid}: too few cases in one of the rounds to compare.")
         else:
-            from .words import direction
-
-            d = direction(change[1], change[2])
-            word = {"up": "rose", "down": "fell"}.get(d, "the data cannot tell whether it "
-                                                        "changed")
-            parts.append(f"{fid}: {pct(before.estimate)} then {pct(after.estimate)}; {word} "
-                         f"({points(change[0], signed=True)}, 95% interval "
-                         f"{points(change[1], signed=True)} to {points(change[2], signed=True)}).")
+            parts.append(f"{fid}: {then_now(before, after, change)}")
     return " ".join(parts)
+
+
+def then_now(before: Point, after: Point, change: tuple[float, float, float]) -> str:
+    """"52% then 61%; rose (+9 points, 95% interval +1 points to +17 points)." in the words
+    the change rule allows (``words.direction``)."""
+    from .words import direction
+
+    d, lo, hi = change
+    word = {"up": "rose", "down": "fell"}.get(direction(lo, hi),
+                                              "the data cannot tell whether it changed")
+    return (f"{pct(before.estimate)} then {pct(after.estimate)}; {word} "
+            f"({points(d, signed=True)}, 95% interval {points(lo, signed=True)} to "
+            f"{points(hi, signed=True)}).")
 
 
 def actions_markdown(board: Board) -> str:
