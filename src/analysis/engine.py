@@ -1,0 +1,134 @@
+"""Engine: the one DuckDB/Arrow engine every whole-table stage runs on, at every size.
+
+One council's cases table (about 10,000 rows) and a regional pool of tens of millions of rows
+go through the same SQL: DuckDB (Raasveldt & Muehleisen 2019, "DuckDB: an Embeddable
+Analytical Database", SIGMOD) scans a pandas frame, a Parquet file or a hive-partitioned
+directory of Parquet files in place, out of core, and returns aggregates.  This module holds
+what every stage shares:
+
+* ``connect``: a connection with the project's settings (memory limit, threads, spill
+  directory when given; insertion order kept so that results are deterministic);
+* ``source``: the SQL table expression of a cases table given as a frame (registered on the
+  connection), a Parquet file, or a directory of Parquet files (a pool: ``council=<code>/``
+  partitions, read with ``hive_partitioning``);
+* ``run``: execute one statement of the project's SQL, recording it while ``recording()`` is
+  active, so that tests can check that every statement the project emits parses in another
+  engine's dialect (``sqlglot``; README, "Beyond one machine");
+* ``scan_seconds``: the floor of the benchmarks: DuckDB scanning the same columns of the
+  same file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Source", "connect", "columns_of", "quote", "recording", "run", "scan_seconds",
+           "source", "sql_path"]
+
+_RECORDED: list[list[str]] = []
+
+
+def connect(memory_limit: str | None = None, temp_dir: str | Path | None = None,
+            threads: int | None = None) -> Any:
+    """A DuckDB connection with the project's settings.
+
+    ``memory_limit`` (e.g. ``"1GB"``) bounds DuckDB's own memory, spilling to ``temp_dir``
+    beyond it; ``threads`` defaults to every core.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    if temp_dir is not None:
+        con.execute(f"SET temp_directory = '{sql_path(temp_dir)}'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def sql_path(p: str | Path) -> str:
+    """A path as the inside of a SQL string literal (quotes doubled)."""
+    return str(p).replace("'", "''")
+
+
+def quote(name: str) -> str:
+    """A column or table name as a quoted SQL identifier."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+Source = pd.DataFrame | str | Path
+
+
+def source(con: Any, cases: Source, name: str = "cases_src",
+           columns: Sequence[str] | None = None) -> str:
+    """The SQL table expression of ``cases`` on ``con``.
+
+    A frame is registered on ``con`` as ``name`` (only ``columns`` when given and present,
+    so that DuckDB does not convert the rest); a Parquet file is scanned in place; a
+    directory is a dataset of Parquet files (``**/*.parquet``), hive-partitioned (a pool's
+    ``council=<code>/`` folders give a ``council`` column).
+    """
+    if isinstance(cases, pd.DataFrame):
+        frame = cases if columns is None else cases[[c for c in columns if c in cases.columns]]
+        con.register(name, frame)
+        return name
+    p = Path(cases)
+    if p.is_dir():
+        return (f"read_parquet('{sql_path(p)}/**/*.parquet', hive_partitioning = true, "
+                "union_by_name = true)")
+    return f"read_parquet('{sql_path(p)}')"
+
+
+def columns_of(con: Any, table_sql: str) -> list[str]:
+    """The column names of a table expression (DuckDB's ``DESCRIBE``)."""
+    return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {table_sql}").fetchall()]
+
+
+def run(con: Any, sql: str, params: Sequence[Any] | None = None) -> Any:
+    """Execute one statement of the project's SQL on ``con`` (recorded while
+    ``recording()`` is active) and return DuckDB's result."""
+    for log in _RECORDED:
+        log.append(sql)
+    return con.execute(sql, params) if params is not None else con.execute(sql)
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[str]]:
+    """Collect every statement ``run`` executes inside the block (for the dialect tests)."""
+    log: list[str] = []
+    _RECORDED.append(log)
+    try:
+        yield log
+    finally:
+        _RECORDED.remove(log)
+
+
+def scan_seconds(path: str | Path, columns: Sequence[str] | None = None,
+                 repeat: int = 3) -> float:
+    """Seconds DuckDB takes to scan ``columns`` of a Parquet file (all columns by default):
+    the smallest ``hash`` of every column, which decodes every value (a plain ``min`` would be
+    answered from the file's statistics without reading the data); the best of ``repeat``.
+
+    The floor of the benchmarks: no stage that reads those columns can take less.
+    """
+    con = connect()
+    try:
+        src = source(con, path)
+        cols = list(columns) if columns else columns_of(con, src)
+        agg = ", ".join(f"min(hash({quote(c)}))" for c in cols)
+        best = math.inf
+        for _ in range(max(1, repeat)):
+            t0 = time.perf_counter()
+            con.execute(f"SELECT {agg} FROM {src}").fetchall()
+            best = min(best, time.perf_counter() - t0)
+    finally:
+        con.close()
+    return best
