@@ -116,13 +116,14 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from . import privacy, schemas
+from . import engine, privacy, schemas
 from .ingest import InputError
 from .proportions import SMALL_N
 from .provenance import git_commit, package_versions, timestamp, write_json
 from .reporting import margin
 
-__all__ = ["ALLOCATIONS", "CANONICALISATION", "DESIGN_KEYS", "DIGEST_CHARS", "DateWindow",
+__all__ = ["ALLOCATIONS", "BATCH_ROWS", "CANONICAL_MAX_ROWS", "CANONICALISATION",
+           "DESIGN_KEYS", "DIGEST_CHARS", "DateWindow",
            "Design", "DesignError", "MANIFEST_VERSION", "MAX_ROW_DIGESTS",
            "MISSING", "Oversample", "RETURNED_LABEL", "Sample", "VerifyResult", "WIDE_MARGIN",
            "WORKBOOK_PREFILLED",
@@ -133,7 +134,7 @@ __all__ = ["ALLOCATIONS", "CANONICALISATION", "DESIGN_KEYS", "DIGEST_CHARS", "Da
            "SAMPLE_FINGERPRINT_LABEL", "sample_fingerprint", "load_or_draw", "manifest_body",
            "margin_of_error", "margin_plot",
            "oversample_allocation", "population_counts", "population_table_name", "read_cases",
-           "read_manifest", "sample_folder", "sample_size", "shipped_designs",
+           "read_manifest", "sample_columns", "sample_folder", "sample_size", "shipped_designs",
            "stratified_margin", "stratum_label", "verify", "workbook_columns", "write_sample",
            "write_workbook", "z_value"]
 
@@ -1017,80 +1018,592 @@ def manifest_body(d: Design, seed: int, rows: dict[str, int], ref: str,
     }
 
 
+#: Up to this many rows the input is identified by its canonical SHA-256 (``input_sha256``,
+#: ``frame_sha256``, and row digests up to ``MAX_ROW_DIGESTS``), which serialises every column
+#: of every row; above it, by the SHA-256 of its file (``input_file_sha256``; for a directory
+#: of Parquet files, of the list of its files with their SHA-256).  A frame has no file: it is
+#: always identified canonically.
+CANONICAL_MAX_ROWS = 1_000_000
+#: Rows per Arrow batch when the canonical text is computed from DuckDB.
+BATCH_ROWS = 65_536
+#: Python's ``str.strip()`` whitespace (``canon_value`` strips text).
+_DATE_TYPES = ("DATE",)
+_TIMESTAMP_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
+FILE_IDENTITY = ("not computed: the table has more rows than CANONICAL_MAX_ROWS ({limit:,}); "
+                 "input_file_sha256 is the SHA-256 of {what}")
+
+
+def sample_columns(design: Design | str | Path | Mapping[str, Any]) -> list[str]:
+    """The columns of the cases table that ``draw`` reads to build the sample frame:
+    ``case_id`` and the design's filter, strata, date-window and over-sampling columns (the
+    scan floor of the benchmark reads the same columns)."""
+    d = load_design(design)
+    cols = ["case_id", *d.filter, *d.strata]
+    if d.date_window:
+        cols.append(d.date_window.column)
+    if d.oversample:
+        cols.append(d.oversample.column)
+    return list(dict.fromkeys(cols))
+
+
+@dataclass
+class _Input:
+    """A cases table opened on a DuckDB connection (``engine.source``)."""
+
+    con: Any
+    src: str
+    label: str
+    kind: str  # frame | csv | parquet | dataset
+    path: Path | None
+    frame: pd.DataFrame | None
+    types: dict[str, str]
+    n_rows: int
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.types)
+
+
+def _open_input(cases: pd.DataFrame | str | Path, con: Any) -> _Input:
+    """Open ``cases`` (a frame, a Parquet file, a CSV of it, or a directory of Parquet files)
+    on ``con``; unreadable input raises ``InputError`` naming the file and the fix."""
+    import duckdb
+
+    path: Path | None = None
+    frame: pd.DataFrame | None = None
+    if isinstance(cases, pd.DataFrame):
+        kind, label, frame = "frame", "cases table", cases
+    else:
+        path = Path(cases)
+        label = str(cases)
+        if path.is_dir():
+            if not any(path.rglob("*.parquet")):
+                raise InputError(f"{path}: no Parquet files in this folder. Give the canonical "
+                                 "cases table (cases.parquet) or a pool folder of them "
+                                 "(council=<code>/*.parquet).")
+            kind = "dataset"
+        elif path.suffix.lower() in {".parquet", ".pq"} and path.is_file():
+            kind = "parquet"
+        else:
+            kind, frame = "csv", read_cases(path)  # not found / not CSV: read_cases says so
+    src = engine.source(con, frame if frame is not None else path)  # type: ignore[arg-type]
+    try:
+        desc = engine.run(con, f"DESCRIBE SELECT * FROM {src}").fetchall()
+        n_rows = int(engine.run(con, f"SELECT count(*) FROM {src}").fetchone()[0])
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc.__class__.__name__}). "
+                         "Write it again with `sqa ingest`.") from None
+    return _Input(con, src, label, kind, path, frame, {str(r[0]): str(r[1]) for r in desc},
+                  n_rows)
+
+
+def _file_identity(inp: _Input) -> str:
+    """SHA-256 of the input file; for a directory, of its files' relative paths and SHA-256
+    (one ``path<TAB>sha256`` line each, sorted by path)."""
+    from .provenance import sha256_file
+
+    assert inp.path is not None
+    if inp.kind != "dataset":
+        return sha256_file(inp.path)
+    lines = [f"{p.relative_to(inp.path).as_posix()}\t{sha256_file(p)}\n"
+             for p in sorted(inp.path.rglob("*.parquet"))]
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
+
+
+def _check_ids_sql(inp: _Input) -> None:
+    """``_check_cases`` in SQL over the whole table: every row has a pseudonymised, unique
+    ``case_id`` (used when the whole table is read anyway, for its canonical digests)."""
+    pattern = privacy.PSEUDONYM_RE.pattern.strip("^$")
+    missing, bad, dup = engine.run(inp.con, (
+        "SELECT count(*) - count(case_id), "
+        f"count(*) FILTER (NOT regexp_full_match(case_id, '{pattern}')), "
+        f"count(case_id) - count(DISTINCT case_id) FROM {inp.src}")).fetchone()
+    if missing:
+        raise InputError(f"{inp.label}: {missing} row(s) have no case_id. Fix: ingest the file "
+                         "with `sqa ingest`, which quarantines such rows.")
+    if bad:
+        raise InputError(f"{inp.label}: {bad} case_id value(s) are not pseudonymised "
+                         "(expected cs_ and 16 hex digits). Audit samples are drawn only from "
+                         "the pseudonymised table. Fix: run `sqa ingest --kind cases` first.")
+    if dup:
+        first = engine.run(inp.con, f"SELECT case_id FROM {inp.src} GROUP BY case_id "
+                                    "HAVING count(*) > 1 ORDER BY case_id LIMIT 1").fetchone()[0]
+        raise InputError(f"{inp.label}: case_id {first!r} appears more than once ({dup} "
+                         "duplicates). Fix: ingest the file with `sqa ingest`, which keeps the "
+                         "first copy and quarantines the others.")
+
+
+def _check_frame_ids(ids: Any, label: str) -> None:
+    """The eligible rows' ids: present and pseudonymised (a table above
+    ``CANONICAL_MAX_ROWS`` is checked where it is drawn from; uniqueness once sorted)."""
+    import pyarrow.compute as pc
+
+    if ids.null_count:
+        raise InputError(f"{label}: {ids.null_count} eligible row(s) have no case_id. Fix: "
+                         "ingest the file with `sqa ingest`, which quarantines such rows.")
+    ok = pc.match_substring_regex(ids, privacy.PSEUDONYM_RE.pattern)
+    bad = len(ids) - (pc.sum(ok).as_py() or 0) if len(ids) else 0
+    if bad:
+        raise InputError(f"{label}: {bad} case_id value(s) are not pseudonymised (expected cs_ "
+                         "and 16 hex digits). Audit samples are drawn only from the "
+                         "pseudonymised table. Fix: run `sqa ingest --kind cases` first.")
+
+
+def _in_sql(col: str, raw: Sequence[Any], params: list[Any]) -> str:
+    """``col`` takes one of the raw values (``None`` stands for SQL NULL)."""
+    vals = [v for v in raw if v is not None]
+    parts = []
+    if vals:
+        parts.append(f"{engine.quote(col)} IN ({', '.join('?' for _ in vals)})")
+        params.extend(vals)
+    if len(vals) < len(raw):
+        parts.append(f"{engine.quote(col)} IS NULL")
+    return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
+
+
+@dataclass
+class _Frame:
+    """The eligible frame as DuckDB returns it: ids in case_id order and each row's stratum."""
+
+    rows: dict[str, int]
+    ids: Any  # pyarrow Array of case_id, in case_id order, previously audited cases removed
+    codes: np.ndarray  # each row's code: parent combination * 2 + over-sampling flag
+    parent_of_code: dict[int, str]  # parent combination code -> parent stratum
+    excluded: list[str]
+
+
+def _sample_frame(inp: _Input, d: Design, excluded: Sequence[str]) -> _Frame:
+    """The sample frame by DuckDB SQL: filters, date window, strata (with groups) and the
+    over-sampling flag, reading only ``case_id`` and the design's columns.
+
+    Values are compared in their canonical text (``canon_value``), exactly as the whole-table
+    canonical form compares them: one ``GROUP BY`` over the design's columns (the census: few
+    distinct values) gives every distinct raw value, which Python canonicalises with
+    ``canon_value`` itself; the frame query then selects by raw values (and a date range on a
+    date or timestamp window column, whose canonical ``yyyy-mm-dd`` prefix is its day).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    present = set(inp.types)
+    wcol = d.date_window.column if d.date_window else None
+    others = [*d.filter, *d.strata] + ([d.oversample.column] if d.oversample else [])
+    wtype = inp.types.get(wcol or "", "")
+    by_range = bool(wcol and wcol in present and wcol not in others
+                    and (wtype in _DATE_TYPES or wtype in _TIMESTAMP_TYPES))
+    keys = [c for c in dict.fromkeys([*others] + ([wcol] if wcol and not by_range else []))
+            if c in present]
+    range_params: list[Any] = []
+    range_sql = "TRUE"
+    if by_range and d.date_window:
+        conds = []
+        cast = "DATE" if wtype in _DATE_TYPES else "TIMESTAMP"
+        if d.date_window.start:
+            conds.append(f"{engine.quote(wcol)} >= CAST(? AS {cast})")  # type: ignore[arg-type]
+            range_params.append(d.date_window.start)
+        if d.date_window.end:
+            end = (date.fromisoformat(d.date_window.end) + pd.Timedelta(days=1)).isoformat()
+            conds.append(f"{engine.quote(wcol)} < CAST(? AS {cast})")  # type: ignore[arg-type]
+            range_params.append(end)
+        conds.append(f"{engine.quote(wcol)} IS NOT NULL")  # type: ignore[arg-type]
+        range_sql = " AND ".join(conds)
+    key_sql = ", ".join(engine.quote(c) for c in keys)
+    census = engine.run(inp.con, (
+        f"SELECT {key_sql + ', ' if keys else ''}count(*) AS n, "
+        f"count(*) FILTER ({range_sql}) AS n_window FROM {inp.src}"
+        + (f" GROUP BY {key_sql}" if keys else "")), range_params).fetchall()
+
+    canon: dict[str, dict[Any, str]] = {c: {} for c in keys}
+    for row in census:
+        for c, v in zip(keys, row, strict=False):
+            if v not in canon[c]:
+                canon[c][v] = "" if _isna(v) else canon_value(v)
+
+    def text(c: str, v: Any) -> str:
+        return canon[c][v] if c in canon else ""  # a contract column the table lacks: empty
+
+    def in_window(day: str) -> bool:
+        dw = d.date_window
+        assert dw is not None
+        day = day[:10]
+        return day != "" and (not dw.start or day >= dw.start) and (not dw.end or day <= dw.end)
+
+    rows = {"input": 0, "after_filter": 0, "after_date_window": 0}
+    for row in census:
+        vals = dict(zip(keys, row[:len(keys)], strict=True))
+        n, n_window = int(row[-2]), int(row[-1])
+        rows["input"] += n
+        if all(text(c, vals.get(c)) in allowed for c, allowed in d.filter.items()):
+            rows["after_filter"] += n
+            if not wcol:
+                rows["after_date_window"] += n
+            elif by_range:
+                rows["after_date_window"] += n_window
+            elif in_window(text(wcol, vals.get(wcol))):
+                rows["after_date_window"] += n
+
+    # The frame predicate: each filter (and a non-date window) as the raw values that pass.
+    params: list[Any] = []
+    where: list[str] = []
+    for c, allowed in d.filter.items():
+        if c in canon:
+            where.append(_in_sql(c, [v for v, t in canon[c].items() if t in allowed], params))
+        elif "" not in allowed:
+            where.append("FALSE")
+    if wcol and not by_range:
+        if wcol in canon:
+            where.append(_in_sql(wcol, [v for v, t in canon[wcol].items() if in_window(t)],
+                                 params))
+        else:
+            where.append("FALSE")
+    # The stratum: each strata column's raw values as the index of their part of the label.
+    value_group = {v: g for g, vs in d.groups.items() for v in vs}
+    code_sql: list[str] = []
+    code_params: list[Any] = []
+    parts_per_col: list[list[str]] = []
+    mult = 1
+    radix: list[int] = []
+    for c in d.strata:
+        part_of = {v: (value_group.get(t, t) if t else MISSING)
+                   for v, t in (canon[c].items() if c in canon else [(None, "")])}
+        parts = sorted(set(part_of.values()))
+        parts_per_col.append(parts)
+        index = {p: i for i, p in enumerate(parts)}
+        if c in canon and len(parts) > 1:
+            whens = []
+            for v, p in part_of.items():
+                if v is None:
+                    whens.append(f"WHEN {engine.quote(c)} IS NULL THEN {index[p]}")
+                else:
+                    whens.append(f"WHEN {engine.quote(c)} = ? THEN {index[p]}")
+                    code_params.append(v)
+            code_sql.append(f"(CASE {' '.join(whens)} END) * {mult}")
+        radix.append(len(parts))
+        mult *= len(parts)
+    parent_of_code: dict[int, str] = {}
+    for code in range(mult if d.strata else 1):
+        if not d.strata:
+            parent_of_code[0] = "all"
+            break
+        cv, labels = code, []
+        for parts, r in zip(parts_per_col, radix, strict=True):
+            labels.append(parts[cv % r])
+            cv //= r
+        parent_of_code[code] = "|".join(labels)
+    ov = d.oversample
+    flag_sql, flag_params = "0", []
+    if ov is not None and ov.column in canon:
+        flag_raw = [v for v, t in canon[ov.column].items() if t == ov.value]
+        flag_sql = f"CASE WHEN {_in_sql(ov.column, flag_raw, flag_params)} THEN 1 ELSE 0 END"
+    elif ov is not None and ov.value == "":
+        flag_sql = "1"
+    code_expr = (" + ".join(code_sql) if code_sql else "0")
+    sql = (f"SELECT case_id, CAST(({code_expr}) * 2 + {flag_sql} AS INTEGER) AS stratum_code "
+           f"FROM {inp.src}"
+           + (f" WHERE {' AND '.join(where + ([range_sql] if by_range else []))}"
+              if where or by_range else ""))
+    reader = engine.run(inp.con, sql, code_params + flag_params + params
+                        + (range_params if by_range else []))
+    table = _arrow_reader(reader, 1 << 20).read_all()
+    ids = table.column("case_id").combine_chunks()
+    codes = table.column("stratum_code").to_numpy()
+    if ids.type != pa.string():
+        ids = ids.cast(pa.string())
+    if len(ids):
+        _check_frame_ids(ids, inp.label)
+    # In case_id order: a canonical file is written sorted, so this is usually a check.
+    if len(ids) > 1 and not pc.all(pc.greater(ids[1:], ids[:-1])).as_py():
+        order = pc.sort_indices(ids)
+        ids, codes = ids.take(order), codes[order.to_numpy()]
+        same = pc.equal(ids[1:], ids[:-1])
+        if pc.any(same).as_py():
+            first = ids[int(np.flatnonzero(same.to_numpy(zero_copy_only=False))[0])].as_py()
+            raise InputError(f"{inp.label}: case_id {first!r} appears more than once. Fix: "
+                             "ingest the file with `sqa ingest`, which keeps the first copy and "
+                             "quarantines the others.")
+    if excluded:
+        is_ex = pc.is_in(ids, value_set=pa.array(list(excluded), pa.string())).to_numpy(
+            zero_copy_only=False)
+        rows["excluded_previous"] = int(is_ex.sum())
+        ids, codes = ids.filter(pa.array(~is_ex)), codes[~is_ex]
+    else:
+        rows["excluded_previous"] = 0
+    rows["frame"] = len(ids)
+    return _Frame(rows, ids, np.asarray(codes, dtype=np.int64), parent_of_code, list(excluded))
+
+
+def _arrow_reader(result: Any, batch_rows: int) -> Any:
+    """A DuckDB result as a stream of Arrow record batches."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "makes an extra copy": a small one
+        return result.to_arrow_reader(batch_rows)
+
+
+def _smallest(keys: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the ``n`` smallest keys, ascending: the set
+    ``np.argsort(keys, kind="stable")[:n]`` (ties to the earlier position), found with
+    ``np.argpartition`` in linear time."""
+    N = len(keys)
+    if n >= N:
+        return np.arange(N)
+    if n <= 0:
+        return np.empty(0, dtype=np.int64)
+    kth = keys[np.argpartition(keys, n - 1)[:n]].max()
+    less = np.flatnonzero(keys < kth)
+    equal = np.flatnonzero(keys == kth)[: n - len(less)]
+    return np.sort(np.concatenate([less, equal]))
+
+
+def _canon_json(arr: Any) -> np.ndarray:
+    """Each value of an Arrow array as the JSON text of its canonical text (``canon_value``),
+    computed once per distinct value (as ``canonical_text`` maps ``pd.unique``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_null(arr.type):
+        return np.full(len(arr), '""', dtype=object)
+    try:
+        enc = pc.dictionary_encode(arr)
+        values = enc.dictionary.to_pandas().astype(object).tolist()
+        idx = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        series = arr.to_pandas().astype(object)
+        values = list(pd.unique(series))
+        pos = {id(v): i for i, v in enumerate(values)}
+        idx = np.array([pos.get(id(v), len(values)) for v in series])
+    texts = [json.dumps("" if _isna(v) else canon_value(v), ensure_ascii=False)
+             for v in values]
+    return np.array([*texts, '""'], dtype=object)[idx]
+
+
+@dataclass
+class _Identity:
+    """How the input is identified in the manifest (and, canonically, its row hashes)."""
+
+    inputs: dict[str, Any]
+    row_hashes: list[str] | None = None
+
+
+def _canonical_identity(inp: _Input, frame_ids: Any | None) -> _Identity:
+    """The canonical SHA-256 of the whole table (``input_digest`` of ``canonical_text``), of
+    the frame's rows and each row's digest, computed in Arrow batches from DuckDB (rows in
+    case_id order, columns in contract order then the others by name)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    spec_names = schemas.cases_spec().names
+    extras = sorted(str(c) for c in inp.types if c not in spec_names)
+    header = [*spec_names, *extras]
+    cols = ", ".join(engine.quote(c) if c in inp.types else f"NULL AS {engine.quote(c)}"
+                     for c in header)
+    reader = _arrow_reader(engine.run(inp.con, f"SELECT {cols} FROM {inp.src} ORDER BY case_id"),
+                           BATCH_ROWS)
+    head = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    whole, frame = hashlib.sha256(head), hashlib.sha256(head)
+    row_hashes: list[str] = []
+    value_set = frame_ids if frame_ids is not None else pa.array([], pa.string())
+    for batch in reader:
+        texts = [_canon_json(batch.column(i)) for i in range(batch.num_columns)]
+        rows = ["[" + ",".join(r) + "]" for r in zip(*texts, strict=True)]
+        ids = batch.column(0)
+        in_frame = pc.fill_null(pc.is_in(ids.cast(pa.string()), value_set=value_set),
+                                False).to_numpy(zero_copy_only=False)
+        for r, f in zip(rows, in_frame, strict=True):
+            b = r.encode("utf-8")
+            whole.update(b"\n")
+            whole.update(b)
+            if f:
+                frame.update(b"\n")
+                frame.update(b)
+            row_hashes.append(hashlib.sha256(b).hexdigest())
+    digests = ("".join(sorted(h[:DIGEST_CHARS] for h in row_hashes))
+               if len(row_hashes) <= MAX_ROW_DIGESTS else None)
+    return _Identity({"input_sha256": whole.hexdigest(),
+                      "frame_sha256": frame.hexdigest() if frame_ids is not None else None,
+                      "input_canonicalisation": CANONICALISATION,
+                      "input_row_digests": digests}, row_hashes)
+
+
+def _file_inputs(inp: _Input, file_sha: str) -> dict[str, Any]:
+    what = ("the Parquet file" if inp.kind == "parquet" else "the CSV file" if inp.kind == "csv"
+            else "the folder's Parquet files (one 'relative path<TAB>SHA-256' line each, "
+                 "sorted)")
+    return {"input_sha256": None, "frame_sha256": None, "input_file_sha256": file_sha,
+            "input_canonicalisation": FILE_IDENTITY.format(limit=CANONICAL_MAX_ROWS,
+                                                           what=what),
+            "input_row_digests": None}
+
+
+def _identify_as(inp: _Input, identify: str | None) -> str:
+    if identify not in (None, "canonical", "file"):
+        raise ValueError(f"identify must be 'canonical', 'file' or None, not {identify!r}")
+    if inp.path is None:
+        return "canonical"  # a frame has no file
+    return identify or ("canonical" if inp.n_rows <= CANONICAL_MAX_ROWS else "file")
+
+
+def _selected_rows(inp: _Input, ids: list[str]) -> pd.DataFrame:
+    """The sampled cases' rows, fetched by id from the source (sorted by case_id), typed as
+    ``pd.read_parquet`` (or ``read_cases``) types them."""
+    if inp.frame is not None:
+        df = inp.frame
+        sel = df[df["case_id"].astype(object).isin(set(ids)).to_numpy()]
+        return sel.iloc[np.argsort(sel["case_id"].astype(str).to_numpy(), kind="stable")]
+    con = inp.con
+    table = "sampled_ids"
+    import pyarrow as pa
+
+    con.register(table, pa.table({"case_id": pa.array(ids, pa.string())}))
+    if len(ids) <= 2_000:  # a literal list lets DuckDB skip row groups by their statistics
+        where = f"case_id IN ({', '.join('?' for _ in ids)})"
+        params: list[Any] = list(ids)
+    else:
+        where, params = f"case_id IN (SELECT case_id FROM {table})", []
+    arrow = _arrow_reader(engine.run(con, f"SELECT * FROM {inp.src} WHERE {where} "
+                                     "ORDER BY case_id", params), 1 << 20).read_all()
+    con.unregister(table)
+    if inp.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(inp.path)
+        return arrow.select(schema.names).cast(schema).to_pandas()
+    return arrow.to_pandas()
+
+
 def draw(cases: pd.DataFrame | str | Path, design: Design | str | Path, seed: int | None = None,
          previous: Iterable[str | Path | Mapping[str, Any]] = (),
          excluded_ids: Iterable[str] | None = None,
-         reference_date: str | date | None = None) -> Sample:
-    """Draw the sample of ``design`` from the canonical cases table (frame or file).
+         reference_date: str | date | None = None, *, with_rows: bool = True,
+         identify: str | None = None, memory_limit: str | None = None) -> Sample:
+    """Draw the sample of ``design`` from the canonical cases table, at any size.
+
+    ``cases`` is a frame, the canonical cases Parquet file (or a CSV of it), or a directory
+    of Parquet files (a regional pool, hive-partitioned ``council=<code>/``).  The eligible
+    frame (filters, date window, exclusion of previously audited cases, strata with groups,
+    the over-sampling flag) is computed by DuckDB through ``analysis.engine``, reading only
+    ``case_id`` and the design's columns (``sample_columns``), with values compared in their
+    canonical text (``canon_value``); the draw itself is numpy over the ids DuckDB returns,
+    in case_id order: per stratum its own ``default_rng(SeedSequence([seed,
+    sha256(stratum)]))`` stream and the ``n_h`` smallest random keys.
 
     ``seed`` overrides the design's seed.  ``previous`` manifests exclude their cases
     (within ``exclude_previous_months`` of the reference date when the design sets it);
     ``excluded_ids`` gives the excluded case ids directly (``verify`` uses the manifest's).
+    ``with_rows`` fetches the sampled cases' rows by id (``Sample.selected``, for the
+    auditor workbook); without it ``selected`` holds ``case_id`` and ``stratum`` only.
+    ``identify`` chooses how the input is identified: ``"canonical"`` (SHA-256 of the
+    canonical serialisation, of the frame and row digests), ``"file"`` (SHA-256 of the file),
+    or by size (``CANONICAL_MAX_ROWS``) when ``None``.
     """
+    return _draw(cases, design, seed, previous, excluded_ids, reference_date,
+                 with_rows=with_rows, identify=identify, memory_limit=memory_limit)[0]
+
+
+def _draw(cases: pd.DataFrame | str | Path | _Input, design: Design | str | Path,
+          seed: int | None = None, previous: Iterable[str | Path | Mapping[str, Any]] = (),
+          excluded_ids: Iterable[str] | None = None, reference_date: str | date | None = None,
+          *, with_rows: bool = True, identify: str | None = None,
+          memory_limit: str | None = None) -> tuple[Sample, _Identity]:
     d = load_design(design)
-    label = str(cases) if not isinstance(cases, pd.DataFrame) else "cases table"
-    df = cases if isinstance(cases, pd.DataFrame) else read_cases(cases)
-    _check_cases(df, label)
+    if isinstance(cases, _Input):
+        return _draw_from(cases, d, seed, previous, excluded_ids, reference_date,
+                          with_rows=with_rows, identify=identify)
+    con = engine.connect(memory_limit=memory_limit)
+    try:
+        inp = _open_input(cases, con)
+        return _draw_from(inp, d, seed, previous, excluded_ids, reference_date,
+                          with_rows=with_rows, identify=identify)
+    finally:
+        con.close()
+
+
+def _check_seed(d: Design, seed: int | None) -> int:
     seed = d.seed if seed is None else seed
     if seed is None:
         raise DesignError(f"{d.origin}: no seed. Fix: add 'seed: <number>' to the design or "
                           "pass --seed.")
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise DesignError(f"seed must be a whole number >= 0, got {seed!r}.")
-    seed = int(seed)
-    order = df["case_id"].astype(str).sort_values(kind="stable").index
-    df = df.loc[order].reset_index(drop=True)
-    text = canonical_text(df)
-    _check_columns(text, d)
-    input_sha, row_hashes = input_digest(text)
+    return int(seed)
 
-    rows: dict[str, int] = {"input": len(text)}
-    keep = pd.Series(True, index=text.index)
-    for col, values in d.filter.items():
-        keep &= text[col].isin(values)
-    rows["after_filter"] = int(keep.sum())
-    if d.date_window:
-        day = text[d.date_window.column].str.slice(0, 10)
-        has = day != ""
-        if d.date_window.start:
-            has &= day >= d.date_window.start
-        if d.date_window.end:
-            has &= day <= d.date_window.end
-        keep &= has
-    rows["after_date_window"] = int(keep.sum())
 
-    ref = (canon_value(pd.Timestamp(reference_date)) if reference_date is not None
-           else d.reference_date or timestamp()[:10])
-    prev_record: list[dict[str, Any]] = []
-    if excluded_ids is None:
-        previous = list(previous)
-        excluded, prev_record = _previous_ids(previous, d, ref)
+def _draw_from(inp: _Input, d: Design, seed: int | None,
+               previous: Iterable[str | Path | Mapping[str, Any]],
+               excluded_ids: Iterable[str] | None, reference_date: str | date | None, *,
+               with_rows: bool, identify: str | None) -> tuple[Sample, _Identity]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    if "case_id" not in inp.types:
+        raise InputError(f"{inp.label}: has no case_id column. Give the canonical cases table "
+                         "written by `sqa ingest --kind cases`.")
+    how = _identify_as(inp, identify)
+    if how == "canonical":
+        _check_ids_sql(inp)
+    seed = _check_seed(d, seed)
+    _check_columns(pd.DataFrame(columns=sorted(set(inp.types)
+                                               | set(schemas.cases_spec().names))), d)
+    hashing = ThreadPoolExecutor(max_workers=1) if how == "file" else None
+    file_sha = hashing.submit(_file_identity, inp) if hashing else None  # GIL released
+    try:
+        ref = (canon_value(pd.Timestamp(reference_date)) if reference_date is not None
+               else d.reference_date or timestamp()[:10])
+        prev_record: list[dict[str, Any]] = []
+        if excluded_ids is None:
+            excluded, prev_record = _previous_ids(list(previous), d, ref)
+        else:
+            excluded = sorted(set(map(str, excluded_ids)))
+        fr = _sample_frame(inp, d, excluded)
+        rows = fr.rows
+        rows = {k: rows[k] for k in ("input", "after_filter", "after_date_window",
+                                     "excluded_previous", "frame")}
+        if not rows["frame"]:
+            raise DesignError(
+                f"{d.origin}: no cases are eligible ({rows['input']} rows read, "
+                f"{rows['after_filter']} after the filter, {rows['after_date_window']} in the "
+                f"date window, {rows['excluded_previous']} excluded as audited recently). Fix: "
+                "check the filter and date window against the table.")
+        sample = _select(d, seed, fr, rows, ref, prev_record, excluded)
+        if how == "canonical":
+            ident = _canonical_identity(inp, fr.ids)
+        else:
+            assert file_sha is not None
+            ident = _Identity(_file_inputs(inp, file_sha.result()))
+    finally:
+        if hashing:
+            hashing.shutdown()
+    case_rows, strata_rows, picked = sample
+    manifest = manifest_body(d, seed, rows, ref, prev_record, excluded, strata_rows,
+                             case_rows, ident.inputs)
+    stratum_of = dict(picked)
+    ids = sorted(stratum_of)
+    if with_rows:
+        selected = _selected_rows(inp, ids).copy()
     else:
-        excluded = sorted(set(map(str, excluded_ids)))
-    is_excluded = text["case_id"].isin(set(excluded))
-    rows["excluded_previous"] = int((keep & is_excluded).sum())
-    keep &= ~is_excluded
-    frame = text[keep]
-    rows["frame"] = len(frame)
-    if frame.empty:
-        raise DesignError(f"{d.origin}: no cases are eligible ({rows['input']} rows read, "
-                          f"{rows['after_filter']} after the filter, {rows['after_date_window']} "
-                          f"in the date window, {rows['excluded_previous']} excluded as audited "
-                          "recently). Fix: check the filter and date window against the table.")
+        selected = pd.DataFrame({"case_id": pd.Series(ids, dtype="string")})
+    selected["stratum"] = [stratum_of[str(c)] for c in selected["case_id"]]
+    return Sample(d, manifest, selected.reset_index(drop=True)), ident
 
-    # Strata
-    if d.strata:
-        value_group = {v: g for g, vs in d.groups.items() for v in vs}
-        parts = [frame[c].map(lambda v, vg=value_group: vg.get(v, v) if v else MISSING)
-                 for c in d.strata]
-        parent = parts[0]
-        for s in parts[1:]:
-            parent = parent + "|" + s
-    else:
-        parent = pd.Series("all", index=frame.index)
-    populations = parent.value_counts().sort_index()
-    pops = {str(k): int(v) for k, v in populations.items()}
-    N = len(frame)
+
+def _select(d: Design, seed: int, fr: _Frame, rows: dict[str, int], ref: str,
+            prev_record: list[dict[str, Any]], excluded: list[str]
+            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, str]]]:
+    """Allocation, over-sampling and the per-stratum draw over the frame (numpy)."""
+    n_codes = max(fr.parent_of_code) + 1
+    counts2 = np.bincount(fr.codes, minlength=2 * n_codes)
+    pops: dict[str, int] = {}
+    split_counts: dict[str, list[int]] = {}
+    for code, h in fr.parent_of_code.items():
+        f, o = int(counts2[2 * code + 1]), int(counts2[2 * code])
+        if f + o:
+            pops[h] = pops.get(h, 0) + f + o
+            c = split_counts.setdefault(h, [0, 0])
+            c[0] += f
+            c[1] += o
+    N = rows["frame"]
     if d.allocation == "fixed":
         n_total = sum(d.counts.values())
     elif d.n is not None:
@@ -1100,29 +1613,29 @@ def draw(cases: pd.DataFrame | str | Path, design: Design | str | Path, seed: in
                               confidence=d.confidence)
     alloc = allocate(pops, n_total, d.allocation, counts=d.counts, prior=d.prior,
                      minimum=d.min_per_stratum, where=d.origin)
-
-    # Over-sampling: split each stratum into the flagged group and the rest.
-    final = parent.copy()
-    ov = d.oversample
-    flag = frame[ov.column] == ov.value if ov else None
-    counts = ({h: (int(((parent == h) & flag).sum()), int(((parent == h) & ~flag).sum()))
-               for h in alloc} if flag is not None else {})
+    counts = ({h: (split_counts[h][0], split_counts[h][1]) for h in alloc}
+              if d.oversample else {})
     final_alloc, parent_of, notes, splits = oversample_allocation(alloc, counts, d)
-    for h, (lab_f, lab_o) in splits.items():
-        final.loc[(parent == h) & flag] = lab_f
-        final.loc[(parent == h) & ~flag] = lab_o
-
-    # Selection: per stratum, its own stream; the n_h smallest random keys.
-    chosen: list[np.ndarray] = []
+    # Each row's final stratum, as an index into ``names``.
+    names = list(final_alloc)
+    index = {h: i for i, h in enumerate(names)}
+    lookup = np.full(2 * n_codes, -1, dtype=np.int64)
+    for code, h in fr.parent_of_code.items():
+        if h not in alloc:
+            continue
+        lab_f, lab_o = splits.get(h, (h, h))
+        lookup[2 * code + 1], lookup[2 * code] = index[lab_f], index[lab_o]
+    final = lookup[fr.codes]
+    order = np.argsort(final, kind="stable")  # each stratum's rows, in case_id order
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(final, minlength=len(names)))])
     strata_rows: list[dict[str, Any]] = []
     case_rows: list[dict[str, Any]] = []
-    for h in final_alloc:  # design order; flagged group before the rest
-        idx = final.index[final.to_numpy() == h].to_numpy()  # sorted by case_id
+    picked: list[tuple[str, str]] = []
+    for i, h in enumerate(names):  # design order; flagged group before the rest
+        idx = order[bounds[i]:bounds[i + 1]]
         Nh, nh = len(idx), final_alloc[h]
         rng = np.random.default_rng(np.random.SeedSequence([seed, _stable_int(h)]))
-        keys = rng.random(Nh)
-        pick = np.sort(idx[np.argsort(keys, kind="stable")[:nh]])
-        chosen.append(pick)
+        pick = idx[_smallest(rng.random(Nh), nh)]
         prob = nh / Nh
         weight = Nh / nh
         moe = margin_of_error(nh, Nh, p=d.p, confidence=d.confidence)
@@ -1131,22 +1644,13 @@ def draw(cases: pd.DataFrame | str | Path, design: Design | str | Path, seed: in
             "population": Nh, "sampled": nh, "fraction": prob, "selection_probability": prob,
             "design_weight": weight, "margin_of_error": moe, "too_small": nh < SMALL_N,
             "note": _stratum_note(nh, Nh, moe, notes.get(h, ""))})
+        ids = fr.ids.take(pick).to_pylist()
         case_rows += [{"case_id": cid, "stratum": h, "selection_probability": prob,
-                       "design_weight": weight} for cid in text.loc[pick, "case_id"]]
+                       "design_weight": weight} for cid in ids]
+        picked += [(cid, h) for cid in ids]
     case_rows.sort(key=lambda r: r["case_id"])
-    all_idx = np.sort(np.concatenate(chosen))
-    rows["sampled"] = len(all_idx)
-
-    digests = ("".join(sorted(h[:DIGEST_CHARS] for h in row_hashes))
-               if len(row_hashes) <= MAX_ROW_DIGESTS else None)
-    frame_sha, _ = input_digest(frame)
-    manifest = manifest_body(
-        d, seed, rows, ref, prev_record, excluded, strata_rows, case_rows,
-        {"input_sha256": input_sha, "frame_sha256": frame_sha,
-         "input_canonicalisation": CANONICALISATION, "input_row_digests": digests})
-    selected = df.loc[all_idx].copy()
-    selected["stratum"] = final.loc[all_idx].to_numpy()
-    return Sample(d, manifest, selected.reset_index(drop=True))
+    rows["sampled"] = len(case_rows)
+    return case_rows, strata_rows, picked
 
 
 def _stratum_note(n: int, N: int, moe: float, extra: str = "") -> str:
@@ -1328,7 +1832,8 @@ def write_workbook(selected: pd.DataFrame, manifest: Mapping[str, Any], path: st
         ["Auditor workbook", str(d.get("title") or manifest.get("design_name", ""))],
         ["Design", f"{manifest.get('design_name', '')} (seed {manifest.get('seed')})"],
         ["Cases", f"{len(rows)} sampled cases, one row each on the sheet 'Audit'"],
-        ["Input SHA-256", str(manifest.get("input_sha256", ""))],
+        ["Input SHA-256", str(manifest.get("input_sha256") or "")
+         or f"{manifest.get('input_file_sha256', '')} (of the file)"],
         [SAMPLE_FINGERPRINT_LABEL, sample_fingerprint(manifest)],
         [RETURNED_LABEL, None, "The date you return this workbook (dd/mm/yyyy)."],
         [],
@@ -1475,11 +1980,13 @@ def _row_difference(old: str | None, new_hashes: list[str], old_rows: int) -> st
 #: What ``verify`` reads from a manifest, with the JSON type each must have (``int`` excludes
 #: booleans, ``float`` takes any number).  Keys in ``*_OPTIONAL`` may be absent.
 MANIFEST_SHAPE: dict[str, tuple[type, ...]] = {
-    "design": (dict,), "design_sha256": (str,), "seed": (int,), "input_sha256": (str,),
+    "design": (dict,), "design_sha256": (str,), "seed": (int,),
+    "input_sha256": (str, type(None)),
     "rows": (dict,), "exclusions": (dict,), "planning": (dict,), "strata": (list,),
     "cases": (list,), "versions": (dict,), "created": (str,), "git_commit": (str,)}
 MANIFEST_OPTIONAL: dict[str, tuple[type, ...]] = {
-    "frame_sha256": (str,), "input_row_digests": (str, type(None)), "design_name": (str,)}
+    "frame_sha256": (str, type(None)), "input_row_digests": (str, type(None)),
+    "design_name": (str,), "input_file_sha256": (str,)}
 ROWS_SHAPE = {"input": (int,), "frame": (int,), "sampled": (int,)}
 EXCLUSIONS_OPTIONAL = {"excluded_case_ids": (list,), "reference_date": (str, type(None))}
 PLANNING_SHAPE = {"p": (float,), "confidence": (float,), "n_from_margin": (bool,),
@@ -1538,6 +2045,11 @@ def check_manifest(m: Mapping[str, Any], label: str) -> None:
     """
     _check_fields(label, "", m, MANIFEST_SHAPE)
     _check_fields(label, "", m, MANIFEST_OPTIONAL, required=False)
+    if m["input_sha256"] is None and not isinstance(m.get("input_file_sha256"), str):
+        raise DesignError(f"{label}: not a complete sample manifest: 'input_sha256' is null and "
+                          "there is no 'input_file_sha256', so nothing identifies the cases "
+                          "table it was drawn from. Give the manifest.json written by `sqa "
+                          "sample` (draw the sample again if the file was damaged).")
     _check_fields(label, "rows.", m["rows"], ROWS_SHAPE)
     for key, value in m["rows"].items():
         _check_fields(label, "rows.", {key: value}, {key: (int,)})
@@ -1638,27 +2150,55 @@ def verify(manifest: str | Path | Mapping[str, Any], cases: str | Path | pd.Data
         else:
             checks.append(f"design: same as {other.origin}")
 
-    df = cases if isinstance(cases, pd.DataFrame) else read_cases(cases)
-    _check_cases(df, str(cases) if not isinstance(cases, pd.DataFrame) else "cases table")
-    text = canonical_text(df)
-    new_sha, row_hashes = input_digest(text)
-    if new_sha != m["input_sha256"]:
-        reasons.append("input hash differs: the cases file has changed since the sample was "
-                       "drawn (" + _row_difference(m.get("input_row_digests"), row_hashes,
-                                                   int(m.get("rows", {}).get("input", 0))) + ")")
-    else:
-        checks.append(f"input: canonical SHA-256 matches ({new_sha[:12]}...; "
-                      f"{len(text):,} rows)")
-
+    by_file = m.get("input_sha256") is None and isinstance(m.get("input_file_sha256"), str)
+    con = engine.connect()
     try:
-        again = draw(df, d, seed=int(m["seed"]),
-                     excluded_ids=m["exclusions"].get("excluded_case_ids", []),
-                     reference_date=m["exclusions"].get("reference_date"))
-    except DesignError as exc:
-        reasons.append(f"the design can no longer be drawn from this file: {exc}")
+        inp = _open_input(cases, con)
+        if by_file and inp.path is None:
+            reasons.append("the manifest identifies its input by the SHA-256 of a file "
+                           "(input_file_sha256); verify it against that file, not a table in "
+                           "memory")
+            return VerifyResult(False, reasons, checks, notes, m)
+        draw_error: DesignError | None = None
+        try:
+            again, ident = _draw(inp, d, seed=int(m["seed"]),
+                                 excluded_ids=m["exclusions"].get("excluded_case_ids", []),
+                                 reference_date=m["exclusions"].get("reference_date"),
+                                 with_rows=False, identify="file" if by_file else "canonical")
+        except DesignError as exc:
+            draw_error = exc
+            ident = (_Identity(_file_inputs(inp, _file_identity(inp))) if by_file
+                     else _canonical_identity(inp, None))
+    finally:
+        con.close()
+    rows_then = int(m.get("rows", {}).get("input", 0))
+    if by_file:
+        new_sha = ident.inputs["input_file_sha256"]
+        changed = new_sha != m["input_file_sha256"]
+        if changed:
+            reasons.append(f"input file differs: the SHA-256 of {cases} has changed since the "
+                           f"sample was drawn ({rows_then:,} rows then, {inp.n_rows:,} now; "
+                           "the manifest records the file's hash, not row digests, so the rows "
+                           "that changed cannot be named)")
+        else:
+            checks.append(f"input: file SHA-256 matches ({new_sha[:12]}...; "
+                          f"{inp.n_rows:,} rows)")
+    else:
+        new_sha = ident.inputs["input_sha256"]
+        changed = new_sha != m["input_sha256"]
+        if changed:
+            reasons.append("input hash differs: the cases file has changed since the sample "
+                           "was drawn (" + _row_difference(m.get("input_row_digests"),
+                                                           ident.row_hashes or [], rows_then)
+                           + ")")
+        else:
+            checks.append(f"input: canonical SHA-256 matches ({new_sha[:12]}...; "
+                          f"{inp.n_rows:,} rows)")
+    if draw_error is not None:
+        reasons.append(f"the design can no longer be drawn from this file: {draw_error}")
         return VerifyResult(False, reasons, checks, notes, m)
     a2 = again.manifest
-    if new_sha != m["input_sha256"] and a2["frame_sha256"] == m.get("frame_sha256"):
+    if changed and not by_file and a2["frame_sha256"] == m.get("frame_sha256"):
         notes.append("the rows eligible for this design are unchanged: the change lies outside "
                      "the sample frame")
     old_cases = {c["case_id"]: c for c in m["cases"]}
@@ -1852,7 +2392,10 @@ def cli_draw(cases: str | Path, design: str | Path, seed: int | None, out: str |
               "manifests were given")
     if rows["excluded_previous"]:
         print(f"  excluded {rows['excluded_previous']} case(s) audited recently")
-    print(f"  input SHA-256 (canonical): {m['input_sha256']}")
+    if m.get("input_sha256"):
+        print(f"  input SHA-256 (canonical): {m['input_sha256']}")
+    else:
+        print(f"  input SHA-256 (of the file): {m['input_file_sha256']}")
     for name, p in paths.items():
         print(f"  wrote {name}: {p}")
     return 0
