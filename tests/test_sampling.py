@@ -889,3 +889,137 @@ def test_without_a_ledger_the_design_summary_shows_every_population() -> None:
     summary = sp.design_summary(_manifest_with_small_stratum())
     shown = rs.summary_display(summary).set_index("Stratum")
     assert shown.loc["Health visiting", "Cases in the population"] == 3
+
+
+# --------------------------------------------------------------------------------------
+# One engine at every size: frame, Parquet file, partitioned pool; canonical or file hash
+# --------------------------------------------------------------------------------------
+
+
+def _pool(tmp_path: Path, cases: pd.DataFrame) -> tuple[pd.DataFrame, Path, Path]:
+    """The same rows as a frame (with a ``council`` column), one Parquet file, and a
+    hive-partitioned folder ``council=<code>/`` (the column comes back from the folder names)."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    rows = cases.copy()
+    rows["council"] = pd.Series(np.where(np.arange(len(rows)) % 3 == 0, "hackney", "islington"),
+                                dtype="string")
+    path = tmp_path / "cases.parquet"
+    rows.to_parquet(path, index=False)
+    folder = tmp_path / "pool"
+    ds.write_dataset(pa.Table.from_pandas(rows, preserve_index=False), folder, format="parquet",
+                     partitioning=["council"], partitioning_flavor="hive")
+    return rows, path, folder
+
+
+@pytest.mark.parametrize("design", ["threshold_audit", "hackney_2011"])
+def test_a_frame_its_parquet_file_and_a_partitioned_folder_give_the_same_sample(
+        tmp_path: Path, cases: pd.DataFrame, design: str) -> None:
+    rows, path, folder = _pool(tmp_path, cases)
+    got = [sp.draw(src, design, reference_date="2026-03-31") for src in (rows, path, folder)]
+    keep = ("cases", "strata", "rows", "input_sha256", "frame_sha256", "input_row_digests",
+            "planning", "design_sha256")
+    for other in got[1:]:
+        for key in keep:
+            assert other.manifest[key] == got[0].manifest[key], key
+        assert (sp.canonical_text(other.selected).to_numpy().tolist()
+                == sp.canonical_text(got[0].selected).to_numpy().tolist())
+
+
+def test_the_canonical_hash_is_the_hash_of_the_canonical_text(cases: pd.DataFrame) -> None:
+    """The Arrow-batch digests from DuckDB equal ``input_digest(canonical_text(...))``."""
+    m = sp.draw(cases, "threshold_audit").manifest
+    text = sp.canonical_text(cases)
+    assert m["input_sha256"] == sp.input_digest(text)[0]
+    frame = text[text["case_id"].isin(set(pd.DataFrame(m["cases"])["case_id"]))]
+    assert len(frame) == 60 and m["rows"]["input"] == len(text)
+
+
+def test_previous_samples_are_honoured_when_drawing_from_a_file(cases_file: Path) -> None:
+    first = sp.draw(cases_file, "threshold_audit")
+    ids = [c["case_id"] for c in first.manifest["cases"]]
+    again = sp.draw(cases_file, "threshold_audit", seed=2, excluded_ids=ids, with_rows=False)
+    assert not set(ids) & {c["case_id"] for c in again.manifest["cases"]}
+    assert again.manifest["rows"]["excluded_previous"] == len(ids)
+    assert again.manifest["rows"]["frame"] == first.manifest["rows"]["frame"] - len(ids)
+    # the same exclusion, given as a frame, draws the same cases
+    same = sp.draw(pd.read_parquet(cases_file), "threshold_audit", seed=2, excluded_ids=ids)
+    assert same.manifest["cases"] == again.manifest["cases"]
+
+
+@pytest.mark.parametrize("design", [
+    "threshold_audit",
+    {"name": "by_source", "seed": 5, "strata": {"columns": ["referral_source", "route"],
+                                                "groups": {"public": ["police", "health"]}},
+     "allocation": "proportional", "n": 150, "min_per_stratum": 2,
+     "oversample": {"column": "domestic_abuse", "value": True, "factor": 3,
+                    "label": "domestic abuse"}},
+    {"name": "margin", "seed": 9, "filter": {"outcome": ["nfa", "assessment"]},
+     "date_window": {"column": "contact_date", "start": "2025-06-01"},
+     "strata": "ethnicity", "allocation": "equal", "margin": 0.12},
+], ids=["threshold_audit", "oversample", "margin"])
+def test_a_file_selects_what_its_rows_select_as_a_frame(cases_file: Path, design: object
+                                                         ) -> None:
+    small = sp.draw(pd.read_parquet(cases_file), design, reference_date="2026-03-31")
+    big = sp.draw(cases_file, design, reference_date="2026-03-31")
+    for key in ("cases", "strata", "rows", "seed", "design", "design_sha256", "planning",
+                "exclusions", "method", "input_sha256"):
+        assert big.manifest[key] == small.manifest[key], key
+    pd.testing.assert_frame_equal(big.selected, small.selected, check_dtype=False)
+
+
+def test_a_table_above_the_canonical_size_records_the_file_hash_and_verifies(
+        tmp_path: Path, cases_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis.provenance import sha256_file
+
+    canonical = sp.draw(cases_file, "threshold_audit")
+    monkeypatch.setattr(sp, "CANONICAL_MAX_ROWS", 100)
+    big = sp.draw(cases_file, "threshold_audit")
+    m = big.manifest
+    assert m["input_sha256"] is None and m["input_row_digests"] is None
+    assert m["input_file_sha256"] == sha256_file(cases_file)
+    assert "input_file_sha256 is the SHA-256 of the Parquet file" in m["input_canonicalisation"]
+    assert m["cases"] == canonical.manifest["cases"]  # the same draw, identified otherwise
+    sp.write_sample(big, tmp_path / "big")
+    res = sp.verify(tmp_path / "big" / "manifest.json", cases_file)
+    assert res.ok and any("file SHA-256 matches" in c for c in res.checks)
+    # a changed file is named, with the row counts
+    changed = pd.read_parquet(cases_file)
+    changed.loc[0, "team"] = "Team C"
+    changed.to_parquet(tmp_path / "changed.parquet", index=False)
+    res = sp.verify(tmp_path / "big" / "manifest.json", tmp_path / "changed.parquet")
+    assert not res.ok and any(r.startswith("input file differs") for r in res.reasons)
+
+
+def test_sample_columns_are_case_id_and_the_design_columns() -> None:
+    assert sp.sample_columns("threshold_audit") == ["case_id", "service", "outcome",
+                                                    "contact_date"]
+    assert sp.sample_columns("hackney_2011")[0] == "case_id"
+
+
+def test_the_n_smallest_keys_are_those_a_stable_argsort_takes_ties_included() -> None:
+    rng = np.random.default_rng(0)
+    for keys in (rng.random(1000), rng.integers(0, 5, 200).astype(float)):
+        for n in (0, 1, 7, 199, 200, 1000):
+            want = np.sort(np.argsort(keys, kind="stable")[:n])
+            assert sp._smallest(keys, n).tolist() == want.tolist()
+
+
+def test_bad_input_files_are_named_with_the_fix(tmp_path: Path, cases: pd.DataFrame) -> None:
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet")
+    with pytest.raises(ingest.InputError, match="broken.parquet: not a readable Parquet"):
+        sp.draw(broken, "threshold_audit")
+    with pytest.raises(ingest.InputError, match="not found"):
+        sp.draw(tmp_path / "missing.parquet", "threshold_audit")
+    noid = tmp_path / "noid.parquet"
+    cases.drop(columns=["case_id"]).to_parquet(noid, index=False)
+    with pytest.raises(ingest.InputError, match="noid.parquet: has no case_id column"):
+        sp.draw(noid, "threshold_audit")
+    dup = tmp_path / "dup.parquet"
+    pd.concat([cases, cases.iloc[[5]]], ignore_index=True).to_parquet(dup, index=False)
+    with pytest.raises(ingest.InputError, match="dup.parquet: case_id .* more than once"):
+        sp.draw(dup, "threshold_audit")
+    with pytest.raises(sp.DesignError, match="'servce' is not a column"):
+        sp.draw(cases, {"name": "x", "seed": 1, "strata": "servce", "n": 5})

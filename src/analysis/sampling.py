@@ -1149,13 +1149,29 @@ def _check_frame_ids(ids: Any, label: str) -> None:
                          "pseudonymised table. Fix: run `sqa ingest --kind cases` first.")
 
 
+def _literal(v: Any, params: list[Any]) -> str:
+    """A raw value as a SQL literal (so that DuckDB pushes the comparison into the Parquet
+    scan), or a ``?`` parameter (appended to ``params``) for a type without a literal here."""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return "'" + v.replace("'", "''") + "'"
+    if isinstance(v, datetime) and v.tzinfo is None:
+        return f"TIMESTAMP '{v.isoformat(sep=' ')}'"
+    if isinstance(v, date) and not isinstance(v, datetime):
+        return f"DATE '{v.isoformat()}'"
+    params.append(v)
+    return "?"
+
+
 def _in_sql(col: str, raw: Sequence[Any], params: list[Any]) -> str:
     """``col`` takes one of the raw values (``None`` stands for SQL NULL)."""
     vals = [v for v in raw if v is not None]
     parts = []
     if vals:
-        parts.append(f"{engine.quote(col)} IN ({', '.join('?' for _ in vals)})")
-        params.extend(vals)
+        parts.append(f"{engine.quote(col)} IN ({', '.join(_literal(v, params) for v in vals)})")
     if len(vals) < len(raw):
         parts.append(f"{engine.quote(col)} IS NULL")
     return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
@@ -1170,6 +1186,7 @@ class _Frame:
     codes: np.ndarray  # each row's code: parent combination * 2 + over-sampling flag
     parent_of_code: dict[int, str]  # parent combination code -> parent stratum
     excluded: list[str]
+    rownum: np.ndarray | None = None  # each row's position in the Parquet file
 
 
 def _sample_frame(inp: _Input, d: Design, excluded: Sequence[str]) -> _Frame:
@@ -1193,25 +1210,22 @@ def _sample_frame(inp: _Input, d: Design, excluded: Sequence[str]) -> _Frame:
                     and (wtype in _DATE_TYPES or wtype in _TIMESTAMP_TYPES))
     keys = [c for c in dict.fromkeys([*others] + ([wcol] if wcol and not by_range else []))
             if c in present]
-    range_params: list[Any] = []
     range_sql = "TRUE"
     if by_range and d.date_window:
         conds = []
         cast = "DATE" if wtype in _DATE_TYPES else "TIMESTAMP"
-        if d.date_window.start:
-            conds.append(f"{engine.quote(wcol)} >= CAST(? AS {cast})")  # type: ignore[arg-type]
-            range_params.append(d.date_window.start)
+        q = engine.quote(wcol)  # type: ignore[arg-type]
+        if d.date_window.start:  # ISO dates checked by the design parser: safe literals
+            conds.append(f"{q} >= {cast} '{d.date_window.start}'")
         if d.date_window.end:
             end = (date.fromisoformat(d.date_window.end) + pd.Timedelta(days=1)).isoformat()
-            conds.append(f"{engine.quote(wcol)} < CAST(? AS {cast})")  # type: ignore[arg-type]
-            range_params.append(end)
-        conds.append(f"{engine.quote(wcol)} IS NOT NULL")  # type: ignore[arg-type]
+            conds.append(f"{q} < {cast} '{end}'")
+        conds.append(f"{q} IS NOT NULL")
         range_sql = " AND ".join(conds)
     key_sql = ", ".join(engine.quote(c) for c in keys)
     census = engine.run(inp.con, (
-        f"SELECT {key_sql + ', ' if keys else ''}count(*) AS n, "
-        f"count(*) FILTER ({range_sql}) AS n_window FROM {inp.src}"
-        + (f" GROUP BY {key_sql}" if keys else "")), range_params).fetchall()
+        f"SELECT {key_sql + ', ' if keys else ''}count(*) AS n FROM {inp.src}"
+        + (f" GROUP BY {key_sql}" if keys else ""))).fetchall()
 
     canon: dict[str, dict[Any, str]] = {c: {} for c in keys}
     for row in census:
@@ -1228,19 +1242,12 @@ def _sample_frame(inp: _Input, d: Design, excluded: Sequence[str]) -> _Frame:
         day = day[:10]
         return day != "" and (not dw.start or day >= dw.start) and (not dw.end or day <= dw.end)
 
-    rows = {"input": 0, "after_filter": 0, "after_date_window": 0}
+    rows = {"input": 0, "after_filter": 0}
     for row in census:
         vals = dict(zip(keys, row[:len(keys)], strict=True))
-        n, n_window = int(row[-2]), int(row[-1])
-        rows["input"] += n
+        rows["input"] += int(row[-1])
         if all(text(c, vals.get(c)) in allowed for c, allowed in d.filter.items()):
-            rows["after_filter"] += n
-            if not wcol:
-                rows["after_date_window"] += n
-            elif by_range:
-                rows["after_date_window"] += n_window
-            elif in_window(text(wcol, vals.get(wcol))):
-                rows["after_date_window"] += n
+            rows["after_filter"] += int(row[-1])
 
     # The frame predicate: each filter (and a non-date window) as the raw values that pass.
     params: list[Any] = []
@@ -1265,7 +1272,8 @@ def _sample_frame(inp: _Input, d: Design, excluded: Sequence[str]) -> _Frame:
     radix: list[int] = []
     for c in d.strata:
         part_of = {v: (value_group.get(t, t) if t else MISSING)
-                   for v, t in (canon[c].items() if c in canon else [(None, "")])}
+                   for v, t in (canon[c].items() if c in canon else [(None, "")])
+                   if c not in d.filter or t in d.filter[c]}
         parts = sorted(set(part_of.values()))
         parts_per_col.append(parts)
         index = {p: i for i, p in enumerate(parts)}
@@ -1275,8 +1283,8 @@ def _sample_frame(inp: _Input, d: Design, excluded: Sequence[str]) -> _Frame:
                 if v is None:
                     whens.append(f"WHEN {engine.quote(c)} IS NULL THEN {index[p]}")
                 else:
-                    whens.append(f"WHEN {engine.quote(c)} = ? THEN {index[p]}")
-                    code_params.append(v)
+                    whens.append(f"WHEN {engine.quote(c)} = {_literal(v, code_params)} "
+                                 f"THEN {index[p]}")
             code_sql.append(f"(CASE {' '.join(whens)} END) * {mult}")
         radix.append(len(parts))
         mult *= len(parts)
@@ -1298,15 +1306,20 @@ def _sample_frame(inp: _Input, d: Design, excluded: Sequence[str]) -> _Frame:
     elif ov is not None and ov.value == "":
         flag_sql = "1"
     code_expr = (" + ".join(code_sql) if code_sql else "0")
-    sql = (f"SELECT case_id, CAST(({code_expr}) * 2 + {flag_sql} AS INTEGER) AS stratum_code "
-           f"FROM {inp.src}"
+    positions = inp.kind == "parquet"  # the file's row numbers: the sampled rows by position
+    src = (f"read_parquet('{engine.sql_path(inp.path)}', file_row_number = true)" if positions
+           else inp.src)
+    sql = (f"SELECT case_id, CAST(({code_expr}) * 2 + {flag_sql} AS INTEGER) AS stratum_code"
+           + (", file_row_number" if positions else "") + f" FROM {src}"
            + (f" WHERE {' AND '.join(where + ([range_sql] if by_range else []))}"
               if where or by_range else ""))
-    reader = engine.run(inp.con, sql, code_params + flag_params + params
-                        + (range_params if by_range else []))
+    reader = engine.run(inp.con, sql, code_params + flag_params + params)
     table = _arrow_reader(reader, 1 << 20).read_all()
     ids = table.column("case_id").combine_chunks()
     codes = table.column("stratum_code").to_numpy()
+    rownum = (table.column("file_row_number").to_numpy() if positions
+              else np.arange(len(ids), dtype=np.int64))
+    rows["after_date_window"] = len(ids)
     if ids.type != pa.string():
         ids = ids.cast(pa.string())
     if len(ids):
@@ -1314,7 +1327,7 @@ def _sample_frame(inp: _Input, d: Design, excluded: Sequence[str]) -> _Frame:
     # In case_id order: a canonical file is written sorted, so this is usually a check.
     if len(ids) > 1 and not pc.all(pc.greater(ids[1:], ids[:-1])).as_py():
         order = pc.sort_indices(ids)
-        ids, codes = ids.take(order), codes[order.to_numpy()]
+        ids, codes, rownum = ids.take(order), codes[order.to_numpy()], rownum[order.to_numpy()]
         same = pc.equal(ids[1:], ids[:-1])
         if pc.any(same).as_py():
             first = ids[int(np.flatnonzero(same.to_numpy(zero_copy_only=False))[0])].as_py()
@@ -1325,11 +1338,12 @@ def _sample_frame(inp: _Input, d: Design, excluded: Sequence[str]) -> _Frame:
         is_ex = pc.is_in(ids, value_set=pa.array(list(excluded), pa.string())).to_numpy(
             zero_copy_only=False)
         rows["excluded_previous"] = int(is_ex.sum())
-        ids, codes = ids.filter(pa.array(~is_ex)), codes[~is_ex]
+        ids, codes, rownum = ids.filter(pa.array(~is_ex)), codes[~is_ex], rownum[~is_ex]
     else:
         rows["excluded_previous"] = 0
     rows["frame"] = len(ids)
-    return _Frame(rows, ids, np.asarray(codes, dtype=np.int64), parent_of_code, list(excluded))
+    return _Frame(rows, ids, np.asarray(codes, dtype=np.int64), parent_of_code, list(excluded),
+                  rownum if positions else None)
 
 
 def _arrow_reader(result: Any, batch_rows: int) -> Any:
@@ -1446,9 +1460,11 @@ def _identify_as(inp: _Input, identify: str | None) -> str:
     return identify or ("canonical" if inp.n_rows <= CANONICAL_MAX_ROWS else "file")
 
 
-def _selected_rows(inp: _Input, ids: list[str]) -> pd.DataFrame:
+def _selected_rows(inp: _Input, ids: list[str], positions: list[int]) -> pd.DataFrame:
     """The sampled cases' rows, fetched by id from the source (sorted by case_id), typed as
-    ``pd.read_parquet`` (or ``read_cases``) types them."""
+    ``pd.read_parquet`` (or ``read_cases``) types them.  From a Parquet file they are fetched
+    by their row numbers (``positions``, returned with the frame), which lets DuckDB skip the
+    other rows' values."""
     if inp.frame is not None:
         df = inp.frame
         sel = df[df["case_id"].astype(object).isin(set(ids)).to_numpy()]
@@ -1458,12 +1474,17 @@ def _selected_rows(inp: _Input, ids: list[str]) -> pd.DataFrame:
     import pyarrow as pa
 
     con.register(table, pa.table({"case_id": pa.array(ids, pa.string())}))
-    if len(ids) <= 2_000:  # a literal list lets DuckDB skip row groups by their statistics
-        where = f"case_id IN ({', '.join('?' for _ in ids)})"
-        params: list[Any] = list(ids)
+    src, drop = inp.src, ""
+    params: list[Any] = []
+    if inp.kind == "parquet" and len(positions) <= 10_000:
+        src = f"read_parquet('{engine.sql_path(inp.path)}', file_row_number = true)"
+        where = f"file_row_number IN ({', '.join(str(int(p)) for p in positions)})"
+        drop = " EXCLUDE (file_row_number)"
+    elif len(ids) <= 2_000:
+        where = f"case_id IN ({', '.join(_literal(i, params) for i in ids)})"
     else:
         where, params = f"case_id IN (SELECT case_id FROM {table})", []
-    arrow = _arrow_reader(engine.run(con, f"SELECT * FROM {inp.src} WHERE {where} "
+    arrow = _arrow_reader(engine.run(con, f"SELECT *{drop} FROM {src} WHERE {where} "
                                      "ORDER BY case_id", params), 1 << 20).read_all()
     con.unregister(table)
     if inp.kind == "parquet":
@@ -1578,10 +1599,10 @@ def _draw_from(inp: _Input, d: Design, seed: int | None,
     case_rows, strata_rows, picked = sample
     manifest = manifest_body(d, seed, rows, ref, prev_record, excluded, strata_rows,
                              case_rows, ident.inputs)
-    stratum_of = dict(picked)
+    stratum_of = {cid: h for cid, h, _ in picked}
     ids = sorted(stratum_of)
     if with_rows:
-        selected = _selected_rows(inp, ids).copy()
+        selected = _selected_rows(inp, ids, sorted(pos for _, _, pos in picked)).copy()
     else:
         selected = pd.DataFrame({"case_id": pd.Series(ids, dtype="string")})
     selected["stratum"] = [stratum_of[str(c)] for c in selected["case_id"]]
@@ -1590,7 +1611,7 @@ def _draw_from(inp: _Input, d: Design, seed: int | None,
 
 def _select(d: Design, seed: int, fr: _Frame, rows: dict[str, int], ref: str,
             prev_record: list[dict[str, Any]], excluded: list[str]
-            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, str]]]:
+            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, str, int]]]:
     """Allocation, over-sampling and the per-stratum draw over the frame (numpy)."""
     n_codes = max(fr.parent_of_code) + 1
     counts2 = np.bincount(fr.codes, minlength=2 * n_codes)
@@ -1630,7 +1651,7 @@ def _select(d: Design, seed: int, fr: _Frame, rows: dict[str, int], ref: str,
     bounds = np.concatenate([[0], np.cumsum(np.bincount(final, minlength=len(names)))])
     strata_rows: list[dict[str, Any]] = []
     case_rows: list[dict[str, Any]] = []
-    picked: list[tuple[str, str]] = []
+    picked: list[tuple[str, str, int]] = []
     for i, h in enumerate(names):  # design order; flagged group before the rest
         idx = order[bounds[i]:bounds[i + 1]]
         Nh, nh = len(idx), final_alloc[h]
@@ -1647,7 +1668,8 @@ def _select(d: Design, seed: int, fr: _Frame, rows: dict[str, int], ref: str,
         ids = fr.ids.take(pick).to_pylist()
         case_rows += [{"case_id": cid, "stratum": h, "selection_probability": prob,
                        "design_weight": weight} for cid in ids]
-        picked += [(cid, h) for cid in ids]
+        picked += [(cid, h, -1 if fr.rownum is None else int(fr.rownum[k]))
+                   for cid, k in zip(ids, pick, strict=True)]
     case_rows.sort(key=lambda r: r["case_id"])
     rows["sampled"] = len(case_rows)
     return case_rows, strata_rows, picked
