@@ -1116,7 +1116,7 @@ def _check_ids_sql(inp: _Input) -> None:
     pattern = privacy.PSEUDONYM_RE.pattern.strip("^$")
     missing, bad, dup = engine.run(inp.con, (
         "SELECT count(*) - count(case_id), "
-        f"count(*) FILTER (NOT regexp_full_match(case_id, '{pattern}')), "
+        f"count(*) FILTER (NOT regexp_matches(case_id, '^{pattern}$')), "
         f"count(case_id) - count(DISTINCT case_id) FROM {inp.src}")).fetchone()
     if missing:
         raise InputError(f"{inp.label}: {missing} row(s) have no case_id. Fix: ingest the file "
