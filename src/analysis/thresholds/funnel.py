@@ -606,13 +606,18 @@ def funnel_reading(table: pd.DataFrame, what: str = "contacts judged appropriate
     target = float(table["target"].iloc[0])
     out99 = table[table["position"].str.endswith("99.8")]
     out95 = table[table["position"].str.endswith("_95")]
+    # With limits widened for overdispersion, "chance" includes the ordinary spread between
+    # groups (Spiegelhalter 2005, QSHC): the words say so.
+    spread = (f" and the ordinary spread between {unit} groups"
+              if (table.attrs.get("overdispersion") or {}).get("adjusted") else "")
     parts = [f"Overall rate {pct(target)} ({what}), across {len(table)} {unit} groups."]
     if out99.empty and out95.empty:
         parts.append(f"Every {unit} lies within the 95% control limits: the data cannot tell "
-                     "the differences between them from chance at their sizes.")
-    for frame, words in ((out99, "outside the 99.8% limits, so unlikely to be chance alone"),
+                     f"the differences between them from chance{spread} at their sizes.")
+    for frame, words in ((out99, "outside the 99.8% limits, so unlikely to be chance"
+                                 f"{spread} alone"),
                          (out95, "outside the 95% but inside the 99.8% limits: worth a look, "
-                                 "but one in twenty groups would fall there by chance")):
+                                 f"but one in twenty groups would fall there by chance{spread}")):
         if len(frame):
             names = ", ".join(f"{r.label} ({pct(r.rate)} of {r.n})" for r in
                               frame.itertuples())
