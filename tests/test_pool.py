@@ -133,7 +133,7 @@ def test_two_councils_pseudonymised_with_the_same_key_are_refused_naming_the_fix
     ("A={missing}", "no such file"),
     ("A={ratings}", "not a cases table"),
     ("bad/code={good}", "council code"),
-    ("A={good}", "given twice"),
+    ("b={good}", "given twice"),
     ("A", "CODE=PATH"),
 ])
 def test_bad_pool_input_exits_2_with_one_message_naming_the_file_and_the_fix(
@@ -144,7 +144,7 @@ def test_bad_pool_input_exits_2_with_one_message_naming_the_file_and_the_fix(
     good = councils["E09000030"]
     first = council.format(missing=tmp_path / "nope.parquet", ratings=ratings, good=good)
     code = main(["pool", str(tmp_path / "out"), "--council", first,
-                 "--council", f"a={councils['E09000025']}"])
+                 "--council", f"B={councils['E09000025']}"])
     err = capsys.readouterr().err
     assert code == 2, err
     assert words in err and "Traceback" not in err
