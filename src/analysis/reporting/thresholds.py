@@ -730,7 +730,7 @@ def overdispersion_sentence(table: pd.DataFrame, unit: str = "council",
     p = od["p_value"]
     p_words = "p < 0.001" if p < 0.001 else f"p = {number(p, 3)}"
     test = (f"overdispersion factor {number(od['phi'], 2)} on {od['groups']} {units}; "
-            f"chi-squared test on {od['df']} degrees of freedom, {p_words}; z-scores "
+            f"chi-squared test on {counted(od['df'], 'degree')} of freedom, {p_words}; z-scores "
             f"winsorised at {pct(od['winsor'])} each tail")
     if not od.get("found"):
         return (f"The {units}' rates vary no more than chance alone would give at their sizes "
@@ -739,14 +739,14 @@ def overdispersion_sentence(table: pd.DataFrame, unit: str = "council",
         how = (f"The limits allow for that spread: each {unit} is compared with the range "
                f"expected if {units} really differ, with a spread (standard deviation) of "
                f"about {points(math.sqrt(od['tau2']), unit=False)} percentage points around "
-               "the overall rate (additive random-effects limits, between-"
-               f"{unit} variance tau-squared = {number(od['tau2'], 5)})")
+               "the overall rate (additive random-effects limits, Spiegelhalter 2005; between-"
+               f"{unit} variance tau-squared {number(od['tau2'], 5)})")
     else:
         how = (f"The limits are widened by the factor sqrt({number(od['phi'], 2)}) "
-               "(multiplicative limits)")
+               "(multiplicative limits, Spiegelhalter 2005)")
     return (f"The {units}' rates vary more than chance alone would give ({test}): real "
             f"differences of case mix, recording or practice between {units} are expected. "
-            f"{how} (Spiegelhalter 2005), so only a {unit} outside these wider limits is "
+            f"{how}, so only a {unit} outside these wider limits is "
             "unusual beyond that ordinary spread; one inside them may still differ from the "
             "overall rate.")
 
