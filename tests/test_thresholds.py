@@ -1133,3 +1133,169 @@ def test_every_threshold_alt_text_stays_short_however_many_groups() -> None:
                                 rows="the level the auditor judged right",
                                 columns="the level the front door decided")
     assert len(alt) <= ALT_MAX and alt.endswith("labelled with its share and count.")
+
+
+# --------------------------------------------------------------------------------------
+# One engine for the whole-table funnel (issue 16): a frame, a Parquet file and a pool
+# --------------------------------------------------------------------------------------
+
+
+def _contacts_frame(seed: int = 5, n: int = 4_000) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    src = rng.choice(["police", "school", "health", "housing", None], n,
+                     p=[0.5, 0.2, 0.15, 0.1, 0.05])
+    referred = rng.random(n) < np.where(src == "school", 0.35, 0.25)
+    day = pd.Timestamp("2025-04-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    return pd.DataFrame({"case_id": [f"cs_{i:016x}" for i in range(n)],
+                         "child_id": [f"ch_{i % 900:016x}" for i in range(n)],
+                         "referral_source": src, "contact_date": day,
+                         "referral_date": pd.Series(day).where(referred),
+                         "service": rng.choice(["front_door", "early_help"], n, p=[0.9, 0.1]),
+                         "assessment_start_date": pd.Series(pd.NaT, index=range(n)),
+                         "assessment_end_date": pd.Series(pd.NaT, index=range(n))})
+
+
+def test_the_funnel_is_the_same_from_a_frame_a_parquet_file_and_the_old_pandas_contacts(
+        tmp_path: Path) -> None:
+    cases = _contacts_frame()
+    path = tmp_path / "cases.parquet"
+    cases.to_parquet(path)
+    from_file = th.conversion_by(path, labels=th.SOURCE_LABELS)
+    from_frame = th.conversion_by(cases, labels=th.SOURCE_LABELS)
+    contacts = th.front_door_contacts(cases)
+    old = th.funnel_table(contacts, "referral_source", "became_referral",
+                          labels=th.SOURCE_LABELS)
+    pd.testing.assert_frame_equal(from_file, from_frame)
+    pd.testing.assert_frame_equal(from_file[old.columns], old, check_dtype=False)
+    counts = th.funnel_counts(path, "referral_source", th.BECAME_REFERRAL,
+                              services=("front_door",))
+    assert int(counts.to_numpy().sum()) == len(contacts)
+    assert counts.loc[th.NOT_RECORDED].sum() == contacts["referral_source"].isna().sum()
+
+
+def test_whole_table_counts_are_one_group_by_and_never_load_the_file_into_pandas(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import engine
+
+    path = tmp_path / "cases.parquet"
+    _contacts_frame().to_parquet(path)
+
+    def refuse(*a, **k):
+        raise AssertionError("the cases table was loaded into pandas")
+
+    monkeypatch.setattr(pd, "read_parquet", refuse)
+    with engine.recording() as sql:
+        tab = th.conversion_by(path)
+        th.cases_summary(path)
+        th.monthly_series(path)
+    assert len(tab) == 4
+    assert sum("GROUP BY" in s and "count(*) FILTER" in s for s in sql) == 1
+
+
+def test_conversion_by_gives_each_group_its_wilson_interval() -> None:
+    tab = th.conversion_by(_contacts_frame())
+    for r in tab.itertuples():
+        ci = pr.proportion_ci(int(r.successes), int(r.n))
+        assert (r.ci_low, r.ci_high) == pytest.approx((ci.ci_low, ci.ci_high))
+        assert r.ci_low <= r.rate <= r.ci_high
+
+
+def test_audited_cases_brings_only_the_audited_rows_from_the_file(tmp_path: Path) -> None:
+    cases = _contacts_frame()
+    path = tmp_path / "cases.parquet"
+    cases.to_parquet(path)
+    ids = list(cases["case_id"].iloc[[3, 10, 99]]) + ["cs_not_there"]
+    got = th.audited_cases(path, ids)
+    assert sorted(got["case_id"]) == sorted(ids[:3])
+    assert "contact_date" in got.columns
+
+
+# --------------------------------------------------------------------------------------
+# Overdispersion (Spiegelhalter 2005, Qual Saf Health Care 14:347-351)
+# --------------------------------------------------------------------------------------
+
+
+def test_overdispersion_matches_a_worked_example_by_hand() -> None:
+    """Four groups of 100 around p0 = 0.5 (s = 0.05): rates 0.4, 0.5, 0.6, 0.5 give z-scores
+    -2, 0, 2, 0; no winsorising with four groups (floor(0.4) = 0); phi = 8/4 = 2; I phi = 8
+    on 3 df, p = 2(1 - Phi(sqrt 8)) + sqrt(2 x 8 / pi) exp(-4) (chi-squared on 3 df, by
+    hand); w = 400 each, so tau^2 = (8 - 3) / (1600 - 400) = 1/240."""
+    est = th.overdispersion([40, 50, 60, 50], [100] * 4, target=0.5)
+    assert est["phi"] == pytest.approx(2.0)
+    assert est["statistic"] == pytest.approx(8.0) and est["df"] == 3
+    p_hand = math.erfc(math.sqrt(8) / math.sqrt(2)) + math.sqrt(16 / math.pi) * math.exp(-4)
+    assert est["p_value"] == pytest.approx(p_hand, rel=1e-9)
+    assert est["tau2"] == pytest.approx(1 / 240)
+    rows = [{"g": g, "o": i < x} for g, x in zip("ABCD", [40, 50, 60, 50], strict=True)
+            for i in range(100)]
+    z = 1.959963984540054
+    add = th.funnel_table(pd.DataFrame(rows), "g", "o", overdispersion="additive")
+    assert add["upper_95"].iloc[0] == pytest.approx(0.5 + z * math.sqrt(0.0025 + 1 / 240))
+    mult = th.funnel_table(pd.DataFrame(rows), "g", "o", overdispersion="multiplicative")
+    assert mult["lower_95"].iloc[0] == pytest.approx(0.5 - z * math.sqrt(2) * 0.05)
+    assert add.attrs["overdispersion"]["adjusted"]
+    assert mult.attrs["limits"]["phi"] == pytest.approx(2.0)
+    none = th.funnel_table(pd.DataFrame(rows), "g", "o")
+    assert not none.attrs["overdispersion"]["adjusted"]
+    assert none["upper_95"].iloc[0] == pytest.approx(th.funnel_limit(0.5, 100, 0.95, "upper"))
+
+
+def test_overdispersion_winsorises_the_most_extreme_tenth_of_z_scores_each_side() -> None:
+    """Ten groups of 100 around 0.5: z = -4, -1, -0.4, 0 x 4, 0.4, 1, 4; the 10% most extreme
+    each side (one group) are pulled in to the next: -1 and 1, so phi = 4.32 / 10."""
+    est = th.overdispersion([30, 45, 48, 50, 50, 50, 50, 52, 55, 70], [100] * 10, 0.5)
+    assert est["phi"] == pytest.approx(0.432)
+    assert est["tau2"] == 0.0
+    raw = th.overdispersion([30, 45, 48, 50, 50, 50, 50, 52, 55, 70], [100] * 10, 0.5,
+                            winsor=0.0)
+    assert raw["phi"] == pytest.approx((16 + 1 + 0.16 + 0.16 + 1 + 16) / 10)
+
+
+def test_limits_are_not_widened_when_the_test_finds_no_overdispersion() -> None:
+    rows = [{"g": g, "o": i < x} for g, x in zip("ABC", [50, 52, 49], strict=True)
+            for i in range(100)]
+    tab = th.funnel_table(pd.DataFrame(rows), "g", "o", overdispersion="additive")
+    od = tab.attrs["overdispersion"]
+    assert not od["found"] and not od["adjusted"] and od["p_value"] > 0.05
+    assert tab.attrs["limits"] == {"method": "exact", "phi": 1.0, "tau2": 0.0}
+    assert "no more than chance" in rt.overdispersion_sentence(tab)
+
+
+def test_with_overdispersed_pooled_data_additive_limits_flag_far_fewer_councils() -> None:
+    """Thirty councils of 5,000 contacts whose true rates differ (standard deviation 3 points,
+    as councils do): exact binomial limits flag most of them; the random-effects limits only
+    the few far out, and the reading says the limits allow for the spread."""
+    rng = np.random.default_rng(11)
+    n = 5_000
+    p = np.clip(rng.normal(0.25, 0.03, 30), 0.05, 0.95)
+    x = rng.binomial(n, p)
+    rows = pd.DataFrame({"council": np.repeat([f"C{i:02d}" for i in range(30)], n),
+                         "o": np.concatenate([np.arange(n) < k for k in x])})
+    exact = th.funnel_table(rows, "council", "o")
+    add = th.funnel_table(rows, "council", "o", overdispersion="additive")
+    flagged_exact = int((exact["position"] != "within").sum())
+    flagged_add = int((add["position"] != "within").sum())
+    assert flagged_exact >= 18 and flagged_add <= 4 and flagged_add * 4 <= flagged_exact
+    od = add.attrs["overdispersion"]
+    assert od["found"] and od["adjusted"] and od["phi"] > 5
+    assert math.sqrt(od["tau2"]) == pytest.approx(0.03, abs=0.012)
+    words = rt.overdispersion_sentence(add, unit="council")
+    assert "vary more than chance alone would give" in words and "p < 0.001" in words
+    assert "ordinary spread between council groups" in th.funnel_reading(add, unit="council")
+    assert "allowing for overdispersion" in rt.funnel_alt_text(add, "x", unit="council")
+
+
+def test_the_funnel_plot_draws_the_overdispersion_adjusted_limits() -> None:
+    import matplotlib.pyplot as plt
+
+    rows = [{"g": g, "o": i < x} for g, x in zip("ABCD", [40, 50, 60, 50], strict=True)
+            for i in range(100)]
+    tab = th.funnel_table(pd.DataFrame(rows), "g", "o", overdispersion="additive")
+    fig = th.funnel_plot(tab, title="t", ylabel="Share", label_points=False)
+    line = fig.axes[0].get_lines()[0]  # the upper 95% limit
+    xs, ys = line.get_data()
+    at = int(np.argmin(np.abs(np.asarray(xs) - 100)))
+    assert ys[at] == pytest.approx(th.funnel_limits(0.5, [xs[at]], phi=1.0,
+                                                    tau2=1 / 240)["upper_95"].iloc[0])
+    assert "overdispersion" in line.get_label()
+    plt.close(fig)

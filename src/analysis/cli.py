@@ -1,6 +1,6 @@
 """The ``sqa`` command (also ``python -m analysis``).
 
-Subcommands: ingest, synth, sample, run, publish, check, paper, new-round, dictionary.  Every
+Subcommands: ingest, synth, sample, run, publish, check, paper, new-round, dictionary, pool.  Every
 subcommand has ``--help``.  A user's mistake (bad file, missing key, bad round file) prints
 one message naming the file and the fix, and exits 2 with no traceback; a check that fails (a sample
 that does not verify, a notebook that fails) exits 1. Ctrl-C prints one line saying what was
@@ -17,8 +17,8 @@ from pathlib import Path
 from . import __version__
 
 __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "cmd_dictionary",
-           "cmd_ingest", "cmd_new_round", "cmd_paper", "cmd_publish", "cmd_run", "cmd_sample",
-           "cmd_synth", "main", "user_errors"]
+           "cmd_ingest", "cmd_new_round", "cmd_paper", "cmd_pool", "cmd_publish", "cmd_run",
+           "cmd_sample", "cmd_synth", "main", "user_errors"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
@@ -254,6 +254,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, help="output file (default: print to stdout)")
     s.add_argument("--standards", type=Path, help="audit template YAML")
     s.add_argument("--scale", help="levels-of-need scale")
+
+    # pool
+    s = sub.add_parser(
+        "pool", help="combine several councils' cases tables into one regional pool",
+        description=textwrap.fill(
+            "Combine several councils' canonical cases tables (each cases.parquet written by "
+            "`sqa ingest`, pseudonymised with the council's own key) into one out-of-core "
+            "dataset: OUT/council=<CODE>/*.parquet (hive-partitioned) with case_id and "
+            "child_id prefixed '<CODE>:' so that no child is linked across councils, and "
+            "OUT/pool.json (councils, rows, each input's SHA-256 and key fingerprint). Two "
+            "councils with the same (non-demo) key fingerprint are refused. The threshold "
+            "notebook runs on the pool (cases_file=OUT) with a funnel plot by council.", 79),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Example:\n  sqa pool data/processed/region --council E09000012="
+        "data/processed/hackney/cases.parquet --council E09000030=data/processed/"
+        "towerhamlets/cases.parquet")
+    s.add_argument("out", type=Path, metavar="OUT", help="the pool's folder (new, empty, or "
+                   "an earlier pool, which is replaced)")
+    s.add_argument("--council", action="append", required=True, metavar="CODE=PATH",
+                   help="a council's code (letters, digits, _ or -) and its cases.parquet (or "
+                   "its processed folder); give once per council, at least two")
+    s.add_argument("--memory-limit", help="DuckDB's memory limit, e.g. 2GB (spills beyond)")
     return p
 
 
@@ -481,9 +503,23 @@ def cmd_new_round(a: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_pool(a: argparse.Namespace) -> int:
+    from . import pool
+
+    pairs = [pool.parse_council(t) for t in a.council]
+    rec = pool.pool_cases(pairs, a.out, memory_limit=a.memory_limit)
+    for c in rec["councils"]:
+        key = ("demo key" if c["demo_key"] else
+               f"key {c['key_fingerprint']}" if c["key_fingerprint"] else "key not recorded")
+        print(f"  {c['code']}: {c['rows']:,} rows from {c['source']} ({key})")
+    print(f"pooled {len(rec['councils'])} councils, {rec['rows']:,} rows into {a.out}/"
+          f"council=<code>/ ; record: {a.out / pool.POOL_JSON}")
+    return EXIT_OK
+
+
 COMMANDS = {"ingest": cmd_ingest, "synth": cmd_synth, "sample": cmd_sample, "run": cmd_run,
             "publish": cmd_publish, "check": cmd_check, "paper": cmd_paper,
-            "dictionary": cmd_dictionary, "new-round": cmd_new_round}
+            "dictionary": cmd_dictionary, "new-round": cmd_new_round, "pool": cmd_pool}
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
@@ -506,8 +542,9 @@ def user_errors() -> tuple[type[BaseException], ...]:
     except ImportError:
         pass
     from .paper import PaperError
+    from .pool import PoolError
 
-    errors.append(PaperError)
+    errors.extend([PaperError, PoolError])
     return tuple(errors)
 
 

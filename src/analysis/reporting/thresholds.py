@@ -8,6 +8,7 @@ The computations, with their methods and sources, are in :mod:`analysis.threshol
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from ..proportions import newcombe_interval, weights_vary
 from ..thresholds.common import TRIAGE_LABELS, _isna, agency_label
 from ..thresholds.front_door import kappa_words
 from ..thresholds.logistic import LogisticResult, _or_head
-from ..thresholds.trends import MEASURES, _contacts, chart_months, find_benchmark
+from ..thresholds.trends import MEASURES, chart_months, find_benchmark
 from ..thresholds.triage import RISKY
 from ..thresholds.vignettes import most_confused
 from .numbers import counted, interval, number, pct, points
@@ -31,7 +32,8 @@ __all__ = ["BENCHMARK_KEYWORDS", "FUNNEL_POSITIONS", "RISKY", "ROUTE_WORDS", "ST
            "level_agreement_gaps",
            "levels_sentence", "model_route_finding",
            "odds_ratio_alt_text", "odds_ratio_display", "route_difference_finding", "chartable",
-           "monthly_counts", "series_display", "share_display", "trend_alt_text", "trend_counts",
+           "missing_input", "monthly_counts", "overdispersion_sentence",
+           "series_display", "share_display", "trend_alt_text", "trend_counts",
            "trend_sentence", "trend_source_sentence", "trend_suppressed_sentence",
            "triage_agreement_sentence",
            "triage_display", "undergraded_cells", "undergrading_display", "undergrading_finding",
@@ -663,26 +665,90 @@ def trend_alt_text(series: pd.DataFrame, res: pd.DataFrame, measure: str,
             f"{kind}. {chart_figures_where(where)}")
 
 
-def data_summary(cases: pd.DataFrame, ratings: pd.DataFrame, audit: pd.DataFrame,
+def data_summary(cases: Any, ratings: pd.DataFrame | None, audit: pd.DataFrame | None,
                  weights: pd.DataFrame | None, contacts: int | str | None = None) -> str:
     """Markdown paragraph saying what data the page rests on (aggregate counts only).
-    ``contacts``: the number of front-door contacts as the disclosure ledger publishes it
-    (``Ledger.count`` of ``funnel_counts``); by default counted here."""
-    fd = _contacts(cases, ("front_door",))
-    first, last = fd["contact_date"].min(), fd["contact_date"].max()
+
+    ``cases``: the cases table as a frame, a Parquet file or a pool directory, counted in
+    DuckDB (``thresholds.cases_summary``), or that function's result.  ``contacts``: the
+    number of front-door contacts as the disclosure ledger publishes it (``Ledger.count`` of
+    ``funnel_counts``); by default counted here.  ``ratings`` or ``audit`` None: the page says
+    the vignette exercise or the threshold audit is not part of this dataset (a regional
+    pool holds cases tables only)."""
+    from ..thresholds.front_door import cases_summary
+
+    summary = cases if isinstance(cases, dict) else cases_summary(cases)
+    first, last = summary["first"], summary["last"]
     period = (f"from {first:%d %B %Y} to {last:%d %B %Y}" if pd.notna(first) else "")
-    n_aud = audit["case_id"].nunique()
     w_note = ""
     if weights is not None and weights_vary(weights["design_weight"]):
         w_note = (" Some kinds of contact were deliberately over-sampled, so audited contacts "
                   "are weighted back to the make-up of all contacts.")
-    n_fd = len(fd) if contacts is None else contacts
+    n_fd = summary["contacts"] if contacts is None else contacts
     n_fd = n_fd if isinstance(n_fd, str) else f"{int(n_fd):,}"
-    return (f"**Data.** {n_fd} front-door contacts {period}; {n_aud} contacts audited for "
-            f"the threshold audit ({counted(audit['auditor_id'].nunique(), 'auditor')}); "
-            f"{counted(ratings['rater_id'].nunique(), 'practitioner')} from "
-            f"{counted(ratings['rater_agency'].nunique(), 'agency', 'agencies')} graded "
-            f"{counted(ratings['subject_id'].nunique(), 'vignette')}.{w_note}")
+    councils = summary.get("councils") or []
+    where = (f" in {counted(len(councils), 'council')} ({', '.join(councils)})"
+             if len(councils) > 1 else "")
+    parts = [f"**Data.** {n_fd} front-door contacts{where} {period}".rstrip()]
+    if audit is not None:
+        parts.append(f"{audit['case_id'].nunique()} contacts audited for the threshold audit "
+                     f"({counted(audit['auditor_id'].nunique(), 'auditor')})")
+    if ratings is not None:
+        parts.append(f"{counted(ratings['rater_id'].nunique(), 'practitioner')} from "
+                     f"{counted(ratings['rater_agency'].nunique(), 'agency', 'agencies')} "
+                     f"graded {counted(ratings['subject_id'].nunique(), 'vignette')}")
+    text = "; ".join(parts) + "." + w_note
+    absent = [what for what, t in (("no threshold audit", audit),
+                                   ("no vignette exercise", ratings)) if t is None]
+    if absent:
+        text += (f" This dataset has {' and '.join(absent)}: the parts of the page that rest "
+                 "on them say so and are left out.")
+    return text
+
+
+def missing_input(what: str, file: Any) -> str:
+    """The sentence a page shows where a part rests on a table the dataset does not have
+    (a regional pool holds only cases): what is left out and the file it would read."""
+    return (f"*{what[:1].upper() + what[1:]}: not in this dataset* (no {Path(str(file)).name} "
+            "beside the cases table, as for a regional pool of cases tables). This part of the "
+            "page is left out.")
+
+
+def overdispersion_sentence(table: pd.DataFrame, unit: str = "council",
+                            units: str | None = None) -> str:
+    """What the overdispersion test of a funnel table found and what its limits allow, in
+    plain words (``funnel_table(..., overdispersion=...)``; Spiegelhalter 2005, "Handling
+    over-dispersion of performance indicators", Qual Saf Health Care 14:347-351).  Empty
+    when the table was made without an adjustment method."""
+    od = table.attrs.get("overdispersion") or {}
+    units = units or f"{unit}s"
+    if od.get("method", "none") == "none":
+        return ""
+    if od.get("groups", 0) < 2 or _isna(od.get("phi")):
+        return (f"Overdispersion cannot be checked with fewer than two {units} (or an "
+                "overall rate of 0% or 100%): the limits are the exact binomial ones.")
+    p = od["p_value"]
+    p_words = "p < 0.001" if p < 0.001 else f"p = {number(p, 3)}"
+    test = (f"overdispersion factor {number(od['phi'], 2)} on {od['groups']} {units}; "
+            f"chi-squared test on {counted(od['df'], 'degree')} of freedom, {p_words}; z-scores "
+            f"winsorised at {pct(od['winsor'])} each tail")
+    if not od.get("found"):
+        return (f"The {units}' rates vary no more than chance alone would give at their sizes "
+                f"({test}), so the limits are the exact binomial ones (Spiegelhalter 2005).")
+    if od["method"] == "additive":
+        how = (f"The limits allow for that spread: each {unit} is compared with the range "
+               f"expected if {units} really differ, with a spread (standard deviation) of "
+               f"about {points(math.sqrt(od['tau2']), unit=False)} percentage points around "
+               "the overall rate (additive random-effects limits, Spiegelhalter 2005; between-"
+               f"{unit} variance tau-squared {number(od['tau2'], 5)})")
+    else:
+        how = (f"The limits are widened by the factor sqrt({number(od['phi'], 2)}) "
+               "(multiplicative limits, Spiegelhalter 2005)")
+    return (f"The {units}' rates vary more than chance alone would give ({test}): real "
+            f"differences of case mix, recording or practice between {units} are expected. "
+            f"{how}, so only a {unit} outside these wider limits is "
+            "unusual beyond that ordinary spread; one inside them may still differ from the "
+            "overall rate.")
 
 
 def appropriate_rule(standards: Any, standard: str = "referral_appropriate") -> str:
@@ -717,9 +783,11 @@ def funnel_alt_text(table: pd.DataFrame, what: str, unit: str = "referring agenc
     (``funnel_display``)."""
     out95 = int((table["position"] != "within").sum()) if len(table) else 0
     out99 = int(table["position"].str.endswith("99.8").sum()) if len(table) else 0
+    adjusted = (table.attrs.get("overdispersion") or {}).get("adjusted")
     return (f"Funnel plot of {what} for {len(table)} {unit} groups against 95% and 99.8% "
-            f"control limits: {out95} outside the 95% limits, {out99} of them outside the "
-            f"99.8% limits. {chart_figures_where(where)}")
+            f"control limits{' allowing for overdispersion' if adjusted else ''}: {out95} "
+            f"outside the 95% limits, {out99} of them outside the 99.8% limits. "
+            f"{chart_figures_where(where)}")
 
 
 FUNNEL_POSITIONS = {"within": "within the 95% limits",
@@ -729,14 +797,15 @@ FUNNEL_POSITIONS = {"within": "within the 95% limits",
                     "below_99.8": "below the 99.8% limit"}
 
 
-def funnel_display(table: pd.DataFrame, size: str, rate: str) -> pd.DataFrame:
+def funnel_display(table: pd.DataFrame, size: str, rate: str, unit: str = "Agency"
+                   ) -> pd.DataFrame:
     """The funnel plot's data as a page table, one row per group in the chart (every point,
     named, whether or not the chart could label it): its size (``size``: the column name),
     its rate (``rate``) and where it falls against the limits drawn. Only groups already
     large enough to plot (and not suppressed by the disclosure ledger: ``funnel_table``'s
     ``hide``) are here, so the table says no more than the chart."""
     t = table.sort_values(["n", "label"])
-    return pd.DataFrame({"Agency": t["label"].astype(str).to_numpy(),
+    return pd.DataFrame({unit: t["label"].astype(str).to_numpy(),
                          size: [f"{int(n):,}" for n in t["n"]],
                          rate: [pct(r) for r in t["rate"]],
                          "Where it falls": [FUNNEL_POSITIONS.get(p, p)

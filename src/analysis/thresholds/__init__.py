@@ -20,7 +20,11 @@ referrals": shared/domain/seeds/003 and 004).
    route with design-weighted intervals; funnel plots with 95% and 99.8% control limits around
    the overall rate (Spiegelhalter 2005, "Funnel plots for comparing institutional
    performance", Statistics in Medicine 24:1185-1202; exact binomial limits with his
-   interpolation, Appendix A.1.1); a logistic regression of an appropriate referral on source,
+   interpolation, Appendix A.1.1; for many large groups, as the councils of a regional pool,
+   his multiplicative or additive overdispersion adjustment: Spiegelhalter 2005, "Handling
+   over-dispersion of performance indicators", Qual Saf Health Care 14:347-351), counted by
+   one DuckDB ``GROUP BY`` (``analysis.engine``) from a frame, a Parquet file or a pool
+   directory alike; a logistic regression of an appropriate referral on source,
    route, domestic abuse and age band, reported as odds ratios with intervals, adjusted shares
    and a plain-words reading (design-weighted pseudo-likelihood with a sandwich variance when
    the sample over-samples a group: Binder 1983; Lumley & Scott 2017).
@@ -64,8 +68,11 @@ from .common import (
     share_sentence,
 )
 from .front_door import (
+    AUDITED_COLUMNS,
     appropriateness_by,
+    audited_cases,
     case_judgements,
+    cases_summary,
     front_door_contacts,
     front_door_frame,
     kappa_words,
@@ -77,7 +84,10 @@ from .front_door import (
     weights_from_manifest,
 )
 from .funnel import (
+    BECAME_REFERRAL,
     NOT_RECORDED,
+    OVERDISPERSION,
+    conversion_by,
     funnel_counts,
     funnel_limit,
     funnel_limits,
@@ -85,6 +95,8 @@ from .funnel import (
     funnel_reading,
     funnel_table,
     funnel_target,
+    group_counts,
+    overdispersion,
 )
 from .logistic import (
     LogisticResult,
@@ -130,7 +142,9 @@ from .vignettes import (
     vignette_agreement,
 )
 
-__all__ = ["AGENCY_LABELS", "AGE_LABELS", "AGREEMENT_METHODS_SHOWN", "ASSESSMENT_LOOKBACK_DAYS",
+__all__ = ["AUDITED_COLUMNS", "BECAME_REFERRAL", "OVERDISPERSION", "audited_cases",
+           "cases_summary", "conversion_by", "group_counts", "overdispersion",
+           "AGENCY_LABELS", "AGE_LABELS", "AGREEMENT_METHODS_SHOWN", "ASSESSMENT_LOOKBACK_DAYS",
            "BROAD_AGE", "BROAD_AGE_LABELS", "LEVEL_PAIRS", "MEASURES", "MET", "NOT_MET",
            "NOT_RECORDED", "RISKY", "ROUTE_LABELS", "ROUTE_PHRASES", "SOURCE_LABELS",
            "TRIAGE_GRADES", "TRIAGE_LABELS", "Z95", "LogisticResult", "accuracy_plot",

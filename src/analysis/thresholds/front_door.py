@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .. import engine
 from ..proportions import effective_interval, weights_vary
 from ..reporting import (
     number,
@@ -22,7 +23,8 @@ from ..reporting import (
 from .common import LEVEL_PAIRS, MET, NOT_MET, TRIAGE_GRADES, _isna, _levels_of, level_positions
 from .trends import _contacts
 
-__all__ = ["appropriateness_by", "case_judgements", "front_door_contacts", "front_door_frame",
+__all__ = ["AUDITED_COLUMNS", "appropriateness_by", "audited_cases", "case_judgements",
+           "cases_summary", "front_door_contacts", "front_door_frame",
            "kappa_words", "level_agreement", "load_design_weights", "paired_kappa",
            "weighted_kappa_table", "weighted_share", "weights_from_manifest"]
 
@@ -347,10 +349,72 @@ def appropriateness_by(df: pd.DataFrame, by: str | None, outcome: str = "appropr
 
 def front_door_contacts(cases: pd.DataFrame, services: Sequence[str] = ("front_door",)
                         ) -> pd.DataFrame:
-    """Front-door contacts with ``became_referral`` (the contact became a referral to CSC):
-    the front door's own judgement of every contact, for the population funnel plot."""
+    """Front-door contacts of a frame with ``became_referral`` (the contact became a referral
+    to CSC).  Whole-table work does not need it: ``conversion_by``, ``funnel_counts`` and
+    ``funnel_table`` count the same from a frame, a Parquet file or a pool in DuckDB."""
     c = _contacts(cases, services)
     return c.assign(became_referral=c["referral_date"].notna())
+
+
+#: Columns of the cases table the audited contacts carry into ``front_door_frame`` and
+#: ``triage_frame``.
+AUDITED_COLUMNS = ("case_id", "referral_source", "route", "service", "team", "age_band",
+                   "domestic_abuse", "triage_grade", "referrer_level", "level_of_need",
+                   "outcome", "contact_date", "referral_date", "council")
+
+
+def audited_cases(cases: engine.Source, case_ids: Iterable[Any],
+                  columns: Sequence[str] | None = AUDITED_COLUMNS) -> pd.DataFrame:
+    """The rows of the cases table whose ``case_id`` is one of ``case_ids`` (the audit's
+    cases), joined in DuckDB so that only those rows reach pandas (``cases``: a frame, a
+    Parquet file or a pool directory, :func:`analysis.engine.source`).  ``columns``: those
+    of them the table has (None: every column).  The frame holds pseudonymised ids: for
+    computing, never for display."""
+    ids = pd.DataFrame({"case_id": pd.Series(sorted({str(i) for i in case_ids
+                                                     if not _isna(i)}), dtype=object)})
+    con = engine.connect()
+    try:
+        src = engine.source(con, cases)
+        have = engine.columns_of(con, src)
+        if "case_id" not in have:
+            raise ValueError("the cases table has no case_id column")
+        keep = have if columns is None else [c for c in columns if c in have]
+        con.register("audited_ids", ids)
+        sel = ", ".join(engine.quote(c) for c in keep)
+        out = engine.run(con, f"SELECT {sel} FROM {src} WHERE CAST(case_id AS VARCHAR) IN "
+                              "(SELECT case_id FROM audited_ids) ORDER BY case_id").df()
+    finally:
+        con.close()
+    return out
+
+
+def cases_summary(cases: engine.Source, services: Sequence[str] | None = ("front_door",)
+                  ) -> dict[str, Any]:
+    """What the page says of the whole cases table, counted in DuckDB without loading it:
+    ``contacts`` (rows of ``services`` when the table has a ``service`` column), ``first``
+    and ``last`` contact date, and ``councils`` (the distinct councils of a pool, in order;
+    empty for one council's table)."""
+    con = engine.connect()
+    try:
+        src = engine.source(con, cases, columns=("contact_date", "service", "council"))
+        cols = set(engine.columns_of(con, src))
+        where = "TRUE"
+        if services and "service" in cols:
+            svc = ", ".join("'" + str(v).replace("'", "''") + "'" for v in services)
+            where = f"CAST(service AS VARCHAR) IN ({svc})"
+        n, first, last = engine.run(con, f"SELECT count(*), min(contact_date), "
+                                         f"max(contact_date) FROM {src} WHERE {where}"
+                                    ).fetchone()
+        councils: list[str] = []
+        if "council" in cols:
+            councils = [str(r[0]) for r in engine.run(
+                con, f"SELECT DISTINCT council FROM {src} WHERE council IS NOT NULL "
+                     "ORDER BY 1").fetchall()]
+    finally:
+        con.close()
+    return {"contacts": int(n), "first": pd.Timestamp(first) if first is not None else pd.NaT,
+            "last": pd.Timestamp(last) if last is not None else pd.NaT,
+            "councils": councils}
 
 
 def load_design_weights(manifest: str | Path, cases: pd.DataFrame | None = None

@@ -1,5 +1,12 @@
 """Threshold consistency, funnel plots: each group's rate against control limits that widen
-for small groups (Spiegelhalter 2005, exact binomial limits with his interpolation).
+for small groups (Spiegelhalter 2005, exact binomial limits with his interpolation), with his
+adjustment for overdispersion when many large groups are compared (Spiegelhalter 2005,
+"Handling over-dispersion of performance indicators", Qual Saf Health Care 14:347-351).
+
+The counts behind every funnel are one DuckDB ``GROUP BY`` through :mod:`analysis.engine`,
+at every size: a frame of audited contacts, one council's cases Parquet file or a regional
+pool's partitioned directory (``sqa pool``) go through the same SQL, and no whole table is
+loaded into pandas.
 
 Part of :mod:`analysis.thresholds` (see its docstring for the methods and sources).
 """
@@ -8,21 +15,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .. import engine
 from ..reporting import (
     TOO_FEW,
     count,
     pct,
 )
-from .common import _isna
+from .common import SOURCE_LABELS, _isna
 
-__all__ = ["NOT_RECORDED", "funnel_counts", "funnel_limit", "funnel_limits", "funnel_plot",
-           "funnel_reading", "funnel_table", "funnel_target"]
+__all__ = ["BECAME_REFERRAL", "NOT_RECORDED", "OVERDISPERSION", "conversion_by",
+           "funnel_counts", "funnel_limit", "funnel_limits", "funnel_plot", "funnel_reading",
+           "funnel_table", "funnel_target", "group_counts", "overdispersion"]
+
+#: Ways ``funnel_table`` may allow for overdispersion (Spiegelhalter 2005, QSHC).
+OVERDISPERSION = ("none", "multiplicative", "additive")
+Overdispersion = Literal["none", "multiplicative", "additive"]
 
 # --------------------------------------------------------------------------------------
 # Funnel plots (Spiegelhalter 2005)
@@ -66,73 +79,233 @@ def funnel_limit(target: float, n: int | np.ndarray, coverage: float,
 
 def funnel_limits(target: float, n: int | Sequence[int] | np.ndarray,
                   coverages: Sequence[float] = (0.95, 0.998),
-                  method: Literal["exact", "normal"] = "exact") -> pd.DataFrame:
+                  method: Literal["exact", "normal"] = "exact", *, phi: float = 1.0,
+                  tau2: float = 0.0) -> pd.DataFrame:
     """Funnel control limits at each sample size ``n``: columns n, lower_95, upper_95,
-    lower_99.8, upper_99.8 (names from the coverages)."""
+    lower_99.8, upper_99.8 (names from the coverages).
+
+    With an overdispersion adjustment (``overdispersion``; Spiegelhalter 2005, QSHC 14:347)
+    the limits are normal ones, target +/- z_p sqrt(phi s^2 + tau^2) with
+    s^2 = target (1 - target) / n: ``phi`` > 1 gives the multiplicative limits
+    target +/- z_p sqrt(phi) s, ``tau2`` > 0 the additive (random-effects) limits
+    target +/- z_p sqrt(s^2 + tau^2); ``method`` is then ignored.  Clipped to [0, 1].
+    """
     n_arr = np.atleast_1d(np.asarray(n, dtype=float))
     out = pd.DataFrame({"n": n_arr})
+    adjusted = phi != 1.0 or tau2 != 0.0
     for cov in coverages:
         tag = f"{100 * cov:g}"
-        out[f"lower_{tag}"] = funnel_limit(target, n_arr, cov, "lower", method)
-        out[f"upper_{tag}"] = funnel_limit(target, n_arr, cov, "upper", method)
+        if adjusted:
+            z = stats.norm.ppf(1 - (1 - cov) / 2)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                half = z * np.sqrt(phi * target * (1 - target) / n_arr + tau2)
+            out[f"lower_{tag}"] = np.clip(target - half, 0.0, 1.0)
+            out[f"upper_{tag}"] = np.clip(target + half, 0.0, 1.0)
+        else:
+            out[f"lower_{tag}"] = funnel_limit(target, n_arr, cov, "lower", method)
+            out[f"upper_{tag}"] = funnel_limit(target, n_arr, cov, "upper", method)
+    return out
+
+
+def overdispersion(successes: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray,
+                   target: float, winsor: float = 0.1) -> dict[str, Any]:
+    """Spiegelhalter's estimate of overdispersion among groups' proportions (Spiegelhalter
+    2005, "Handling over-dispersion of performance indicators", Qual Saf Health Care
+    14:347-351; "Funnel plots for comparing institutional performance", Stat Med
+    24:1185-1202, section 6).
+
+    * z-scores z_i = (y_i - p0) / s_i, y_i = successes_i / n_i, s_i^2 = p0 (1 - p0) / n_i;
+    * winsorised: the k = floor(``winsor`` I) smallest z-scores are set to the (k+1)-th
+      smallest, the k largest to the (k+1)-th largest (10% each tail by default), so that the
+      outliers being looked for do not inflate the estimate;
+    * phi = (1/I) sum z_i^2 (winsorised), and the test of I phi against chi-squared on I - 1
+      degrees of freedom (no overdispersion: I phi ~ chi^2_{I-1});
+    * tau^2 = max(0, (I phi - (I - 1)) / (sum w_i - sum w_i^2 / sum w_i)), w_i = 1 / s_i^2,
+      the between-group variance of the additive random-effects model.
+
+    Returns groups (I), phi, statistic (I phi), df, p_value, tau2, winsor, z (the raw
+    z-scores) and z_winsorised.  With fewer than two groups or a target of 0 or 1 nothing can
+    be estimated: phi and tau2 are NaN.
+    """
+    x = np.asarray(successes, dtype=float)
+    nn = np.asarray(n, dtype=float)
+    ok = nn > 0
+    x, nn = x[ok], nn[ok]
+    k_groups = int(len(nn))
+    out: dict[str, Any] = {"groups": k_groups, "phi": math.nan, "statistic": math.nan,
+                           "df": max(k_groups - 1, 0), "p_value": math.nan, "tau2": math.nan,
+                           "winsor": winsor, "z": np.array([]), "z_winsorised": np.array([])}
+    if k_groups < 2 or not 0.0 < target < 1.0:
+        return out
+    s2 = target * (1 - target) / nn
+    z = (x / nn - target) / np.sqrt(s2)
+    zs = np.sort(z)
+    k = int(math.floor(winsor * k_groups + 1e-9))
+    zw = z.copy()
+    if k > 0 and 2 * k < k_groups:
+        zw = np.clip(z, zs[k], zs[k_groups - 1 - k])
+    phi = float(np.mean(zw ** 2))
+    stat = k_groups * phi
+    w = 1.0 / s2
+    denom = float(w.sum() - (w ** 2).sum() / w.sum())
+    tau2 = max(0.0, (stat - (k_groups - 1)) / denom) if denom > 0 else 0.0
+    out.update(phi=phi, statistic=stat, p_value=float(stats.chi2.sf(stat, k_groups - 1)),
+               tau2=float(tau2), z=z, z_winsorised=zw)
     return out
 
 
 NOT_RECORDED = "Not recorded"
 
 
-def funnel_counts(df: pd.DataFrame, group: str, outcome: str,
+#: The outcome "the contact became a referral to children's social care": a column of that
+#: name when the table has one (``front_door_contacts``), else ``referral_date IS NOT NULL``.
+BECAME_REFERRAL = "became_referral"
+
+
+def _outcome_sql(cols: set[str], outcome: str) -> str:
+    if outcome in cols:
+        return f"CAST({engine.quote(outcome)} AS BOOLEAN)"
+    if outcome == BECAME_REFERRAL and "referral_date" in cols:
+        return "(referral_date IS NOT NULL)"
+    raise ValueError(f"the cases table has no {outcome!r} column"
+                     + (" (nor a referral_date to derive it from)"
+                        if outcome == BECAME_REFERRAL else ""))
+
+
+def _as_flags(s: pd.Series) -> pd.Series:
+    """An outcome column of a frame as nullable booleans (missing stays missing), so that
+    DuckDB reads it as pandas' ``astype(bool)`` would."""
+    if pd.api.types.is_bool_dtype(s):
+        return s
+    return pd.Series(pd.array([pd.NA if _isna(v) else bool(v) for v in s], dtype="boolean"),
+                     index=s.index)
+
+
+def group_counts(cases: engine.Source, by: str, outcome: str = BECAME_REFERRAL, *,
+                 services: Sequence[str] | None = None, con: Any = None) -> pd.DataFrame:
+    """The counts behind a funnel plot: one DuckDB ``GROUP BY`` of ``cases`` (a frame, a
+    Parquet file or a pool directory: :func:`analysis.engine.source`), one row per value of
+    ``by`` (``group``, None where not recorded, in key order with None last), ``successes``
+    (rows whose ``outcome`` is true) and ``n`` (rows with an outcome).
+
+    ``outcome`` is a boolean column, or ``BECAME_REFERRAL``, derived from ``referral_date``
+    where the table has no such column.  ``services``: only rows of these services, when the
+    table has a ``service`` column (as ``front_door_contacts``).  Rows without an outcome
+    are left out.  The same SQL serves the ~84 audited contacts of one round and a regional
+    pool of millions of contacts; only the aggregates come back.
+    """
+    own = con is None
+    con = engine.connect() if own else con
+    try:
+        if isinstance(cases, pd.DataFrame):
+            keep = [c for c in (by, outcome, "referral_date", "service") if c in cases.columns]
+            frame = cases[list(dict.fromkeys(keep))].copy()
+            if outcome in frame.columns:
+                frame[outcome] = _as_flags(frame[outcome])
+            src = engine.source(con, frame, name="funnel_src")
+        else:
+            src = engine.source(con, cases)
+        cols = set(engine.columns_of(con, src))
+        if by not in cols:
+            raise ValueError(f"the cases table has no {by!r} column to group by")
+        flag = _outcome_sql(cols, outcome)
+        where = f"{flag} IS NOT NULL"
+        if services and "service" in cols:
+            svc = ", ".join("'" + str(v).replace("'", "''") + "'" for v in services)
+            where += f" AND CAST(service AS VARCHAR) IN ({svc})"
+        g = engine.run(con, f"""
+            SELECT {engine.quote(by)} AS grp, count(*) FILTER (WHERE {flag}) AS successes,
+                   count(*) AS n
+            FROM {src} WHERE {where} GROUP BY 1""").df()
+    finally:
+        if own:
+            con.close()
+    keys = [None if _isna(k) else k for k in g["grp"]]
+    order = sorted(range(len(keys)), key=lambda i: (keys[i] is None, _sort_key(keys[i])))
+    return pd.DataFrame({"group": pd.Series([keys[i] for i in order], dtype=object),
+                         "successes": g["successes"].to_numpy(np.int64)[order],
+                         "n": g["n"].to_numpy(np.int64)[order]})
+
+
+def _sort_key(k: Any) -> tuple[int, Any]:
+    """Groups in key order, as pandas' ``groupby(sort=True)`` gives them (numbers and
+    booleans before text)."""
+    if isinstance(k, (bool, int, float, np.integer, np.floating)):
+        return (0, k)
+    return (1, str(k))
+
+
+def funnel_counts(df: engine.Source, group: str, outcome: str,
                   labels: dict[str, str] | None = None,
-                  columns: tuple[str, str] = ("yes", "no")) -> pd.DataFrame:
+                  columns: tuple[str, str] = ("yes", "no"), *,
+                  services: Sequence[str] | None = None) -> pd.DataFrame:
     """The counts behind a funnel plot of a whole population (counts of children, contacts
     or referrals) as a table for the disclosure ledger (``analysis.reporting.Ledger.table``):
     one row per group (its label; ``Not recorded`` for a missing group, so the table adds up
-    to every row of ``df`` with an outcome), columns ``columns`` = outcome true, false."""
-    d = df.dropna(subset=[outcome])
-    d = d[~d[outcome].map(_isna)]
-    keys = d[group].astype(object).where(d[group].notna(), None)
-    lab = keys.map(lambda k: NOT_RECORDED if k is None or _isna(k)
-                   else (labels or {}).get(k, str(k)))
-    yes = d[outcome].astype(bool)
-    out = pd.DataFrame({columns[0]: yes.groupby(lab).sum().astype(int),
-                        columns[1]: (~yes).groupby(lab).sum().astype(int)})
+    to every row of ``df`` with an outcome), columns ``columns`` = outcome true, false.
+
+    ``df`` is a frame, a cases Parquet file or a pool directory; the counts are
+    ``group_counts`` (one DuckDB ``GROUP BY``), ``services`` as there."""
+    g = group_counts(df, group, outcome, services=services)
+    lab = [NOT_RECORDED if k is None else (labels or {}).get(k, str(k)) for k in g["group"]]
+    out = pd.DataFrame({columns[0]: g["successes"].to_numpy(), columns[1]:
+                        (g["n"] - g["successes"]).to_numpy()}, index=pd.Index(lab, name=group))
+    out = out.groupby(level=0, sort=False).sum().astype(int)
     order = sorted(i for i in out.index if i != NOT_RECORDED)
     return out.reindex(order + ([NOT_RECORDED] if NOT_RECORDED in out.index else []))
 
 
-def funnel_table(df: pd.DataFrame, group: str, outcome: str, target: float | None = None,
+def funnel_table(df: engine.Source, group: str, outcome: str, target: float | None = None,
                  coverages: Sequence[float] = (0.95, 0.998),
                  method: Literal["exact", "normal"] = "exact",
                  labels: dict[str, str] | None = None, min_n: int = 1,
-                 hide: Sequence[str] = ()) -> pd.DataFrame:
-    """One row per group (agency or team): n, successes, rate, the funnel limits at its n and
-    where it falls: ``within``, ``above_95``/``below_95`` (worth a look) or
+                 hide: Sequence[str] = (), *, services: Sequence[str] | None = None,
+                 overdispersion: Overdispersion = "none", winsor: float = 0.1,
+                 significance: float = 0.05) -> pd.DataFrame:
+    """One row per group (agency, team or council): n, successes, rate, the funnel limits at
+    its n and where it falls: ``within``, ``above_95``/``below_95`` (worth a look) or
     ``above_99.8``/``below_99.8`` (unlikely to be chance alone), judged against exactly the
     limits that ``funnel_plot`` draws (``funnel_limit``).
 
-    ``target`` defaults to the overall rate (sum of successes / sum of n).  Rows with missing
-    ``outcome`` are left out.  Counts are unweighted: a funnel plot compares the groups' own
+    ``df`` is a frame, a cases Parquet file or a pool directory: the counts are
+    ``group_counts`` (one DuckDB ``GROUP BY``; ``services`` as there).  ``target`` defaults
+    to the overall rate (sum of successes / sum of n).  Rows with missing ``outcome`` or
+    ``group`` are left out.  Counts are unweighted: a funnel plot compares the groups' own
     cases with what chance would give at that size.
 
     ``hide``: groups (keys or labels) whose counts the disclosure ledger suppressed
     (``Ledger.hidden`` of ``funnel_counts``): left out of the table, the chart and the overall
     rate, and named in ``attrs["suppressed"]`` so the reading says why.
+
+    ``overdispersion`` (Spiegelhalter 2005, QSHC 14:347-351): with many groups of large n,
+    real differences between groups (case mix, recording) make exact binomial limits flag
+    almost everyone.  ``"none"`` (the default) keeps the exact limits; ``"multiplicative"``
+    widens them to target +/- z sqrt(phi) s and ``"additive"`` to target +/- z
+    sqrt(s^2 + tau^2) (random effects), phi and tau^2 estimated by ``overdispersion`` from
+    the plotted groups (z-scores winsorised at ``winsor`` each tail).  The adjustment is made
+    only when I phi is significantly above chi-squared on I - 1 degrees of freedom (p below
+    ``significance``; None: whenever phi > 1 or tau^2 > 0), as Spiegelhalter advises; else
+    the exact limits stay.  ``attrs["overdispersion"]`` records the method, phi, tau2, the
+    test's statistic, df and p-value, whether overdispersion was found and whether the limits
+    were adjusted; ``attrs["limits"]`` the limits ``funnel_plot`` draws.
     """
-    d = df.dropna(subset=[outcome])
-    d = d[~d[outcome].map(_isna)]
-    g = d.groupby(group, sort=True, observed=True)[outcome].agg(
-        successes=lambda s: int(s.astype(bool).sum()), n="size").reset_index()
+    counts = group_counts(df, group, outcome, services=services)
+    g = counts[counts["group"].notna()].rename(columns={"group": group}).reset_index(drop=True)
     hidden = set(hide)
     lab = g[group].map(lambda k: (labels or {}).get(k, str(k)))
     masked = g[group].isin(hidden) | lab.isin(hidden)
     suppressed = sorted(lab[masked])
     g = g[~masked]
     small = g[g["n"] < min_n]
-    g = g[g["n"] >= min_n]
+    g = g[g["n"] >= min_n].copy()
     if target is None:
         target = float(g["successes"].sum() / g["n"].sum()) if g["n"].sum() else math.nan
     g["rate"] = g["successes"] / g["n"]
-    lim = funnel_limits(target, g["n"].to_numpy(), coverages, method)
+    if overdispersion not in OVERDISPERSION:
+        raise ValueError(f"overdispersion must be one of {', '.join(OVERDISPERSION)}")
+    od = _overdispersion_record(g, target, overdispersion, winsor, significance)
+    lim = funnel_limits(target, g["n"].to_numpy(), coverages, method,
+                        phi=od["phi_used"], tau2=od["tau2_used"])
     for c in lim.columns[1:]:
         g[c] = lim[c].to_numpy()
     g["target"] = target
@@ -156,7 +329,75 @@ def funnel_table(df: pd.DataFrame, group: str, outcome: str, target: float | Non
     out.attrs["suppressed"] = suppressed
     out.attrs["min_n"] = min_n
     out.attrs["target"] = target
+    out.attrs["overdispersion"] = {k: v for k, v in od.items() if not k.endswith("_used")}
+    out.attrs["limits"] = {"method": "normal" if od["adjusted"] else method,
+                           "phi": od["phi_used"], "tau2": od["tau2_used"]}
     return out
+
+
+def _overdispersion_record(g: pd.DataFrame, target: float, how: str, winsor: float,
+                           significance: float | None) -> dict[str, Any]:
+    """What ``funnel_table`` records of the overdispersion estimate, and the phi and tau^2
+    its limits use (1 and 0: no adjustment)."""
+    rec: dict[str, Any] = {"method": how, "phi": math.nan, "tau2": math.nan,
+                           "statistic": math.nan, "df": 0, "p_value": math.nan,
+                           "groups": int(len(g)), "winsor": winsor,
+                           "significance": significance, "found": False, "adjusted": False,
+                           "phi_used": 1.0, "tau2_used": 0.0}
+    if how == "none" or len(g) < 2:
+        return rec
+    est = overdispersion(g["successes"].to_numpy(), g["n"].to_numpy(), target, winsor)
+    rec.update(phi=est["phi"], tau2=est["tau2"], statistic=est["statistic"], df=est["df"],
+               p_value=est["p_value"])
+    if math.isnan(est["phi"]):
+        return rec
+    found = (est["p_value"] < significance) if significance is not None else est["phi"] > 1
+    rec["found"] = bool(found)
+    if how == "multiplicative" and found and est["phi"] > 1:
+        rec.update(adjusted=True, phi_used=est["phi"])
+    elif how == "additive" and found and est["tau2"] > 0:
+        rec.update(adjusted=True, tau2_used=est["tau2"])
+    return rec
+
+
+def conversion_by(cases: engine.Source, by: str = "referral_source",
+                  services: Sequence[str] | None = ("front_door",),
+                  labels: dict[str, str] | None = None, *, hide: Sequence[str] = (),
+                  min_n: int = 1, target: float | None = None,
+                  coverages: Sequence[float] = (0.95, 0.998),
+                  method: Literal["exact", "normal"] = "exact",
+                  overdispersion: Overdispersion = "none", winsor: float = 0.1,
+                  significance: float = 0.05, confidence: float = 0.95) -> pd.DataFrame:
+    """Contacts that became a referral to children's social care, by ``by`` (the referring
+    agency by default; ``council`` for a regional pool): the whole-table funnel of the
+    threshold page and the benchmarks, from one DuckDB ``GROUP BY`` over ``cases`` (a frame,
+    a cases Parquet file or a pool directory; ``services``: front-door contacts by default,
+    None for every row).
+
+    ``funnel_table`` (the limits, positions and overdispersion adjustment: its docstring)
+    with the outcome ``BECAME_REFERRAL`` (a referral date is set), plus each group's Wilson
+    (1927) score interval (``estimate``, ``ci_low``, ``ci_high``, ``method``;
+    ``analysis.proportions.proportion_ci``).  Rows without a value of ``by`` are left out
+    (``funnel_counts`` counts them as ``Not recorded``).  ``labels`` default to the
+    referring agencies' names when ``by`` is ``referral_source``.
+    """
+    from .. import proportions
+
+    if labels is None and by == "referral_source":
+        labels = SOURCE_LABELS
+    tab = funnel_table(cases, by, BECAME_REFERRAL, target=target, coverages=coverages,
+                       method=method, labels=labels, min_n=min_n, hide=hide,
+                       services=services, overdispersion=overdispersion, winsor=winsor,
+                       significance=significance)
+    cis = [proportions.proportion_ci(int(x), int(n), confidence=confidence)
+           for x, n in zip(tab["successes"], tab["n"], strict=True)]
+    at = tab.columns.get_loc("rate")
+    for i, (name, vals) in enumerate((("estimate", [c.estimate for c in cis]),
+                                      ("ci_low", [c.ci_low for c in cis]),
+                                      ("ci_high", [c.ci_high for c in cis]))):
+        tab.insert(at + i, name, pd.Series(vals, index=tab.index, dtype=float))
+    tab.insert(at + 3, "method", "Wilson score interval")
+    return tab
 
 
 def funnel_target(table: pd.DataFrame) -> float | None:
@@ -171,11 +412,12 @@ def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
                 xlabel: str = "Number of contacts audited or received",
                 method: Literal["exact", "normal"] = "exact", label_points: bool = True):
     """Funnel plot: each group's rate against its size, with the overall rate and 95% and
-    99.8% control limits (Spiegelhalter 2005).  Points outside the limits are drawn with a
-    different marker as well as a different colour (colour is never the only cue).  When one
-    group is far larger than the typical one (more than 20 times the median size, as the
-    police are among referrers) the size axis is logarithmic, so the small groups do not
-    crowd into one corner.
+    99.8% control limits (Spiegelhalter 2005): the limits the table was judged against
+    (``attrs["limits"]``: exact, or widened for overdispersion).  Points outside the limits
+    are drawn with a different marker as well as a different colour (colour is never the only
+    cue).  When one group is far larger than the typical one (more than 20 times the median
+    size, as the police are among referrers) the size axis is logarithmic, so the small
+    groups do not crowd into one corner.
 
     Charts that read at any size (issue 15, item 5):
 
@@ -198,15 +440,20 @@ def funnel_plot(table: pd.DataFrame, title: str, ylabel: str,
     from ..spc import legend_below
 
     target = float(table["target"].iloc[0])
+    drawn = table.attrs.get("limits") or {}
+    phi, tau2 = float(drawn.get("phi", 1.0)), float(drawn.get("tau2", 0.0))
+    adjusted = phi != 1.0 or tau2 != 0.0
     n_max = max(int(table["n"].max()), 10)
     n_min = max(int(table["n"].min()), 1)
     log_x = n_max > 20 * max(float(table["n"].median()), 1.0)
     x_lo = max(1.0, 0.7 * n_min) if log_x else 0.0
     grid = np.unique(np.round(np.geomspace(max(x_lo, 1.0), n_max * 1.5, 300)).astype(int))
-    lim = funnel_limits(target, grid, (0.95, 0.998), method)
+    lim = funnel_limits(target, grid, (0.95, 0.998), drawn.get("method", method), phi=phi,
+                        tau2=tau2)
     fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
     ax.plot(grid, lim["upper_95"], color=PALETTE["blue"], ls="--", lw=1.2, zorder=2,
-            label="95% control limits")
+            label="95% control limits" + (" (allowing for overdispersion)" if adjusted
+                                          else ""))
     ax.plot(grid, lim["lower_95"], color=PALETTE["blue"], ls="--", lw=1.2, zorder=2)
     ax.plot(grid, lim["upper_99.8"], color=PALETTE["vermillion"], ls=":", lw=1.5, zorder=2,
             label="99.8% control limits")
@@ -359,13 +606,18 @@ def funnel_reading(table: pd.DataFrame, what: str = "contacts judged appropriate
     target = float(table["target"].iloc[0])
     out99 = table[table["position"].str.endswith("99.8")]
     out95 = table[table["position"].str.endswith("_95")]
+    # With limits widened for overdispersion, "chance" includes the ordinary spread between
+    # groups (Spiegelhalter 2005, QSHC): the words say so.
+    spread = (f" and the ordinary spread between {unit} groups"
+              if (table.attrs.get("overdispersion") or {}).get("adjusted") else "")
     parts = [f"Overall rate {pct(target)} ({what}), across {len(table)} {unit} groups."]
     if out99.empty and out95.empty:
         parts.append(f"Every {unit} lies within the 95% control limits: the data cannot tell "
-                     "the differences between them from chance at their sizes.")
-    for frame, words in ((out99, "outside the 99.8% limits, so unlikely to be chance alone"),
+                     f"the differences between them from chance{spread} at their sizes.")
+    for frame, words in ((out99, "outside the 99.8% limits, so unlikely to be chance"
+                                 f"{spread} alone"),
                          (out95, "outside the 95% but inside the 99.8% limits: worth a look, "
-                                 "but one in twenty groups would fall there by chance")):
+                                 f"but one in twenty groups would fall there by chance{spread}")):
         if len(frame):
             names = ", ".join(f"{r.label} ({pct(r.rate)} of {r.n})" for r in
                               frame.itertuples())

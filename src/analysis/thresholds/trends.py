@@ -13,6 +13,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .. import engine
+
 __all__ = ["ASSESSMENT_LOOKBACK_DAYS", "MEASURES", "REPEAT_PLAN_LOOKBACK_YEARS",
            "chart_months", "combine_monthly", "english_bank_holidays", "find_benchmark",
            "load_benchmarks", "monthly_series",
@@ -100,7 +102,9 @@ def monthly_series(cases: pd.DataFrame | str | Path, *,
     numerator, denominator, rate, lookback_complete (in measure and month order; a month with
     nothing to count has no row).
 
-    ``cases`` is the canonical cases table, as a frame or as the path of its Parquet file; the
+    ``cases`` is the canonical cases table, as a frame, the path of its Parquet file or a
+    regional pool's directory (``sqa pool``; councils' ids are prefixed, so a child's history
+    never crosses councils); the
     one implementation is DuckDB SQL, which queries either in place (a Parquet file is scanned
     without being loaded into pandas, so the series scale to tens of millions of rows).  The
     series feed the XmR charts of ``analysis.spc`` (NHS England / NHS Improvement 2019,
@@ -139,9 +143,9 @@ def monthly_series(cases: pd.DataFrame | str | Path, *,
     The front-door table that ``sqa ingest --kind annex-a`` derives from the Annex A journey
     (``analysis.journey.front_door_cases``) is a cases table like any other here.
     """
-    import duckdb
 
-    con = duckdb.connect()
+
+    con = engine.connect()
     try:
         cols = _cases_view(con, cases)
         parts = {"conversion": _monthly_conversion(con, cols, services),
@@ -183,15 +187,14 @@ _MONTHLY_REQUIRED = ("contact_date", "referral_date", "assessment_start_date",
 
 
 def _cases_view(con: Any, cases: pd.DataFrame | str | Path) -> set[str]:
-    """Make ``cases`` (a frame, or the path of a Parquet file DuckDB scans in place) the view
-    ``cases`` of ``con``; return its column names."""
-    if isinstance(cases, pd.DataFrame):
-        con.register("cases_src", cases[[c for c in _MONTHLY_COLUMNS if c in cases.columns]])
-        src = "cases_src"
-    else:
-        src = f"read_parquet('{str(cases).replace(chr(39), chr(39) * 2)}')"
-    con.execute(f"CREATE TEMP VIEW cases AS SELECT * FROM {src}")
-    cols = {r[0] for r in con.execute("DESCRIBE cases").fetchall()}
+    """Make ``cases`` (a frame, the path of a Parquet file or a pool directory, scanned in
+    place: :func:`analysis.engine.source`) the view ``cases`` of ``con``; return its column
+    names."""
+
+
+    src = engine.source(con, cases, columns=_MONTHLY_COLUMNS)
+    engine.run(con, f"CREATE TEMP VIEW cases AS SELECT * FROM {src}")
+    cols = {r[0] for r in engine.run(con, "DESCRIBE cases").fetchall()}
     missing = [c for c in _MONTHLY_REQUIRED if c not in cols]
     if missing:
         raise ValueError(f"the cases table has no {', '.join(missing)} column: the monthly "
@@ -208,7 +211,7 @@ def _monthly_conversion(con: Any, cols: set[str], services: Sequence[str] | None
         svc = ", ".join("'" + str(s).replace("'", "''") + "'" for s in services)
         where += f" AND service::VARCHAR IN ({svc})"
     # counted by day first: truncating every row's date to its month costs more than the scan
-    return con.execute(f"""
+    return engine.run(con, f"""
         WITH d AS (SELECT contact_date AS day, count(referral_date) AS num, count(*) AS den
                    FROM cases WHERE {where} GROUP BY 1)
         SELECT date_trunc('month', day)::DATE AS month, sum(num)::BIGINT AS numerator,
@@ -226,7 +229,7 @@ def _monthly_rereferral(con: Any, cols: set[str], method: str) -> pd.DataFrame:
     if method == "column" and not has_col:
         raise ValueError("rereferral_method='column' needs a referrals_last_12m column")
     if method != "history" and has_col:
-        col = con.execute("""
+        col = engine.run(con, """
             WITH d AS (SELECT referral_date AS day,
                               count(*) FILTER (WHERE referrals_last_12m >= 1) AS num,
                               count(*) AS den, count(referrals_last_12m) AS known
@@ -241,7 +244,7 @@ def _monthly_rereferral(con: Any, cols: set[str], method: str) -> pd.DataFrame:
         raise ValueError("re-referrals from the history need a child_id column")
     # one row per (child, referral day) with its count of rows; the previous distinct referral
     # day of the same child by a window; a referral without a child id is never a re-referral
-    return con.execute("""
+    return engine.run(con, """
         WITH d AS (SELECT child_id, referral_date, count(*) AS n FROM cases
                    WHERE referral_date IS NOT NULL GROUP BY 1, 2),
         p AS (SELECT referral_date, n,
@@ -260,28 +263,24 @@ def _monthly_rereferral(con: Any, cols: set[str], method: str) -> pd.DataFrame:
 
 def _monthly_repeat_plans(con: Any, plans: pd.DataFrame | str | Path) -> pd.DataFrame:
     """Plans started per month and how many were repeat plans (see ``monthly_series``)."""
-    if isinstance(plans, pd.DataFrame):
-        keep = [c for c in ("child_id", "plan_start_date", "previous_plans") if c in plans]
-        con.register("plans_src", plans[keep])
-        src = "plans_src"
-    else:
-        src = f"read_parquet('{str(plans).replace(chr(39), chr(39) * 2)}')"
-    con.execute(f"CREATE TEMP VIEW plans AS SELECT * FROM {src}")
-    cols = {r[0] for r in con.execute("DESCRIBE plans").fetchall()}
+    src = engine.source(con, plans, name="plans_src",
+                        columns=("child_id", "plan_start_date", "previous_plans"))
+    engine.run(con, f"CREATE TEMP VIEW plans AS SELECT * FROM {src}")
+    cols = {r[0] for r in engine.run(con, "DESCRIBE plans").fetchall()}
     if "plan_start_date" not in cols:
         raise ValueError("the plans table has no plan_start_date column (Annex A list 7)")
-    known = ("previous_plans" in cols and con.execute(
+    known = ("previous_plans" in cols and engine.run(con,
         "SELECT count(*) = count(previous_plans) FROM plans WHERE plan_start_date IS NOT NULL"
     ).fetchone()[0])
     if known:
-        return con.execute("""
+        return engine.run(con, """
             SELECT date_trunc('month', plan_start_date)::DATE AS month,
                    count(*) FILTER (WHERE previous_plans >= 1)::BIGINT AS numerator,
                    count(*)::BIGINT AS denominator, TRUE AS lookback_complete
             FROM plans WHERE plan_start_date IS NOT NULL GROUP BY 1 ORDER BY 1""").df()
     if "child_id" not in cols:
         raise ValueError("repeat plans from the history need a child_id column")
-    return con.execute(f"""
+    return engine.run(con, f"""
         WITH p AS (SELECT plan_start_date,
                           child_id IS NOT NULL AND plan_start_date > min(plan_start_date)
                               OVER (PARTITION BY child_id) AS flag FROM plans
@@ -298,7 +297,7 @@ def _monthly_repeat_plans(con: Any, plans: pd.DataFrame | str | Path) -> pd.Data
 def _monthly_assessments(con: Any, limit: int) -> pd.DataFrame:
     """Assessments completed per month of completion date and how many within ``limit``
     working days of their start (``working_days``), with the look-back flag."""
-    pairs = con.execute("""
+    pairs = engine.run(con, """
         SELECT s, e, date_trunc('month', e)::DATE AS month, n FROM (
             SELECT assessment_start_date::TIMESTAMP AS s, assessment_end_date::TIMESTAMP AS e,
                    count(*) AS n
