@@ -9,14 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import engine, sampling
+from analysis import engine, pool, sampling, thresholds
 
 sqlglot = pytest.importorskip("sqlglot")
 from sqlglot import exp  # noqa: E402
 
 #: Statements that are DuckDB plumbing on one machine (views over a registered frame, the
 #: table's description); Spark has its own (a table over the partitioned files).
-PLUMBING = ("DESCRIBE", "CREATE TEMP VIEW", "CREATE TEMPORARY VIEW")
+PLUMBING = ("DESCRIBE", "CREATE TEMP VIEW", "CREATE TEMPORARY VIEW", "COPY")
 
 
 def _cases_frame(n: int = 400) -> pd.DataFrame:
@@ -65,10 +65,24 @@ def _stage_sql(tmp_path: Path) -> list[str]:
               "date_window": {"column": "contact_date", "start": "2025-06-01",
                               "end": "2025-12-31"},
               "strata": "outcome", "allocation": "proportional", "n": 30}
+    for council in ("aa", "bb"):
+        (tmp_path / council).mkdir()
+        cases.to_parquet(tmp_path / council / "cases.parquet", index=False)
     with engine.recording() as log:
         sampling.draw(path, design, reference_date="2026-03-31")
         sampling.draw(cases, design, reference_date="2026-03-31")
-    return [s for s in log if not s.lstrip().upper().startswith(PLUMBING)]
+        for src in (path, cases):
+            thresholds.monthly_series(src)
+            thresholds.conversion_by(src, overdispersion="additive")
+            thresholds.funnel_counts(src, "referral_source", "became_referral")
+            thresholds.cases_summary(src)
+            thresholds.audited_cases(src, cases["case_id"].head(5))
+        pool.pool_cases({"aa": tmp_path / "aa" / "cases.parquet",
+                         "bb": tmp_path / "bb" / "cases.parquet"}, tmp_path / "pool")
+        thresholds.conversion_by(tmp_path / "pool", by="council", overdispersion="additive")
+    copies = [s for s in log if s.lstrip().upper().startswith("COPY")]
+    inner = [str(sqlglot.parse_one(c, read="duckdb").this.sql("duckdb")) for c in copies]
+    return [s for s in log if not s.lstrip().upper().startswith(PLUMBING)] + inner
 
 
 def test_the_stages_run_their_sql_through_the_engine(tmp_path: Path) -> None:
