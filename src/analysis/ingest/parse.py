@@ -229,7 +229,7 @@ def _dictionary(arr: pa.Array) -> tuple[list[Any], np.ndarray]:
 
 
 def _dates_text(values: np.ndarray) -> Callable[[np.ndarray], list[str]]:
-    return lambda rows: pd.Series(values[rows]).dt.strftime("%Y-%m-%d").tolist()
+    return lambda rows: pd.Series(values[rows]).dt.strftime("%Y-%m-%d").fillna("").tolist()
 
 
 _NS_MIN = pa.scalar(pd.Timestamp("1678-01-01").to_pydatetime(), pa.timestamp("ns"))
