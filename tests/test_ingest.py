@@ -828,3 +828,15 @@ def test_cli_ingest_reads_a_large_parquet_file_and_out_of_core_is_a_no_op(tmp_pa
             "cases.parquet", "cases_ingest.json", "cases_quarantine.csv"]
         outs[out.name] = pd.read_parquet(out / "cases.parquet")
     pd.testing.assert_frame_equal(outs["yes"], outs["plain"])
+
+
+def test_the_value_rules_enforce_the_contract_so_skipping_pandera_changes_nothing(
+        messy: Path, tmp_path: Path) -> None:
+    """Above ``CONTRACT_MAX_ROWS`` rows the per-batch pandera check is skipped: the value rules
+    quarantine everything it would reject (allowed codes, pseudonym form, non-negative
+    counts, required values, types) and the duplicate rule its uniqueness."""
+    checked = ingest.ingest(messy, "cases", demo_key=True, today=TODAY, contract=True)
+    skipped = ingest.ingest(messy, "cases", demo_key=True, today=TODAY, contract=False)
+    pd.testing.assert_frame_equal(checked.accepted, skipped.accepted)
+    pd.testing.assert_frame_equal(checked.quarantine, skipped.quarantine)
+    schemas.pandera_schema(schemas.cases_spec()).validate(skipped.accepted, lazy=True)
