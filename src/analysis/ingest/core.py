@@ -362,6 +362,7 @@ def _sort_and_write(stage: Path, spec: schemas.TableSpec, present: set[str], tab
 
     q = engine.quote
     con = engine.connect(memory_limit=DUCKDB_MEMORY, temp_dir=stage)
+    con.execute("SET enable_progress_bar = false")  # stdout is the command's report
     try:
         src = f"read_parquet('{engine.sql_path(stage / 'staged.parquet')}')"
         keys = list(spec.unique)
@@ -371,14 +372,18 @@ def _sort_and_write(stage: Path, spec: schemas.TableSpec, present: set[str], tab
             on = ", ".join(q(k) for k in keys)
             notnull = " AND ".join(f"{q(k)} IS NOT NULL" for k in keys)
             engine.run(con, f"""
-                CREATE TEMP TABLE dups AS
-                WITH copies AS (
-                    SELECT {on}, min({ROW}) AS first_row FROM {src} WHERE {notnull}
-                    GROUP BY {on} HAVING count(*) > 1)
-                SELECT s.{ROW} AS dup_row, c.first_row
-                FROM {src} AS s JOIN copies AS c USING ({on})
-                WHERE s.{ROW} <> c.first_row ORDER BY s.{ROW}""")
-            found = engine.run(con, "SELECT dup_row, first_row FROM dups ORDER BY dup_row").df()
+                CREATE TEMP TABLE copies AS
+                SELECT {on}, min({ROW}) AS first_row FROM {src} WHERE {notnull}
+                GROUP BY {on} HAVING count(*) > 1""")
+            found = pd.DataFrame()
+            if engine.run(con, "SELECT count(*) FROM copies").fetchone()[0]:  # usually none
+                engine.run(con, f"""
+                    CREATE TEMP TABLE dups AS
+                    SELECT s.{ROW} AS dup_row, c.first_row
+                    FROM {src} AS s JOIN copies AS c USING ({on})
+                    WHERE s.{ROW} <> c.first_row""")
+                found = engine.run(con, "SELECT dup_row, first_row FROM dups ORDER BY dup_row"
+                                   ).df()
             if len(found):
                 dups = pd.DataFrame({
                     "file": source, "row": found["dup_row"].to_numpy(dtype=np.int64),
