@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from analysis import ingest, privacy, schemas
@@ -555,3 +559,284 @@ def test_a_nested_column_the_table_does_not_use_is_ignored(tmp_path: Path) -> No
     p = nested_parquet(tmp_path / "tags.parquet", nested="team_notes")
     res = ingest.ingest(p, "cases", demo_key=True)
     assert res.rows_accepted == 1 and "tags" in res.ignored_columns
+
+
+# --------------------------------------------------------------------------------------
+# One engine at every size: Parquet read in Arrow batches, duplicates and the sort by DuckDB
+# (the specification of the large path, formerly analysis.scale.ingest_parquet)
+# --------------------------------------------------------------------------------------
+
+TODAY = date(2026, 3, 31)
+
+
+@pytest.fixture(scope="module")
+def population(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """6,000 synthetic contacts (scale mode of the generator), in row groups of 2,500."""
+    from analysis import synth
+
+    path = tmp_path_factory.mktemp("pop") / "contacts.parquet"
+    return synth.generate_population_parquet(path, contacts=6_000, seed=3, chunk_rows=2_500)
+
+
+def _as_text(df: pd.DataFrame) -> pd.DataFrame:
+    """Every column as text, dates as dd/mm/yyyy: a raw export."""
+    return pd.DataFrame({c: df[c].astype(object).map(
+        lambda v: None if v is None or (not isinstance(v, str) and pd.isna(v))
+        else (v.strftime("%d/%m/%Y") if isinstance(v, pd.Timestamp) else str(v)))
+        for c in df.columns})
+
+
+@pytest.fixture(scope="module")
+def messy(population: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A raw Parquet export with every kind of problem ingest knows, all columns as text."""
+    df = pd.read_parquet(population).head(3000).reset_index(drop=True)
+    raw = _as_text(df).rename(columns={"case_id": "Case ID", "child_id": "Child ID"})
+    raw["notes_free"] = "not read"
+    rng = np.random.default_rng(7)
+    dob = pd.to_datetime(df["contact_date"]) - pd.to_timedelta(rng.integers(-100, 6000, len(df)),
+                                                               unit="D")
+    raw["date_of_birth"] = dob.dt.strftime("%Y-%m-%d")
+    raw = raw.drop(columns=["age_band"])
+    edits = {
+        ("Case ID", 10): raw.at[3, "Case ID"].lower(), ("Case ID", 12): "#N/A",
+        ("Case ID", 13): "", ("Case ID", 15): "000123.0", ("Case ID", 16): "CN\u0663\u0664",
+        ("Case ID", 17): "cs_0123456789abcdef", ("Case ID", 18): raw.at[5, "Case ID"],
+        ("Child ID", 22): None, ("Child ID", 24): " 0042 ", ("Child ID", 25): "00042",
+        ("gender", 31): "b) Female", ("gender", 33): "xyz", ("referral_source", 34): "5A",
+        ("contact_date", 41): "45000", ("contact_date", 42): "31/02/2024",
+        ("contact_date", 43): "2030-01-01", ("contact_date", 44): "1985-05-05",
+        ("referral_date", 46): "01/01/2020", ("date_of_birth", 47): "2040-01-01",
+        ("date_of_birth", 48): "1950-01-01",
+        ("assessment_start_date", 50): "10/03/2025", ("assessment_end_date", 50): "01/03/2025",
+        ("domestic_abuse", 53): "maybe", ("referrals_last_12m", 55): "-1",
+        ("referrals_last_12m", 56): "1.5", ("team", 59): "=cmd|' /C calc'!A0",
+    }
+    for (col, row), value in edits.items():
+        raw.at[row, col] = value
+    path = tmp_path_factory.mktemp("messy") / "messy.parquet"
+    raw.to_parquet(path, index=False)
+    return path
+
+
+def test_a_messy_parquet_export_is_quarantined_rule_by_rule(messy: Path) -> None:
+    res = ingest.ingest(messy, "cases", demo_key=True, today=TODAY)
+    assert res.rows_accepted + res.rows_quarantined == res.rows_read == 3000
+    q = res.quarantine.set_index(["row", "column"])["rule"]  # Parquet rows: data row 0 is row 1
+    assert q[(11, "case_id")] == "duplicate of row 4"
+    assert q[(19, "case_id")] == "duplicate of row 6"
+    assert q[(13, "case_id")] == q[(14, "case_id")] == "required value is missing"
+    assert q[(23, "child_id")] == "required value is missing"
+    assert q[(34, "gender")].startswith("not an allowed value")
+    assert q[(43, "contact_date")] == ingest.DATE_RULE
+    assert q[(44, "contact_date")] == "date is in the future"
+    assert q[(45, "contact_date")] == "date before 1990"
+    assert q[(48, "date_of_birth")] == "birth more than 40 weeks after the contact"
+    assert q[(49, "date_of_birth")] == "child over 25 at the contact"
+    assert q[(51, "assessment_end_date")] == "assessment ends before it starts"
+    assert q[(54, "domestic_abuse")] == "not yes/no"
+    assert q[(56, "referrals_last_12m")] == "negative count"
+    assert q[(57, "referrals_last_12m")] == "not a whole number"
+    acc = res.accepted
+    schemas.pandera_schema(schemas.cases_spec()).validate(acc)  # the contract holds
+    assert list(acc["case_id"]) == sorted(acc["case_id"])  # sorted by the unique key
+    assert "date_of_birth" not in acc and acc["age_band"].notna().all()
+    assert res.ignored_columns == ["notes_free"]
+
+
+def test_batches_are_bounded_and_do_not_change_the_output(messy: Path, tmp_path: Path) -> None:
+    one = ingest.ingest(messy, "cases", demo_key=True, today=TODAY)
+    many = ingest.ingest(messy, "cases", demo_key=True, today=TODAY, batch_rows=700, workers=2)
+    assert one.batches == 1 and many.batches == 5 and many.largest_batch <= 700
+    a = ingest.write_outputs(one, tmp_path / "a")
+    b = ingest.write_outputs(many, tmp_path / "b")
+    pd.testing.assert_frame_equal(pd.read_parquet(a["table"]), pd.read_parquet(b["table"]))
+    assert a["quarantine"].read_bytes() == b["quarantine"].read_bytes()
+    assert one.source_rows == many.source_rows
+
+
+def test_duplicates_are_found_across_batches(population: Path, tmp_path: Path) -> None:
+    df = pd.read_parquet(population).head(3000)
+    df.loc[df.index[2500], "case_id"] = df["case_id"].iloc[10]
+    df.loc[df.index[2900], "case_id"] = df["case_id"].iloc[10].lower()
+    path = tmp_path / "dups.parquet"
+    df.to_parquet(path, index=False)
+    res = ingest.ingest(path, "cases", demo_key=True, today=TODAY, batch_rows=1000)
+    assert res.quarantine[["row", "column", "rule"]].values.tolist() == [
+        [2501, "case_id", "duplicate of row 11"], [2901, "case_id", "duplicate of row 11"]]
+
+
+def test_native_parquet_types_read_as_their_text_would(population: Path, tmp_path: Path
+                                                       ) -> None:
+    df = pd.read_parquet(population).head(2000)
+    df["child_id"] = pd.array([int(x) if i % 50 else None for i, x in
+                               enumerate(df["child_id"])], dtype="Int64")
+    df.loc[df.index[7], "contact_date"] = pd.NaT
+    df["domestic_abuse"] = df["domestic_abuse"].astype("boolean")
+    df.loc[df.index[11], "domestic_abuse"] = pd.NA
+    df.loc[df.index[12], "referrals_last_12m"] = -2
+    df.loc[df.index[13], "contact_date"] = pd.Timestamp("2027-05-01 13:45")
+    native = tmp_path / "native.parquet"
+    df.to_parquet(native, index=False)
+    text = tmp_path / "text.csv"
+    _as_text(df).assign(contact_date=df["contact_date"].dt.strftime("%Y-%m-%d")).to_csv(
+        text, index=False)
+    a = ingest.ingest(native, "cases", demo_key=True, today=TODAY, batch_rows=600)
+    b = ingest.ingest(text, "cases", demo_key=True, today=TODAY)
+    pd.testing.assert_frame_equal(a.accepted, b.accepted)
+    qa, qb = a.quarantine.drop(columns="file"), b.quarantine.drop(columns="file")
+    assert qa.assign(row=qa["row"] + 1).values.tolist() == qb.values.tolist()  # CSV: header
+    assert set(a.quarantine["rule"]) == {"required value is missing", "date is in the future",
+                                         "negative count"}
+
+
+def test_pseudonyms_of_a_column_equal_privacy_pseudonymise() -> None:
+    from analysis.ingest import pseudonyms
+
+    raw = ["CN0000000001", "cn0000000001", "00042", "123.0", "a b", "cs_0123456789abcdef",
+           "\u00e9t\u00e9", "x" * 80, "#N/A", "", None, " CN 1 ", "00042"]
+    hasher = pseudonyms._Hasher(privacy.DEMO_KEY, 1)
+    text = ingest._to_text(pd.Series(raw, dtype=object))
+    want = [None if pd.isna(t) else privacy.pseudonymise(t, privacy.DEMO_KEY, "child")
+            for t in text]
+    for distinct in (True, False):
+        got = pseudonyms.pseudonymise_column(pa.array(raw, pa.string()), privacy.DEMO_KEY,
+                                             "child", hasher, distinct)().to_pylist()
+        assert got == want
+    ints = pseudonyms.pseudonymise_column(pa.array([7, None, 42]), privacy.DEMO_KEY, "case",
+                                          hasher)().to_pylist()
+    assert ints == [privacy.pseudonymise(7, privacy.DEMO_KEY, "case"), None,
+                    privacy.pseudonymise(42, privacy.DEMO_KEY, "case")]
+
+
+def test_the_hashing_pool_gives_the_same_pseudonyms_and_ignores_ctrl_c() -> None:
+    """Issue 12, case 17: Ctrl-C reached every worker of the pool, and each printed its own
+    KeyboardInterrupt traceback. A worker now ignores SIGINT; the parent stops the pool."""
+    import os
+    import signal
+    import time
+
+    from analysis.ingest import pseudonyms
+
+    msgs = [f"case:C{i}".encode() for i in range(60_000)]
+    pool = pseudonyms._Hasher(privacy.DEMO_KEY, 2)
+    try:
+        expected = pseudonyms._hmac8(msgs, pseudonyms._hmac_pads(privacy.DEMO_KEY))
+        assert pool.submit(pa.array(msgs, pa.binary()))() == expected
+        pids = [p.pid for p in pool.pool._pool]
+        for pid in pids:
+            os.kill(pid, signal.SIGINT)
+        time.sleep(0.5)
+        assert [p.pid for p in pool.pool._pool] == pids
+        assert pool.submit(pa.array(msgs, pa.binary()))() == expected
+    finally:
+        pool.close(stop=True)
+    assert pool.pool is None
+
+
+def test_an_unreadable_parquet_file_and_a_missing_column_are_refused(population: Path,
+                                                                     tmp_path: Path) -> None:
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"not parquet")
+    with pytest.raises(InputError, match="not a readable Parquet"):
+        ingest.ingest(broken, "cases", demo_key=True)
+    path = tmp_path / "nogender.parquet"
+    pd.read_parquet(population).head(10).drop(columns=["gender"]).to_parquet(path)
+    with pytest.raises(InputError, match="'gender'"):
+        ingest.ingest(path, "cases", demo_key=True)
+
+
+def test_a_nested_parquet_column_the_table_uses_is_refused_by_name(population: Path,
+                                                                   tmp_path: Path) -> None:
+    """Issue 12, case 17: a struct column raised ArrowNotImplementedError, with a traceback."""
+    table = pa.Table.from_pandas(pd.read_parquet(population).head(10), preserve_index=False)
+    i = table.schema.get_field_index("service")
+    path = tmp_path / "nested.parquet"
+    pq.write_table(table.set_column(i, "service", pa.array(
+        [{"code": v} for v in table.column("service").to_pylist()])), path)
+    with pytest.raises(InputError, match="column 'service' holds nested values"):
+        ingest.ingest(path, "cases", demo_key=True)
+    run = run_cli("ingest", "--kind", "cases", str(path), "--out", str(tmp_path / "cli"),
+                  "--demo-key")
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "column 'service' holds nested values" in run.stderr and str(path) in run.stderr
+    assert not (tmp_path / "cli").exists()
+
+
+def test_an_implausible_year_is_told_to_check_the_year(tmp_path: Path) -> None:
+    """Issue 12, case 18: a date of birth in 1850 is 'year 1850 is before 1900'."""
+    df = pd.DataFrame({"case_id": ["A1", "A2", "A3", "A4"], "child_id": ["1", "2", "3", "4"],
+                       "gender": "Male", "contact_date": "01/04/2025", "referral_source": "police",
+                       "route": "single", "service": "front_door", "level_of_need": "1",
+                       "outcome": "nfa", "domestic_abuse": "n", "previous_csc": "n",
+                       "date_of_birth": ["01/03/1850", "31/02/2015", "2999-01-01", "01/01/2015"]})
+    path = tmp_path / "years.parquet"
+    df.to_parquet(path, index=False)
+    res = ingest.ingest(path, "cases", demo_key=True, today=TODAY)
+    assert res.quarantine["rule"].tolist() == ["year 1850 is before 1900: check the year",
+                                               ingest.DATE_RULE,
+                                               "year 2999 is after 2200: check the year"]
+
+
+def test_duplicate_headers_in_a_parquet_file_are_compared_row_by_row(population: Path,
+                                                                     tmp_path: Path) -> None:
+    df = pd.read_parquet(population).head(10)
+    df["gender"] = df["gender"].astype(str)
+    df["Gender"] = df["gender"]
+    df.loc[df.index[3], "Gender"] = "Other" if df["gender"].iloc[3] != "Other" else "Male"
+    path = tmp_path / "dup.parquet"
+    df.to_parquet(path, index=False)
+    q = ingest.ingest(path, "cases", demo_key=True, today=TODAY).quarantine
+    assert q[["row", "column"]].values.tolist() == [[4, "gender"]]
+    assert q["rule"].iloc[0].startswith("columns 'gender' (column D) and 'Gender' (column W) "
+                                        "have the same header but different values")
+
+
+def test_a_parquet_file_with_more_than_1000_columns_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "wide.parquet"
+    pq.write_table(pa.table({f"c{i}": [1] for i in range(1001)}), path)
+    with pytest.raises(InputError, match="has 1,001 columns"):
+        ingest.ingest(path, "cases", demo_key=True)
+
+
+def test_the_accepted_table_stays_on_disk_until_asked_for(messy: Path, tmp_path: Path) -> None:
+    res = ingest.ingest(messy, "cases", demo_key=True, today=TODAY, workdir=tmp_path)
+    stage = res.table_path.parent
+    assert res._accepted is None and stage.parent == tmp_path
+    paths = ingest.write_outputs(res, tmp_path / "out")
+    assert res.table_path == paths["table"]  # moved, not copied
+    assert len(res.accepted) == res.rows_accepted == len(res.source_rows)
+    del res
+    import gc
+
+    gc.collect()
+    assert not stage.exists()
+
+
+def test_cli_ingest_reads_a_large_parquet_file_and_out_of_core_is_a_no_op(tmp_path: Path
+                                                                         ) -> None:
+    from analysis import synth
+
+    raw = synth.generate_population_parquet(tmp_path / "pop.parquet", contacts=5_000, seed=3)
+    outs = {}
+    for extra in ([], ["--out-of-core", "yes"]):
+        out = tmp_path / ("yes" if extra else "plain")
+        run = run_cli("ingest", "--kind", "cases", str(raw), "--out", str(out), "--demo-key",
+                      *extra)
+        assert run.returncode == 0, run.stderr
+        assert "rows read:        5000" in run.stdout
+        assert sorted(p.name for p in out.iterdir()) == [
+            "cases.parquet", "cases_ingest.json", "cases_quarantine.csv"]
+        outs[out.name] = pd.read_parquet(out / "cases.parquet")
+    pd.testing.assert_frame_equal(outs["yes"], outs["plain"])
+
+
+def test_the_value_rules_enforce_the_contract_so_skipping_pandera_changes_nothing(
+        messy: Path, tmp_path: Path) -> None:
+    """Above ``CONTRACT_MAX_ROWS`` rows the per-batch pandera check is skipped: the value rules
+    quarantine everything it would reject (allowed codes, pseudonym form, non-negative
+    counts, required values, types) and the duplicate rule its uniqueness."""
+    checked = ingest.ingest(messy, "cases", demo_key=True, today=TODAY, contract=True)
+    skipped = ingest.ingest(messy, "cases", demo_key=True, today=TODAY, contract=False)
+    pd.testing.assert_frame_equal(checked.accepted, skipped.accepted)
+    pd.testing.assert_frame_equal(checked.quarantine, skipped.quarantine)
+    schemas.pandera_schema(schemas.cases_spec()).validate(skipped.accepted, lazy=True)

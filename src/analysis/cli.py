@@ -92,8 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="annex-a only: name of the front-door table in the cases contract "
                    "derived from the journey (default cases: OUT/cases.parquet)")
     s.add_argument("--out-of-core", choices=["auto", "yes", "no"], default="auto",
-                   help="read a Parquet cases file in batches with DuckDB/Arrow, for files "
-                   "larger than memory (auto: Parquet cases files of 1,000,000 rows or more)")
+                   help=argparse.SUPPRESS)  # kept as a no-op: every file is read in batches
 
     # synth
     s = sub.add_parser(
@@ -299,19 +298,18 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     a.file = a.file[0]
     if a.kind == "annex-a":
         return _ingest_annex_a(a, scale)
-    if _out_of_core(a):
-        from . import scale as scale_mod
-
-        log = scale_mod.ingest_parquet(a.file, a.out, demo_key=a.demo_key, progress=True,
-                                       mapping=a.mapping, scale=scale)
-        counts = {r: n for r, n in (log.get("quarantine_rules") or {}).items()}
-        _report(a.file, "cases", log["rows_read"], log["rows_accepted"],
-                log["rows_quarantined"], log.get("ignored_columns") or [],
-                [(n, "", rule) for rule, n in sorted(counts.items(), key=lambda x: -x[1])],
-                log["paths"])
-        return EXIT_OK
-    res = ingest.ingest(a.file, a.kind, a.mapping, demo_key=a.demo_key, sheet=a.sheet,
-                        encoding=a.encoding, standards=standards, scale=scale)
+    # Every file is read in Arrow batches (a Parquet file never whole), staged beside the
+    # outputs so that the table is moved there, not copied.
+    made = not a.out.exists()
+    a.out.mkdir(parents=True, exist_ok=True)
+    try:
+        res = ingest.ingest(a.file, a.kind, a.mapping, demo_key=a.demo_key, sheet=a.sheet,
+                            encoding=a.encoding, standards=standards, scale=scale,
+                            workdir=a.out, progress=_progress(a.file))
+    except BaseException:
+        if made and not any(a.out.iterdir()):
+            a.out.rmdir()
+        raise
     paths = ingest.write_outputs(res, a.out)
     top = (res.quarantine.groupby(["column", "rule"]).size().sort_values(ascending=False)
            if res.rows_quarantined else None)
@@ -355,20 +353,15 @@ def _ingest_annex_a(a: argparse.Namespace, scale: object) -> int:
     return EXIT_OK
 
 
-def _out_of_core(a: argparse.Namespace) -> bool:
-    """Whether `sqa ingest` takes the batched DuckDB/Arrow path (``analysis.scale``)."""
-    parquet = a.file.suffix.lower() in {".parquet", ".pq"}
-    if a.out_of_core == "no" or a.kind != "cases" or not parquet:
-        if a.out_of_core == "yes":
-            _err("--out-of-core yes reads Parquet cases files only; using the in-memory path")
+def _progress(file: Path) -> bool:
+    """Show a progress bar for a Parquet file of 1,000,000 rows or more."""
+    if file.suffix.lower() not in {".parquet", ".pq"}:
         return False
-    if a.out_of_core == "yes":
-        return True
     try:
         import pyarrow.parquet as pq
 
-        return pq.ParquetFile(a.file).metadata.num_rows >= 1_000_000
-    except Exception:  # unreadable: the in-memory path reports it clearly
+        return pq.ParquetFile(file).metadata.num_rows >= 1_000_000
+    except Exception:  # unreadable: ingest reports it clearly
         return False
 
 

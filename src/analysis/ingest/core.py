@@ -1,0 +1,454 @@
+"""The ingest engine: every kind of table, every format, every size, in Arrow batches.
+
+``ingest(path, kind)`` reads the file (``read``: a CSV or workbook sheet whole, with its
+whole-file and cell checks; a Parquet file in batches of ``batch_rows`` rows, never
+whole), sends every batch through the one per-batch body (``batch.ingest_batch``) and
+writes the batches, every row with its file row number, to a staging Parquet file.  Then
+DuckDB (through ``analysis.engine``) does the whole-table work out of core: copies of the
+unique key (``GROUP BY`` the key: the first copy is kept, later copies are quarantined as
+"duplicate of row N") and the sort of the accepted rows by the unique key (``ORDER BY``,
+ties in file order), streamed back as Arrow batches into the canonical table
+(``ParquetWriter`` with the pandas schema of the contract).  The accepted table stays on
+disk and is loaded only when asked for (``IngestResult.accepted``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+import weakref
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .. import __version__, engine, privacy, schemas
+from ..provenance import sha256_file, timestamp, write_json
+from .batch import (
+    BAD,
+    QUARANTINE_COLUMNS,
+    ROW,
+    Context,
+    canonical_schema,
+    contract_schema,
+    ingest_batch,
+    staging_schema,
+)
+from .common import InputError, short_list
+from .mapping import SOURCES, Mapping, _duplicate_columns, _headers, _rename, load_mapping
+from .parse import _large
+from .pseudonyms import _Hasher
+from .read import (
+    CELL_PROBLEMS,
+    FIELD_PROBLEMS,
+    NESTED,
+    check_file,
+    is_parquet,
+    nested_columns,
+    nested_message,
+    open_parquet,
+    read_raw,
+)
+
+#: Rows of the input in memory at a time.
+DEFAULT_BATCH_ROWS = 1_000_000
+#: Up to this many rows read, the pandera contract checks every batch (``contract=None``).
+CONTRACT_MAX_ROWS = 1_000_000
+#: DuckDB's memory for the duplicate check and the sort; beyond it, it spills to disk.
+DUCKDB_MEMORY = "1GB"
+
+
+class IngestResult:
+    """What ingest produced: the canonical table (on disk, loaded when first asked for), the
+    quarantine and the accounting."""
+
+    def __init__(self, kind: str, source: Path, rows_read: int, quarantine: pd.DataFrame,
+                 ignored_columns: list[str], mapping: str | None, input_sha256: str,
+                 key_fingerprint: str, *, table_path: Path, rows_accepted: int,
+                 source_rows: np.ndarray, stage: Path | None = None, batches: int = 0,
+                 largest_batch: int = 0, seconds_by_step: dict[str, float] | None = None,
+                 warnings: list[str] | None = None) -> None:
+        self.kind = kind
+        self.source = source
+        self.rows_read = rows_read
+        self.quarantine = quarantine
+        self.ignored_columns = ignored_columns
+        self.mapping = mapping
+        self.input_sha256 = input_sha256
+        self.key_fingerprint = key_fingerprint
+        self.warnings = warnings or []
+        self.table_path = table_path
+        self.batches = batches
+        self.largest_batch = largest_batch
+        self.seconds_by_step = seconds_by_step or {}
+        self._rows_accepted = rows_accepted
+        self._source_rows = source_rows
+        self._accepted: pd.DataFrame | None = None
+        self._stage = stage
+        if stage is not None:  # the staging folder goes with the result
+            weakref.finalize(self, shutil.rmtree, str(stage), True)
+
+    @property
+    def accepted(self) -> pd.DataFrame:
+        """The canonical table, sorted by its unique key (read from disk the first time)."""
+        if self._accepted is None:
+            self._accepted = pd.read_parquet(self.table_path)
+        return self._accepted
+
+    @accepted.setter
+    def accepted(self, frame: pd.DataFrame) -> None:
+        self._accepted = frame
+
+    @property
+    def source_rows(self) -> list[int]:
+        """The file row number (as the spreadsheet shows it) of each accepted row, in the
+        order of ``accepted``: what a later check of the rows (``analysis.returns``) names
+        them by."""
+        return self._source_rows.tolist()
+
+    @property
+    def rows_accepted(self) -> int:
+        return len(self._accepted) if self._accepted is not None else self._rows_accepted
+
+    @property
+    def rows_quarantined(self) -> int:
+        return int(self.quarantine["row"].nunique()) if len(self.quarantine) else 0
+
+
+# --------------------------------------------------------------------------------------
+# Sources: the file as Arrow record batches
+# --------------------------------------------------------------------------------------
+
+
+def _cell_text(v: object) -> str | None:
+    """A workbook or CSV cell as text, as ``parse._to_text`` sees it before trimming (dates
+    as ISO dates, whole floats as integers): ``_to_text`` of this is ``_to_text`` of ``v``."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, datetime | pd.Timestamp):
+        return v.strftime("%Y-%m-%d")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v)
+
+
+def _frame_column(s: pd.Series) -> pa.Array:
+    """A column of a frame read by ``read_raw`` as an Arrow text column."""
+    if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
+        return pa.array(s, from_pandas=True).cast(pa.large_string())
+    obj = s.astype(object)
+    values = {u: _cell_text(u) for u in pd.unique(obj)
+              if not (u is None or (isinstance(u, float) and np.isnan(u)))}
+    return pa.array([values.get(v) if v is not None and not (
+        isinstance(v, float) and np.isnan(v)) else None for v in obj], pa.large_string())
+
+
+class _Source:
+    """A file as header names and Arrow record batches."""
+
+    def __init__(self, path: Path, sheet: str | None, encoding: str | None,
+                 expected: list[str]) -> None:
+        self.path = path
+        suffix = check_file(path)
+        self.frame: pd.DataFrame | None = None
+        self.parquet: Any = None
+        if is_parquet(path) and suffix:
+            self.parquet = open_parquet(path)
+            names = list(self.parquet.schema_arrow.names)
+            self.header = pd.DataFrame(columns=names)
+            self.nested = nested_columns(self.parquet.schema_arrow)
+            self.first_row = 1
+            self.rows = self.parquet.metadata.num_rows
+            self.attrs: dict[str, Any] = {}
+        else:
+            raw, self.first_row = read_raw(path, sheet=sheet, encoding=encoding,
+                                           expected=expected)
+            self.frame = raw
+            self.header = raw.iloc[:0].copy()
+            self.header.attrs = dict(raw.attrs)
+            self.nested = raw.attrs.get(NESTED) or {}
+            self.rows = len(raw)
+            self.attrs = raw.attrs
+
+    def batches(self, columns: list[str], batch_rows: int) -> Any:
+        """The ``columns`` of the file, ``batch_rows`` rows at a time."""
+        if self.parquet is not None:
+            yield from self.parquet.iter_batches(batch_size=batch_rows, columns=columns)
+            return
+        assert self.frame is not None
+        table = pa.table({c: _frame_column(self.frame[c]) for c in columns}
+                         if columns else {"_": pa.nulls(len(self.frame))})
+        yield from table.to_batches(max_chunksize=batch_rows)
+
+
+# --------------------------------------------------------------------------------------
+# Ingest
+# --------------------------------------------------------------------------------------
+
+
+def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = None, *,
+           key: bytes | None = None, demo_key: bool = False, sheet: str | None = None,
+           encoding: str | None = None, standards: schemas.Standards | None = None,
+           scale: schemas.Scale | None = None, today: date | None = None,
+           batch_rows: int = DEFAULT_BATCH_ROWS, workers: int | None = None,
+           workdir: str | Path | None = None, contract: bool | None = None,
+           progress: bool = False) -> IngestResult:
+    """Read ``path`` and return the canonical ``kind`` table with its quarantine.
+
+    Every file goes through the same batches of at most ``batch_rows`` rows (a Parquet file
+    is never read whole); ``workers`` processes compute the pseudonyms of large batches
+    (default: every core); the staging files go to a new folder under ``workdir`` (default:
+    the system's temporary folder; give the output folder to let ``write_outputs`` move the
+    table instead of copying it).  ``contract`` checks every batch with the pandera contract
+    (default: when the file has at most ``CONTRACT_MAX_ROWS`` rows; the value rules enforce
+    the same checks, so larger files skip the cost).
+
+    Raises ``InputError`` for whole-file problems and ``privacy.KeyError_`` when no key is set.
+    """
+    t0 = time.perf_counter()
+    if batch_rows < 1:
+        raise ValueError("batch_rows must be at least 1")
+    path = Path(path)
+    spec = schemas.spec_for(kind, standards, scale)
+    mp = load_mapping(mapping)
+    if mp and mp.kind and mp.kind != kind:
+        raise InputError(f"{mp.source}: this mapping is for {mp.kind!r} tables, not {kind!r}. "
+                         f"Use --kind {mp.kind} or another mapping.")
+    key = key if key is not None else privacy.load_key(demo=demo_key)
+    expected = [c.name for c in (*spec.columns, *spec.inputs)]
+    if mp:
+        expected += [v for vs in mp.columns.values() for v in vs]
+    src = _Source(path, sheet or (mp.sheet if mp else None), encoding, expected)
+    renamed, ignored = _rename(src.header, spec, mp)
+    canon_of: dict[str, str] = renamed.attrs.get(SOURCES, {})
+    for name, typ in src.nested.items():
+        if name in canon_of:
+            raise InputError(nested_message(path, name, typ))
+    columns = {canon: raw for raw, canon in canon_of.items()}
+    dups = [(canon, label1, str(col2), label2)
+            for canon, _, label1, col2, label2 in _duplicate_columns(src.header, spec, mp)]
+    present = set(columns) | {c for c in (mp.constants if mp else {})} | {
+        c for c, parts in (mp.compose if mp else {}).items() if all(p in columns for p in parts)}
+    derivable = {"age_band"} if {"date_of_birth", "age_years"} & present else set()
+    missing = [c for c in spec.required if c not in present and c not in derivable]
+    if missing:
+        found = short_list(_headers(src.header))
+        hint = ("pass --mapping annex_a for an Ofsted Annex A export, or write a mapping file "
+                "(see README, 'Data contracts')") if kind == "cases" else (
+                "rename the columns to the contract names listed by `sqa dictionary`")
+        raise InputError(
+            f"{path}: missing required column(s) {', '.join(repr(m) for m in missing)} for the "
+            f"{kind} table. Columns found: {found}. Fix: {hint}.")
+    for name in [d[2] for d in dups]:
+        if name in src.nested:
+            raise InputError(nested_message(path, name, src.nested[name]))
+
+    rows_read = src.rows
+    if contract is None:
+        contract = rows_read <= CONTRACT_MAX_ROWS
+    stage = Path(tempfile.mkdtemp(prefix=".sqa-ingest-", dir=workdir))
+    hasher = _Hasher(key, workers or os.cpu_count() or 1)
+    ctx = Context(spec=spec, mapping=mp, key=key, hasher=hasher,
+                  today=today or privacy.today(), source=str(path), first_row=src.first_row,
+                  columns=columns, canon_of=canon_of, dup_columns=dups,
+                  field_problems=src.attrs.get(FIELD_PROBLEMS) or {},
+                  cell_problems=src.attrs.get(CELL_PROBLEMS) or {},
+                  contract=contract_schema(spec) if contract else None)
+    staged = staging_schema(spec)
+    read_cols = list(dict.fromkeys([*columns.values(), *(d[2] for d in dups)]))
+    import pyarrow.parquet as pq
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=rows_read, unit="rows", unit_scale=True, disable=not progress,
+               desc=f"ingest {path.name}")
+    problems: list[pd.DataFrame] = []
+    contract_failures: list[pd.DataFrame] = []
+    offset = batches = largest = 0
+    try:
+        clock = time.perf_counter
+        with pq.ParquetWriter(stage / "staged.parquet", staged, compression="lz4") as writer:
+            t = clock()
+            for batch in src.batches(read_cols, batch_rows):
+                ctx.seconds["read batches"] += clock() - t
+                if offset == 0 and batch.num_rows:
+                    _choose_distinct(batch, ctx)
+                table, qframe, extra = ingest_batch(batch, offset, ctx, staged)
+                t = clock()
+                writer.write_table(table, row_group_size=max(table.num_rows, 1))
+                ctx.seconds["write staging"] += clock() - t
+                if len(qframe):
+                    problems.append(qframe)
+                if len(extra):
+                    contract_failures.append(extra)
+                offset += batch.num_rows
+                batches += 1
+                largest = max(largest, batch.num_rows)
+                bar.update(batch.num_rows)
+                t = clock()
+        hasher.close()
+        if offset != rows_read:
+            raise InputError(f"{path}: read {offset} rows but the file says {rows_read}; "
+                             "the file may be damaged. Re-export it.")
+        t = clock()
+        table_path = stage / "table.parquet"
+        dup_rows, accepted, source_rows = _sort_and_write(stage, spec, present, table_path,
+                                                          batch_rows, str(path))
+        ctx.seconds["duplicates, sort and write (DuckDB)"] += clock() - t
+    except BaseException:
+        hasher.close(stop=True)
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    finally:
+        hasher.close()
+        bar.close()
+        with contextlib.suppress(FileNotFoundError):
+            (stage / "staged.parquet").unlink()
+    if len(dup_rows):
+        problems.append(dup_rows)
+    qframe = (pd.concat(problems, ignore_index=True).sort_values(
+        ["row", "column", "rule"], kind="stable") if problems
+        else pd.DataFrame(columns=QUARANTINE_COLUMNS))
+    if contract_failures:
+        qframe = pd.concat([qframe, *contract_failures], ignore_index=True)
+    quarantine = qframe.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+    t = time.perf_counter()
+    input_sha = sha256_file(path)
+    ctx.seconds["SHA-256 of the input"] += time.perf_counter() - t
+    ctx.seconds["total"] = time.perf_counter() - t0
+    result = IngestResult(kind=kind, source=path, rows_read=rows_read, quarantine=quarantine,
+                          ignored_columns=ignored, mapping=mp.source if mp else None,
+                          input_sha256=input_sha, key_fingerprint=privacy.key_fingerprint(key),
+                          table_path=table_path, rows_accepted=accepted,
+                          source_rows=source_rows, stage=stage, batches=batches,
+                          largest_batch=largest,
+                          seconds_by_step={k: round(v, 3) for k, v in ctx.seconds.items()})
+    assert result.rows_accepted + result.rows_quarantined == rows_read, "row accounting broken"
+    return result
+
+
+def _choose_distinct(batch: pa.RecordBatch, ctx: Context) -> None:
+    """Whether to hash each identifier column's distinct values (a child appears in many
+    rows) or every row (a case id is unique: the dictionary would be as long as the
+    column): decided on the first batch, from the share of distinct values."""
+    types = {c.name: c.type for c in (*ctx.spec.columns, *ctx.spec.inputs)}
+    for canon, raw in ctx.columns.items():
+        if types.get(canon) != "pseudonym":
+            continue
+        arr = batch.column(raw)
+        sample = arr.slice(0, min(len(arr), 100_000))
+        if pa.types.is_dictionary(sample.type):
+            ctx.distinct[canon] = True
+            continue
+        import pyarrow.compute as pc
+
+        distinct = pc.count_distinct(_large(sample)).as_py()
+        ctx.distinct[canon] = distinct < 0.8 * len(sample)
+
+
+def _sort_and_write(stage: Path, spec: schemas.TableSpec, present: set[str], table_path: Path,
+                    batch_rows: int, source: str) -> tuple[pd.DataFrame, int, np.ndarray]:
+    """DuckDB over the staged batches: the duplicates of the unique key (quarantine entries),
+    then the accepted rows sorted by the key written as the canonical table.  Returns the
+    duplicates, the number of rows written and their file row numbers in table order."""
+    import pyarrow.parquet as pq
+
+    q = engine.quote
+    con = engine.connect(memory_limit=DUCKDB_MEMORY, temp_dir=stage)
+    con.execute("SET enable_progress_bar = false")  # stdout is the command's report
+    try:
+        src = f"read_parquet('{engine.sql_path(stage / 'staged.parquet')}')"
+        keys = list(spec.unique)
+        dups = pd.DataFrame(columns=QUARANTINE_COLUMNS)
+        anti = ""
+        if keys and all(k in present for k in keys):
+            on = ", ".join(q(k) for k in keys)
+            notnull = " AND ".join(f"{q(k)} IS NOT NULL" for k in keys)
+            engine.run(con, f"""
+                CREATE TEMP TABLE copies AS
+                SELECT {on}, min({ROW}) AS first_row FROM {src} WHERE {notnull}
+                GROUP BY {on} HAVING count(*) > 1""")
+            found = pd.DataFrame()
+            if engine.run(con, "SELECT count(*) FROM copies").fetchone()[0]:  # usually none
+                engine.run(con, f"""
+                    CREATE TEMP TABLE dups AS
+                    SELECT s.{ROW} AS dup_row, c.first_row
+                    FROM {src} AS s JOIN copies AS c USING ({on})
+                    WHERE s.{ROW} <> c.first_row""")
+                found = engine.run(con, "SELECT dup_row, first_row FROM dups ORDER BY dup_row"
+                                   ).df()
+            if len(found):
+                dups = pd.DataFrame({
+                    "file": source, "row": found["dup_row"].to_numpy(dtype=np.int64),
+                    "column": "+".join(keys), "value": "",
+                    "rule": [f"duplicate of row {int(f)}" for f in found["first_row"]]})
+                anti = f" AND {ROW} NOT IN (SELECT dup_row FROM dups)"
+        final = canonical_schema(spec)
+        order = ", ".join([*(f"{q(k)} ASC NULLS LAST" for k in keys), ROW])
+        cols = ", ".join(q(f.name) for f in final)
+        engine.run(con, f"CREATE TEMP VIEW accepted AS SELECT {cols}, {ROW} FROM {src} "
+                        f"WHERE NOT {BAD}{anti} ORDER BY {order}")
+        reader = con.sql("SELECT * FROM accepted").to_arrow_reader(batch_rows)
+        rows: list[np.ndarray] = []
+        written = 0
+        with pq.ParquetWriter(table_path, final) as writer:
+            for b in reader:
+                rows.append(b.column(b.num_columns - 1).to_numpy())
+                arrays = [b.column(i).cast(f.type) for i, f in enumerate(final)]
+                writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=final))
+                written += b.num_rows
+    finally:
+        con.close()
+    return dups, written, (np.concatenate(rows) if rows else np.empty(0, np.int64))
+
+
+def write_outputs(result: IngestResult, out_dir: str | Path, name: str | None = None
+                  ) -> dict[str, Path]:
+    """Write ``<name>.parquet``, ``<name>_quarantine.csv`` and ``<name>_ingest.json``.
+
+    ``name`` defaults to the table kind (``cases``, ``audit``, ``ratings``).  The table is
+    moved from the staging folder (or copied, when written before); a table changed or
+    loaded in memory is written from the frame.
+    """
+    from ..export import write_csv
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    name = name or result.kind
+    paths = {"table": out / f"{name}.parquet",
+             "quarantine": out / f"{name}_quarantine.csv",
+             "log": out / f"{name}_ingest.json"}
+    if result._accepted is not None:
+        result._accepted.to_parquet(paths["table"], index=False)
+    elif result.table_path.resolve() != paths["table"].resolve():
+        if result._stage is not None and result.table_path.parent == result._stage:
+            shutil.move(str(result.table_path), paths["table"])
+            result.table_path = paths["table"]
+        else:
+            shutil.copyfile(result.table_path, paths["table"])
+    write_csv(result.quarantine, paths["quarantine"])
+    write_json({
+        "kind": result.kind, "source": str(result.source), "input_sha256": result.input_sha256,
+        "mapping": result.mapping, "rows_read": result.rows_read,
+        "rows_accepted": result.rows_accepted, "rows_quarantined": result.rows_quarantined,
+        "ignored_columns": result.ignored_columns, "key_fingerprint": result.key_fingerprint,
+        "package_version": __version__, "written_at": timestamp(),
+        "quarantine_rules": result.quarantine["rule"].value_counts().sort_index().to_dict()
+        if len(result.quarantine) else {},
+    }, paths["log"])
+    return paths
+
+
+def read_table(path: str | Path, kind: str | None = None) -> pd.DataFrame:
+    """Load a canonical table written by ingest (Parquet), validating it when ``kind`` is given."""
+    df = pd.read_parquet(path)
+    if kind:
+        schemas.validate(df, kind)
+    return df

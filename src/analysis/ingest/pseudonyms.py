@@ -1,0 +1,248 @@
+"""Keyed pseudonyms of identifiers, many at a time, in a pool of worker processes.
+
+The pseudonym is ``analysis.privacy.pseudonymise``: the first 8 bytes of HMAC-SHA256
+(Krawczyk, Bellare & Canetti 1997, RFC 2104) of ``<kind>:<normalised id>`` under the round's
+key, as ``<prefix>_`` + 16 hex digits.  Here it is computed column by column: the HMAC key
+blocks are absorbed once (``_hmac_pads``), each *distinct* identifier of a batch is hashed
+once (a child appears in many rows), and large batches are spread over the cores
+(hashing is the one CPU-bound step no columnar engine does for us).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import privacy
+from .common import NA_TOKENS
+from .parse import _large, _to_text
+
+#: Below this many distinct identifiers in a batch, hashing stays in the main process.
+MIN_PARALLEL_IDS = 50_000
+#: The canonical pseudonym form (``privacy.PSEUDONYM_RE``) as an RE2 pattern for Arrow.
+PSEUDONYM_PATTERN = r"^[a-z]{2}_[0-9a-f]{16}$"
+#: Printable ASCII without spaces: ids like this need no Unicode-aware normalisation.
+SIMPLE_ID_PATTERN = r"^[!-~]+$"
+
+_PADS: tuple[Any, Any] | None = None
+
+
+def _hmac_pads(key: bytes) -> tuple[Any, Any]:
+    """SHA-256 states after absorbing HMAC's inner and outer key blocks (RFC 2104, s. 2).
+
+    Copying these states and absorbing one message is the same computation as
+    ``hmac.new(key, message, sha256)``, without re-deriving the key blocks for every id.
+    """
+    block = 64
+    k = hashlib.sha256(key).digest() if len(key) > block else key
+    k = k.ljust(block, b"\0")
+    return (hashlib.sha256(bytes(b ^ 0x36 for b in k)), hashlib.sha256(bytes(b ^ 0x5C for b in k)))
+
+
+def _init_worker(key: bytes) -> None:
+    """Set up a hashing worker. It ignores Ctrl-C: the parent stops the pool, and each worker
+    no longer prints its own KeyboardInterrupt traceback (issue 12, case 17)."""
+    global _PADS
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _PADS = _hmac_pads(key)
+
+
+def _hmac8(messages: pa.Array | list[bytes], pads: tuple[Any, Any] | None = None) -> bytes:
+    """The first 8 bytes of HMAC-SHA256 of each message, concatenated."""
+    inner, outer = pads if pads is not None else _PADS  # type: ignore[misc]
+    if isinstance(messages, pa.Array):
+        messages = messages.cast(pa.large_binary()).to_pylist()
+    icopy, ocopy = inner.copy, outer.copy
+    out: list[bytes] = []
+    add = out.append
+    for m in messages:
+        h = icopy()
+        h.update(m)
+        o = ocopy()
+        o.update(h.digest())
+        add(o.digest()[:8])
+    return b"".join(out)
+
+
+class _Hasher:
+    """Keyed hashing of identifiers, in ``workers`` processes when there are many."""
+
+    def __init__(self, key: bytes, workers: int) -> None:
+        self.key = key
+        self.pads = _hmac_pads(key)
+        self.workers = max(1, int(workers))
+        self.pool: Any = None
+
+    def submit(self, messages: pa.Array) -> Callable[[], bytes]:
+        """Start hashing an Arrow array of messages; the returned function waits for the result."""
+        if self.workers == 1 or len(messages) < MIN_PARALLEL_IDS:
+            done = _hmac8(messages, self.pads)
+            return lambda: done
+        if self.pool is None:
+            import multiprocessing as mp
+
+            method = "fork" if "fork" in mp.get_all_start_methods() else None
+            self.pool = mp.get_context(method).Pool(self.workers, initializer=_init_worker,
+                                                    initargs=(self.key,))
+        step = -(-len(messages) // self.workers)
+        chunks = [messages.slice(i, step) for i in range(0, len(messages), step)]
+        res = self.pool.map_async(_hmac8, chunks)
+        return lambda: b"".join(res.get())
+
+    def close(self, stop: bool = False) -> None:
+        """Let the workers finish and end them; with ``stop`` (an error or Ctrl-C), end them
+        at once."""
+        if self.pool is not None:
+            if stop:
+                self.pool.terminate()
+            else:
+                self.pool.close()
+            self.pool.join()
+            self.pool = None
+
+
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_UNHEX = np.zeros(256, dtype=np.uint8)
+_UNHEX[_HEX] = np.arange(16, dtype=np.uint8)
+
+
+def _pseudonym_strings(digests: bytes, prefix: str) -> pa.Array:
+    """``<prefix>_`` + 16 hex digits for each 8-byte digest (vectorised)."""
+    d = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 8)
+    n = len(d)
+    head = f"{prefix}_".encode()
+    width = len(head) + 16
+    out = np.empty((n, width), dtype=np.uint8)
+    out[:, :len(head)] = np.frombuffer(head, dtype=np.uint8)
+    out[:, len(head)::2] = _HEX[d >> 4]
+    out[:, len(head) + 1::2] = _HEX[d & 15]
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.tobytes()))
+
+
+def _pseudonym_keys(pseudonyms: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(64-bit key, 2-letter prefix code, valid) of each pseudonym (``xx_`` + 16 hex digits)."""
+    n = len(pseudonyms)
+    valid = pseudonyms.is_valid().to_numpy(zero_copy_only=False)
+    fixed = pc.fill_null(pseudonyms, "zz_0000000000000000").cast(pa.large_binary()).cast(
+        pa.binary(19))
+    mat = np.frombuffer(fixed.buffers()[1], dtype=np.uint8, count=n * 19,
+                        offset=fixed.offset * 19).reshape(n, 19)
+    nib = _UNHEX[mat[:, 3:]]
+    packed = np.ascontiguousarray((nib[:, 0::2] << 4) | nib[:, 1::2])
+    keys = packed.view(">u8").reshape(n).astype(np.uint64)
+    prefix = (mat[:, 0].astype(np.uint16) << 8) | mat[:, 1]
+    return keys, prefix, valid
+
+
+def _all_printable(s: pa.Array) -> bool:
+    """True when no value of a (large) string array holds a space, a control character or a
+    non-ASCII character: one pass over the data buffer."""
+    bufs = s.buffers()
+    if bufs[2] is None or not len(s):
+        return True
+    offsets = np.frombuffer(bufs[1], dtype=np.int64)[s.offset: s.offset + len(s) + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    return not bool(((data <= 0x20) | (data >= 0x7F)).any())
+
+
+def _pseudonymise_job(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher
+                      ) -> Callable[[], pa.Array]:
+    """Start pseudonymising a column of raw ids; the returned function gives the result.
+
+    Equal to ``privacy.pseudonymise_series(_to_text(values), key, kind)`` value by
+    value.  Fast path, vectorised in Arrow, for ids of printable ASCII without spaces (for them
+    ``_to_text`` and ``normalise_id`` reduce to: NA tokens -> missing, upper case, ``123.0`` ->
+    ``123``; values already in pseudonym form are kept); every other value goes through
+    ``ingest`` and ``privacy`` themselves.
+    """
+    n = len(arr)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    if pa.types.is_integer(arr.type):
+        arr = arr.cast(pa.large_string())
+    s = _large(arr)
+    nulls = pa.nulls(n, pa.large_string())
+    enc: pa.Array | None = None
+    pending: Callable[[], bytes] | None = None
+    kept = nulls
+    if pa.types.is_large_string(s.type):
+        nonempty = pc.fill_null(pc.greater(pc.binary_length(s), 0), False)
+        if _all_printable(s):
+            simple = nonempty
+        else:
+            simple = pc.fill_null(pc.match_substring_regex(s, SIMPLE_ID_PATTERN), False)
+        na_token = pc.fill_null(pc.is_in(pc.ascii_lower(s), value_set=pa.array(
+            sorted(NA_TOKENS), pa.large_string())), False)
+        already = pc.fill_null(pc.equal(pc.binary_length(s), 19), False)
+        if pc.any(already).as_py():
+            already = pc.fill_null(pc.match_substring_regex(s, PSEUDONYM_PATTERN), False)
+        fast = pc.and_(simple, pc.invert(pc.or_(na_token, already)))
+        slow = pc.and_(s.is_valid(), pc.invert(simple))
+        norm = pc.ascii_upper(s)
+        dot0 = pc.fill_null(pc.ends_with(norm, ".0"), False)
+        if pc.any(dot0).as_py():
+            dot0 = pc.fill_null(pc.match_substring_regex(norm, r"^[0-9]+\.0$"), False)
+            norm = pc.if_else(dot0, pc.utf8_slice_codeunits(norm, 0, -2), norm)
+        n_fast = pc.sum(fast).as_py() or 0
+        if n_fast:
+            msgs = pc.binary_join_element_wise(pa.scalar(f"{kind}:", pa.large_string()), norm,
+                                               pa.scalar("", pa.large_string()))
+            enc = fast if n_fast < n else None
+            pending = hasher.submit(msgs if enc is None else pc.filter(msgs, fast))
+        if pc.any(pc.and_(simple, already)).as_py():
+            kept = pc.if_else(pc.and_(simple, already), s, nulls)
+    else:  # floats, dates...: every value the slow way
+        slow = arr.is_valid()
+
+    slow_res = nulls
+    if pc.any(slow).as_py():
+        src = s if pa.types.is_large_string(s.type) else arr
+        senc = pc.dictionary_encode(pc.if_else(slow, src, pa.nulls(n, src.type)))
+        text = _to_text(pd.Series(senc.dictionary.to_pylist(), dtype=object))
+        pseud = privacy.pseudonymise_series(text, key, kind).where(text.notna(), pd.NA)
+        values = pa.array(pseud.astype(object).where(pseud.notna(), None).tolist(),
+                          pa.large_string())
+        slow_res = pc.take(values, senc.indices)
+
+    def finish() -> pa.Array:
+        if pending is None:
+            return pc.coalesce(slow_res, kept)
+        strings = _pseudonym_strings(pending(), privacy.PREFIX[kind])
+        if enc is None:  # every value took the fast path
+            return strings
+        mask = enc.to_numpy(zero_copy_only=False)
+        idx = pa.array(np.cumsum(mask) - 1, mask=~mask)
+        return pc.coalesce(pc.take(strings, idx), slow_res, kept)
+
+    return finish
+
+
+
+
+def pseudonymise_column(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher,
+                        distinct: bool = True) -> Callable[[], pa.Array]:
+    """Start pseudonymising a column of raw ids; the returned function gives the result.
+
+    With ``distinct`` each distinct raw value is hashed once and the pseudonyms are spread
+    back over the rows by the dictionary's indices (Arrow ``dictionary_encode``): a child who
+    appears in many rows is hashed once per batch.  Equal, value by value, to
+    ``privacy.pseudonymise_series(_to_text(values), key, kind)``.
+    """
+    if not distinct or not len(arr):
+        return _pseudonymise_job(arr, key, kind, hasher)
+    enc = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
+    job = _pseudonymise_job(enc.dictionary, key, kind, hasher)
+    indices = enc.indices
+
+    def finish() -> pa.Array:
+        return pc.take(job(), indices)
+
+    return finish

@@ -1,0 +1,348 @@
+"""Reading a file: CSV, XLSX or Parquet, with every whole-file and cell-level check.
+
+``read_raw`` reads a CSV or a workbook sheet as text (encoding sniffed: UTF-8 or UTF-16;
+misaligned records, merged cells, formulas without a saved value and duplicate headers
+noted in the frame's ``attrs`` for the quarantine) and refuses what is not a table
+(``InputError``: unreadable, empty, encrypted, more than ``MAX_COLUMNS`` columns).  A
+Parquet file is opened by ``open_parquet`` and read in batches by the ingest engine
+(``ParquetFile.iter_batches``), never whole.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .common import (
+    MAX_COLUMNS,
+    OLE2_SIGNATURE,
+    PARQUET_SUFFIXES,
+    READ_SUFFIXES,
+    InputError,
+    _norm_header,
+    column_letter,
+    short,
+    short_list,
+)
+from .mapping import HEADERS, LETTERS
+
+
+def check_file(path: Path) -> str:
+    """The file's suffix (lower case), after refusing a missing path, a folder or a type ingest
+    cannot read (``InputError`` naming the fix)."""
+    if not path.exists():
+        raise InputError(f"{path}: file not found. Check the path (it is relative to "
+                         f"{Path.cwd()}).")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a file. Name the CSV, XLSX or Parquet file.")
+    suffix = path.suffix.lower()
+    if suffix not in READ_SUFFIXES:
+        raise InputError(f"{path}: cannot read '{suffix or 'no extension'}' files. Save it as CSV "
+                         "(UTF-8), XLSX or Parquet.")
+    return suffix
+
+
+def is_parquet(path: Path) -> bool:
+    """Whether ``path`` names a Parquet file (read in batches, never whole)."""
+    return path.suffix.lower() in PARQUET_SUFFIXES
+
+
+def open_parquet(path: Path) -> Any:
+    """``pyarrow.parquet.ParquetFile`` of ``path`` (nothing read but the footer), or
+    ``InputError``: unreadable, or wider than ``MAX_COLUMNS``."""
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise InputError(f"{path}: not a readable Parquet file ({exc.__class__.__name__}). "
+                         "Re-export it, or save it as CSV.") from None
+    _check_width(path, len(pf.schema_arrow.names))
+    return pf
+
+
+def read_raw(path: str | Path, sheet: str | None = None, encoding: str | None = None,
+             expected: Iterable[str] = ()) -> tuple[pd.DataFrame, int]:
+    """Read a CSV, XLSX or Parquet file with every cell as text (or native date/number).
+
+    Returns the frame and the file row number of its first data row (so quarantine rows can
+    be named as the user sees them: the header is row 1 of a CSV).  ``ingest`` reads a
+    Parquet file in batches instead (``open_parquet``); this whole-file read of one serves
+    the checks that look at a few columns (``analysis.gate``).
+    """
+    path = Path(path)
+    suffix = check_file(path)
+    if suffix in {".csv", ".txt"}:
+        return _read_csv(path, encoding), 2
+    if suffix in {".xlsx", ".xlsm"}:
+        return _read_xlsx(path, sheet, expected)
+    pf = open_parquet(path)
+    try:
+        df = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise InputError(f"{path}: not a readable Parquet file ({exc.__class__.__name__}). "
+                         "Re-export it, or save it as CSV.") from None
+    df.attrs[NESTED] = nested_columns(pf.schema_arrow)
+    return df, 1
+
+
+def _check_width(path: Path, width: int) -> None:
+    if width > MAX_COLUMNS:
+        raise InputError(f"{path}: has {width:,} columns; a table export has at most "
+                         f"{MAX_COLUMNS:,}. Check it is the table itself (not a pivot or a "
+                         "transposed sheet) and delete the extra columns.")
+
+
+def nested_columns(schema: Any) -> dict[str, str]:
+    """Columns of an Arrow schema holding nested values (struct, list, map, union), with their
+    type: ingest reads one value per cell and refuses these by name when the table uses them
+    (issue 12, case 17: they crashed pandas and DuckDB with a traceback)."""
+    import pyarrow as pa
+
+    def nested(t: Any) -> bool:
+        if pa.types.is_dictionary(t):
+            return nested(t.value_type)
+        return pa.types.is_nested(t)
+
+    return {f.name: str(f.type) for f in schema if nested(f.type)}
+
+
+def nested_message(path: Path, name: str, typ: str) -> str:
+    """The message refusing a nested Parquet column ."""
+    return (f"{path}: column {short(name, 60)!r} holds nested values ({short(typ, 60)}), not "
+            "one value per cell. Flatten it in the export (one column per field) or drop it.")
+
+
+FIELD_PROBLEMS = "field_problems"  # DataFrame.attrs key: {position: (fields, header fields)}
+# DataFrame.attrs key: {position: [(raw column, value, rule)]}: cells that read as blank or
+# wrong in a workbook (merged ranges, formulas without a saved value), quarantined per row.
+CELL_PROBLEMS = "cell_problems"
+NESTED = "nested"  # DataFrame.attrs key: {column: Arrow type} of nested Parquet columns
+
+
+def _misaligned_csv(path: Path, enc: str) -> pd.DataFrame | None:
+    """``None`` when every record has as many fields as the header; otherwise the frame read
+    record by record, each misaligned record blanked and listed in ``attrs[FIELD_PROBLEMS]``
+    for the quarantine. pandas would take one extra field on the first data row as an index
+    and shift every column, or stop at a later one (issue 12, case 12)."""
+    with path.open(newline="", encoding=enc) as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            return None
+        width = len(header)
+        if all(len(rec) == width or not rec for rec in reader):
+            return None
+    rows, problems = [], {}
+    with path.open(newline="", encoding=enc) as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        for rec in reader:
+            if not rec:
+                continue  # a blank line, skipped as pandas skips it
+            if len(rec) != width:
+                problems[len(rows)] = (len(rec), width)
+                rec = [""] * width
+            rows.append(rec)
+    seen: dict[str, int] = {}
+    names = []
+    for h in header:  # duplicate headers numbered as pandas numbers them
+        names.append(f"{h}.{seen[h]}" if h in seen else h)
+        seen[h] = seen.get(h, 0) + 1
+    df = pd.DataFrame(rows, columns=names, dtype=str)
+    df.attrs[FIELD_PROBLEMS] = problems
+    return df
+
+
+def sniff_encoding(path: Path) -> str | None:
+    """``utf-16`` for a UTF-16 text file (a byte-order mark, or NUL bytes in every other
+    position), else ``None``. Excel's "Unicode Text" and some case-management systems write
+    UTF-16; read as UTF-8 it failed with advice to try cp1252 (issue 12, case 18)."""
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if len(head) >= 4 and head.count(b"\0") * 3 >= len(head):
+        odd_nuls = head[1::2].count(b"\0")
+        even_nuls = head[0::2].count(b"\0")
+        return "utf-16-le" if odd_nuls > even_nuls else "utf-16-be"
+    return None
+
+
+def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
+    sniffed = sniff_encoding(path)
+    if encoding and sniffed and not encoding.lower().replace("_", "-").startswith("utf-16"):
+        # NUL bytes decode as UTF-8 or cp1252 without an error: every header would be garbled
+        raise InputError(f"{path}: is UTF-16 text, not {encoding}. Leave out --encoding: "
+                         "UTF-16 is recognised and read.")
+    enc = encoding or sniffed or "utf-8-sig"
+    try:
+        with path.open(newline="", encoding=enc) as fh:
+            header = next(csv.reader(fh), None)
+        if header is not None:
+            _check_width(path, len(header))
+        odd = _misaligned_csv(path, enc)
+        if odd is not None:
+            odd.attrs[HEADERS] = header
+            return odd
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc,
+                         skipinitialspace=False, index_col=False)
+        if header is not None and len(header) == df.shape[1]:
+            df.attrs[HEADERS] = header
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: is not encoded as {enc.replace('-sig', '')} (byte {exc.start} cannot be "
+            "read). Save it from Excel as 'CSV UTF-8', or pass --encoding cp1252 if it came "
+            "from an older Windows system."
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty. Export the table again with its header "
+                         "row.") from None
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{path}: is not a well-formed CSV ({short(str(exc).strip())}). Check "
+                         "for unquoted commas or line breaks inside cells.") from None
+    except LookupError:
+        raise InputError(f"unknown encoding {enc!r}; use utf-8 or cp1252") from None
+    except csv.Error as exc:
+        raise InputError(f"{path}: is not a well-formed CSV ({short(exc)}). Export it again as "
+                         "'CSV UTF-8'.") from None
+    return df
+
+
+def open_workbook(path: Path) -> Any:
+    """``path`` opened read-only for its saved values (openpyxl), or ``InputError`` naming why
+    it cannot be: password-protected or an old .xls renamed (an OLE2 file), or not a workbook.
+    The caller closes it."""
+    import openpyxl
+
+    with path.open("rb") as fh:
+        if fh.read(8) == OLE2_SIGNATURE:
+            raise InputError(f"{path}: the workbook is password-protected (encrypted), or an "
+                             "old .xls file renamed .xlsx. Save an unprotected copy as .xlsx "
+                             "(File > Info > Protect Workbook > remove the password).")
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise InputError(f"{path}: not a readable Excel workbook ({exc.__class__.__name__}). "
+                         "Open it in Excel and save it again as .xlsx.") from None
+
+
+def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[pd.DataFrame, int]:
+    wb = open_workbook(path)
+    try:
+        names = wb.sheetnames
+        if sheet is None:
+            ws = wb[names[0]]
+        elif sheet in names:
+            ws = wb[sheet]
+        else:
+            raise InputError(f"{path}: has no sheet named {short(sheet, 40)!r}. Sheets in the "
+                             f"file: {short_list(names)}. Pass --sheet with one of them.")
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        merged = _merged_ranges(wb, ws)
+    finally:
+        wb.close()
+    while rows and all(v is None or str(v).strip() == "" for v in rows[-1]):
+        rows.pop()
+    if not rows:
+        raise InputError(f"{path}: sheet {ws.title!r} is empty. Name the sheet that holds the "
+                         "table with --sheet.")
+    # Exports often carry title rows above the header: take the first of the first ten
+    # rows that holds the most recognised column names.
+    wanted = {_norm_header(e) for e in expected}
+    header_idx = 0
+    if wanted:
+        scores = [sum(_norm_header(v) in wanted for v in r if v is not None) for r in rows[:10]]
+        if max(scores) > 0:
+            header_idx = int(np.argmax(scores))
+    header = ["" if v is None else str(v) for v in rows[header_idx]]
+    # A two-row header: a cell merged down over both rows (e.g. "Child Unique ID" beside a
+    # "Child details" group row) holds its name in the row above and reads as blank here.
+    for _, (c1, r1, c2, r2) in merged:
+        if r1 <= header_idx < r2 and c1 == c2 and c1 - 1 < len(header) \
+                and not header[c1 - 1].strip() and rows[r1 - 1][c1 - 1] is not None:
+            header[c1 - 1] = str(rows[r1 - 1][c1 - 1])
+    width = len(header)
+    _check_width(path, sum(h.strip() != "" for h in header))
+    body = [(r + [None] * width)[:width] for r in rows[header_idx + 1:]]
+    keep = [j for j, h in enumerate(header) if h.strip() != ""]
+    first_row = header_idx + 2  # the sheet row of body[0] (rows are 1-based)
+    problems: dict[int, list[tuple[str, str, str]]] = {}
+
+    def problem(row: int, col: int, value: str, rule: str) -> None:
+        problems.setdefault(row - first_row, []).append((header[col], value, rule))
+
+    kept = set(keep)
+    for ref, (c1, r1, c2, r2) in merged:
+        for r in range(max(r1, first_row), min(r2, first_row + len(body) - 1) + 1):
+            for c in range(c1, c2 + 1):
+                if (r, c) != (r1, c1) and c - 1 in kept:
+                    problem(r, c - 1, "", f"sheet {short(ws.title, 40)!r}: cell "
+                            f"{column_letter(c - 1)}{r} is in the merged range {ref} and reads "
+                            "as blank; unmerge it and fill every row")
+    if any(v is None for r in body for v in r):  # a formula cell without a saved value reads
+        for r, c, formula in _unsaved_formulas(path, ws.title, first_row, body, keep):  # None
+            problem(r, c, formula, f"sheet {short(ws.title, 40)!r}: cell {column_letter(c)}{r} "
+                    "holds a formula with no saved value; open the workbook in Excel and save "
+                    "it, or paste values")
+    seen: dict[str, int] = {}
+    names = []
+    for h in header:  # duplicate headers numbered as pandas numbers them
+        names.append(f"{h}.{seen[h]}" if h in seen else h)
+        seen[h] = seen.get(h, 0) + 1
+    df = pd.DataFrame(body, columns=names, dtype=object).iloc[:, keep]
+    df.attrs[HEADERS] = [header[j] for j in keep]
+    df.attrs[LETTERS] = [column_letter(j) for j in keep]
+    df.attrs[CELL_PROBLEMS] = problems
+    return df, first_row
+
+
+def _merged_ranges(wb: Any, ws: Any) -> list[tuple[str, tuple[int, int, int, int]]]:
+    """The merged ranges of a read-only worksheet as (``"B7:B9"``, (min col, min row, max col,
+    max row)). Read-only openpyxl does not expose them, so the ``mergeCell`` elements of the
+    sheet's XML are read with ElementTree; in a merged range only the top-left cell holds the
+    value and every other cell reads as blank (issue 12, case 14)."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.cell import range_boundaries
+
+    archive = getattr(wb, "_archive", None)
+    part = getattr(ws, "_worksheet_path", None)
+    if archive is None or part is None:
+        return []
+    out = []
+    with archive.open(part) as fh:
+        for _, el in iterparse(fh):
+            if el.tag.endswith("}mergeCell") and el.get("ref"):
+                ref = el.get("ref")
+                out.append((ref, range_boundaries(ref)))
+            el.clear()
+    return out
+
+
+def _unsaved_formulas(path: Path, title: str, first_row: int, body: list[list[Any]],
+                      keep: list[int]) -> list[tuple[int, int, str]]:
+    """(sheet row, 0-based column, formula) of the body's blank cells that hold a formula.
+
+    A workbook written by a program (not saved by Excel) keeps formulas without their
+    results; read for values they are blank, and a required column then says "required value
+    is missing" with no hint why. Read a second time for formulas to name them."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        rows = wb[title].iter_rows(min_row=first_row, max_row=first_row + len(body) - 1)
+        out = []
+        for i, cells in enumerate(rows):
+            for j in keep:
+                if j < len(cells) and body[i][j] is None and cells[j].data_type == "f":
+                    value = cells[j].value
+                    out.append((first_row + i, j, short(getattr(value, "text", value), 60)))
+        return out
+    finally:
+        wb.close()
