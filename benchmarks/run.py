@@ -18,7 +18,9 @@ whether it was met.
    rendered, the gate's digest index rebuilt), then a no-change publish of another version,
    as a ratio of the cold publish.
 2. **Scale**: the generator's scale mode writes ``--rows`` contacts to Parquet; each stage
-   (ingest, stratified sample, appropriateness by source with funnel limits, monthly series)
+   of the one engine (``ingest.ingest``; ``sampling.draw`` without and with the workbook's
+   rows; ``thresholds.conversion_by``, the rates with funnel limits; ``thresholds.
+   monthly_series``), the same functions the notebooks and the CLI call,
    runs in a fresh process, which reports the seconds of the call itself (ingest: one call;
    the others: the first call and the best of three, the best being compared with the
    floor, itself DuckDB's best of three); the peak memory is
@@ -53,8 +55,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 SEED = 1
 SAMPLE_DESIGN = "threshold_audit"
-TARGETS = {"cold_build_seconds": 60.0, "rebuild_ratio": 0.10, "stage_ratio_to_scan": 3.0,
-           "stage_peak_mb": 4096.0, "agreement_seconds": 2.0,
+REF_DATE = "2026-03-31"
+TARGETS = {"cold_build_seconds": 60.0, "rebuild_ratio": 0.10, "stage_ratio_to_scan": 2.0,
+           "ingest_ratio_to_reference": 1.5, "stage_peak_mb": 2048.0, "agreement_seconds": 2.0,
            "cold_publish_seconds_quarto": 20.0, "publish_no_change_ratio": 0.10}
 
 
@@ -243,7 +246,7 @@ def _stage_child(a: argparse.Namespace) -> None:
     sys.path.insert(0, str(ROOT / "src"))
     import scipy.stats  # noqa: F401 - imported before the clock starts, as a notebook has it
 
-    from analysis import agreement, sampling, scale, thresholds  # noqa: F401
+    from analysis import agreement, engine, ingest, sampling, thresholds  # noqa: F401
 
     inp, work = Path(a.input) if a.input else None, Path(a.work) if a.work else None
     t0 = time.perf_counter()
@@ -253,39 +256,46 @@ def _stage_child(a: argparse.Namespace) -> None:
 
         synth.generate_population_parquet(inp, contacts=a.rows, seed=SEED)
     elif a.stage == "ingest":
-        res = scale.ingest_parquet(inp, work, demo_key=True, batch_rows=a.batch_rows,
-                                   today=datetime(2026, 3, 31).date())
+        from analysis.ingest import pseudonyms
+
+        res = ingest.ingest(inp, "cases", demo_key=True, batch_rows=a.batch_rows,
+                            today=datetime(2026, 3, 31).date(), workdir=work)
+        ingest.write_outputs(res, work)
         elapsed = time.perf_counter() - t0
-        # The part no engine removes: keyed HMAC-SHA256 of two identifiers per row.
+        workers = max(1, os.cpu_count() or 1)
+        # The part no engine removes: keyed HMAC-SHA256 of two identifiers per row, on every
+        # core (timed on one core here, then divided by the cores).
         msgs = [f"case:CN{i:010d}".encode() for i in range(200_000)]
         t1 = time.perf_counter()
-        scale._hmac8(msgs, scale._hmac_pads(b"benchmark-key-benchmark-key"))
+        pseudonyms._hmac8(msgs, pseudonyms._hmac_pads(b"benchmark-key-benchmark-key"))
         us = (time.perf_counter() - t1) / len(msgs) * 1e6
-        info = {"rows_read": res["rows_read"], "rows_accepted": res["rows_accepted"],
-                "rows_quarantined": res["rows_quarantined"], "batches": res["batches"],
-                "hmac_workers": res["hmac_workers"], "seconds_by_step": res["seconds_by_step"],
+        info = {"rows_read": res.rows_read, "rows_accepted": res.rows_accepted,
+                "rows_quarantined": res.rows_quarantined, "batches": res.batches,
+                "hmac_workers": workers, "seconds_by_step": res.seconds_by_step,
                 "hmac_us_per_id_one_core": round(us, 3),
-                "hmac_floor_seconds": round(2 * res["rows_read"] * us / 1e6
-                                            / res["hmac_workers"], 2),
-                "_workers": res["hmac_workers"]}
+                "hmac_floor_seconds": round(2 * res.rows_read * us / 1e6 / workers, 2),
+                "_workers": workers}
         _child_report({"seconds": elapsed, **info})
         return
-    elif a.stage in {"sample", "appropriateness", "monthly"}:
+    elif a.stage in {"sample", "workbook", "rates", "monthly"}:
         # First call in this fresh process, then warm calls: the ratio to the floor uses the
-        # best of three, as the floor is DuckDB's best of three.
-        calls = {"sample": lambda: scale.stratified_sample_parquet(
-                     inp, SAMPLE_DESIGN, reference_date="2026-03-31"),
-                 "appropriateness": lambda: scale.appropriateness_by_source(inp),
-                 "monthly": lambda: scale.monthly_series(inp)}
+        # best of three, as the floor is DuckDB's best of three.  The same functions the
+        # notebooks and the CLI call (one engine, analysis.engine).
+        calls = {"sample": lambda: sampling.draw(inp, SAMPLE_DESIGN, reference_date=REF_DATE,
+                                                 with_rows=False),
+                 "workbook": lambda: sampling.draw(inp, SAMPLE_DESIGN, reference_date=REF_DATE),
+                 "rates": lambda: thresholds.conversion_by(inp, overdispersion="additive"),
+                 "monthly": lambda: thresholds.monthly_series(inp)}
         times = []
         for _ in range(3):
             t1 = time.perf_counter()
             out = calls[a.stage]()
             times.append(time.perf_counter() - t1)
-        if a.stage == "sample":
+        if a.stage in {"sample", "workbook"}:
             info = {"design": SAMPLE_DESIGN, "frame": out.manifest["rows"]["frame"],
-                    "sampled": out.manifest["rows"]["sampled"]}
-        elif a.stage == "appropriateness":
+                    "sampled": out.manifest["rows"]["sampled"],
+                    "identity": "file" if out.manifest.get("input_file_sha256") else "canonical"}
+        elif a.stage == "rates":
             info = {"groups": len(out), "contacts": int(out["n"].sum())}
         else:
             info = {"rows": len(out)}
@@ -306,7 +316,7 @@ def _stage_child(a: argparse.Namespace) -> None:
         return
     elif a.stage == "scan":
         cols = [c for c in (a.columns or "").split(",") if c] or None
-        secs = scale.duckdb_scan_seconds(inp, cols, repeat=3)
+        secs = engine.scan_seconds(inp, cols, repeat=3)
         _child_report({"seconds": secs, "columns": cols or "all"})
         return
     elif a.stage == "agreement":
@@ -326,6 +336,14 @@ def _stage_child(a: argparse.Namespace) -> None:
     _child_report({"seconds": time.perf_counter() - t0, **info})
 
 
+#: The columns each aggregate stage reads (its DuckDB scan floor reads the same).
+STAGE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "rates": ("referral_source", "referral_date", "service"),
+    "monthly": ("contact_date", "referral_date", "service", "referrals_last_12m",
+                "assessment_start_date", "assessment_end_date"),
+}
+
+
 def _child(stage: str, **kw: Any) -> list[str]:
     args = [sys.executable, str(Path(__file__).resolve()), "--stage", stage]
     for k, v in kw.items():
@@ -340,7 +358,7 @@ def run_scale(rows: int, workdir: Path, batch_rows: int | None = None,
     sys.path.insert(0, str(ROOT / "src"))
     import pyarrow.parquet as pq
 
-    from analysis import scale
+    from analysis import sampling
 
     workdir.mkdir(parents=True, exist_ok=True)
     raw = workdir / f"contacts_{rows}_seed{SEED}.parquet"
@@ -355,9 +373,10 @@ def run_scale(rows: int, workdir: Path, batch_rows: int | None = None,
     br = batch_rows or 1_000_000
     plan = [
         ("ingest", raw, canon_dir, None),
-        ("sample", canon, None, scale.sample_columns(SAMPLE_DESIGN)),
-        ("appropriateness", canon, None, list(scale.STAGE_COLUMNS["appropriateness"])),
-        ("monthly", canon, None, list(scale.STAGE_COLUMNS["monthly"])),
+        ("sample", canon, None, sampling.sample_columns(SAMPLE_DESIGN)),
+        ("workbook", canon, None, None),
+        ("rates", canon, None, list(STAGE_COLUMNS["rates"])),
+        ("monthly", canon, None, list(STAGE_COLUMNS["monthly"])),
     ]
     stages = []
     for name, inp, work, cols in plan:
@@ -366,9 +385,15 @@ def run_scale(rows: int, workdir: Path, batch_rows: int | None = None,
         scan_cols = cols or pq.read_schema(inp).names
         scan, _, _ = _run_child(_child("scan", input=inp, columns=",".join(scan_cols)))
         ratio = rep["seconds"] / scan["seconds"]
-        if name == "ingest":  # context: DuckDB reading all of it and writing it sorted
+        target, met = TARGETS["stage_ratio_to_scan"], _met(ratio, TARGETS["stage_ratio_to_scan"])
+        if name == "ingest":  # the reference: DuckDB's sorted copy plus the keyed hash alone
             copy, _, _ = _run_child(_child("copy", input=inp, work=workdir))
             rep["duckdb_sorted_copy_seconds"] = round(copy["seconds"], 2)
+            reference = copy["seconds"] + rep["hmac_floor_seconds"]
+            rep["reference_seconds"] = round(reference, 2)
+            rep["ratio_to_reference"] = round(rep["seconds"] / reference, 2)
+            target = TARGETS["ingest_ratio_to_reference"]
+            met = _met(rep["seconds"] / reference, target)
         stages.append({
             "stage": name, "seconds": round(rep["seconds"], 3),
             "process_wall_seconds": round(wall, 2), "peak_rss_mb": round(peak, 1),
@@ -377,9 +402,8 @@ def run_scale(rows: int, workdir: Path, batch_rows: int | None = None,
             "scan_seconds": round(scan["seconds"], 4), "scan_columns": scan_cols,
             "ratio_to_scan": round(ratio, 2),
             "rows_per_second": round(rows / rep["seconds"]),
-            "target_ratio": TARGETS["stage_ratio_to_scan"],
-            "target_peak_mb": TARGETS["stage_peak_mb"],
-            "met_ratio": _met(ratio, TARGETS["stage_ratio_to_scan"]),
+            "target_ratio": target, "target_peak_mb": TARGETS["stage_peak_mb"],
+            "met_ratio": met,
             "met_memory": _met(peak, TARGETS["stage_peak_mb"]),
             **{k: v for k, v in rep.items() if k not in {"seconds", "maxrss_main_mb",
                                                          "maxrss_worker_mb", "maxrss_tree_mb",
@@ -450,12 +474,21 @@ def _table(res: dict[str, Any]) -> str:
     if s:
         lines.append(f"scale: {s['rows']:,} rows ({s['input_bytes'] / 1e6:.0f} MB Parquet)")
         for st in s["stages"]:
-            lines.append(
-                f"{'  ' + st['stage'] + ': s / DuckDB scan':<44} "
-                f"{st['seconds']:>6.2f}/{st['scan_seconds']:<5.2f} "
-                f"{'<= 3x':>12}  {st['ratio_to_scan']:.1f}x {mark(st['met_ratio'])}")
+            if "ratio_to_reference" in st:
+                lines.append(
+                    f"{'  ' + st['stage'] + ': s / (sorted COPY + HMAC)':<44} "
+                    f"{st['seconds']:>6.2f}/{st['reference_seconds']:<5.2f} "
+                    f"{'<= ' + format(st['target_ratio'], 'g') + 'x':>12}  "
+                    f"{st['ratio_to_reference']:.2f}x {mark(st['met_ratio'])}")
+            else:
+                lines.append(
+                    f"{'  ' + st['stage'] + ': s / DuckDB scan':<44} "
+                    f"{st['seconds']:>6.2f}/{st['scan_seconds']:<5.2f} "
+                    f"{'<= ' + format(st['target_ratio'], 'g') + 'x':>12}  "
+                    f"{st['ratio_to_scan']:.1f}x {mark(st['met_ratio'])}")
+            peak_target = "< " + format(st["target_peak_mb"], "g")
             lines.append(f"{'  ' + st['stage'] + ': peak memory, MB':<44} "
-                         f"{st['peak_rss_mb']:>12.0f} {'< 4096':>12}  {mark(st['met_memory'])}")
+                         f"{st['peak_rss_mb']:>12.0f} {peak_target:>12}  {mark(st['met_memory'])}")
             if "seconds_first_call" in st:
                 lines.append(f"{'    first call in a fresh process, s':<44} "
                              f"{st['seconds_first_call']:>12.2f}")

@@ -995,8 +995,8 @@ def manifest_body(d: Design, seed: int, rows: dict[str, int], ref: str,
                   prev_record: list[dict[str, Any]], excluded: list[str],
                   strata_rows: list[dict[str, Any]], case_rows: list[dict[str, Any]],
                   inputs: dict[str, Any]) -> dict[str, Any]:
-    """The manifest of a drawn sample (shared by ``draw`` and the out-of-core draw in
-    ``analysis.scale``); ``inputs`` holds how the input was identified (hashes)."""
+    """The manifest of a drawn sample (``draw``, ``verify``); ``inputs`` holds how the input
+    was identified (hashes)."""
     return {
         "manifest_version": MANIFEST_VERSION,
         "design_name": d.name, "design": d.to_dict(), "design_sha256": d.sha256,

@@ -254,6 +254,8 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
     rows_read = src.rows
     if contract is None:
         contract = rows_read <= CONTRACT_MAX_ROWS
+    if workdir is not None:
+        Path(workdir).mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".sqa-ingest-", dir=workdir))
     hasher = _Hasher(key, workers or os.cpu_count() or 1)
     ctx = Context(spec=spec, mapping=mp, key=key, hasher=hasher,
