@@ -12,7 +12,6 @@ import pytest
 from analysis import engine, pool, sampling, thresholds
 
 sqlglot = pytest.importorskip("sqlglot")
-from sqlglot import exp  # noqa: E402
 
 #: Statements that are DuckDB plumbing on one machine (views over a registered frame, the
 #: table's description); Spark has its own (a table over the partitioned files).
@@ -39,21 +38,6 @@ def _cases_frame(n: int = 400) -> pd.DataFrame:
         "assessment_end_date": (start + pd.to_timedelta(rng.integers(5, 70, n), unit="D")
                                 ).where(referred),
     })
-
-
-def _portable(sql: str, table: str = "cases") -> str:
-    """``sql`` (DuckDB) as Spark SQL, each scan of a file or a registered frame replaced by
-    the partitioned table ``table``; raises when a construct has no Spark equivalent."""
-    tree = sqlglot.parse_one(sql, read="duckdb")
-    for node in list(tree.find_all(exp.ReadParquet, exp.ReadCSV)):
-        node.replace(exp.to_table(table))
-    for col in list(tree.find_all(exp.Column)):  # DuckDB's row number within its file
-        if col.name == "file_row_number":
-            col.replace(exp.column("row_index", table="_metadata"))
-    unknown = sorted({f.name for f in tree.find_all(exp.Anonymous)})
-    if unknown:  # a function sqlglot cannot map is passed through as is: not portable
-        raise sqlglot.errors.UnsupportedError(f"functions with no Spark mapping: {unknown}")
-    return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
 
 
 def _stage_sql(tmp_path: Path) -> list[str]:
@@ -96,7 +80,7 @@ def test_every_query_the_project_emits_parses_in_spark_sql(tmp_path: Path) -> No
     problems = []
     for sql in _stage_sql(tmp_path):
         try:
-            spark = _portable(sql)
+            spark = engine.to_dialect(sql)
             sqlglot.parse_one(spark, read="spark")
         except sqlglot.errors.SqlglotError as exc:
             problems.append(f"{exc.__class__.__name__}: {exc}\n  {sql[:300]}")
@@ -116,6 +100,26 @@ def test_a_source_is_a_frame_a_file_or_a_partitioned_folder(tmp_path: Path) -> N
             assert "council" in engine.columns_of(con, sql)
     finally:
         con.close()
+
+
+def test_a_portable_query_reads_the_partitioned_table_and_a_duckdb_only_one_is_refused(
+) -> None:
+    spark = engine.to_dialect("SELECT council, count(*) FILTER (WHERE referral_date IS NOT NULL) "
+                              "FROM read_parquet('/p/**/*.parquet', hive_partitioning = true) "
+                              "GROUP BY 1")
+    assert "FROM cases" in spark and "read_parquet" not in spark.lower()
+    with pytest.raises(sqlglot.errors.UnsupportedError):
+        engine.to_dialect("SELECT epoch_ns(contact_date) FROM t")  # DuckDB's own
+
+
+def test_an_object_store_url_is_read_as_a_partitioned_dataset() -> None:
+    con = engine.connect()
+    try:
+        sql = engine.source(con, "s3://bucket/sqa/pool/")
+    finally:
+        con.close()
+    assert sql == ("read_parquet('s3://bucket/sqa/pool/**/*.parquet', hive_partitioning = true, "
+                   "union_by_name = true)")
 
 
 def test_recording_collects_only_inside_its_block() -> None:

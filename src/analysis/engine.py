@@ -14,6 +14,8 @@ what every stage shares:
 * ``run``: execute one statement of the project's SQL, recording it while ``recording()`` is
   active, so that tests can check that every statement the project emits parses in another
   engine's dialect (``sqlglot``; README, "Beyond one machine");
+* ``to_dialect``: one of those statements in another engine's SQL (Spark SQL by default),
+  each scan of a file, folder or registered frame replaced by a table name (``sqlglot``);
 * ``scan_seconds``: the floor of the benchmarks: DuckDB scanning the same columns of the
   same file.
 """
@@ -30,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 __all__ = ["Source", "connect", "columns_of", "quote", "recording", "run", "scan_seconds",
-           "source", "sql_path"]
+           "source", "sql_path", "to_dialect"]
 
 _RECORDED: list[list[str]] = []
 
@@ -74,12 +76,19 @@ def source(con: Any, cases: Source, name: str = "cases_src",
     A frame is registered on ``con`` as ``name`` (only ``columns`` when given and present,
     so that DuckDB does not convert the rest); a Parquet file is scanned in place; a
     directory is a dataset of Parquet files (``**/*.parquet``), hive-partitioned (a pool's
-    ``council=<code>/`` folders give a ``council`` column).
+    ``council=<code>/`` folders give a ``council`` column).  A URL (``s3://bucket/pool``,
+    ``https://...``) is a partitioned dataset on object storage, read by DuckDB's ``httpfs``
+    extension (``INSTALL httpfs; LOAD httpfs`` and the store's credentials on ``con``).
     """
     if isinstance(cases, pd.DataFrame):
         frame = cases if columns is None else cases[[c for c in columns if c in cases.columns]]
         con.register(name, frame)
         return name
+    if isinstance(cases, str) and "://" in cases:
+        url = cases.rstrip("/")
+        glob = url if url.endswith(".parquet") else f"{url}/**/*.parquet"
+        return (f"read_parquet('{sql_path(glob)}', hive_partitioning = true, "
+                "union_by_name = true)")
     p = Path(cases)
     if p.is_dir():
         return (f"read_parquet('{sql_path(p)}/**/*.parquet', hive_partitioning = true, "
@@ -109,6 +118,32 @@ def recording() -> Iterator[list[str]]:
         yield log
     finally:
         _RECORDED.remove(log)
+
+
+def to_dialect(sql: str, dialect: str = "spark", table: str = "cases") -> str:
+    """One statement of the project's DuckDB SQL in another engine's dialect (``sqlglot``,
+    Mao 2023-: a parser and transpiler for some twenty dialects; Spark SQL by default).
+
+    Each scan of a file, folder or URL (``read_parquet(...)``) becomes the table ``table``
+    (in Spark, ``CREATE TABLE cases USING parquet LOCATION 's3a://.../pool/'``: its
+    ``council=<code>/`` folders are discovered as a partition column); DuckDB's
+    ``file_row_number`` becomes Spark's ``_metadata.row_index``.  A function sqlglot cannot
+    map to the dialect, or any construct the dialect lacks, raises
+    ``sqlglot.errors.UnsupportedError``: the statement is not portable.
+    """
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    for node in list(tree.find_all(exp.ReadParquet, exp.ReadCSV)):
+        node.replace(exp.to_table(table))
+    for col in list(tree.find_all(exp.Column)):
+        if col.name == "file_row_number":
+            col.replace(exp.column("row_index", table="_metadata"))
+    unknown = sorted({f.name for f in tree.find_all(exp.Anonymous)})
+    if unknown:  # passed through as written: the other engine would not know them
+        raise sqlglot.errors.UnsupportedError(f"functions with no {dialect} mapping: {unknown}")
+    return tree.sql(dialect=dialect, unsupported_level=sqlglot.ErrorLevel.RAISE)
 
 
 def scan_seconds(path: str | Path, columns: Sequence[str] | None = None,
