@@ -141,9 +141,10 @@ def manifest_facts(manifest: str | Path | Mapping[str, Any],
     versions = m.get("versions", {})
     return (f"**How to check this sample.** Design `{m.get('design_name')}` "
             f"(SHA-256 `{str(m.get('design_sha256', ''))[:16]}`), seed **{m.get('seed')}**. "
-            f"The cases table had {rows.get('input', 0):,} rows; its canonical SHA-256 is "
-            f"`{m.get('input_sha256')}`. "
-            f"{'c' if hidden_total else format(rows.get('frame', 0), ',')} cases were eligible"
+            f"The cases table had {rows.get('input', 0):,} rows; "
+            + (f"its canonical SHA-256 is `{m.get('input_sha256')}`. " if m.get("input_sha256")
+               else f"the SHA-256 of its file is `{m.get('input_file_sha256')}`. ")
+            + f"{'c' if hidden_total else format(rows.get('frame', 0), ',')} cases were eligible"
             f"{eligible}{excluded}. Drawn with safeguarding-qa "
             f"{versions.get('safeguarding-qa', '')}"
             f" (git {str(m.get('git_commit', 'unknown'))[:12]}) on "
