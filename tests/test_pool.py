@@ -164,6 +164,21 @@ def test_sqa_pool_prints_each_council_and_replaces_an_earlier_pool(
         "council=E09000012", "council=E09000030", "pool.json"]
 
 
+def test_an_audit_sample_is_drawn_from_a_pool_with_its_councils_prefixed_ids(pooled: Path
+                                                                            ) -> None:
+    from analysis import sampling
+
+    design = {"name": "pool_audit", "title": "t", "seed": 7, "strata": ["council"],
+              "filter": {"service": "front_door"}, "allocation": "fixed",
+              "counts": {code: 5 for code in KEYS}}
+    sample = sampling.draw(pooled, design, reference_date="2026-03-31")
+    ids = sample.selected["case_id"].astype(str)
+    assert len(ids) == 15
+    assert set(ids.str.split(":").str[0]) == set(KEYS)
+    assert sampling.draw(pooled, design, reference_date="2026-03-31").manifest["cases"] == \
+        sample.manifest["cases"]
+
+
 def test_the_whole_table_funnel_by_council_counts_the_pool_as_each_council_alone(
         councils: dict[str, Path], pooled: Path) -> None:
     tab = th.conversion_by(pooled, "council", labels={}, overdispersion="additive")

@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 # ``key_fingerprint`` cost nothing: a no-change ``sqa run`` fingerprints the key to check its
 # cache without importing pandas (half a second).
 
-__all__ = ["DEMO_KEY", "KEY_ENV", "KEY_FILE_ENV", "KeyError_", "PREFIX", "PSEUDONYM_RE",
-           "age_band", "age_bands", "age_in_years", "key_fingerprint", "load_key", "normalise_id",
-           "pseudonymise", "pseudonymise_series", "today"]
+__all__ = ["DEMO_KEY", "KEY_ENV", "KEY_FILE_ENV", "KeyError_", "POOLED_RE", "PREFIX",
+           "PSEUDONYM_RE", "age_band", "age_bands", "age_in_years", "key_fingerprint", "load_key",
+           "normalise_id", "pseudonymise", "pseudonymise_series", "today"]
 
 DEMO_KEY = b"DEMO-KEY-public-not-secret-for-synthetic-data-only"
 KEY_ENV = "SQA_PSEUDONYM_KEY"
@@ -43,6 +43,9 @@ KEY_FILE_ENV = "SQA_PSEUDONYM_KEY_FILE"
 
 PREFIX = {"case": "cs", "child": "ch", "subject": "sj"}
 PSEUDONYM_RE = re.compile(r"^[a-z]{2}_[0-9a-f]{16}$")
+#: A pseudonym as a regional pool holds it: prefixed by its council's code
+#: (``analysis.pool``: ``E09000012:cs_0123456789abcdef``), or bare.
+POOLED_RE = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_-]{0,31}:)?[a-z]{2}_[0-9a-f]{16}$")
 
 
 class KeyError_(Exception):

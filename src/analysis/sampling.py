@@ -792,7 +792,7 @@ def _check_cases(df: pd.DataFrame, label: str) -> None:
         i = int(np.flatnonzero(ids.isna().to_numpy())[0])
         raise InputError(f"{label}: data row {i + 1} has no case_id. Fix: ingest the file with "
                          "`sqa ingest`, which quarantines such rows.")
-    bad = ~ids.astype(str).str.match(privacy.PSEUDONYM_RE.pattern)
+    bad = ~ids.astype(str).str.match(privacy.POOLED_RE.pattern)
     if bad.any():
         raise InputError(f"{label}: {int(bad.sum())} case_id value(s) are not pseudonymised "
                          "(expected cs_ and 16 hex digits). Audit samples are drawn only from "
@@ -1113,7 +1113,7 @@ def _file_identity(inp: _Input) -> str:
 def _check_ids_sql(inp: _Input) -> None:
     """``_check_cases`` in SQL over the whole table: every row has a pseudonymised, unique
     ``case_id`` (used when the whole table is read anyway, for its canonical digests)."""
-    pattern = privacy.PSEUDONYM_RE.pattern.strip("^$")
+    pattern = privacy.POOLED_RE.pattern.strip("^$")
     missing, bad, dup = engine.run(inp.con, (
         "SELECT count(*) - count(case_id), "
         f"count(*) FILTER (NOT regexp_matches(case_id, '^{pattern}$')), "
@@ -1141,7 +1141,7 @@ def _check_frame_ids(ids: Any, label: str) -> None:
     if ids.null_count:
         raise InputError(f"{label}: {ids.null_count} eligible row(s) have no case_id. Fix: "
                          "ingest the file with `sqa ingest`, which quarantines such rows.")
-    ok = pc.match_substring_regex(ids, privacy.PSEUDONYM_RE.pattern)
+    ok = pc.match_substring_regex(ids, privacy.POOLED_RE.pattern)
     bad = len(ids) - (pc.sum(ok).as_py() or 0) if len(ids) else 0
     if bad:
         raise InputError(f"{label}: {bad} case_id value(s) are not pseudonymised (expected cs_ "
