@@ -21,10 +21,9 @@ from ..reporting import (
     pct,
 )
 from .common import LEVEL_PAIRS, MET, NOT_MET, TRIAGE_GRADES, _isna, _levels_of, level_positions
-from .trends import _contacts
 
 __all__ = ["AUDITED_COLUMNS", "appropriateness_by", "audited_cases", "case_judgements",
-           "cases_summary", "front_door_contacts", "front_door_frame",
+           "cases_summary", "front_door_frame",
            "kappa_words", "level_agreement", "load_design_weights", "paired_kappa",
            "weighted_kappa_table", "weighted_share", "weights_from_manifest"]
 
@@ -345,15 +344,6 @@ def appropriateness_by(df: pd.DataFrame, by: str | None, outcome: str = "appropr
                                        "ci_high", "method"])
 
 
-
-
-def front_door_contacts(cases: pd.DataFrame, services: Sequence[str] = ("front_door",)
-                        ) -> pd.DataFrame:
-    """Front-door contacts of a frame with ``became_referral`` (the contact became a referral
-    to CSC).  Whole-table work does not need it: ``conversion_by``, ``funnel_counts`` and
-    ``funnel_table`` count the same from a frame, a Parquet file or a pool in DuckDB."""
-    c = _contacts(cases, services)
-    return c.assign(became_referral=c["referral_date"].notna())
 
 
 #: Columns of the cases table the audited contacts carry into ``front_door_frame`` and

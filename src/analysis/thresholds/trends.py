@@ -84,12 +84,6 @@ MEASURES = {
 REPEAT_PLAN_LOOKBACK_YEARS = 2
 
 
-def _contacts(cases: pd.DataFrame, services: Sequence[str] | None) -> pd.DataFrame:
-    if services and "service" in cases.columns:
-        return cases[cases["service"].isin(list(services))]
-    return cases
-
-
 ASSESSMENT_LOOKBACK_DAYS = 91
 
 
