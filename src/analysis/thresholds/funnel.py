@@ -158,7 +158,7 @@ NOT_RECORDED = "Not recorded"
 
 
 #: The outcome "the contact became a referral to children's social care": a column of that
-#: name when the table has one (``front_door_contacts``), else ``referral_date IS NOT NULL``.
+#: name when the table has one, else ``referral_date IS NOT NULL``.
 BECAME_REFERRAL = "became_referral"
 
 
@@ -190,7 +190,7 @@ def group_counts(cases: engine.Source, by: str, outcome: str = BECAME_REFERRAL, 
 
     ``outcome`` is a boolean column, or ``BECAME_REFERRAL``, derived from ``referral_date``
     where the table has no such column.  ``services``: only rows of these services, when the
-    table has a ``service`` column (as ``front_door_contacts``).  Rows without an outcome
+    table has a ``service`` column.  Rows without an outcome
     are left out.  The same SQL serves the ~84 audited contacts of one round and a regional
     pool of millions of contacts; only the aggregates come back.
     """
