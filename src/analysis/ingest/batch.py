@@ -30,11 +30,14 @@ from .. import privacy, schemas
 from .common import PSEUDONYM_KIND
 from .mapping import Mapping
 from .parse import _as_codes, _code_type, _coded, _dates_text, _to_text, parse_column
-from .pseudonyms import _Hasher, pseudonymise_column
+from .pseudonyms import _Hasher, pseudonym_sort_keys, pseudonymise_column
 
 QUARANTINE_COLUMNS = ["file", "row", "column", "value", "rule"]
 #: The staging table's own columns: the file row number and whether the row is quarantined.
 ROW, BAD = "_row", "_bad"
+#: ... and, when the first column of the unique key is a pseudonym, that pseudonym as two
+#: integers that sort as it does (``pseudonyms.pseudonym_sort_keys``).
+KEY_PREFIX, KEY_NUMBER = "_kp", "_kn"
 _EMPTY_DTYPE = {"date": "datetime64[ns]", "bool": "boolean", "int": "Int64"}
 
 Values = Callable[[np.ndarray], list[str]] | Sequence[str] | None
@@ -71,13 +74,24 @@ class _Problems:
             ["row", "column", "rule"], kind="stable").reset_index(drop=True)
 
 
+def sort_key_column(spec: schemas.TableSpec) -> str | None:
+    """The first column of the unique key when it is a pseudonym (every kind's is): the rows
+    are sorted by its integer form (``KEY_PREFIX``, ``KEY_NUMBER``)."""
+    keys = list(spec.unique)
+    return keys[0] if keys and spec.column(keys[0]).type == "pseudonym" else None
+
+
 def staging_schema(spec: schemas.TableSpec) -> pa.Schema:
     """The canonical columns as Arrow types (codes dictionary-encoded), then ``_row`` and
-    ``_bad``: the table the batches are written to before the sort."""
+    ``_bad`` (and the sort key's integers): the table the batches are written to before the
+    sort."""
     final = canonical_schema(spec)
     fields = [pa.field(f.name, _code_type(spec.column(f.name)))
               if _coded(spec.column(f.name)) else f.remove_metadata() for f in final]
-    return pa.schema([*fields, pa.field(ROW, pa.int64()), pa.field(BAD, pa.bool_())])
+    own = [pa.field(ROW, pa.int64()), pa.field(BAD, pa.bool_())]
+    if sort_key_column(spec):
+        own += [pa.field(KEY_PREFIX, pa.uint16()), pa.field(KEY_NUMBER, pa.uint64())]
+    return pa.schema([*fields, *own])
 
 
 def canonical_schema(spec: schemas.TableSpec) -> pa.Schema:
@@ -108,6 +122,8 @@ class Context:
     cell_problems: dict[int, list[tuple[str, str, str]]] = field(default_factory=dict)
     contract: Any = None  # pandera schema checked per batch, or None
     distinct: dict[str, bool] = field(default_factory=dict)  # hash distinct ids, per column
+    # False once a value of the sort key column is not in pseudonym form: sort by the text
+    sort_keys: bool = True
     seconds: Counter = field(default_factory=Counter)
 
 
@@ -221,6 +237,11 @@ def ingest_batch(batch: pa.RecordBatch, offset: int, ctx: Context, schema: pa.Sc
     ctx.seconds["row rules"] += clock() - t
     t = clock()
 
+    keyed = sort_key_column(spec)
+    keys = None
+    if keyed and ctx.sort_keys and keyed in out:
+        keys = pseudonym_sort_keys(out[keyed])
+        ctx.sort_keys = keys is not None
     qframe = problems.frame()
     bad = np.zeros(n, dtype=bool)
     if len(qframe):
@@ -232,6 +253,9 @@ def ingest_batch(batch: pa.RecordBatch, offset: int, ctx: Context, schema: pa.Sc
             continue
         if f.name == BAD:
             arrays.append(pa.array(bad))
+            continue
+        if f.name in (KEY_PREFIX, KEY_NUMBER):
+            arrays.append(keys[f.name == KEY_NUMBER] if keys else pa.nulls(n, f.type))
             continue
         v = out.get(f.name)
         if v is None:

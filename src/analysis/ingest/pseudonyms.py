@@ -127,19 +127,47 @@ def _pseudonym_strings(digests: bytes, prefix: str) -> pa.Array:
     return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.tobytes()))
 
 
-def _pseudonym_keys(pseudonyms: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(64-bit key, 2-letter prefix code, valid) of each pseudonym (``xx_`` + 16 hex digits)."""
+_IS_HEX = np.zeros(256, dtype=bool)
+_IS_HEX[_HEX] = True
+_IS_LOWER = np.zeros(256, dtype=bool)
+_IS_LOWER[np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)] = True
+
+
+def pseudonym_sort_keys(pseudonyms: pa.Array) -> tuple[pa.Array, pa.Array] | None:
+    """Two integers per pseudonym that sort as the pseudonym does: the code of its two-letter
+    prefix (``uint16``: first letter times 256 plus the second) and its 16 hex digits as one
+    ``uint64``; missing where the pseudonym is.  ``None`` when a value is not of the form
+    ``xx_`` + 16 lower-case hex digits (``privacy.PSEUDONYM_RE``).
+
+    For strings of that one form, byte order (DuckDB's and Arrow's ``VARCHAR`` order) is the
+    order of (prefix, number): the letters come first, then ``_``, and the hex digits
+    ``0-9a-f`` are in ASCII order, so comparing them is comparing the number they spell.
+    Sorting 10 million rows by two integers instead of a 19-byte string is several times
+    faster (``ingest.core._sort_and_write``).
+    """
     n = len(pseudonyms)
-    valid = pseudonyms.is_valid().to_numpy(zero_copy_only=False)
-    fixed = pc.fill_null(pseudonyms, "zz_0000000000000000").cast(pa.large_binary()).cast(
-        pa.binary(19))
-    mat = np.frombuffer(fixed.buffers()[1], dtype=np.uint8, count=n * 19,
-                        offset=fixed.offset * 19).reshape(n, 19)
+    s = _large(pseudonyms)
+    if not pa.types.is_large_string(s.type):
+        return None
+    valid = s.is_valid().to_numpy(zero_copy_only=False)
+    filled = pc.fill_null(s, "aa_0000000000000000") if s.null_count else s
+    bufs = filled.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64)[filled.offset: filled.offset + n + 1]
+    if n and not (np.diff(offsets) == 19).all():
+        return None
+    if not n:
+        return pa.array([], pa.uint16()), pa.array([], pa.uint64())
+    mat = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(n, 19)
+    if not (_IS_LOWER[mat[:, :2]].all() and (mat[:, 2] == ord("_")).all()
+            and _IS_HEX[mat[:, 3:]].all()):
+        return None
     nib = _UNHEX[mat[:, 3:]]
     packed = np.ascontiguousarray((nib[:, 0::2] << 4) | nib[:, 1::2])
-    keys = packed.view(">u8").reshape(n).astype(np.uint64)
+    number = packed.view(">u8").reshape(n).astype(np.uint64)
     prefix = (mat[:, 0].astype(np.uint16) << 8) | mat[:, 1]
-    return keys, prefix, valid
+    missing = None if valid.all() else ~valid
+    return pa.array(prefix, pa.uint16(), mask=missing), pa.array(number, pa.uint64(),
+                                                                  mask=missing)
 
 
 def _all_printable(s: pa.Array) -> bool:
