@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import privacy, schemas
 from .common import PSEUDONYM_KIND
@@ -82,11 +83,13 @@ def sort_key_column(spec: schemas.TableSpec) -> str | None:
 
 
 def staging_schema(spec: schemas.TableSpec) -> pa.Schema:
-    """The canonical columns as Arrow types (codes dictionary-encoded), then ``_row`` and
-    ``_bad`` (and the sort key's integers): the table the batches are written to before the
-    sort."""
+    """The canonical columns as Arrow types (codes as their position among the contract's
+    allowed codes, ``int8``), then ``_row`` and ``_bad`` (and the sort key's integers): the
+    table the batches are written to before the sort.  DuckDB turns the positions back into
+    the codes as ``ENUM`` values (``core._sort_and_write``): one byte to sort, and a column
+    its Parquet writer stores as a dictionary without hashing every value."""
     final = canonical_schema(spec)
-    fields = [pa.field(f.name, _code_type(spec.column(f.name)))
+    fields = [pa.field(f.name, _code_type(spec.column(f.name)).index_type)
               if _coded(spec.column(f.name)) else f.remove_metadata() for f in final]
     own = [pa.field(ROW, pa.int64()), pa.field(BAD, pa.bool_())]
     if sort_key_column(spec):
@@ -260,8 +263,10 @@ def ingest_batch(batch: pa.RecordBatch, offset: int, ctx: Context, schema: pa.Sc
         v = out.get(f.name)
         if v is None:
             arrays.append(pa.nulls(n, f.type))
-        elif pa.types.is_dictionary(f.type) and not v.type.equals(f.type):
-            arrays.append(_as_codes(v, spec.column(f.name)))
+        elif f.name in spec.names and _coded(spec.column(f.name)):
+            typ = _code_type(spec.column(f.name))
+            arrays.append((v if v.type.equals(typ) else _as_codes(v, spec.column(f.name))
+                           ).indices)
         else:
             arrays.append(v.cast(f.type))
     table = pa.Table.from_arrays(arrays, schema=schema)
@@ -303,6 +308,18 @@ def _row_rules(dates: dict[str, pd.Series], problems: _Problems, kind: str, toda
                      _dates_text(ref.to_numpy()), "referral before contact")
 
 
+def staged_values(values: pa.Array | pa.ChunkedArray, col: schemas.Column
+                  ) -> pa.Array | pa.ChunkedArray:
+    """A staged column as its values: a coded column's positions as its codes."""
+    if not _coded(col):
+        return values
+    allowed = pa.array(list(col.allowed or ()), pa.large_string())
+    if isinstance(values, pa.ChunkedArray):
+        return pa.chunked_array([pc.take(allowed, c) for c in values.chunks],
+                                pa.large_string())
+    return pc.take(allowed, values)
+
+
 def contract_schema(spec: schemas.TableSpec) -> Any:
     """The pandera schema of ``spec`` without its uniqueness (checked per batch: the duplicate
     rule finds copies of the unique key across batches)."""
@@ -318,7 +335,8 @@ def _contract_check(table: pa.Table, ctx: Context, bad: np.ndarray, offset: int
     import pandera.errors
 
     final = canonical_schema(ctx.spec)
-    frame = pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in final],
+    frame = pa.Table.from_arrays([staged_values(table.column(f.name), ctx.spec.column(f.name)
+                                                ).cast(f.type) for f in final],
                                  schema=final).to_pandas()
     frame = frame[~bad]
     try:

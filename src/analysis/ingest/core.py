@@ -44,7 +44,7 @@ from .batch import (
 )
 from .common import InputError, short_list
 from .mapping import SOURCES, Mapping, _duplicate_columns, _headers, _rename, load_mapping
-from .parse import _large
+from .parse import _coded, _large
 from .pseudonyms import _Hasher
 from .read import (
     CELL_PROBLEMS,
@@ -412,7 +412,7 @@ def _sort_and_write(stage: Path, spec: schemas.TableSpec, present: set[str], tab
                     "rule": [f"duplicate of row {int(f)}" for f in found["first_row"]]})
         final = canonical_schema(spec)
         order = ", ".join([*(f"{t} ASC NULLS LAST" for t in terms), ROW])
-        cols = ", ".join(q(f.name) for f in final)
+        cols = ", ".join(_staged_sql(spec.column(f.name)) for f in final)
         accepted = f"FROM {src} WHERE NOT {BAD}{anti} ORDER BY {order}"
         written = engine.run(con, f"""
             COPY (SELECT {cols} {accepted}) TO '{engine.sql_path(table_path)}'
@@ -421,6 +421,19 @@ def _sort_and_write(stage: Path, spec: schemas.TableSpec, present: set[str], tab
     finally:
         con.close()
     return dups, int(written), f"SELECT {ROW} {accepted}"
+
+
+def _staged_sql(col: schemas.Column) -> str:
+    """A staged column as the canonical column, in SQL: a coded column's position (0-based,
+    ``batch.staging_schema``) as its code, an ``ENUM`` of the contract's allowed codes
+    (DuckDB's list of ``ENUM`` values, indexed from 1)."""
+    name = engine.quote(col.name)
+    if not _coded(col):
+        return name
+    if not col.allowed:
+        return f"CAST(NULL AS VARCHAR) AS {name}"
+    codes = ", ".join("'" + str(c).replace("'", "''") + "'" for c in col.allowed)
+    return f"([{codes}]::ENUM({codes})[])[{name} + 1] AS {name}"
 
 
 def _query_rows(sql: str) -> np.ndarray:
