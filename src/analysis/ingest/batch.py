@@ -158,10 +158,23 @@ def _in_batch(problems: dict[int, Any], offset: int, n: int) -> list[tuple[int, 
     return sorted((p - offset, v) for p, v in problems.items() if offset <= p < offset + n)
 
 
+Finished = Callable[[], tuple[pa.Table, pd.DataFrame, pd.DataFrame]]
+
+
 def ingest_batch(batch: pa.RecordBatch, offset: int, ctx: Context, schema: pa.Schema
                  ) -> tuple[pa.Table, pd.DataFrame, pd.DataFrame]:
     """One batch (its first row is row ``offset`` of the data): the staging table (every
     row), the quarantine entries of the value and row rules, and those of the contract."""
+    return begin_batch(batch, offset, ctx, schema)()
+
+
+def begin_batch(batch: pa.RecordBatch, offset: int, ctx: Context, schema: pa.Schema
+                ) -> Finished:
+    """The first half of ``ingest_batch``: the identifiers sent to the hashing pool and
+    every other column parsed; the returned function waits for the pseudonyms and gives what
+    ``ingest_batch`` gives.  The caller begins the next batch before finishing this one, so
+    that the pool always has work queued while the main process parses (a two-stage
+    pipeline)."""
     n = batch.num_rows
     spec = ctx.spec
     clock = time.perf_counter
@@ -215,66 +228,70 @@ def ingest_batch(batch: pa.RecordBatch, offset: int, ctx: Context, schema: pa.Sc
             problems.add(missing, col.name, p.text, "required value is missing")
         out[col.name] = p.values
     ctx.seconds["parse values"] += clock() - t
-    t = clock()
-    for name, finish in jobs.items():
-        values = finish()
-        out[name] = values
-        if not spec.column(name).nullable:
-            missing = values.is_null().to_numpy(zero_copy_only=False)
-            if name in flagged:
-                missing &= ~flagged[name]
-            problems.add(missing, name, None, "required value is missing")
-    ctx.seconds["pseudonymise"] += clock() - t
-    t = clock()
 
-    dates = {name: pd.Series(out[name].to_numpy(zero_copy_only=False))
-             for name in out if spec.column(name).type == "date"}
-    _row_rules(dates, problems, spec.kind, ctx.today, spec.age_at)
-    if "age_band" in spec.names and ("date_of_birth" in out or "age_years" in out):
-        at = (dates[spec.age_at] if spec.age_at in dates
-              else pd.Series(pd.Timestamp(ctx.today), index=pd.RangeIndex(n)))
-        yrs = out.get("age_years")
-        bands = privacy.age_bands(dates.get("date_of_birth"), at,
-                                  None if yrs is None else yrs.to_pandas())
-        out["age_band"] = _as_codes(pa.Array.from_pandas(bands), spec.column("age_band"))
-    ctx.seconds["row rules"] += clock() - t
-    t = clock()
+    def finish() -> tuple[pa.Table, pd.DataFrame, pd.DataFrame]:
+        t = clock()
+        for name, done in jobs.items():
+            values = done()
+            out[name] = values
+            if not spec.column(name).nullable:
+                missing = values.is_null().to_numpy(zero_copy_only=False)
+                if name in flagged:
+                    missing &= ~flagged[name]
+                problems.add(missing, name, None, "required value is missing")
+        ctx.seconds["pseudonymise"] += clock() - t
+        t = clock()
 
-    keyed = sort_key_column(spec)
-    keys = None
-    if keyed and ctx.sort_keys and keyed in out:
-        keys = pseudonym_sort_keys(out[keyed])
-        ctx.sort_keys = keys is not None
-    qframe = problems.frame()
-    bad = np.zeros(n, dtype=bool)
-    if len(qframe):
-        bad[qframe["_index"].to_numpy(dtype=np.int64)] = True
-    arrays = []
-    for f in schema:
-        if f.name == ROW:
-            arrays.append(pa.array(np.arange(n, dtype=np.int64) + offset + ctx.first_row))
-            continue
-        if f.name == BAD:
-            arrays.append(pa.array(bad))
-            continue
-        if f.name in (KEY_PREFIX, KEY_NUMBER):
-            arrays.append(keys[f.name == KEY_NUMBER] if keys else pa.nulls(n, f.type))
-            continue
-        v = out.get(f.name)
-        if v is None:
-            arrays.append(pa.nulls(n, f.type))
-        elif f.name in spec.names and _coded(spec.column(f.name)):
-            typ = _code_type(spec.column(f.name))
-            arrays.append((v if v.type.equals(typ) else _as_codes(v, spec.column(f.name))
-                           ).indices)
-        else:
-            arrays.append(v.cast(f.type))
-    table = pa.Table.from_arrays(arrays, schema=schema)
-    extra = pd.DataFrame(columns=QUARANTINE_COLUMNS)
-    if ctx.contract is not None and not bad.all():
-        table, extra = _contract_check(table, ctx, bad, offset)
-    ctx.seconds["quarantine and table"] += clock() - t
-    return table, qframe.drop(columns="_index"), extra
+        dates = {name: pd.Series(out[name].to_numpy(zero_copy_only=False))
+                 for name in out if spec.column(name).type == "date"}
+        _row_rules(dates, problems, spec.kind, ctx.today, spec.age_at)
+        if "age_band" in spec.names and ("date_of_birth" in out or "age_years" in out):
+            at = (dates[spec.age_at] if spec.age_at in dates
+                  else pd.Series(pd.Timestamp(ctx.today), index=pd.RangeIndex(n)))
+            yrs = out.get("age_years")
+            bands = privacy.age_bands(dates.get("date_of_birth"), at,
+                                      None if yrs is None else yrs.to_pandas())
+            out["age_band"] = _as_codes(pa.Array.from_pandas(bands), spec.column("age_band"))
+        ctx.seconds["row rules"] += clock() - t
+        t = clock()
+
+        keyed = sort_key_column(spec)
+        keys = None
+        if keyed and ctx.sort_keys and keyed in out:
+            keys = pseudonym_sort_keys(out[keyed])
+            ctx.sort_keys = keys is not None
+        qframe = problems.frame()
+        bad = np.zeros(n, dtype=bool)
+        if len(qframe):
+            bad[qframe["_index"].to_numpy(dtype=np.int64)] = True
+        arrays = []
+        for f in schema:
+            if f.name == ROW:
+                arrays.append(pa.array(np.arange(n, dtype=np.int64) + offset + ctx.first_row))
+                continue
+            if f.name == BAD:
+                arrays.append(pa.array(bad))
+                continue
+            if f.name in (KEY_PREFIX, KEY_NUMBER):
+                arrays.append(keys[f.name == KEY_NUMBER] if keys else pa.nulls(n, f.type))
+                continue
+            v = out.get(f.name)
+            if v is None:
+                arrays.append(pa.nulls(n, f.type))
+            elif f.name in spec.names and _coded(spec.column(f.name)):
+                typ = _code_type(spec.column(f.name))
+                arrays.append((v if v.type.equals(typ) else _as_codes(v, spec.column(f.name))
+                               ).indices)
+            else:
+                arrays.append(v.cast(f.type))
+        table = pa.Table.from_arrays(arrays, schema=schema)
+        extra = pd.DataFrame(columns=QUARANTINE_COLUMNS)
+        if ctx.contract is not None and not bad.all():
+            table, extra = _contract_check(table, ctx, bad, offset)
+        ctx.seconds["quarantine and table"] += clock() - t
+        return table, qframe.drop(columns="_index"), extra
+
+    return finish
 
 
 def _row_rules(dates: dict[str, pd.Series], problems: _Problems, kind: str, today: date,

@@ -2,14 +2,16 @@
 
 ``ingest(path, kind)`` reads the file (``read``: a CSV or workbook sheet whole, with its
 whole-file and cell checks; a Parquet file in batches of ``batch_rows`` rows, never
-whole), sends every batch through the one per-batch body (``batch.ingest_batch``) and
-writes the batches, every row with its file row number, to a staging Parquet file.  Then
-DuckDB (through ``analysis.engine``) does the whole-table work out of core: copies of the
-unique key (``GROUP BY`` the key: the first copy is kept, later copies are quarantined as
-"duplicate of row N") and the sort of the accepted rows by the unique key (``ORDER BY``,
-ties in file order), streamed back as Arrow batches into the canonical table
-(``ParquetWriter`` with the pandas schema of the contract).  The accepted table stays on
-disk and is loaded only when asked for (``IngestResult.accepted``).
+whole), sends every batch through the one per-batch body (``batch.begin_batch`` and the
+function it returns: batch k+1 is parsed while the pool hashes the identifiers of batch k)
+and writes the batches, every row with its file row number, to a staging Parquet file.
+Then DuckDB (through ``analysis.engine``) does the whole-table work out of core: copies of
+the unique key (``GROUP BY`` the key: the first copy is kept, later copies are quarantined
+as "duplicate of row N") and the sort of the accepted rows by the unique key (``ORDER BY``,
+ties in file order), written by DuckDB's own parallel Parquet writer (``COPY ... TO``) with
+the pandas schema of the contract in the footer.  The accepted table stays on disk and is
+loaded only when asked for (``IngestResult.accepted``); so are the file row numbers of its
+rows (``IngestResult.source_rows``).
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ from .batch import (
     QUARANTINE_COLUMNS,
     ROW,
     Context,
+    Finished,
+    begin_batch,
     canonical_schema,
     contract_schema,
-    ingest_batch,
     sort_key_column,
     staging_schema,
 )
@@ -283,12 +286,9 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
     try:
         clock = time.perf_counter
         with pq.ParquetWriter(stage / "staged.parquet", staged, compression="lz4") as writer:
-            t = clock()
-            for batch in src.batches(read_cols, batch_rows):
-                ctx.seconds["read batches"] += clock() - t
-                if offset == 0 and batch.num_rows:
-                    _choose_distinct(batch, ctx)
-                table, qframe, extra = ingest_batch(batch, offset, ctx, staged)
+
+            def write(finish: Finished) -> None:
+                table, qframe, extra = finish()
                 t = clock()
                 writer.write_table(table, row_group_size=max(table.num_rows, 1))
                 ctx.seconds["write staging"] += clock() - t
@@ -296,11 +296,26 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
                     problems.append(qframe)
                 if len(extra):
                     contract_failures.append(extra)
+
+            # A two-stage pipeline: batch k+1 is read, parsed and its identifiers queued in
+            # the hashing pool before batch k waits for its pseudonyms and is written.
+            pending: Finished | None = None
+            t = clock()
+            for batch in src.batches(read_cols, batch_rows):
+                ctx.seconds["read batches"] += clock() - t
+                if offset == 0 and batch.num_rows:
+                    _choose_distinct(batch, ctx)
+                started = begin_batch(batch, offset, ctx, staged)
+                if pending is not None:
+                    write(pending)
+                pending = started
                 offset += batch.num_rows
                 batches += 1
                 largest = max(largest, batch.num_rows)
                 bar.update(batch.num_rows)
                 t = clock()
+            if pending is not None:
+                write(pending)
         hasher.close()
         if offset != rows_read:
             raise InputError(f"{path}: read {offset} rows but the file says {rows_read}; "
