@@ -48,7 +48,7 @@ from .batch import (
 from .common import InputError, short_list
 from .mapping import SOURCES, Mapping, _duplicate_columns, _headers, _rename, load_mapping
 from .parse import _coded, _large
-from .pseudonyms import _Hasher
+from .pseudonyms import MIN_PARALLEL_IDS, _Hasher
 from .read import (
     CELL_PROBLEMS,
     FIELD_PROBLEMS,
@@ -284,8 +284,11 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
     contract_failures: list[pd.DataFrame] = []
     offset = batches = largest = 0
     try:
+        if rows_read >= MIN_PARALLEL_IDS:
+            hasher.start()
         clock = time.perf_counter
-        with pq.ParquetWriter(stage / "staged.parquet", staged, compression="lz4") as writer:
+        with pq.ParquetWriter(stage / "staged.parquet", staged, compression="lz4",
+                              write_statistics=False) as writer:
 
             def write(finish: Finished) -> None:
                 table, qframe, extra = finish()

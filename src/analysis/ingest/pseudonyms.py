@@ -85,16 +85,23 @@ class _Hasher:
         if self.workers == 1 or len(messages) < MIN_PARALLEL_IDS:
             done = _hmac8(messages, self.pads)
             return lambda: done
-        if self.pool is None:
+        self.start()
+        step = -(-len(messages) // self.workers)
+        chunks = [messages.slice(i, step) for i in range(0, len(messages), step)]
+        res = self.pool.map_async(_hmac8, chunks)
+        return lambda: b"".join(res.get())
+
+    def start(self) -> None:
+        """Start the worker processes (once).  Called before the first batch is read, the
+        workers are forked while the parent is small: a forked worker keeps the parent's
+        pages mapped, so forking later counts the batches in memory once more per worker in
+        the resident size of the process tree."""
+        if self.pool is None and self.workers > 1:
             import multiprocessing as mp
 
             method = "fork" if "fork" in mp.get_all_start_methods() else None
             self.pool = mp.get_context(method).Pool(self.workers, initializer=_init_worker,
                                                     initargs=(self.key,))
-        step = -(-len(messages) // self.workers)
-        chunks = [messages.slice(i, step) for i in range(0, len(messages), step)]
-        res = self.pool.map_async(_hmac8, chunks)
-        return lambda: b"".join(res.get())
 
     def close(self, stop: bool = False) -> None:
         """Let the workers finish and end them; with ``stop`` (an error or Ctrl-C), end them
@@ -108,27 +115,33 @@ class _Hasher:
             self.pool = None
 
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
-_UNHEX = np.zeros(256, dtype=np.uint8)
-_UNHEX[_HEX] = np.arange(16, dtype=np.uint8)
+#: The two hex digits of each byte value, as the ``uint16`` whose memory is those two ASCII
+#: characters (so that ``_HEX2[d]`` writes a digest's hex text in one gather).
+_HEX2 = np.frombuffer(b"".join(f"{i:02x}".encode() for i in range(256)), dtype=np.uint16)
 
 
 def _pseudonym_strings(digests: bytes, prefix: str) -> pa.Array:
-    """``<prefix>_`` + 16 hex digits for each 8-byte digest (vectorised)."""
+    """``<prefix>_`` + 16 hex digits for each 8-byte digest (vectorised: one gather of the
+    digests' bytes from a table of two-digit hex pairs into a fixed-width text buffer,
+    handed to Arrow without a copy)."""
     d = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 8)
     n = len(d)
     head = f"{prefix}_".encode()
     width = len(head) + 16
     out = np.empty((n, width), dtype=np.uint8)
     out[:, :len(head)] = np.frombuffer(head, dtype=np.uint8)
-    out[:, len(head)::2] = _HEX[d >> 4]
-    out[:, len(head) + 1::2] = _HEX[d & 15]
+    out[:, len(head):] = _HEX2[d].view(np.uint8).reshape(n, 16)
     offsets = np.arange(0, (n + 1) * width, width, dtype=np.int64)
-    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(out.tobytes()))
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets),
+                                            pa.py_buffer(out.reshape(-1)))
 
 
-_IS_HEX = np.zeros(256, dtype=bool)
-_IS_HEX[_HEX] = True
+#: The inverse of ``_HEX2``: the byte each two-digit hex pair spells, and which pairs are
+#: lower-case hex.
+_UNHEX2 = np.zeros(65536, dtype=np.uint8)
+_UNHEX2[_HEX2] = np.arange(256, dtype=np.uint8)
+_IS_HEX2 = np.zeros(65536, dtype=bool)
+_IS_HEX2[_HEX2] = True
 _IS_LOWER = np.zeros(256, dtype=bool)
 _IS_LOWER[np.frombuffer(b"abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)] = True
 
@@ -158,12 +171,11 @@ def pseudonym_sort_keys(pseudonyms: pa.Array) -> tuple[pa.Array, pa.Array] | Non
     if not n:
         return pa.array([], pa.uint16()), pa.array([], pa.uint64())
     mat = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(n, 19)
+    pairs = np.ascontiguousarray(mat[:, 3:]).view(np.uint16)  # (n, 8) two-digit pairs
     if not (_IS_LOWER[mat[:, :2]].all() and (mat[:, 2] == ord("_")).all()
-            and _IS_HEX[mat[:, 3:]].all()):
+            and _IS_HEX2[pairs].all()):
         return None
-    nib = _UNHEX[mat[:, 3:]]
-    packed = np.ascontiguousarray((nib[:, 0::2] << 4) | nib[:, 1::2])
-    number = packed.view(">u8").reshape(n).astype(np.uint64)
+    number = _UNHEX2[pairs].view(">u8").reshape(n).astype(np.uint64)
     prefix = (mat[:, 0].astype(np.uint16) << 8) | mat[:, 1]
     missing = None if valid.all() else ~valid
     return pa.array(prefix, pa.uint16(), mask=missing), pa.array(number, pa.uint64(),
