@@ -10,6 +10,7 @@ once (a child appears in many rows), and large batches are spread over the cores
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import signal
 from collections.abc import Callable
@@ -54,9 +55,17 @@ def _init_worker(key: bytes) -> None:
     _PADS = _hmac_pads(key)
 
 
-def _hmac8(messages: pa.Array | list[bytes], pads: tuple[Any, Any] | None = None) -> bytes:
-    """The first 8 bytes of HMAC-SHA256 of each message, concatenated."""
+def _hmac8(messages: pa.Array | list[bytes], pads: tuple[Any, Any] | None = None,
+           head: bytes = b"") -> bytes:
+    """The first 8 bytes of HMAC-SHA256 of ``head`` + each message, concatenated.
+
+    ``head`` (``b"case:"``) is absorbed into the inner state once: SHA-256 is a streaming
+    hash (FIPS 180-4), so absorbing ``head`` then the message is absorbing their
+    concatenation, and no concatenated message need be built."""
     inner, outer = pads if pads is not None else _PADS  # type: ignore[misc]
+    if head:
+        inner = inner.copy()
+        inner.update(head)
     if isinstance(messages, pa.Array):
         messages = messages.cast(pa.large_binary()).to_pylist()
     icopy, ocopy = inner.copy, outer.copy
@@ -80,15 +89,16 @@ class _Hasher:
         self.workers = max(1, int(workers))
         self.pool: Any = None
 
-    def submit(self, messages: pa.Array) -> Callable[[], bytes]:
-        """Start hashing an Arrow array of messages; the returned function waits for the result."""
+    def submit(self, messages: pa.Array, head: bytes = b"") -> Callable[[], bytes]:
+        """Start hashing ``head`` + each message of an Arrow array; the returned function
+        waits for the result."""
         if self.workers == 1 or len(messages) < MIN_PARALLEL_IDS:
-            done = _hmac8(messages, self.pads)
+            done = _hmac8(messages, self.pads, head)
             return lambda: done
         self.start()
         step = -(-len(messages) // self.workers)
         chunks = [messages.slice(i, step) for i in range(0, len(messages), step)]
-        res = self.pool.map_async(_hmac8, chunks)
+        res = self.pool.map_async(functools.partial(_hmac8, head=head), chunks)
         return lambda: b"".join(res.get())
 
     def start(self) -> None:
@@ -193,6 +203,20 @@ def _all_printable(s: pa.Array) -> bool:
     return not bool(((data <= 0x20) | (data >= 0x7F)).any())
 
 
+_LONGEST_NA_TOKEN = max(len(t.encode()) for t in NA_TOKENS)
+
+
+def _any_lower(s: pa.Array) -> bool:
+    """True when a value of a (large) string array holds an ASCII lower-case letter (one pass
+    over the data buffer; ``ascii_upper`` is then needed)."""
+    bufs = s.buffers()
+    if bufs[2] is None or not len(s):
+        return False
+    offsets = np.frombuffer(bufs[1], dtype=np.int64)[s.offset: s.offset + len(s) + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    return bool(((data >= 0x61) & (data <= 0x7A)).any())
+
+
 def _pseudonymise_job(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher
                       ) -> Callable[[], pa.Array]:
     """Start pseudonymising a column of raw ids; the returned function gives the result.
@@ -219,24 +243,27 @@ def _pseudonymise_job(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher
             simple = nonempty
         else:
             simple = pc.fill_null(pc.match_substring_regex(s, SIMPLE_ID_PATTERN), False)
-        na_token = pc.fill_null(pc.is_in(pc.ascii_lower(s), value_set=pa.array(
-            sorted(NA_TOKENS), pa.large_string())), False)
+        lengths = pc.binary_length(s)
+        if pc.any(pc.less_equal(lengths, _LONGEST_NA_TOKEN)).as_py():
+            na_token = pc.fill_null(pc.is_in(pc.ascii_lower(s), value_set=pa.array(
+                sorted(NA_TOKENS), pa.large_string())), False)
+        else:  # no value is short enough to be a token
+            na_token = pa.array(np.zeros(n, dtype=bool))
         already = pc.fill_null(pc.equal(pc.binary_length(s), 19), False)
         if pc.any(already).as_py():
             already = pc.fill_null(pc.match_substring_regex(s, PSEUDONYM_PATTERN), False)
         fast = pc.and_(simple, pc.invert(pc.or_(na_token, already)))
         slow = pc.and_(s.is_valid(), pc.invert(simple))
-        norm = pc.ascii_upper(s)
+        norm = pc.ascii_upper(s) if _any_lower(s) else s
         dot0 = pc.fill_null(pc.ends_with(norm, ".0"), False)
         if pc.any(dot0).as_py():
             dot0 = pc.fill_null(pc.match_substring_regex(norm, r"^[0-9]+\.0$"), False)
             norm = pc.if_else(dot0, pc.utf8_slice_codeunits(norm, 0, -2), norm)
         n_fast = pc.sum(fast).as_py() or 0
         if n_fast:
-            msgs = pc.binary_join_element_wise(pa.scalar(f"{kind}:", pa.large_string()), norm,
-                                               pa.scalar("", pa.large_string()))
             enc = fast if n_fast < n else None
-            pending = hasher.submit(msgs if enc is None else pc.filter(msgs, fast))
+            pending = hasher.submit(norm if enc is None else pc.filter(norm, fast),
+                                    f"{kind}:".encode())
         if pc.any(pc.and_(simple, already)).as_py():
             kept = pc.if_else(pc.and_(simple, already), s, nulls)
     else:  # floats, dates...: every value the slow way
