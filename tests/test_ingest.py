@@ -840,3 +840,54 @@ def test_the_value_rules_enforce_the_contract_so_skipping_pandera_changes_nothin
     pd.testing.assert_frame_equal(checked.accepted, skipped.accepted)
     pd.testing.assert_frame_equal(checked.quarantine, skipped.quarantine)
     schemas.pandera_schema(schemas.cases_spec()).validate(skipped.accepted, lazy=True)
+
+
+def test_pseudonym_sort_keys_sort_as_the_text_does() -> None:
+    """The two integers the accepted rows are sorted by give the order of the pseudonym text
+    (mixed prefixes, missing values last), and anything not of pseudonym form is refused."""
+    from analysis.ingest.pseudonyms import pseudonym_sort_keys
+
+    rng = np.random.default_rng(7)
+    values = [f"{p}_{rng.integers(0, 2**63):016x}" for p in ("cs", "ch", "zz", "aa")
+              for _ in range(50)]
+    values += [None, "cs_0000000000000000", "cs_ffffffffffffffff", "cs_000000000000000a",
+               "cs_0000000000000009", "cs_0000000000000000"]
+    keys = pseudonym_sort_keys(pa.array(values, pa.large_string()))
+    assert keys is not None
+    prefix, number = (k.to_pylist() for k in keys)
+    rows = range(len(values))
+    by_text = sorted(rows, key=lambda i: (values[i] is None, values[i] or ""))
+    by_keys = sorted(rows, key=lambda i: (prefix[i] is None, prefix[i] or 0, number[i] or 0))
+    assert by_text == by_keys
+    for bad in ("cs_000000000000000A", "cs_00", "Cs_0000000000000000", "cs-0000000000000000"):
+        assert pseudonym_sort_keys(pa.array([bad])) is None
+
+
+def test_hmac_with_a_head_is_the_hmac_of_the_concatenation() -> None:
+    import hashlib
+    import hmac
+
+    from analysis.ingest.pseudonyms import _hmac8, _hmac_pads
+
+    key = b"a-key-for-the-test"
+    msgs = [b"CN0001", b"", b"12345678901"]
+    want = b"".join(hmac.new(key, b"case:" + m, hashlib.sha256).digest()[:8] for m in msgs)
+    assert _hmac8(msgs, _hmac_pads(key), b"case:") == want
+    assert _hmac8([b"case:" + m for m in msgs], _hmac_pads(key)) == want
+
+
+def test_the_canonical_table_reads_back_with_the_contract_dtypes(tmp_path: Path) -> None:
+    """DuckDB writes the table (codes as ENUM values, the pandas schema in the footer): read
+    back it has the contract's dtypes, with rows and without (every row quarantined)."""
+    good = write(tmp_path, "good.csv", CASES_HEADER + "\n"
+                 "A1,00123,Female,2025-04-01,Police,single,front_door,2A,nfa,yes,no,2015-03-02\n")
+    empty = write(tmp_path, "empty.csv", CASES_HEADER + "\n"
+                  "A1,00123,zz,2025-04-01,Police,single,front_door,2A,nfa,yes,no,2015-03-02\n")
+    want = {c.name: ingest._EMPTY_DTYPE.get(c.type, "string")
+            for c in schemas.spec_for("cases").columns}
+    for path, rows in ((good, 1), (empty, 0)):
+        res = ingest.ingest(path, "cases", demo_key=True, today=TODAY, workdir=tmp_path)
+        got = pd.read_parquet(res.table_path)
+        assert len(got) == rows == len(res.source_rows)
+        assert {c: str(t) for c, t in got.dtypes.items()} == {
+            c: str(pd.Series(dtype=t).dtype) for c, t in want.items()}

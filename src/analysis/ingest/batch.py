@@ -25,16 +25,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import privacy, schemas
 from .common import PSEUDONYM_KIND
 from .mapping import Mapping
 from .parse import _as_codes, _code_type, _coded, _dates_text, _to_text, parse_column
-from .pseudonyms import _Hasher, pseudonymise_column
+from .pseudonyms import _Hasher, pseudonym_sort_keys, pseudonymise_column
 
 QUARANTINE_COLUMNS = ["file", "row", "column", "value", "rule"]
 #: The staging table's own columns: the file row number and whether the row is quarantined.
 ROW, BAD = "_row", "_bad"
+#: ... and, when the first column of the unique key is a pseudonym, that pseudonym as two
+#: integers that sort as it does (``pseudonyms.pseudonym_sort_keys``).
+KEY_PREFIX, KEY_NUMBER = "_kp", "_kn"
 _EMPTY_DTYPE = {"date": "datetime64[ns]", "bool": "boolean", "int": "Int64"}
 
 Values = Callable[[np.ndarray], list[str]] | Sequence[str] | None
@@ -71,13 +75,26 @@ class _Problems:
             ["row", "column", "rule"], kind="stable").reset_index(drop=True)
 
 
+def sort_key_column(spec: schemas.TableSpec) -> str | None:
+    """The first column of the unique key when it is a pseudonym (every kind's is): the rows
+    are sorted by its integer form (``KEY_PREFIX``, ``KEY_NUMBER``)."""
+    keys = list(spec.unique)
+    return keys[0] if keys and spec.column(keys[0]).type == "pseudonym" else None
+
+
 def staging_schema(spec: schemas.TableSpec) -> pa.Schema:
-    """The canonical columns as Arrow types (codes dictionary-encoded), then ``_row`` and
-    ``_bad``: the table the batches are written to before the sort."""
+    """The canonical columns as Arrow types (codes as their position among the contract's
+    allowed codes, ``int8``), then ``_row`` and ``_bad`` (and the sort key's integers): the
+    table the batches are written to before the sort.  DuckDB turns the positions back into
+    the codes as ``ENUM`` values (``core._sort_and_write``): one byte to sort, and a column
+    its Parquet writer stores as a dictionary without hashing every value."""
     final = canonical_schema(spec)
-    fields = [pa.field(f.name, _code_type(spec.column(f.name)))
+    fields = [pa.field(f.name, _code_type(spec.column(f.name)).index_type)
               if _coded(spec.column(f.name)) else f.remove_metadata() for f in final]
-    return pa.schema([*fields, pa.field(ROW, pa.int64()), pa.field(BAD, pa.bool_())])
+    own = [pa.field(ROW, pa.int64()), pa.field(BAD, pa.bool_())]
+    if sort_key_column(spec):
+        own += [pa.field(KEY_PREFIX, pa.uint16()), pa.field(KEY_NUMBER, pa.uint64())]
+    return pa.schema([*fields, *own])
 
 
 def canonical_schema(spec: schemas.TableSpec) -> pa.Schema:
@@ -108,6 +125,8 @@ class Context:
     cell_problems: dict[int, list[tuple[str, str, str]]] = field(default_factory=dict)
     contract: Any = None  # pandera schema checked per batch, or None
     distinct: dict[str, bool] = field(default_factory=dict)  # hash distinct ids, per column
+    # False once a value of the sort key column is not in pseudonym form: sort by the text
+    sort_keys: bool = True
     seconds: Counter = field(default_factory=Counter)
 
 
@@ -139,10 +158,23 @@ def _in_batch(problems: dict[int, Any], offset: int, n: int) -> list[tuple[int, 
     return sorted((p - offset, v) for p, v in problems.items() if offset <= p < offset + n)
 
 
+Finished = Callable[[], tuple[pa.Table, pd.DataFrame, pd.DataFrame]]
+
+
 def ingest_batch(batch: pa.RecordBatch, offset: int, ctx: Context, schema: pa.Schema
                  ) -> tuple[pa.Table, pd.DataFrame, pd.DataFrame]:
     """One batch (its first row is row ``offset`` of the data): the staging table (every
     row), the quarantine entries of the value and row rules, and those of the contract."""
+    return begin_batch(batch, offset, ctx, schema)()
+
+
+def begin_batch(batch: pa.RecordBatch, offset: int, ctx: Context, schema: pa.Schema
+                ) -> Finished:
+    """The first half of ``ingest_batch``: the identifiers sent to the hashing pool and
+    every other column parsed; the returned function waits for the pseudonyms and gives what
+    ``ingest_batch`` gives.  The caller begins the next batch before finishing this one, so
+    that the pool always has work queued while the main process parses (a two-stage
+    pipeline)."""
     n = batch.num_rows
     spec = ctx.spec
     clock = time.perf_counter
@@ -196,56 +228,70 @@ def ingest_batch(batch: pa.RecordBatch, offset: int, ctx: Context, schema: pa.Sc
             problems.add(missing, col.name, p.text, "required value is missing")
         out[col.name] = p.values
     ctx.seconds["parse values"] += clock() - t
-    t = clock()
-    for name, finish in jobs.items():
-        values = finish()
-        out[name] = values
-        if not spec.column(name).nullable:
-            missing = values.is_null().to_numpy(zero_copy_only=False)
-            if name in flagged:
-                missing &= ~flagged[name]
-            problems.add(missing, name, None, "required value is missing")
-    ctx.seconds["pseudonymise"] += clock() - t
-    t = clock()
 
-    dates = {name: pd.Series(out[name].to_numpy(zero_copy_only=False))
-             for name in out if spec.column(name).type == "date"}
-    _row_rules(dates, problems, spec.kind, ctx.today, spec.age_at)
-    if "age_band" in spec.names and ("date_of_birth" in out or "age_years" in out):
-        at = (dates[spec.age_at] if spec.age_at in dates
-              else pd.Series(pd.Timestamp(ctx.today), index=pd.RangeIndex(n)))
-        yrs = out.get("age_years")
-        bands = privacy.age_bands(dates.get("date_of_birth"), at,
-                                  None if yrs is None else yrs.to_pandas())
-        out["age_band"] = _as_codes(pa.Array.from_pandas(bands), spec.column("age_band"))
-    ctx.seconds["row rules"] += clock() - t
-    t = clock()
+    def finish() -> tuple[pa.Table, pd.DataFrame, pd.DataFrame]:
+        t = clock()
+        for name, done in jobs.items():
+            values = done()
+            out[name] = values
+            if not spec.column(name).nullable:
+                missing = values.is_null().to_numpy(zero_copy_only=False)
+                if name in flagged:
+                    missing &= ~flagged[name]
+                problems.add(missing, name, None, "required value is missing")
+        ctx.seconds["pseudonymise"] += clock() - t
+        t = clock()
 
-    qframe = problems.frame()
-    bad = np.zeros(n, dtype=bool)
-    if len(qframe):
-        bad[qframe["_index"].to_numpy(dtype=np.int64)] = True
-    arrays = []
-    for f in schema:
-        if f.name == ROW:
-            arrays.append(pa.array(np.arange(n, dtype=np.int64) + offset + ctx.first_row))
-            continue
-        if f.name == BAD:
-            arrays.append(pa.array(bad))
-            continue
-        v = out.get(f.name)
-        if v is None:
-            arrays.append(pa.nulls(n, f.type))
-        elif pa.types.is_dictionary(f.type) and not v.type.equals(f.type):
-            arrays.append(_as_codes(v, spec.column(f.name)))
-        else:
-            arrays.append(v.cast(f.type))
-    table = pa.Table.from_arrays(arrays, schema=schema)
-    extra = pd.DataFrame(columns=QUARANTINE_COLUMNS)
-    if ctx.contract is not None and not bad.all():
-        table, extra = _contract_check(table, ctx, bad, offset)
-    ctx.seconds["quarantine and table"] += clock() - t
-    return table, qframe.drop(columns="_index"), extra
+        dates = {name: pd.Series(out[name].to_numpy(zero_copy_only=False))
+                 for name in out if spec.column(name).type == "date"}
+        _row_rules(dates, problems, spec.kind, ctx.today, spec.age_at)
+        if "age_band" in spec.names and ("date_of_birth" in out or "age_years" in out):
+            at = (dates[spec.age_at] if spec.age_at in dates
+                  else pd.Series(pd.Timestamp(ctx.today), index=pd.RangeIndex(n)))
+            yrs = out.get("age_years")
+            bands = privacy.age_bands(dates.get("date_of_birth"), at,
+                                      None if yrs is None else yrs.to_pandas())
+            out["age_band"] = _as_codes(pa.Array.from_pandas(bands), spec.column("age_band"))
+        ctx.seconds["row rules"] += clock() - t
+        t = clock()
+
+        keyed = sort_key_column(spec)
+        keys = None
+        if keyed and ctx.sort_keys and keyed in out:
+            keys = pseudonym_sort_keys(out[keyed])
+            ctx.sort_keys = keys is not None
+        qframe = problems.frame()
+        bad = np.zeros(n, dtype=bool)
+        if len(qframe):
+            bad[qframe["_index"].to_numpy(dtype=np.int64)] = True
+        arrays = []
+        for f in schema:
+            if f.name == ROW:
+                arrays.append(pa.array(np.arange(n, dtype=np.int64) + offset + ctx.first_row))
+                continue
+            if f.name == BAD:
+                arrays.append(pa.array(bad))
+                continue
+            if f.name in (KEY_PREFIX, KEY_NUMBER):
+                arrays.append(keys[f.name == KEY_NUMBER] if keys else pa.nulls(n, f.type))
+                continue
+            v = out.get(f.name)
+            if v is None:
+                arrays.append(pa.nulls(n, f.type))
+            elif f.name in spec.names and _coded(spec.column(f.name)):
+                typ = _code_type(spec.column(f.name))
+                arrays.append((v if v.type.equals(typ) else _as_codes(v, spec.column(f.name))
+                               ).indices)
+            else:
+                arrays.append(v.cast(f.type))
+        table = pa.Table.from_arrays(arrays, schema=schema)
+        extra = pd.DataFrame(columns=QUARANTINE_COLUMNS)
+        if ctx.contract is not None and not bad.all():
+            table, extra = _contract_check(table, ctx, bad, offset)
+        ctx.seconds["quarantine and table"] += clock() - t
+        return table, qframe.drop(columns="_index"), extra
+
+    return finish
 
 
 def _row_rules(dates: dict[str, pd.Series], problems: _Problems, kind: str, today: date,
@@ -279,6 +325,18 @@ def _row_rules(dates: dict[str, pd.Series], problems: _Problems, kind: str, toda
                      _dates_text(ref.to_numpy()), "referral before contact")
 
 
+def staged_values(values: pa.Array | pa.ChunkedArray, col: schemas.Column
+                  ) -> pa.Array | pa.ChunkedArray:
+    """A staged column as its values: a coded column's positions as its codes."""
+    if not _coded(col):
+        return values
+    allowed = pa.array(list(col.allowed or ()), pa.large_string())
+    if isinstance(values, pa.ChunkedArray):
+        return pa.chunked_array([pc.take(allowed, c) for c in values.chunks],
+                                pa.large_string())
+    return pc.take(allowed, values)
+
+
 def contract_schema(spec: schemas.TableSpec) -> Any:
     """The pandera schema of ``spec`` without its uniqueness (checked per batch: the duplicate
     rule finds copies of the unique key across batches)."""
@@ -294,7 +352,8 @@ def _contract_check(table: pa.Table, ctx: Context, bad: np.ndarray, offset: int
     import pandera.errors
 
     final = canonical_schema(ctx.spec)
-    frame = pa.Table.from_arrays([table.column(f.name).cast(f.type) for f in final],
+    frame = pa.Table.from_arrays([staged_values(table.column(f.name), ctx.spec.column(f.name)
+                                                ).cast(f.type) for f in final],
                                  schema=final).to_pandas()
     frame = frame[~bad]
     try:

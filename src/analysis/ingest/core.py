@@ -2,19 +2,20 @@
 
 ``ingest(path, kind)`` reads the file (``read``: a CSV or workbook sheet whole, with its
 whole-file and cell checks; a Parquet file in batches of ``batch_rows`` rows, never
-whole), sends every batch through the one per-batch body (``batch.ingest_batch``) and
-writes the batches, every row with its file row number, to a staging Parquet file.  Then
-DuckDB (through ``analysis.engine``) does the whole-table work out of core: copies of the
-unique key (``GROUP BY`` the key: the first copy is kept, later copies are quarantined as
-"duplicate of row N") and the sort of the accepted rows by the unique key (``ORDER BY``,
-ties in file order), streamed back as Arrow batches into the canonical table
-(``ParquetWriter`` with the pandas schema of the contract).  The accepted table stays on
-disk and is loaded only when asked for (``IngestResult.accepted``).
+whole), sends every batch through the one per-batch body (``batch.begin_batch`` and the
+function it returns: batch k+1 is parsed while the pool hashes the identifiers of batch k)
+and writes the batches, every row with its file row number, to a staging Parquet file.
+Then DuckDB (through ``analysis.engine``) does the whole-table work out of core: copies of
+the unique key (``GROUP BY`` the key: the first copy is kept, later copies are quarantined
+as "duplicate of row N") and the sort of the accepted rows by the unique key (``ORDER BY``,
+ties in file order), written by DuckDB's own parallel Parquet writer (``COPY ... TO``) with
+the pandas schema of the contract in the footer.  The accepted table stays on disk and is
+loaded only when asked for (``IngestResult.accepted``); so are the file row numbers of its
+rows (``IngestResult.source_rows``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import tempfile
@@ -32,18 +33,22 @@ from .. import __version__, engine, privacy, schemas
 from ..provenance import sha256_file, timestamp, write_json
 from .batch import (
     BAD,
+    KEY_NUMBER,
+    KEY_PREFIX,
     QUARANTINE_COLUMNS,
     ROW,
     Context,
+    Finished,
+    begin_batch,
     canonical_schema,
     contract_schema,
-    ingest_batch,
+    sort_key_column,
     staging_schema,
 )
 from .common import InputError, short_list
 from .mapping import SOURCES, Mapping, _duplicate_columns, _headers, _rename, load_mapping
-from .parse import _large
-from .pseudonyms import _Hasher
+from .parse import _coded, _large
+from .pseudonyms import MIN_PARALLEL_IDS, _Hasher
 from .read import (
     CELL_PROBLEMS,
     FIELD_PROBLEMS,
@@ -71,7 +76,7 @@ class IngestResult:
     def __init__(self, kind: str, source: Path, rows_read: int, quarantine: pd.DataFrame,
                  ignored_columns: list[str], mapping: str | None, input_sha256: str,
                  key_fingerprint: str, *, table_path: Path, rows_accepted: int,
-                 source_rows: np.ndarray, stage: Path | None = None, batches: int = 0,
+                 source_rows: np.ndarray | str, stage: Path | None = None, batches: int = 0,
                  largest_batch: int = 0, seconds_by_step: dict[str, float] | None = None,
                  warnings: list[str] | None = None) -> None:
         self.kind = kind
@@ -109,7 +114,11 @@ class IngestResult:
     def source_rows(self) -> list[int]:
         """The file row number (as the spreadsheet shows it) of each accepted row, in the
         order of ``accepted``: what a later check of the rows (``analysis.returns``) names
-        them by."""
+        them by.  Read from the staged batches the first time it is asked for (DuckDB, the
+        query of ``_sort_and_write``), so that a large table that never needs them does not
+        pay for them."""
+        if isinstance(self._source_rows, str):
+            self._source_rows = _query_rows(self._source_rows)
         return self._source_rows.tolist()
 
     @property
@@ -275,14 +284,14 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
     contract_failures: list[pd.DataFrame] = []
     offset = batches = largest = 0
     try:
+        if rows_read >= MIN_PARALLEL_IDS:
+            hasher.start()
         clock = time.perf_counter
-        with pq.ParquetWriter(stage / "staged.parquet", staged, compression="lz4") as writer:
-            t = clock()
-            for batch in src.batches(read_cols, batch_rows):
-                ctx.seconds["read batches"] += clock() - t
-                if offset == 0 and batch.num_rows:
-                    _choose_distinct(batch, ctx)
-                table, qframe, extra = ingest_batch(batch, offset, ctx, staged)
+        with pq.ParquetWriter(stage / "staged.parquet", staged, compression="lz4",
+                              write_statistics=False) as writer:
+
+            def write(finish: Finished) -> None:
+                table, qframe, extra = finish()
                 t = clock()
                 writer.write_table(table, row_group_size=max(table.num_rows, 1))
                 ctx.seconds["write staging"] += clock() - t
@@ -290,11 +299,26 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
                     problems.append(qframe)
                 if len(extra):
                     contract_failures.append(extra)
+
+            # A two-stage pipeline: batch k+1 is read, parsed and its identifiers queued in
+            # the hashing pool before batch k waits for its pseudonyms and is written.
+            pending: Finished | None = None
+            t = clock()
+            for batch in src.batches(read_cols, batch_rows):
+                ctx.seconds["read batches"] += clock() - t
+                if offset == 0 and batch.num_rows:
+                    _choose_distinct(batch, ctx)
+                started = begin_batch(batch, offset, ctx, staged)
+                if pending is not None:
+                    write(pending)
+                pending = started
                 offset += batch.num_rows
                 batches += 1
                 largest = max(largest, batch.num_rows)
                 bar.update(batch.num_rows)
                 t = clock()
+            if pending is not None:
+                write(pending)
         hasher.close()
         if offset != rows_read:
             raise InputError(f"{path}: read {offset} rows but the file says {rows_read}; "
@@ -302,7 +326,7 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
         t = clock()
         table_path = stage / "table.parquet"
         dup_rows, accepted, source_rows = _sort_and_write(stage, spec, present, table_path,
-                                                          batch_rows, str(path))
+                                                          str(path), ctx.sort_keys)
         ctx.seconds["duplicates, sort and write (DuckDB)"] += clock() - t
     except BaseException:
         hasher.close(stop=True)
@@ -311,8 +335,6 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
     finally:
         hasher.close()
         bar.close()
-        with contextlib.suppress(FileNotFoundError):
-            (stage / "staged.parquet").unlink()
     if len(dup_rows):
         problems.append(dup_rows)
     qframe = (pd.concat(problems, ignore_index=True).sort_values(
@@ -356,59 +378,90 @@ def _choose_distinct(batch: pa.RecordBatch, ctx: Context) -> None:
 
 
 def _sort_and_write(stage: Path, spec: schemas.TableSpec, present: set[str], table_path: Path,
-                    batch_rows: int, source: str) -> tuple[pd.DataFrame, int, np.ndarray]:
+                    source: str, by_number: bool = True) -> tuple[pd.DataFrame, int, str]:
     """DuckDB over the staged batches: the duplicates of the unique key (quarantine entries),
     then the accepted rows sorted by the key written as the canonical table.  Returns the
-    duplicates, the number of rows written and their file row numbers in table order."""
-    import pyarrow.parquet as pq
+    duplicates, the number of rows written and the query of their file row numbers in table
+    order (run only when asked for: ``IngestResult.source_rows``).
 
+    The table is written by DuckDB's own parallel Parquet writer (``COPY (SELECT ... ORDER
+    BY ...) TO ... (FORMAT parquet)``; DuckDB documentation, "Parquet Export"), with the
+    contract's pandas schema as the footer's ``pandas`` key (``KV_METADATA``): read back
+    with ``pandas.read_parquet`` it gives the dtypes of ``canonical_schema`` (``string``,
+    ``datetime64[ns]``, ``boolean``, ``Int64``).  The order is total (the key, then the file
+    row), so insertion order need not be kept.  A pseudonym key is sorted and grouped by its
+    integer form (``KEY_PREFIX``, ``KEY_NUMBER``: the same order, ``by_number``), unless a
+    value was not in pseudonym form.
+    """
     q = engine.quote
     con = engine.connect(memory_limit=DUCKDB_MEMORY, temp_dir=stage)
-    con.execute("SET enable_progress_bar = false")  # stdout is the command's report
+    engine.run(con, "SET enable_progress_bar = false")  # stdout is the command's report
+    engine.run(con, "SET preserve_insertion_order = false")
     try:
         src = f"read_parquet('{engine.sql_path(stage / 'staged.parquet')}')"
         keys = list(spec.unique)
+        # The key as sorted and grouped: a pseudonym as its two integers.
+        terms = [q(k) for k in keys]
+        if by_number and keys and keys[0] == sort_key_column(spec):
+            terms[:1] = [KEY_PREFIX, KEY_NUMBER]
         dups = pd.DataFrame(columns=QUARANTINE_COLUMNS)
         anti = ""
         if keys and all(k in present for k in keys):
-            on = ", ".join(q(k) for k in keys)
-            notnull = " AND ".join(f"{q(k)} IS NOT NULL" for k in keys)
+            on = ", ".join(terms)
+            notnull = " AND ".join(f"{t} IS NOT NULL" for t in terms)
             engine.run(con, f"""
                 CREATE TEMP TABLE copies AS
                 SELECT {on}, min({ROW}) AS first_row FROM {src} WHERE {notnull}
                 GROUP BY {on} HAVING count(*) > 1""")
             found = pd.DataFrame()
             if engine.run(con, "SELECT count(*) FROM copies").fetchone()[0]:  # usually none
+                dup_path = engine.sql_path(stage / "duplicates.parquet")
                 engine.run(con, f"""
-                    CREATE TEMP TABLE dups AS
-                    SELECT s.{ROW} AS dup_row, c.first_row
-                    FROM {src} AS s JOIN copies AS c USING ({on})
-                    WHERE s.{ROW} <> c.first_row""")
-                found = engine.run(con, "SELECT dup_row, first_row FROM dups ORDER BY dup_row"
-                                   ).df()
+                    COPY (SELECT s.{ROW} AS dup_row, c.first_row
+                          FROM {src} AS s JOIN copies AS c USING ({on})
+                          WHERE s.{ROW} <> c.first_row) TO '{dup_path}' (FORMAT parquet)""")
+                found = engine.run(con, f"SELECT dup_row, first_row FROM read_parquet("
+                                        f"'{dup_path}') ORDER BY dup_row").df()
+                anti = (f" AND {ROW} NOT IN (SELECT dup_row FROM read_parquet('{dup_path}'))")
             if len(found):
                 dups = pd.DataFrame({
                     "file": source, "row": found["dup_row"].to_numpy(dtype=np.int64),
                     "column": "+".join(keys), "value": "",
                     "rule": [f"duplicate of row {int(f)}" for f in found["first_row"]]})
-                anti = f" AND {ROW} NOT IN (SELECT dup_row FROM dups)"
         final = canonical_schema(spec)
-        order = ", ".join([*(f"{q(k)} ASC NULLS LAST" for k in keys), ROW])
-        cols = ", ".join(q(f.name) for f in final)
-        engine.run(con, f"CREATE TEMP VIEW accepted AS SELECT {cols}, {ROW} FROM {src} "
-                        f"WHERE NOT {BAD}{anti} ORDER BY {order}")
-        reader = con.sql("SELECT * FROM accepted").to_arrow_reader(batch_rows)
-        rows: list[np.ndarray] = []
-        written = 0
-        with pq.ParquetWriter(table_path, final) as writer:
-            for b in reader:
-                rows.append(b.column(b.num_columns - 1).to_numpy())
-                arrays = [b.column(i).cast(f.type) for i, f in enumerate(final)]
-                writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=final))
-                written += b.num_rows
+        order = ", ".join([*(f"{t} ASC NULLS LAST" for t in terms), ROW])
+        cols = ", ".join(_staged_sql(spec.column(f.name)) for f in final)
+        accepted = f"FROM {src} WHERE NOT {BAD}{anti} ORDER BY {order}"
+        written = engine.run(con, f"""
+            COPY (SELECT {cols} {accepted}) TO '{engine.sql_path(table_path)}'
+            (FORMAT parquet, KV_METADATA {{pandas: $pandas}})""",
+            {"pandas": final.metadata[b"pandas"].decode()}).fetchone()[0]
     finally:
         con.close()
-    return dups, written, (np.concatenate(rows) if rows else np.empty(0, np.int64))
+    return dups, int(written), f"SELECT {ROW} {accepted}"
+
+
+def _staged_sql(col: schemas.Column) -> str:
+    """A staged column as the canonical column, in SQL: a coded column's position (0-based,
+    ``batch.staging_schema``) as its code, an ``ENUM`` of the contract's allowed codes
+    (DuckDB's list of ``ENUM`` values, indexed from 1)."""
+    name = engine.quote(col.name)
+    if not _coded(col):
+        return name
+    if not col.allowed:
+        return f"CAST(NULL AS VARCHAR) AS {name}"
+    codes = ", ".join("'" + str(c).replace("'", "''") + "'" for c in col.allowed)
+    return f"([{codes}]::ENUM({codes})[])[{name} + 1] AS {name}"
+
+
+def _query_rows(sql: str) -> np.ndarray:
+    """The file row numbers of the accepted rows, in table order (``_sort_and_write``)."""
+    con = engine.connect()
+    try:
+        engine.run(con, "SET enable_progress_bar = false")
+        return engine.run(con, sql).df()[ROW].to_numpy(dtype=np.int64)
+    finally:
+        con.close()
 
 
 def write_outputs(result: IngestResult, out_dir: str | Path, name: str | None = None

@@ -270,6 +270,16 @@ def _parse_native(arr: pa.Array, col: schemas.Column) -> _Parsed | None:
     return None
 
 
+def _spread(by_value: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """A mask over the distinct values spread over the rows (``by_value[idx]``), without
+    the gather when no row can be set: the values' masks are mostly all false, and the
+    last distinct value (the missing cell, ``_dictionary``) is set only when a row is
+    missing."""
+    if by_value[:-1].any() or (by_value[-1] and (idx == len(by_value) - 1).any()):
+        return by_value[idx]
+    return np.zeros(len(idx), dtype=bool)
+
+
 def parse_column(arr: pa.Array, col: schemas.Column, extra: dict[str, str] | None) -> _Parsed:
     """Parse a column of a batch by the rules above, one parse per distinct value."""
     native = _parse_native(arr, col)
@@ -315,8 +325,8 @@ def parse_column(arr: pa.Array, col: schemas.Column, extra: dict[str, str] | Non
     texts = ["" if v is pd.NA or v is None else str(v) for v in text_obj]
     return _Parsed(
         values=values,
-        bad=bad.fillna(False).to_numpy(dtype=bool)[idx],
-        text_na=text.isna().to_numpy()[idx],
-        negative=negative[idx],
+        bad=_spread(bad.fillna(False).to_numpy(dtype=bool), idx),
+        text_na=_spread(text.isna().to_numpy(dtype=bool), idx),
+        negative=_spread(negative, idx),
         text=lambda rows: [texts[i] for i in idx[rows]],
         rule=rule)
