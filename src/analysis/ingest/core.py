@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import time
 import weakref
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ from .batch import (
 )
 from .common import InputError, short_list
 from .mapping import SOURCES, Mapping, _duplicate_columns, _headers, _rename, load_mapping
-from .parse import _coded, _large
+from .parse import _coded, _large, cell_text
 from .pseudonyms import MIN_PARALLEL_IDS, _Hasher
 from .read import (
     CELL_PROBLEMS,
@@ -135,26 +135,12 @@ class IngestResult:
 # --------------------------------------------------------------------------------------
 
 
-def _cell_text(v: object) -> str | None:
-    """A workbook or CSV cell as text, as ``parse._to_text`` sees it before trimming (dates
-    as ISO dates, whole floats as integers): ``_to_text`` of this is ``_to_text`` of ``v``."""
-    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
-        return None
-    if isinstance(v, datetime | pd.Timestamp):
-        return v.strftime("%Y-%m-%d")
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return str(v)
-
-
 def _frame_column(s: pd.Series) -> pa.Array:
     """A column of a frame read by ``read_raw`` as an Arrow text column."""
     if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
         return pa.array(s, from_pandas=True).cast(pa.large_string())
     obj = s.astype(object)
-    values = {u: _cell_text(u) for u in pd.unique(obj)
+    values = {u: cell_text(u) for u in pd.unique(obj)
               if not (u is None or (isinstance(u, float) and np.isnan(u)))}
     return pa.array([values.get(v) if v is not None and not (
         isinstance(v, float) and np.isnan(v)) else None for v in obj], pa.large_string())

@@ -30,18 +30,27 @@ from .. import schemas
 from .common import ANSWER_NA_TOKENS, ENUM_PREFIX, EXCEL_EPOCH, NA_TOKENS
 
 
+def cell_text(v: object) -> str | None:
+    """A workbook or CSV cell as text before trimming (dates as ISO dates, whole floats as
+    integers; None for a blank): ``_to_text`` of this is ``_to_text`` of ``v``."""
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, datetime | pd.Timestamp):
+        return v.strftime("%Y-%m-%d")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v)
+
+
 def _to_text(s: pd.Series, na_tokens: set[str] = NA_TOKENS) -> pd.Series:
     """Cell values as trimmed text, NA for blanks and Excel error/NA tokens."""
     def conv(v: object) -> object:
-        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+        raw = cell_text(v)
+        if raw is None:
             return pd.NA
-        if isinstance(v, datetime | pd.Timestamp):
-            return v.strftime("%Y-%m-%d")
-        if isinstance(v, date):
-            return v.isoformat()
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        t = re.sub(r"\s+", " ", str(v)).strip()
+        t = re.sub(r"\s+", " ", raw).strip()
         return pd.NA if t.lower() in na_tokens else t
 
     obj = s.astype("object")
