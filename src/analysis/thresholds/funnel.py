@@ -205,18 +205,26 @@ def group_counts(cases: engine.Source, by: str, outcome: str = BECAME_REFERRAL, 
             src = engine.source(con, frame, name="funnel_src")
         else:
             src = engine.source(con, cases)
-        cols = set(engine.columns_of(con, src))
+        types = dict(engine.run(con, f"SELECT column_name, column_type FROM "
+                                     f"(DESCRIBE SELECT * FROM {src})").fetchall())
+        cols = set(types)
         if by not in cols:
             raise ValueError(f"the cases table has no {by!r} column to group by")
-        flag = _outcome_sql(cols, outcome)
-        where = f"{flag} IS NOT NULL"
+        where = []
+        if outcome not in cols and outcome == BECAME_REFERRAL and "referral_date" in cols:
+            # every contact has the outcome: counting the referral dates is the numerator
+            successes = "count(referral_date)"
+        else:
+            flag = _outcome_sql(cols, outcome)
+            successes = f"count(*) FILTER (WHERE {flag})"
+            where.append(f"{flag} IS NOT NULL")
         if services and "service" in cols:
             svc = ", ".join("'" + str(v).replace("'", "''") + "'" for v in services)
-            where += f" AND CAST(service AS VARCHAR) IN ({svc})"
+            service = "service" if types["service"] == "VARCHAR" else "CAST(service AS VARCHAR)"
+            where.append(f"{service} IN ({svc})")
         g = engine.run(con, f"""
-            SELECT {engine.quote(by)} AS grp, count(*) FILTER (WHERE {flag}) AS successes,
-                   count(*) AS n
-            FROM {src} WHERE {where} GROUP BY 1""").df()
+            SELECT {engine.quote(by)} AS grp, {successes} AS successes, count(*) AS n
+            FROM {src}{' WHERE ' + ' AND '.join(where) if where else ''} GROUP BY 1""").df()
     finally:
         if own:
             con.close()
