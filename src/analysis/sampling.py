@@ -1222,19 +1222,14 @@ def _sample_frame(inp: _Input, d: Design, excluded: Sequence[str]) -> _Frame:
             conds.append(f"{q} < {cast} '{end}'")
         conds.append(f"{q} IS NOT NULL")
         range_sql = " AND ".join(conds)
-    key_sql = ", ".join(engine.quote(c) for c in keys)
-    census = engine.run(inp.con, (
-        f"SELECT {key_sql + ', ' if keys else ''}count(*) AS n FROM {inp.src}"
-        + (f" GROUP BY {key_sql}" if keys else ""))).fetchall()
-
+    # The distinct raw values of each design column (one small DISTINCT each: cheaper than
+    # grouping by every combination), canonicalised by ``canon_value`` itself.
     canon: dict[str, dict[Any, str]] = {c: {} for c in keys}
-    for row in census:
-        for c, v in zip(keys, row, strict=False):
+    for c in keys:
+        for (v,) in engine.run(inp.con, f"SELECT DISTINCT {engine.quote(c)} "
+                                        f"FROM {inp.src}").fetchall():
             if v not in canon[c]:
                 canon[c][v] = "" if _isna(v) else canon_value(v)
-
-    def text(c: str, v: Any) -> str:
-        return canon[c][v] if c in canon else ""  # a contract column the table lacks: empty
 
     def in_window(day: str) -> bool:
         dw = d.date_window
@@ -1242,13 +1237,7 @@ def _sample_frame(inp: _Input, d: Design, excluded: Sequence[str]) -> _Frame:
         day = day[:10]
         return day != "" and (not dw.start or day >= dw.start) and (not dw.end or day <= dw.end)
 
-    rows = {"input": 0, "after_filter": 0}
-    for row in census:
-        vals = dict(zip(keys, row[:len(keys)], strict=True))
-        rows["input"] += int(row[-1])
-        if all(text(c, vals.get(c)) in allowed for c, allowed in d.filter.items()):
-            rows["after_filter"] += int(row[-1])
-
+    rows = {"input": inp.n_rows, "after_filter": inp.n_rows}
     # The frame predicate: each filter (and a non-date window) as the raw values that pass.
     params: list[Any] = []
     where: list[str] = []
@@ -1257,6 +1246,10 @@ def _sample_frame(inp: _Input, d: Design, excluded: Sequence[str]) -> _Frame:
             where.append(_in_sql(c, [v for v, t in canon[c].items() if t in allowed], params))
         elif "" not in allowed:
             where.append("FALSE")
+    if where:  # rows passing the filter, counted where DuckDB pushes it into the scan
+        rows["after_filter"] = int(engine.run(
+            inp.con, f"SELECT count(*) FROM {inp.src} WHERE {' AND '.join(where)}",
+            list(params)).fetchall()[0][0])
     if wcol and not by_range:
         if wcol in canon:
             where.append(_in_sql(wcol, [v for v, t in canon[wcol].items() if in_window(t)],
