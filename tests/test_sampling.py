@@ -992,6 +992,38 @@ def test_a_table_above_the_canonical_size_records_the_file_hash_and_verifies(
     assert not res.ok and any(r.startswith("input file differs") for r in res.reasons)
 
 
+def test_the_file_hash_comes_from_the_ingest_log_while_the_file_is_unchanged_and_verify_rehashes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from analysis import ingest, synth
+    from analysis.provenance import sha256_file
+
+    raw = synth.generate_population_parquet(tmp_path / "raw.parquet", contacts=3_000, seed=4)
+    res = ingest.ingest(raw, "cases", demo_key=True, today=date(2026, 3, 31))
+    table = ingest.write_outputs(res, tmp_path / "out")["table"]
+    log = json.loads((tmp_path / "out" / "cases_ingest.json").read_text("utf-8"))
+    assert log["table"]["sha256"] == sha256_file(table) == sp.logged_sha256(table)
+    monkeypatch.setattr(sp, "CANONICAL_MAX_ROWS", 100)
+    design = {"name": "d", "title": "t", "seed": 2, "strata": ["outcome"],
+              "allocation": "proportional", "n": 20}
+    assert sp.draw(table, design).manifest["input_file_sha256"] == sha256_file(table)
+    # the log vouches only while size and time match: a touched file is hashed again
+    st = table.stat()
+    os.utime(table, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert sp.logged_sha256(table) is None
+    assert sp.draw(table, design).manifest["input_file_sha256"] == sha256_file(table)
+    # a log that vouches wrongly fools the draw's record, never verify, which hashes the file
+    st = table.stat()
+    log["table"].update(sha256="0" * 64, mtime_ns=st.st_mtime_ns)
+    (tmp_path / "out" / "cases_ingest.json").write_text(json.dumps(log), "utf-8")
+    sample = sp.draw(table, design)
+    assert sample.manifest["input_file_sha256"] == "0" * 64
+    sp.write_sample(sample, tmp_path / "s")
+    res = sp.verify(tmp_path / "s" / "manifest.json", table)
+    assert not res.ok and any(r.startswith("input file differs") for r in res.reasons)
+
+
 def test_sample_columns_are_case_id_and_the_design_columns() -> None:
     assert sp.sample_columns("threshold_audit") == ["case_id", "service", "outcome",
                                                     "contact_date"]

@@ -475,6 +475,7 @@ def write_outputs(result: IngestResult, out_dir: str | Path, name: str | None = 
         else:
             shutil.copyfile(result.table_path, paths["table"])
     write_csv(result.quarantine, paths["quarantine"])
+    st = paths["table"].stat()
     write_json({
         "kind": result.kind, "source": str(result.source), "input_sha256": result.input_sha256,
         "mapping": result.mapping, "rows_read": result.rows_read,
@@ -483,6 +484,10 @@ def write_outputs(result: IngestResult, out_dir: str | Path, name: str | None = 
         "package_version": __version__, "written_at": timestamp(),
         "quarantine_rules": result.quarantine["rule"].value_counts().sort_index().to_dict()
         if len(result.quarantine) else {},
+        # The table written, identified (its SHA-256) for whoever reads it next: a sample's
+        # manifest names it without hashing the file again while size and time still match.
+        "table": {"file": paths["table"].name, "sha256": sha256_file(paths["table"]),
+                  "bytes": st.st_size, "mtime_ns": st.st_mtime_ns},
     }, paths["log"])
     return paths
 
