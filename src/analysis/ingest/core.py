@@ -273,7 +273,10 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
         if rows_read >= MIN_PARALLEL_IDS:
             hasher.start()
         clock = time.perf_counter
-        with pq.ParquetWriter(stage / "staged.parquet", staged, compression="lz4",
+        # Staged uncompressed (read once, by DuckDB, from a local disk); the identifiers
+        # without dictionaries (each is all but unique).
+        with pq.ParquetWriter(stage / "staged.parquet", staged, compression="none",
+                              use_dictionary=_dictionary_columns(staged),
                               write_statistics=False) as writer:
 
             def write(finish: Finished) -> None:
@@ -306,6 +309,7 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
             if pending is not None:
                 write(pending)
         hasher.close()
+        pa.default_memory_pool().release_unused()  # the batches' memory, before DuckDB's
         if offset != rows_read:
             raise InputError(f"{path}: read {offset} rows but the file says {rows_read}; "
                              "the file may be damaged. Re-export it.")
@@ -342,6 +346,13 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
                           seconds_by_step={k: round(v, 3) for k, v in ctx.seconds.items()})
     assert result.rows_accepted + result.rows_quarantined == rows_read, "row accounting broken"
     return result
+
+
+def _dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The staged columns worth a Parquet dictionary: all but the identifiers' text and
+    numbers and the file row number (all but unique)."""
+    return [f.name for f in schema if f.name not in (ROW, KEY_NUMBER)
+            and not pa.types.is_string(f.type) and not pa.types.is_large_string(f.type)]
 
 
 def _choose_distinct(batch: pa.RecordBatch, ctx: Context) -> None:
