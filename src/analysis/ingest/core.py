@@ -16,6 +16,7 @@ rows (``IngestResult.source_rows``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -275,15 +276,29 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
         clock = time.perf_counter
         # Staged uncompressed (read once, by DuckDB, from a local disk); the identifiers
         # without dictionaries (each is all but unique).
-        with pq.ParquetWriter(stage / "staged.parquet", staged, compression="none",
-                              use_dictionary=_dictionary_columns(staged),
-                              write_statistics=False) as writer:
+        with contextlib.ExitStack() as stack:
+            writer = stack.enter_context(pq.ParquetWriter(
+                stage / "staged.parquet", staged, compression="none",
+                use_dictionary=_dictionary_columns(staged), write_statistics=False))
+
+            # Each batch is written by a thread (Arrow's Parquet writer releases the GIL) while
+            # the main thread goes on with the next batch; one write in flight at a time.
+            from concurrent.futures import Future, ThreadPoolExecutor
+
+            writing: list[Future] = []
+            io = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="sqa-stage"))
+
+            def wait_written() -> None:
+                if writing:
+                    t = clock()
+                    writing.pop().result()
+                    ctx.seconds["write staging"] += clock() - t
 
             def write(finish: Finished) -> None:
                 table, qframe, extra = finish()
-                t = clock()
-                writer.write_table(table, row_group_size=max(table.num_rows, 1))
-                ctx.seconds["write staging"] += clock() - t
+                wait_written()
+                writing.append(io.submit(writer.write_table, table,
+                                         row_group_size=max(table.num_rows, 1)))
                 if len(qframe):
                     problems.append(qframe)
                 if len(extra):
@@ -308,6 +323,7 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
                 t = clock()
             if pending is not None:
                 write(pending)
+            wait_written()
         hasher.close()
         pa.default_memory_pool().release_unused()  # the batches' memory, before DuckDB's
         if offset != rows_read:
