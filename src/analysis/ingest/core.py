@@ -307,6 +307,8 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
             # A two-stage pipeline: batch k+1 is read, parsed and its identifiers queued in
             # the hashing pool before batch k waits for its pseudonyms and is written.
             pending: Finished | None = None
+            started: Finished | None = None
+            batch: pa.RecordBatch | None = None
             t = clock()
             for batch in src.batches(read_cols, batch_rows):
                 ctx.seconds["read batches"] += clock() - t
@@ -325,7 +327,10 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
                 write(pending)
             wait_written()
         hasher.close()
-        pa.default_memory_pool().release_unused()  # the batches' memory, before DuckDB's
+        # The last batches (and their parsed columns, held by the finish functions) go before
+        # DuckDB's step, and their memory is given back to the system.
+        pending = started = batch = None
+        _release_memory()
         if offset != rows_read:
             raise InputError(f"{path}: read {offset} rows but the file says {rows_read}; "
                              "the file may be damaged. Re-export it.")
@@ -362,6 +367,21 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
                           seconds_by_step={k: round(v, 3) for k, v in ctx.seconds.items()})
     assert result.rows_accepted + result.rows_quarantined == rows_read, "row accounting broken"
     return result
+
+
+def _release_memory() -> None:
+    """Give freed memory back to the system: Arrow's pool and the C heap (glibc's
+    ``malloc_trim``, where there is one), after a garbage collection."""
+    import gc
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _dictionary_columns(schema: pa.Schema) -> list[str]:
