@@ -281,12 +281,13 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
                 stage / "staged.parquet", staged, compression="none",
                 use_dictionary=_dictionary_columns(staged), write_statistics=False))
 
-            # Each batch is written by a thread (Arrow's Parquet writer releases the GIL) while
-            # the main thread goes on with the next batch; one write in flight at a time.
+            # Each batch is read ahead and written by threads (Arrow's Parquet reader and
+            # writer release the GIL) while the main thread works on the one between; one
+            # read and one write in flight at a time.
             from concurrent.futures import Future, ThreadPoolExecutor
 
             writing: list[Future] = []
-            io = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="sqa-stage"))
+            io = stack.enter_context(ThreadPoolExecutor(2, thread_name_prefix="sqa-io"))
 
             def wait_written() -> None:
                 if writing:
@@ -310,7 +311,7 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
             started: Finished | None = None
             batch: pa.RecordBatch | None = None
             t = clock()
-            for batch in src.batches(read_cols, batch_rows):
+            for batch in _prefetched(src.batches(read_cols, batch_rows), io):
                 ctx.seconds["read batches"] += clock() - t
                 if offset == 0 and batch.num_rows:
                     _choose_distinct(batch, ctx)
@@ -367,6 +368,20 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
                           seconds_by_step={k: round(v, 3) for k, v in ctx.seconds.items()})
     assert result.rows_accepted + result.rows_quarantined == rows_read, "row accounting broken"
     return result
+
+
+def _prefetched(batches: Any, pool: Any) -> Any:
+    """The items of ``batches``, the next one read by ``pool`` (a thread: Arrow's Parquet
+    reader releases the GIL) while the caller works on the current one."""
+    it = iter(batches)
+    done = object()
+    ahead = pool.submit(next, it, done)
+    while True:
+        item = ahead.result()
+        if item is done:
+            return
+        ahead = pool.submit(next, it, done)
+        yield item
 
 
 def _release_memory() -> None:
