@@ -16,6 +16,7 @@ rows (``IngestResult.source_rows``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -273,14 +274,32 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
         if rows_read >= MIN_PARALLEL_IDS:
             hasher.start()
         clock = time.perf_counter
-        with pq.ParquetWriter(stage / "staged.parquet", staged, compression="lz4",
-                              write_statistics=False) as writer:
+        # Staged uncompressed (read once, by DuckDB, from a local disk); the identifiers
+        # without dictionaries (each is all but unique).
+        with contextlib.ExitStack() as stack:
+            writer = stack.enter_context(pq.ParquetWriter(
+                stage / "staged.parquet", staged, compression="none",
+                use_dictionary=_dictionary_columns(staged), write_statistics=False))
+
+            # Each batch is read ahead and written by threads (Arrow's Parquet reader and
+            # writer release the GIL) while the main thread works on the one between; one
+            # read and one write in flight at a time.
+            from concurrent.futures import Future, ThreadPoolExecutor
+
+            writing: list[Future] = []
+            io = stack.enter_context(ThreadPoolExecutor(2, thread_name_prefix="sqa-io"))
+
+            def wait_written() -> None:
+                if writing:
+                    t = clock()
+                    writing.pop().result()
+                    ctx.seconds["write staging"] += clock() - t
 
             def write(finish: Finished) -> None:
                 table, qframe, extra = finish()
-                t = clock()
-                writer.write_table(table, row_group_size=max(table.num_rows, 1))
-                ctx.seconds["write staging"] += clock() - t
+                wait_written()
+                writing.append(io.submit(writer.write_table, table,
+                                         row_group_size=max(table.num_rows, 1)))
                 if len(qframe):
                     problems.append(qframe)
                 if len(extra):
@@ -289,8 +308,10 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
             # A two-stage pipeline: batch k+1 is read, parsed and its identifiers queued in
             # the hashing pool before batch k waits for its pseudonyms and is written.
             pending: Finished | None = None
+            started: Finished | None = None
+            batch: pa.RecordBatch | None = None
             t = clock()
-            for batch in src.batches(read_cols, batch_rows):
+            for batch in _prefetched(src.batches(read_cols, batch_rows), io):
                 ctx.seconds["read batches"] += clock() - t
                 if offset == 0 and batch.num_rows:
                     _choose_distinct(batch, ctx)
@@ -305,7 +326,12 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
                 t = clock()
             if pending is not None:
                 write(pending)
+            wait_written()
         hasher.close()
+        # The last batches (and their parsed columns, held by the finish functions) go before
+        # DuckDB's step, and their memory is given back to the system.
+        pending = started = batch = None
+        _release_memory()
         if offset != rows_read:
             raise InputError(f"{path}: read {offset} rows but the file says {rows_read}; "
                              "the file may be damaged. Re-export it.")
@@ -342,6 +368,42 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
                           seconds_by_step={k: round(v, 3) for k, v in ctx.seconds.items()})
     assert result.rows_accepted + result.rows_quarantined == rows_read, "row accounting broken"
     return result
+
+
+def _prefetched(batches: Any, pool: Any) -> Any:
+    """The items of ``batches``, the next one read by ``pool`` (a thread: Arrow's Parquet
+    reader releases the GIL) while the caller works on the current one."""
+    it = iter(batches)
+    done = object()
+    ahead = pool.submit(next, it, done)
+    while True:
+        item = ahead.result()
+        if item is done:
+            return
+        ahead = pool.submit(next, it, done)
+        yield item
+
+
+def _release_memory() -> None:
+    """Give freed memory back to the system: Arrow's pool and the C heap (glibc's
+    ``malloc_trim``, where there is one), after a garbage collection."""
+    import gc
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _dictionary_columns(schema: pa.Schema) -> list[str]:
+    """The staged columns worth a Parquet dictionary: all but the identifiers' text and
+    numbers and the file row number (all but unique)."""
+    return [f.name for f in schema if f.name not in (ROW, KEY_NUMBER)
+            and not pa.types.is_string(f.type) and not pa.types.is_large_string(f.type)]
 
 
 def _choose_distinct(batch: pa.RecordBatch, ctx: Context) -> None:
