@@ -221,9 +221,34 @@ def test_parallel_and_serial_runs_give_byte_identical_notebooks(project: Path) -
     rf = two_notebook_round(project)
     pipeline.run_round(rf, say=lambda s: None, progress=False, jobs=1, force=True)
     serial = {p.name: p.read_bytes() for p in (project / "reports" / "c1").glob("*.ipynb")}
-    pipeline.run_round(rf, say=lambda s: None, progress=False, jobs=2, force=True)
+    out = pipeline.run_round(rf, say=lambda s: None, progress=False, jobs=2, force=True)
+    assert all(o.ok for o in out), [o.error for o in out]
     parallel = {p.name: p.read_bytes() for p in (project / "reports" / "c1").glob("*.ipynb")}
     assert serial == parallel and len(serial) == 2
+
+
+@pytest.mark.parametrize("message", [
+    "Kernel died before replying to kernel_info",
+    "Kernel didn't respond in 60 seconds"])
+def test_a_kernel_that_did_not_start_is_started_again(project: Path, monkeypatch,
+                                                       message: str) -> None:
+    # two kernels started at the same moment can draw the same port: one dies at once
+    # ("before replying"), or never answers ("didn't respond"); both are started again
+    import papermill as pm
+
+    real, calls = pm.execute_notebook, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError(message)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pm, "execute_notebook", flaky)
+    monkeypatch.setattr(pipeline.time, "sleep", lambda s: None)
+    nb = project / "notebooks" / "ok.ipynb"
+    out = pipeline.execute_notebook(project, project / "reports" / "t", nb, "ok", {"x": 2})
+    assert out.ok and len(calls) == 2
 
 
 def test_running_only_some_notebooks_keeps_the_others_in_the_round_record(project: Path

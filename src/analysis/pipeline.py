@@ -487,10 +487,10 @@ def execute_notebook(root: Path, report_dir: Path, notebook: Path, name: str,
                 break
             except RuntimeError as exc:
                 # Kernels started at the same moment by parallel workers (or another program)
-                # can draw the same free port and one dies before it answers (jupyter_client
-                # picks ports, then the kernel binds them): start it again.
-                if "before replying to kernel_info" not in str(exc) \
-                        or attempt == KERNEL_START_ATTEMPTS - 1:
+                # can draw the same free port (jupyter_client picks ports, then the kernel
+                # binds them): the loser fails to bind ("Address already in use") and dies
+                # before it answers, or never answers at all: start it again.
+                if not _kernel_failed_to_start(exc) or attempt == KERNEL_START_ATTEMPTS - 1:
                     raise
                 time.sleep(0.5 * (attempt + 1))
     except pm.PapermillExecutionError as exc:
@@ -503,6 +503,15 @@ def execute_notebook(root: Path, report_dir: Path, notebook: Path, name: str,
         return NotebookOutcome(name, notebook, out, False, time.perf_counter() - t0, msg)
     normalise_executed(out)
     return NotebookOutcome(name, notebook, out, True, time.perf_counter() - t0)
+
+
+#: How jupyter_client says a kernel did not start (it died, or never answered).
+KERNEL_START_FAILURES = ("before replying to kernel_info", "didn't respond in")
+
+
+def _kernel_failed_to_start(exc: BaseException) -> bool:
+    """True when ``exc`` is jupyter_client's report of a kernel that did not start."""
+    return any(m in str(exc) for m in KERNEL_START_FAILURES)
 
 
 TIMING_KEYS = ("start_time", "end_time", "duration")
