@@ -1212,6 +1212,33 @@ def test_audited_cases_brings_only_the_audited_rows_from_the_file(tmp_path: Path
     assert "contact_date" in got.columns
 
 
+def _pool(tmp_path: Path, councils: dict[str, pd.DataFrame]) -> Path:
+    """A pool folder as ``sqa pool`` writes it: council=<code>/, ids prefixed by the code."""
+    for code, frame in councils.items():
+        d = tmp_path / "pool" / f"council={code}"
+        d.mkdir(parents=True)
+        frame.assign(case_id=code + ":" + frame["case_id"].astype(str)).to_parquet(
+            d / "data_0.parquet")
+    return tmp_path / "pool"
+
+
+def test_an_audit_of_one_council_finds_its_rows_in_a_pool_under_its_own_ids(tmp_path: Path
+                                                                            ) -> None:
+    a, b = _contacts_frame(), _contacts_frame()
+    b["case_id"] = "other_" + b["case_id"].astype(str)
+    pool = _pool(tmp_path, {"E09000012": a, "E09000030": b})
+    ids = list(a["case_id"].iloc[[3, 10]])
+    got = th.audited_cases(pool, ids + ["E09000030:" + b["case_id"].iloc[5]])
+    assert sorted(got["case_id"]) == sorted(ids + ["E09000030:" + b["case_id"].iloc[5]])
+    assert set(got.loc[got["case_id"].isin(ids), "council"]) == {"E09000012"}
+
+
+def test_an_unprefixed_id_found_in_two_councils_of_a_pool_is_refused(tmp_path: Path) -> None:
+    pool = _pool(tmp_path, {"E09000012": _contacts_frame(), "E09000030": _contacts_frame()})
+    with pytest.raises(ValueError, match="more than one council"):
+        th.audited_cases(pool, [_contacts_frame()["case_id"].iloc[0]])
+
+
 # --------------------------------------------------------------------------------------
 # Overdispersion (Spiegelhalter 2005, Qual Saf Health Care 14:347-351)
 # --------------------------------------------------------------------------------------

@@ -359,9 +359,17 @@ def audited_cases(cases: engine.Source, case_ids: Iterable[Any],
     cases), joined in DuckDB so that only those rows reach pandas (``cases``: a frame, a
     Parquet file or a pool directory, :func:`analysis.engine.source`).  ``columns``: those
     of them the table has (None: every column).  The frame holds pseudonymised ids: for
-    computing, never for display."""
-    ids = pd.DataFrame({"case_id": pd.Series(sorted({str(i) for i in case_ids
-                                                     if not _isna(i)}), dtype=object)})
+    computing, never for display.
+
+    A regional pool (``sqa pool``) prefixes each council's ids with its code
+    (``E09000012:cs_...``), while one council's audit, ingested with that council's key,
+    holds its ids unprefixed.  An unprefixed id is matched to the pooled id that ends in it
+    and the row keeps the audit's id, so the audit joins to its rows; the council's own key
+    makes the match unique (the same child has a different pseudonym in another council),
+    and an id found in two councils is refused rather than guessed.
+    """
+    wanted = sorted({str(i) for i in case_ids if not _isna(i)})
+    ids = pd.DataFrame({"case_id": pd.Series(wanted, dtype=object)})
     con = engine.connect()
     try:
         src = engine.source(con, cases)
@@ -371,8 +379,26 @@ def audited_cases(cases: engine.Source, case_ids: Iterable[Any],
         keep = have if columns is None else [c for c in columns if c in have]
         con.register("audited_ids", ids)
         sel = ", ".join(engine.quote(c) for c in keep)
-        out = engine.run(con, f"SELECT {sel} FROM {src} WHERE CAST(case_id AS VARCHAR) IN "
-                              "(SELECT case_id FROM audited_ids) ORDER BY case_id").df()
+        bare = "council" in have and any(":" not in i for i in wanted)
+        if not bare:
+            out = engine.run(con, f"SELECT {sel} FROM {src} WHERE CAST(case_id AS VARCHAR) "
+                                  "IN (SELECT case_id FROM audited_ids) ORDER BY case_id").df()
+        else:  # a pool, and an audit of one council: match on the id after the prefix
+            sel = ", ".join("m.id AS case_id" if c == "case_id" else f"t.{engine.quote(c)}"
+                            for c in keep)
+            out = engine.run(con, f"""
+                WITH t AS (SELECT *, CAST(case_id AS VARCHAR) AS _full FROM {src}),
+                m AS (SELECT _full, CASE WHEN _full IN (SELECT case_id FROM audited_ids)
+                                         THEN _full ELSE split_part(_full, ':', 2) END AS id
+                      FROM t WHERE _full IN (SELECT case_id FROM audited_ids)
+                         OR split_part(_full, ':', 2) IN (SELECT case_id FROM audited_ids))
+                SELECT {sel} FROM t JOIN m USING (_full) ORDER BY m.id""").df()
+            twice = out["case_id"][out["case_id"].duplicated()]
+            if len(twice):
+                raise ValueError(
+                    f"the audit's case id {twice.iloc[0]} is in more than one council of the "
+                    "pool: run the notebook on that council's own cases table, or audit "
+                    "from a sample drawn from the pool (its ids name the council)")
     finally:
         con.close()
     return out
