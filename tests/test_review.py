@@ -500,6 +500,22 @@ def test_kaplan_meier_median_delay_with_censoring_at_the_round_date() -> None:
     assert "Half of the cases had been referred within 60 days" in res.text
 
 
+def test_the_delay_reads_only_the_tier2_cases_dates_from_the_cases_file(tmp_path: Path
+                                                                       ) -> None:
+    start = pd.Timestamp("2025-01-01")
+    cases = pd.DataFrame({
+        "case_id": [cid(f"t{i}") for i in range(6)],
+        "service": ["front_door", "mat_panel", "front_door", None, "yprrp", "front_door"],
+        "first_concern_date": [start] * 6, "tier3_referral_date": [pd.NaT] * 6,
+        "level_of_need": "2A", "contact_date": start})
+    cases.to_parquet(tmp_path / "cases.parquet")
+    got = rv.tier2_cases(tmp_path / "cases.parquet")
+    assert list(got.columns) == list(rv.DELAY_COLUMNS)  # no other column reaches pandas
+    want = cases[cases["service"] != "front_door"].sort_values("case_id")
+    assert list(got["case_id"]) == list(want["case_id"])  # a missing service is tier 2 too
+    assert rv.delay_to_tier3(got, "2025-04-01").n == 3
+
+
 def test_kaplan_meier_median_not_reached_is_said_in_plain_words() -> None:
     start = pd.Timestamp("2025-01-01")
     cases = pd.DataFrame({"case_id": [cid(f"e{i}") for i in range(10)],

@@ -92,12 +92,14 @@ from .common import (
     outcome_phrase,
 )
 from .delay import (
+    DELAY_COLUMNS,
     DelayResult,
     delay_alt_text,
     delay_by_service,
     delay_plot,
     delay_times,
     delay_to_tier3,
+    tier2_cases,
 )
 from .reproduction import (
     load_published,
@@ -119,7 +121,8 @@ from .tiers import (
     write_escalation_list,
 )
 
-__all__ = ["ANSWER_CATEGORIES", "CASE_RULE", "DIRECTION_LABELS", "DelayResult", "GRADE_ORDER",
+__all__ = ["ANSWER_CATEGORIES", "CASE_RULE", "DELAY_COLUMNS", "DIRECTION_LABELS", "DelayResult",
+           "GRADE_ORDER",
            "GROUP_LABELS", "GROUP_NOUNS", "GROUP_ORDER", "METHOD_NOTE", "OUTCOMES", "RIGHT",
            "ReviewError", "SERVICE_GROUPS", "TOO_HIGH", "TOO_LOW", "answer_category",
            "auditor_agreement", "case_findings", "case_rule", "case_standard_votes", "check_audit",
@@ -129,4 +132,4 @@ __all__ = ["ANSWER_CATEGORIES", "CASE_RULE", "DIRECTION_LABELS", "DelayResult", 
            "reproduce_published", "review_frame", "standard_results", "standards_alt_text",
            "standards_dotplot", "theme_cooccurrence", "theme_results", "themes_alt_text",
            "themes_chart", "tier_alt_text", "tier_direction", "tier_heatmap", "tier_matrix",
-           "tier_results", "write_escalation_list"]
+           "tier2_cases", "tier_results", "write_escalation_list"]

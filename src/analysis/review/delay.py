@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,12 +22,41 @@ from ..reporting import (
 )
 from .common import ReviewError, _isna, _ordered_groups, group_label, group_of
 
-__all__ = ["DelayResult", "delay_alt_text", "delay_by_service", "delay_plot", "delay_times",
-           "delay_to_tier3"]
+__all__ = ["DELAY_COLUMNS", "DelayResult", "delay_alt_text", "delay_by_service", "delay_plot",
+           "delay_times", "delay_to_tier3", "tier2_cases"]
 
 # ======================================================================================
 # Delay from first concern to tier 3
 # ======================================================================================
+
+
+#: The columns of the cases table the delay analysis reads.
+DELAY_COLUMNS = ("case_id", "service", "first_concern_date", "tier3_referral_date")
+
+
+def tier2_cases(cases: str | Path | pd.DataFrame, front_door: str = "front_door",
+                columns: Sequence[str] | None = DELAY_COLUMNS) -> pd.DataFrame:
+    """The cases of the tier-2 services (every service but ``front_door``) with ``columns``
+    (those the table has; None: all), in case_id order: one DuckDB query over the cases
+    table (a frame, a Parquet file or a pool directory, :func:`analysis.engine.source`), so
+    that only these rows and columns reach pandas, never the whole table."""
+    from .. import engine
+
+    con = engine.connect()
+    try:
+        src = engine.source(con, cases)
+        have = engine.columns_of(con, src)
+        if "service" not in have:
+            raise ReviewError("cases table: needs a service column (the canonical cases table "
+                              "made by `sqa ingest --kind cases`).")
+        keep = have if columns is None else [c for c in columns if c in have]
+        order = " ORDER BY case_id" if "case_id" in have else ""
+        out = engine.run(con, f"SELECT {', '.join(engine.quote(c) for c in keep)} FROM {src} "
+                              "WHERE service IS NULL OR CAST(service AS VARCHAR) <> ?" + order,
+                         [front_door]).df()
+    finally:
+        con.close()
+    return out
 
 
 @dataclass
