@@ -298,42 +298,40 @@ def funnel_table(df: engine.Source, group: str, outcome: str, target: float | No
     were adjusted; ``attrs["limits"]`` the limits ``funnel_plot`` draws.
     """
     counts = group_counts(df, group, outcome, services=services)
-    g = counts[counts["group"].notna()].rename(columns={"group": group}).reset_index(drop=True)
+    g = counts[counts["group"].notna()].reset_index(drop=True)
     hidden = set(hide)
-    lab = g[group].map(lambda k: (labels or {}).get(k, str(k)))
-    masked = g[group].isin(hidden) | lab.isin(hidden)
+    lab = g["group"].map(lambda k: (labels or {}).get(k, str(k)))
+    masked = (g["group"].isin(hidden) | lab.isin(hidden)).to_numpy(bool)
     suppressed = sorted(lab[masked])
-    g = g[~masked]
-    small = g[g["n"] < min_n]
-    g = g[g["n"] >= min_n].copy()
+    n_all = g["n"].to_numpy(np.int64)
+    big = ~masked & (n_all >= min_n)
+    small = g.loc[~masked & (n_all < min_n), "group"]
+    keys = g["group"][big].reset_index(drop=True)
+    x, n = g["successes"].to_numpy(np.int64)[big], n_all[big]
     if target is None:
-        target = float(g["successes"].sum() / g["n"].sum()) if g["n"].sum() else math.nan
-    g["rate"] = g["successes"] / g["n"]
+        target = float(x.sum() / n.sum()) if n.sum() else math.nan
+    rate = x / n
     if overdispersion not in OVERDISPERSION:
         raise ValueError(f"overdispersion must be one of {', '.join(OVERDISPERSION)}")
-    od = _overdispersion_record(g, target, overdispersion, winsor, significance)
-    lim = funnel_limits(target, g["n"].to_numpy(), coverages, method,
-                        phi=od["phi_used"], tau2=od["tau2_used"])
-    for c in lim.columns[1:]:
-        g[c] = lim[c].to_numpy()
-    g["target"] = target
+    od = _overdispersion_record(pd.DataFrame({"successes": x, "n": n}), target, overdispersion,
+                                winsor, significance)
+    lim = funnel_limits(target, n, coverages, method, phi=od["phi_used"], tau2=od["tau2_used"])
+    # Where each group falls, by exactly the limits drawn on the chart (a point outside the
+    # drawn 95% line is never called "within"): the widest limits first.
     lo_c, hi_c = sorted(coverages)[0], sorted(coverages)[-1]
-    t_lo, t_hi = f"{100 * lo_c:g}", f"{100 * hi_c:g}"
-
-    def where(r: pd.Series) -> str:
-        # By exactly the limits drawn on the chart (a point outside the drawn 95% line is
-        # never called "within").
-        for tag in (t_hi, t_lo):
-            if r["rate"] > r[f"upper_{tag}"] + 1e-12:
-                return f"above_{tag}"
-            if r["rate"] < r[f"lower_{tag}"] - 1e-12:
-                return f"below_{tag}"
-        return "within"
-
-    g["position"] = g.apply(where, axis=1) if len(g) else pd.Series(dtype=str)
-    g.insert(1, "label", g[group].map(lambda k: (labels or {}).get(k, str(k))))
-    out = g.rename(columns={group: "group"}).reset_index(drop=True)
-    out.attrs["too_few"] = [(labels or {}).get(k, str(k)) for k in small[group]]
+    tags = (f"{100 * hi_c:g}", f"{100 * lo_c:g}")
+    conditions, choices = [], []
+    for tag in tags:
+        conditions += [rate > lim[f"upper_{tag}"].to_numpy() + 1e-12,
+                       rate < lim[f"lower_{tag}"].to_numpy() - 1e-12]
+        choices += [f"above_{tag}", f"below_{tag}"]
+    position = pd.Series(np.select(conditions, choices, "within").tolist(), dtype=str)
+    out = pd.DataFrame({"group": keys.astype(object),
+                        "label": keys.map(lambda k: (labels or {}).get(k, str(k))),
+                        "successes": x, "n": n, "rate": rate,
+                        **{c: lim[c].to_numpy() for c in lim.columns[1:]},
+                        "target": np.full(len(n), target, dtype=float), "position": position})
+    out.attrs["too_few"] = [(labels or {}).get(k, str(k)) for k in small]
     out.attrs["suppressed"] = suppressed
     out.attrs["min_n"] = min_n
     out.attrs["target"] = target
@@ -400,12 +398,15 @@ def conversion_by(cases: engine.Source, by: str = "referral_source",
     cis = [proportions.proportion_ci(int(x), int(n), confidence=confidence)
            for x, n in zip(tab["successes"], tab["n"], strict=True)]
     at = tab.columns.get_loc("rate")
-    for i, (name, vals) in enumerate((("estimate", [c.estimate for c in cis]),
-                                      ("ci_low", [c.ci_low for c in cis]),
-                                      ("ci_high", [c.ci_high for c in cis]))):
-        tab.insert(at + i, name, pd.Series(vals, index=tab.index, dtype=float))
-    tab.insert(at + 3, "method", "Wilson score interval")
-    return tab
+    cols = {c: tab[c] for c in tab.columns[:at]}
+    cols.update(estimate=np.array([c.estimate for c in cis], dtype=float),
+                ci_low=np.array([c.ci_low for c in cis], dtype=float),
+                ci_high=np.array([c.ci_high for c in cis], dtype=float),
+                method=pd.Series(["Wilson score interval"] * len(tab), dtype=str))
+    cols.update({c: tab[c] for c in tab.columns[at:]})
+    out = pd.DataFrame(cols)
+    out.attrs = tab.attrs
+    return out
 
 
 def funnel_target(table: pd.DataFrame) -> float | None:
