@@ -116,11 +116,11 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from . import engine, privacy, schemas
-from .ingest import InputError
-from .proportions import SMALL_N
-from .provenance import git_commit, package_versions, timestamp, write_json
-from .reporting import margin
+from .. import engine, privacy, schemas
+from ..ingest import InputError
+from ..proportions import SMALL_N
+from ..provenance import git_commit, package_versions, timestamp, write_json
+from ..reporting import margin
 
 __all__ = ["ALLOCATIONS", "BATCH_ROWS", "CANONICAL_MAX_ROWS", "CANONICALISATION",
            "DESIGN_KEYS", "DIGEST_CHARS", "DateWindow",
@@ -1013,7 +1013,7 @@ def manifest_body(d: Design, seed: int, rows: dict[str, int], ref: str,
                    f"{d.allocation}, largest-remainder rounding; per-stratum numpy "
                    "default_rng(SeedSequence([seed, sha256(stratum)])), smallest random keys"),
         "strata": strata_rows, "cases": case_rows,
-        "versions": package_versions(), "git_commit": git_commit(Path(__file__).parent),
+        "versions": package_versions(), "git_commit": git_commit(Path(__file__).parent.parent),
         "created": timestamp(),
     }
 
@@ -1118,7 +1118,7 @@ def _file_identity(inp: _Input) -> str:
     """SHA-256 of the input file (the one its ingest log records while the file is unchanged
     since, ``logged_sha256``; ``verify`` always hashes); for a directory, of its files'
     relative paths and SHA-256 (one ``path<TAB>sha256`` line each, sorted by path)."""
-    from .provenance import sha256_file
+    from ..provenance import sha256_file
 
     assert inp.path is not None
     if inp.kind != "dataset":
@@ -1706,7 +1706,7 @@ def _stratum_note(n: int, N: int, moe: float, extra: str = "") -> str:
 def write_sample(sample: Sample, out_dir: str | Path, standards: str | Path | None = None,
                  scale: str | None = None) -> dict[str, Path]:
     """Write ``manifest.json``, ``design_table.csv`` and ``auditor_workbook.xlsx``."""
-    from .export import write_csv
+    from ..export import write_csv
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -1807,7 +1807,7 @@ def write_workbook(selected: pd.DataFrame, manifest: Mapping[str, Any], path: st
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from .export import cell_value, deterministic_xlsx
+    from ..export import cell_value, deterministic_xlsx
 
     standards = standards or schemas.load_standards()
     scale = scale or schemas.load_scale()
@@ -2366,12 +2366,12 @@ def margin_plot(summary: pd.DataFrame, title: str | None = None):
     """Horizontal bars: expected margin of error per stratum; too-small strata hatched."""
     import matplotlib.pyplot as plt
 
-    from .figures import PALETTE
+    from ..figures import PALETTE
 
     st = summary[summary["stratum"] != "all"].iloc[::-1]
     fig, ax = plt.subplots(figsize=(8, 1.4 + 0.45 * len(st)))
     y = np.arange(len(st))
-    from .reporting.sampling import population_hidden, population_text
+    from ..reporting.sampling import population_hidden, population_text
 
     hidden = np.array([population_hidden(r) for r in st.itertuples()], dtype=bool)
     moe = np.where(hidden, 0.0, st["margin_of_error"].fillna(0).to_numpy() * 100)
