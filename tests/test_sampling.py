@@ -974,7 +974,7 @@ def test_a_table_above_the_canonical_size_records_the_file_hash_and_verifies(
     from analysis.provenance import sha256_file
 
     canonical = sp.draw(cases_file, "threshold_audit")
-    monkeypatch.setattr(sp, "CANONICAL_MAX_ROWS", 100)
+    monkeypatch.setattr(sp.cases, "CANONICAL_MAX_ROWS", 100)  # read in sampling.cases
     big = sp.draw(cases_file, "threshold_audit")
     m = big.manifest
     assert m["input_sha256"] is None and m["input_row_digests"] is None
@@ -1004,7 +1004,7 @@ def test_the_file_hash_comes_from_the_ingest_log_while_the_file_is_unchanged_and
     table = ingest.write_outputs(res, tmp_path / "out")["table"]
     log = json.loads((tmp_path / "out" / "cases_ingest.json").read_text("utf-8"))
     assert log["table"]["sha256"] == sha256_file(table) == sp.logged_sha256(table)
-    monkeypatch.setattr(sp, "CANONICAL_MAX_ROWS", 100)
+    monkeypatch.setattr(sp.cases, "CANONICAL_MAX_ROWS", 100)  # read in sampling.cases
     design = {"name": "d", "title": "t", "seed": 2, "strata": ["outcome"],
               "allocation": "proportional", "n": 20}
     assert sp.draw(table, design).manifest["input_file_sha256"] == sha256_file(table)
