@@ -98,7 +98,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .reporting import number, pct
+from ..reporting import number, pct
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 Chance = Literal["pairable", "all_rated"]

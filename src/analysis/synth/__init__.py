@@ -118,12 +118,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import privacy, schemas
-from .export import write_csv
-from .ingest import InputError
+from .. import privacy, schemas
+from ..export import write_csv
+from ..ingest import InputError
 
 if TYPE_CHECKING:
-    from .synth_annex import AnnexSheet
+    from ..synth_annex import AnnexSheet
 
 __all__ = ["AGENCY_MODEL", "AGE_BAND_CODES", "AGE_MIX", "AGE_RANGE",
            "ASSESSMENT_LIMIT_WORKING_DAYS",
@@ -1136,7 +1136,7 @@ def demo_frames(seed: int = 20161, contacts: int | None = None, shift: float = 0
     cases = cases.drop(columns=["_order", "_day", "_child"])
     ratings, _ = generate_ratings(seed=int(seed), n_subjects=40)
     ratings = ratings.copy()
-    from .synth_annex import annex_a_workbook  # the Annex A workbook's own module
+    from ..synth_annex import annex_a_workbook  # the Annex A workbook's own module
 
     annex, bad = annex_a_workbook(_rng(seed, "annex_a_lists"), cases, fy_end)
     return DemoData(cases=cases, truth=truth, ratings=ratings, previous_returns=prev_returns,
@@ -1550,7 +1550,7 @@ def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None,
     rule of ``to_board`` (the hidden truth stays in the Hackney vocabulary).  ``shift`` and
     ``year_end`` are the known changes of a series of demo rounds (``demo_frames``).
     """
-    from .synth_annex import write_annex_a_workbook
+    from ..synth_annex import write_annex_a_workbook
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
