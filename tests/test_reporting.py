@@ -81,7 +81,7 @@ def test_no_module_formats_a_percentage_by_itself() -> None:
                          r"|floor\([^)\n]*100")
     offenders = []
     for f in sorted(SRC.rglob("*.py")):
-        if "reporting" in f.parts or f.name == "synth.py":
+        if "reporting" in f.parts or "synth" in f.parts:  # the synth package
             continue
         for i, line in enumerate(f.read_text("utf-8").splitlines(), 1):
             if pattern.search(line):

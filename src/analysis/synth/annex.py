@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .export import cell_value, deterministic_xlsx
-from .synth import EXCEL_EPOCH, FY_END, _draw, _holidays, demo_calendar
+from ..export import cell_value, deterministic_xlsx
+from .calibration import EXCEL_EPOCH, FY_END
+from .draws import _draw, _holidays, demo_calendar
 
 __all__ = ["ANNEX_COMMON", "ANNEX_COVER", "ANNEX_GENDER", "ANNEX_LIST_BAD_ROWS",
            "ANNEX_NO", "ANNEX_SOURCE_CODES", "ANNEX_YES", "AnnexSheet", "ICPC_PLAN_SHARE",
