@@ -18,6 +18,11 @@ from .many_raters import _numeric_values, _prepare, _result
 from .patterns import _agreement_weights, _alpha_from, _fleiss_from, _gwet_from, _moments, _pa, _pi
 from .results import _LEVELS, STATISTIC_NAMES, AgreementError, AgreementResult, CiMethod, Level
 
+# ======================================================================================
+# Words
+# ======================================================================================
+
+
 #: Landis & Koch (1977) bands: upper limit (inclusive) and word.
 LANDIS_KOCH: tuple[tuple[float, str], ...] = (
     (0.20, "slight"), (0.40, "fair"), (0.60, "moderate"), (0.80, "substantial"),

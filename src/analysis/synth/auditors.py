@@ -50,6 +50,10 @@ from .calibration import (
 )
 from .draws import _dated, _draw, _misgrade, _rng
 
+# ======================================================================================
+# Audit returns
+# ======================================================================================
+
 
 def _answer_codes(rng: np.random.Generator, truth: np.ndarray) -> np.ndarray:
     """Auditor answers from true categories (met / not_met / not_applicable)."""

@@ -81,6 +81,10 @@ from .model import (
     _tier2_themes,
 )
 
+# ======================================================================================
+# The demo year
+# ======================================================================================
+
 
 @dataclass
 class DemoData:
@@ -400,6 +404,11 @@ def _previous_round(seed: int, shift: float = 0.0, year_end: np.datetime64 = FY_
     returns = _returns(rng, t, t["case_id"].to_numpy(), "tier2",
                        dates=_dated((PREVIOUS_ROUND_AUDIT_DATE,), year_end, 1))
     return t, returns
+
+
+# ======================================================================================
+# Writing the demo data
+# ======================================================================================
 
 
 def write_demo(out: str | Path, seed: int = 20161, contacts: int | None = None,

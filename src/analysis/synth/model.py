@@ -55,6 +55,10 @@ from .calibration import (
 )
 from .draws import _copula_met, _draw, _draw_rows, _misgrade
 
+# ======================================================================================
+# Front door
+# ======================================================================================
+
 
 @dataclass
 class FrontDoor:
