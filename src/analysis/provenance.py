@@ -19,8 +19,8 @@ from typing import Any
 
 from . import __version__
 
-__all__ = ["KEY_PACKAGES", "git_commit", "package_versions", "sha256_file", "timestamp",
-           "write_json", "write_text_atomic"]
+__all__ = ["KEY_PACKAGES", "git_commit", "package_fingerprint", "package_versions", "sha256_file",
+           "timestamp", "write_json", "write_text_atomic"]
 
 KEY_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "papermill", "pandera", "duckdb",
                 "pyarrow", "matplotlib", "openpyxl")
@@ -83,3 +83,19 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+def package_fingerprint() -> str:
+    """SHA-256 over the package version and the source of every module and config file.
+
+    Part of every cache key, so an upgrade or an edit of the analysis code re-executes.
+    """
+    from importlib import resources
+
+    h = hashlib.sha256(__version__.encode())
+    base = Path(str(resources.files("analysis")))
+    for f in sorted(base.rglob("*")):
+        if f.is_file() and f.suffix in {".py", ".yml", ".yaml", ".css", ".js"}:
+            h.update(f.relative_to(base).as_posix().encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
