@@ -489,15 +489,17 @@ class _Buckets:
         self.accepted += table.num_rows - (pc.sum(table.column(BAD)).as_py() or 0)
         counts = np.bincount(bucket, minlength=n + 1)
         if (counts == table.num_rows).any():  # one range: no reordering
-            parts = {int(np.argmax(counts)): table}
-        else:
-            ordered = table.take(pa.array(np.argsort(bucket, kind="stable")))
-            starts = np.concatenate([[0], np.cumsum(counts)])
-            parts = {i: ordered.slice(starts[i], counts[i]) for i in range(n + 1) if counts[i]}
-        for i, part in parts.items():
-            if self.writers[i] is None:
-                self.writers[i] = pa.ipc.new_file(str(self.paths[i]), self.schema)
-            self.writers[i].write_table(part)
+            self._append(int(np.argmax(counts)), table)
+            return
+        order = np.argsort(bucket, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        for i in np.flatnonzero(counts):  # one range at a time: one part in memory at once
+            self._append(int(i), table.take(pa.array(order[starts[i]:starts[i + 1]])))
+
+    def _append(self, i: int, part: pa.Table) -> None:
+        if self.writers[i] is None:
+            self.writers[i] = pa.ipc.new_file(str(self.paths[i]), self.schema)
+        self.writers[i].write_table(part)
 
     def close(self) -> None:
         for i, w in enumerate(self.writers):
