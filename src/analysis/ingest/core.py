@@ -9,9 +9,18 @@ Then DuckDB (through ``analysis.engine``) does the whole-table work out of core:
 the unique key (``GROUP BY`` the key: the first copy is kept, later copies are quarantined
 as "duplicate of row N") and the sort of the accepted rows by the unique key (``ORDER BY``,
 ties in file order), written by DuckDB's own parallel Parquet writer (``COPY ... TO``) with
-the pandas schema of the contract in the footer.  The accepted table stays on disk and is
-loaded only when asked for (``IngestResult.accepted``); so are the file row numbers of its
-rows (``IngestResult.source_rows``).
+the pandas schema of the contract in the footer.
+
+A table whose unique key is one pseudonym (cases) is staged instead in ranges of the key's
+integer form (``_Buckets``, Arrow IPC files); at the end each range is sorted in turn (a
+copy of a key shows as two equal neighbours) and handed to the same DuckDB writer already
+in order (``_write_sorted``): the same table, byte for byte, without DuckDB's sort of
+every column and its separate pass for copies.  A copy of the key, or keys not all of one
+pseudonym kind, fall back to the staging Parquet file and the queries above.
+
+The accepted table stays on disk and is loaded only when asked for
+(``IngestResult.accepted``); so are the file row numbers of its rows
+(``IngestResult.source_rows``).
 """
 
 from __future__ import annotations
