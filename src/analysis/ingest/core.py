@@ -297,7 +297,9 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
         keyed = _bucketed(spec, present)
         with contextlib.ExitStack() as stack:
             if keyed:
-                buckets = _Buckets(stage, staged, -(-rows_read // batch_rows))
+                # Ranges of half a batch: two of them (one written by DuckDB, the next
+                # sorted) in memory at the end (``_write_sorted``).
+                buckets = _Buckets(stage, staged, 2 * -(-rows_read // batch_rows))
                 stack.callback(buckets.close)
                 write_table = buckets.write
             else:
@@ -568,6 +570,7 @@ def _write_sorted(buckets: _Buckets, spec: schemas.TableSpec, table_path: Path
     names = [f.name for f in final]
     schema = pa.schema([buckets.schema.field(n) for n in names])
     rows_path = table_path.parent / "source_rows.int64"
+    # (with at most two ranges in memory: the one DuckDB writes and the next, sorted)
     state = {"copies": False, "rows": 0}
 
     def sorted_parts() -> Any:
@@ -593,17 +596,22 @@ def _write_sorted(buckets: _Buckets, spec: schemas.TableSpec, table_path: Path
     def batches() -> Any:  # batches of exactly DUCKDB_ROW_GROUP rows, the last one shorter
         pending: list[pa.RecordBatch] = []
         count = 0
-        for part in sorted_parts():
-            for b in part.to_batches():
-                pos = 0
-                while pos < b.num_rows:
-                    size = min(DUCKDB_ROW_GROUP - count, b.num_rows - pos)
-                    pending.append(b.slice(pos, size))
-                    count += size
-                    pos += size
-                    if count == DUCKDB_ROW_GROUP:
-                        yield _one_batch(pending, schema)
-                        pending, count = [], 0
+        # The next range is sorted by a thread (numpy's sort and Arrow's take release the
+        # GIL) while DuckDB encodes this one.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="sqa-sort") as pool:
+            for part in _prefetched(sorted_parts(), pool):
+                for b in part.to_batches():
+                    pos = 0
+                    while pos < b.num_rows:
+                        size = min(DUCKDB_ROW_GROUP - count, b.num_rows - pos)
+                        pending.append(b.slice(pos, size))
+                        count += size
+                        pos += size
+                        if count == DUCKDB_ROW_GROUP:
+                            yield _one_batch(pending, schema)
+                            pending, count = [], 0
         if count:
             yield _one_batch(pending, schema)
 
