@@ -300,14 +300,17 @@ def _row_rules(dates: dict[str, pd.Series], problems: _Problems, kind: str, toda
     before 1990 (a date of birth aside), a birth more than 40 weeks after or a child over 25
     at ``age_at`` (the contact for cases, a list's own date for Annex A), an assessment
     ending before it starts; for cases, a referral before its contact."""
-    now = pd.Timestamp(today)
-    floor = pd.Timestamp("1990-01-01")
+    # Compared as numpy datetime64 (NaT compares false, as in pandas), without pandas'
+    # comparison machinery on every column of every batch.
+    now = pd.Timestamp(today).to_datetime64()
+    floor = pd.Timestamp("1990-01-01").to_datetime64()
     for name, v in dates.items():
         if name == "date_of_birth":
             continue
-        text = _dates_text(v.to_numpy())
-        problems.add((v > now).to_numpy(), name, text, "date is in the future")
-        problems.add((v < floor).to_numpy(), name, text, "date before 1990")
+        values = v.to_numpy()
+        text = _dates_text(values)
+        problems.add(values > now, name, text, "date is in the future")
+        problems.add(values < floor, name, text, "date before 1990")
     if "date_of_birth" in dates and age_at in dates:
         dob, at = dates["date_of_birth"], dates[age_at]
         what = "the contact" if age_at == "contact_date" else age_at.replace("_", " ")
@@ -316,13 +319,13 @@ def _row_rules(dates: dict[str, pd.Series], problems: _Problems, kind: str, toda
         problems.add((dob < at - pd.DateOffset(years=25)).to_numpy(), "date_of_birth",
                      _dates_text(dob.to_numpy()), f"child over 25 at {what}")
     if "assessment_end_date" in dates and "assessment_start_date" in dates:
-        end = dates["assessment_end_date"]
-        problems.add((end < dates["assessment_start_date"]).to_numpy(), "assessment_end_date",
-                     _dates_text(end.to_numpy()), "assessment ends before it starts")
+        end = dates["assessment_end_date"].to_numpy()
+        problems.add(end < dates["assessment_start_date"].to_numpy(), "assessment_end_date",
+                     _dates_text(end), "assessment ends before it starts")
     if kind == "cases" and "referral_date" in dates and "contact_date" in dates:
-        ref = dates["referral_date"]
-        problems.add((ref < dates["contact_date"]).to_numpy(), "referral_date",
-                     _dates_text(ref.to_numpy()), "referral before contact")
+        ref = dates["referral_date"].to_numpy()
+        problems.add(ref < dates["contact_date"].to_numpy(), "referral_date",
+                     _dates_text(ref), "referral before contact")
 
 
 def staged_values(values: pa.Array | pa.ChunkedArray, col: schemas.Column

@@ -9,9 +9,18 @@ Then DuckDB (through ``analysis.engine``) does the whole-table work out of core:
 the unique key (``GROUP BY`` the key: the first copy is kept, later copies are quarantined
 as "duplicate of row N") and the sort of the accepted rows by the unique key (``ORDER BY``,
 ties in file order), written by DuckDB's own parallel Parquet writer (``COPY ... TO``) with
-the pandas schema of the contract in the footer.  The accepted table stays on disk and is
-loaded only when asked for (``IngestResult.accepted``); so are the file row numbers of its
-rows (``IngestResult.source_rows``).
+the pandas schema of the contract in the footer.
+
+A table whose unique key is one pseudonym (cases) is staged instead in ranges of the key's
+integer form (``_Buckets``, Arrow IPC files); at the end each range is sorted in turn (a
+copy of a key shows as two equal neighbours) and handed to the same DuckDB writer already
+in order (``_write_sorted``): the same table, byte for byte, without DuckDB's sort of
+every column and its separate pass for copies.  A copy of the key, or keys not all of one
+pseudonym kind, fall back to the staging Parquet file and the queries above.
+
+The accepted table stays on disk and is loaded only when asked for
+(``IngestResult.accepted``); so are the file row numbers of its rows
+(``IngestResult.source_rows``).
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import __version__, engine, privacy, schemas
 from ..provenance import sha256_file, timestamp, write_json
@@ -68,6 +78,10 @@ DEFAULT_BATCH_ROWS = 1_000_000
 CONTRACT_MAX_ROWS = 1_000_000
 #: DuckDB's memory for the duplicate check and the sort; beyond it, it spills to disk.
 DUCKDB_MEMORY = "1GB"
+#: The rows of a row group DuckDB's Parquet writer closes (its ``ROW_GROUP_SIZE``): rows
+#: handed to it already sorted go in batches of exactly this many, so that it writes the
+#: row groups, and the bytes, that it writes from its own sort (``_write_sorted``).
+DUCKDB_ROW_GROUP = 122_880
 
 
 class IngestResult:
@@ -77,7 +91,7 @@ class IngestResult:
     def __init__(self, kind: str, source: Path, rows_read: int, quarantine: pd.DataFrame,
                  ignored_columns: list[str], mapping: str | None, input_sha256: str,
                  key_fingerprint: str, *, table_path: Path, rows_accepted: int,
-                 source_rows: np.ndarray | str, stage: Path | None = None, batches: int = 0,
+                 source_rows: np.ndarray | str | Path, stage: Path | None = None, batches: int = 0,
                  largest_batch: int = 0, seconds_by_step: dict[str, float] | None = None,
                  warnings: list[str] | None = None) -> None:
         self.kind = kind
@@ -118,7 +132,9 @@ class IngestResult:
         them by.  Read from the staged batches the first time it is asked for (DuckDB, the
         query of ``_sort_and_write``), so that a large table that never needs them does not
         pay for them."""
-        if isinstance(self._source_rows, str):
+        if isinstance(self._source_rows, Path):  # written in table order (``_write_sorted``)
+            self._source_rows = np.fromfile(self._source_rows, dtype=np.int64)
+        elif isinstance(self._source_rows, str):
             self._source_rows = _query_rows(self._source_rows)
         return self._source_rows.tolist()
 
@@ -274,12 +290,25 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
         if rows_read >= MIN_PARALLEL_IDS:
             hasher.start()
         clock = time.perf_counter
-        # Staged uncompressed (read once, by DuckDB, from a local disk); the identifiers
-        # without dictionaries (each is all but unique).
+        # A table whose unique key is one pseudonym (cases) is staged in ranges of the key
+        # (``_Buckets``: Arrow IPC files, sorted one at a time at the end); any other is
+        # staged as one Parquet file, uncompressed (read once, by DuckDB, from a local
+        # disk), the identifiers without dictionaries (each is all but unique).
+        keyed = _bucketed(spec, present)
         with contextlib.ExitStack() as stack:
-            writer = stack.enter_context(pq.ParquetWriter(
-                stage / "staged.parquet", staged, compression="none",
-                use_dictionary=_dictionary_columns(staged), write_statistics=False))
+            if keyed:
+                # Ranges of half a batch: two of them (one written by DuckDB, the next
+                # sorted) in memory at the end (``_write_sorted``).
+                buckets = _Buckets(stage, staged, 2 * -(-rows_read // batch_rows))
+                stack.callback(buckets.close)
+                write_table = buckets.write
+            else:
+                writer = stack.enter_context(pq.ParquetWriter(
+                    stage / "staged.parquet", staged, compression="none",
+                    use_dictionary=_dictionary_columns(staged), write_statistics=False))
+
+                def write_table(table: pa.Table) -> None:
+                    writer.write_table(table, row_group_size=max(table.num_rows, 1))
 
             # Each batch is read ahead and written by threads (Arrow's Parquet reader and
             # writer release the GIL) while the main thread works on the one between; one
@@ -298,8 +327,7 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
             def write(finish: Finished) -> None:
                 table, qframe, extra = finish()
                 wait_written()
-                writing.append(io.submit(writer.write_table, table,
-                                         row_group_size=max(table.num_rows, 1)))
+                writing.append(io.submit(write_table, table))
                 if len(qframe):
                     problems.append(qframe)
                 if len(extra):
@@ -337,8 +365,17 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
                              "the file may be damaged. Re-export it.")
         t = clock()
         table_path = stage / "table.parquet"
-        dup_rows, accepted, source_rows = _sort_and_write(stage, spec, present, table_path,
-                                                          str(path), ctx.sort_keys)
+        done = None
+        if keyed:
+            if ctx.sort_keys:
+                done = _write_sorted(buckets, spec, table_path)
+            if done is None:  # copies of the key, or keys not all pseudonyms of one kind
+                buckets.to_parquet(stage / "staged.parquet")
+        if done is not None:
+            dup_rows, accepted, source_rows = done
+        else:
+            dup_rows, accepted, source_rows = _sort_and_write(
+                stage, spec, present, table_path, str(path), ctx.sort_keys)
         ctx.seconds["duplicates, sort and write (DuckDB)"] += clock() - t
     except BaseException:
         hasher.close(stop=True)
@@ -406,6 +443,205 @@ def _dictionary_columns(schema: pa.Schema) -> list[str]:
             and not pa.types.is_string(f.type) and not pa.types.is_large_string(f.type)]
 
 
+def _bucketed(spec: schemas.TableSpec, present: set[str]) -> bool:
+    """Whether the table is staged in ranges of its key (``_Buckets``): its unique key is one
+    column, a pseudonym (sorted by its integer form, ``KEY_PREFIX`` and ``KEY_NUMBER``)."""
+    keys = list(spec.unique)
+    return len(keys) == 1 and keys[0] == sort_key_column(spec) and keys[0] in present
+
+
+def _uint64(arr: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray | None]:
+    """A ``uint64`` column's values (anything where missing) and where it is not missing
+    (``None``: nowhere missing), without the float conversion of ``to_numpy``."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    n = len(arr)
+    if not n:
+        return np.zeros(0, np.uint64), None
+    values = np.frombuffer(arr.buffers()[1], dtype=np.uint64, count=n, offset=arr.offset * 8)
+    return values, (arr.is_valid().to_numpy(zero_copy_only=False) if arr.null_count else None)
+
+
+class _Buckets:
+    """The staged batches in ``n`` ranges of the sort key (``KEY_NUMBER``, the pseudonym's
+    16 hex digits as an integer, is uniform: HMAC output), one Arrow IPC file each, plus one
+    for the rows without a key; each batch's rows go to their ranges in file order.
+
+    Sorting one range at a time by the key (``_write_sorted``) then gives the table's
+    order, so that DuckDB writes rows already sorted instead of sorting every column of
+    every row (several times the work, most of the ingest's DuckDB step).
+    """
+
+    def __init__(self, stage: Path, schema: pa.Schema, n: int) -> None:
+        self.n = max(1, n)
+        self.schema = schema
+        self.paths = [stage / f"bucket-{i}.arrow" for i in range(self.n + 1)]
+        self.writers: list[Any] = [None] * (self.n + 1)
+        self.prefix: int | None = None  # the one KEY_PREFIX of the keys, -1 when several
+        self.accepted = 0  # rows not quarantined so far
+
+    def write(self, table: pa.Table) -> None:
+        number, valid = _uint64(table.column(KEY_NUMBER))
+        n = self.n
+        # ((number >> 32) * n) >> 32: a range in [0, n), in the order of the numbers.
+        bucket = ((number >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32)
+        if valid is not None:
+            bucket = np.where(valid, bucket, np.uint64(n))
+        bucket = bucket.astype(np.uint16 if n < 65_535 else np.uint32)
+        if valid is None or valid.any():
+            prefix, _ = _uint64(table.column(KEY_PREFIX).cast(pa.uint64()))
+            if valid is not None:
+                prefix = prefix[valid]
+            lo, hi = int(prefix.min()), int(prefix.max())
+            if self.prefix is None:
+                self.prefix = lo if lo == hi else -1
+            elif lo != hi or lo != self.prefix:
+                self.prefix = -1
+        self.accepted += table.num_rows - (pc.sum(table.column(BAD)).as_py() or 0)
+        counts = np.bincount(bucket, minlength=n + 1)
+        if (counts == table.num_rows).any():  # one range: no reordering
+            self._append(int(np.argmax(counts)), table)
+            return
+        order = np.argsort(bucket, kind="stable")
+        starts = np.concatenate([[0], np.cumsum(counts)])
+        for i in np.flatnonzero(counts):  # one range at a time: one part in memory at once
+            self._append(int(i), table.take(pa.array(order[starts[i]:starts[i + 1]])))
+
+    def _append(self, i: int, part: pa.Table) -> None:
+        if self.writers[i] is None:
+            self.writers[i] = pa.ipc.new_file(str(self.paths[i]), self.schema)
+        self.writers[i].write_table(part)
+
+    def close(self) -> None:
+        for i, w in enumerate(self.writers):
+            if w is not None:
+                w.close()
+                self.writers[i] = False  # written and closed
+
+    def tables(self) -> Any:
+        """Each range's rows (in file order), the rows without a key last."""
+        for i, w in enumerate(self.writers):
+            if w is not None:
+                yield i, pa.ipc.open_file(pa.memory_map(str(self.paths[i]))).read_all()
+
+    def to_parquet(self, path: Path) -> None:
+        """Every row as one staging Parquet file (``_sort_and_write``: DuckDB finds the
+        copies of the key and sorts; the order of the rows in the file does not matter)."""
+        import pyarrow.parquet as pq
+
+        with pq.ParquetWriter(path, self.schema, compression="none",
+                              use_dictionary=_dictionary_columns(self.schema),
+                              write_statistics=False) as writer:
+            for _, table in self.tables():
+                writer.write_table(table, row_group_size=max(table.num_rows, 1))
+            if all(w is None for w in self.writers):  # no rows: an empty file
+                writer.write_table(self.schema.empty_table())
+
+
+def _one_batch(batches: list[pa.RecordBatch], schema: pa.Schema) -> pa.RecordBatch:
+    """Record batches as one (copied only when there are several)."""
+    if len(batches) == 1:
+        return batches[0]
+    return pa.Table.from_batches(batches, schema).combine_chunks().to_batches()[0]
+
+
+class _Copies(Exception):
+    """A range of the key holds copies: the duplicate rule of ``_sort_and_write`` applies."""
+
+
+def _write_sorted(buckets: _Buckets, spec: schemas.TableSpec, table_path: Path
+                  ) -> tuple[pd.DataFrame, int, Path] | None:
+    """The accepted rows sorted by the key (then file row), written by DuckDB's own Parquet
+    writer as ``_sort_and_write`` writes them (the same query but for the ``ORDER BY``, the
+    same row groups: the same bytes), when the staged ranges (``_Buckets``) allow it: every
+    key of one prefix, no copy of a key, some row accepted.  Returns what
+    ``_sort_and_write`` returns (no duplicates; the file row numbers in table order as a
+    file of ``int64``), or ``None`` when the ranges do not allow it (nothing written).
+
+    Each range is sorted in turn by its key numbers (a stable sort: rows of one key stay in
+    file order, as the pieces of a range are in file order), which sees any copy of a key
+    (adjacent once sorted; rows quarantined for another reason count, as in
+    ``_sort_and_write``), and handed to DuckDB as Arrow batches of ``DUCKDB_ROW_GROUP``
+    rows, its insertion order kept.
+    """
+    if buckets.prefix is None or buckets.prefix < 0 or not buckets.accepted:
+        return None
+    final = canonical_schema(spec)
+    names = [f.name for f in final]
+    schema = pa.schema([buckets.schema.field(n) for n in names])
+    rows_path = table_path.parent / "source_rows.int64"
+    # (with at most two ranges in memory: the one DuckDB writes and the next, sorted)
+    state = {"copies": False, "rows": 0}
+
+    def sorted_parts() -> Any:
+        with open(rows_path, "wb") as rows_out:
+            for i, table in buckets.tables():
+                if i < buckets.n:  # every key present (missing keys: the last range)
+                    number, _ = _uint64(table.column(KEY_NUMBER))
+                    order = np.argsort(number, kind="stable")
+                    keys = number[order]
+                    if len(keys) > 1 and bool((keys[1:] == keys[:-1]).any()):
+                        state["copies"] = True
+                        raise _Copies
+                else:
+                    order = np.arange(table.num_rows)
+                bad = table.column(BAD).to_numpy(zero_copy_only=False)[order]
+                keep = order[~bad] if bad.any() else order
+                part = table.take(pa.array(keep))
+                part.column(ROW).to_numpy().astype(np.int64).tofile(rows_out)
+                state["rows"] += part.num_rows
+                yield part.select(names)
+                del table, part
+
+    def batches() -> Any:  # batches of exactly DUCKDB_ROW_GROUP rows, the last one shorter
+        pending: list[pa.RecordBatch] = []
+        count = 0
+        # The next range is sorted by a thread (numpy's sort and Arrow's take release the
+        # GIL) while DuckDB encodes this one.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="sqa-sort") as pool:
+            for part in _prefetched(sorted_parts(), pool):
+                for b in part.to_batches():
+                    pos = 0
+                    while pos < b.num_rows:
+                        size = min(DUCKDB_ROW_GROUP - count, b.num_rows - pos)
+                        pending.append(b.slice(pos, size))
+                        count += size
+                        pos += size
+                        if count == DUCKDB_ROW_GROUP:
+                            yield _one_batch(pending, schema)
+                            pending, count = [], 0
+        if count:
+            yield _one_batch(pending, schema)
+
+    q = engine.quote
+    con = engine.connect(memory_limit=DUCKDB_MEMORY, temp_dir=table_path.parent)
+    engine.run(con, "SET enable_progress_bar = false")  # stdout is the command's report
+    engine.run(con, "SET preserve_insertion_order = true")  # the rows come sorted
+    try:
+        con.register("sqa_sorted", pa.RecordBatchReader.from_batches(schema, batches()))
+        cols = ", ".join(_staged_sql(spec.column(f.name)) for f in final)
+        try:
+            written = engine.run(con, f"""
+                COPY (SELECT {cols} FROM {q('sqa_sorted')}) TO '{engine.sql_path(table_path)}'
+                (FORMAT parquet, KV_METADATA {{pandas: $pandas}})""",
+                {"pandas": final.metadata[b"pandas"].decode()}).fetchone()[0]
+        except Exception:
+            if not state["copies"]:
+                raise
+            written = None
+    finally:
+        con.close()
+    if state["copies"] or written is None:
+        table_path.unlink(missing_ok=True)
+        rows_path.unlink(missing_ok=True)
+        return None
+    if int(written) != state["rows"] or state["rows"] != buckets.accepted:
+        raise RuntimeError(f"ingest wrote {written} rows of {buckets.accepted} accepted")
+    return pd.DataFrame(columns=QUARANTINE_COLUMNS), int(written), rows_path
+
+
 def _choose_distinct(batch: pa.RecordBatch, ctx: Context) -> None:
     """Whether to hash each identifier column's distinct values (a child appears in many
     rows) or every row (a case id is unique: the dictionary would be as long as the
@@ -419,8 +655,6 @@ def _choose_distinct(batch: pa.RecordBatch, ctx: Context) -> None:
         if pa.types.is_dictionary(sample.type):
             ctx.distinct[canon] = True
             continue
-        import pyarrow.compute as pc
-
         distinct = pc.count_distinct(_large(sample)).as_py()
         ctx.distinct[canon] = distinct < 0.8 * len(sample)
 
