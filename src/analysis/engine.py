@@ -106,8 +106,19 @@ def source(con: Any, cases: Source, name: str = "cases_src",
     return f"read_parquet('{sql_path(p)}')"
 
 
-def columns_of(con: Any, table_sql: str) -> list[str]:
-    """The column names of a table expression (DuckDB's ``DESCRIBE``)."""
+def columns_of(con: Any, table_sql: str, cases: Source | None = None) -> list[str]:
+    """The column names of a table expression (DuckDB's ``DESCRIBE``).
+
+    Given ``cases``, the source the expression was made from, a single Parquet file's names
+    are read from its footer by pyarrow (about a third of the time DuckDB takes to bind the
+    scan, which counts when a whole-table stage takes a few hundredths of a second); the
+    same names, in the same order.
+    """
+    if isinstance(cases, (str, Path)) and "://" not in str(cases) \
+            and str(cases).endswith(".parquet") and Path(cases).is_file():
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(cases).names)
     return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {table_sql}").fetchall()]
 
 

@@ -141,10 +141,10 @@ def monthly_series(cases: pd.DataFrame | str | Path, *,
 
     con = engine.connect()
     try:
-        cols = _cases_view(con, cases)
-        parts = {"conversion": _monthly_conversion(con, cols, services),
-                 "rereferral": _monthly_rereferral(con, cols, rereferral_method),
-                 "assessment_45": _monthly_assessments(con, limit)}
+        src, cols = _cases_source(con, cases)
+        parts = {"conversion": _monthly_conversion(con, src, cols, services),
+                 "rereferral": _monthly_rereferral(con, src, cols, rereferral_method),
+                 "assessment_45": _monthly_assessments(con, src, limit)}
         if plans is not None:
             parts["repeat_plan"] = _monthly_repeat_plans(con, plans)
     finally:
@@ -180,23 +180,20 @@ _MONTHLY_REQUIRED = ("contact_date", "referral_date", "assessment_start_date",
                      "assessment_end_date")
 
 
-def _cases_view(con: Any, cases: pd.DataFrame | str | Path) -> set[str]:
-    """Make ``cases`` (a frame, the path of a Parquet file or a pool directory, scanned in
-    place: :func:`analysis.engine.source`) the view ``cases`` of ``con``; return its column
+def _cases_source(con: Any, cases: pd.DataFrame | str | Path) -> tuple[str, set[str]]:
+    """The SQL table expression of ``cases`` on ``con`` (a frame, the path of a Parquet file
+    or a pool directory, scanned in place: :func:`analysis.engine.source`) and its column
     names."""
-
-
     src = engine.source(con, cases, columns=_MONTHLY_COLUMNS)
-    engine.run(con, f"CREATE TEMP VIEW cases AS SELECT * FROM {src}")
-    cols = {r[0] for r in engine.run(con, "DESCRIBE cases").fetchall()}
+    cols = set(engine.columns_of(con, src, cases))
     missing = [c for c in _MONTHLY_REQUIRED if c not in cols]
     if missing:
         raise ValueError(f"the cases table has no {', '.join(missing)} column: the monthly "
                          "series need " + ", ".join(_MONTHLY_REQUIRED))
-    return cols
+    return src, cols
 
 
-def _monthly_conversion(con: Any, cols: set[str], services: Sequence[str] | None
+def _monthly_conversion(con: Any, src: str, cols: set[str], services: Sequence[str] | None
                         ) -> pd.DataFrame:
     """Contacts per month of contact date (of ``services`` when the table has a ``service``
     column) and how many became referrals (a referral date set)."""
@@ -207,13 +204,13 @@ def _monthly_conversion(con: Any, cols: set[str], services: Sequence[str] | None
     # counted by day first: truncating every row's date to its month costs more than the scan
     return engine.run(con, f"""
         WITH d AS (SELECT contact_date AS day, count(referral_date) AS num, count(*) AS den
-                   FROM cases WHERE {where} GROUP BY 1)
+                   FROM {src} WHERE {where} GROUP BY 1)
         SELECT date_trunc('month', day)::DATE AS month, sum(num)::BIGINT AS numerator,
                sum(den)::BIGINT AS denominator
         FROM d GROUP BY 1 ORDER BY 1""").df()
 
 
-def _monthly_rereferral(con: Any, cols: set[str], method: str) -> pd.DataFrame:
+def _monthly_rereferral(con: Any, src: str, cols: set[str], method: str) -> pd.DataFrame:
     """Referrals per month of referral date and how many were re-referrals within 12 months,
     from the ``referrals_last_12m`` column or from the history (``method``: see
     ``monthly_series``)."""
@@ -223,11 +220,11 @@ def _monthly_rereferral(con: Any, cols: set[str], method: str) -> pd.DataFrame:
     if method == "column" and not has_col:
         raise ValueError("rereferral_method='column' needs a referrals_last_12m column")
     if method != "history" and has_col:
-        col = engine.run(con, """
+        col = engine.run(con, f"""
             WITH d AS (SELECT referral_date AS day,
                               count(*) FILTER (WHERE referrals_last_12m >= 1) AS num,
                               count(*) AS den, count(referrals_last_12m) AS known
-                       FROM cases WHERE referral_date IS NOT NULL GROUP BY 1)
+                       FROM {src} WHERE referral_date IS NOT NULL GROUP BY 1)
             SELECT date_trunc('month', day)::DATE AS month, sum(num)::BIGINT AS numerator,
                    sum(den)::BIGINT AS denominator, sum(known)::BIGINT AS known
             FROM d GROUP BY 1 ORDER BY 1""").df()
@@ -238,8 +235,8 @@ def _monthly_rereferral(con: Any, cols: set[str], method: str) -> pd.DataFrame:
         raise ValueError("re-referrals from the history need a child_id column")
     # one row per (child, referral day) with its count of rows; the previous distinct referral
     # day of the same child by a window; a referral without a child id is never a re-referral
-    return engine.run(con, """
-        WITH d AS (SELECT child_id, referral_date, count(*) AS n FROM cases
+    return engine.run(con, f"""
+        WITH d AS (SELECT child_id, referral_date, count(*) AS n FROM {src}
                    WHERE referral_date IS NOT NULL GROUP BY 1, 2),
         p AS (SELECT referral_date, n,
                      child_id IS NOT NULL AND coalesce(
@@ -288,44 +285,45 @@ def _monthly_repeat_plans(con: Any, plans: pd.DataFrame | str | Path) -> pd.Data
         FROM p GROUP BY 1, 4 ORDER BY 1""").df()
 
 
-def _monthly_assessments(con: Any, limit: int) -> pd.DataFrame:
+def _monthly_assessments(con: Any, src: str, limit: int) -> pd.DataFrame:
     """Assessments completed per month of completion date and how many within ``limit``
     working days of their start (``working_days``), with the look-back flag.
 
-    The working days are counted in SQL against a calendar: ``C(d)``, the working days from
-    the first date of the columns to ``d`` (``numpy.is_busday`` with the English bank
-    holidays), so that an assessment from ``s`` to ``e`` took ``C(e) - C(s)`` working days,
-    what ``numpy.busday_count`` gives.  Each row is joined to the calendar twice and counted
-    by its day of completion; grouping every (start, end) pair instead is several times
-    slower on millions of rows.
+    The working days are counted in SQL against a calendar.  With ``C(d)`` the working days
+    from the first date of the columns to ``d`` (``numpy.is_busday`` with the English bank
+    holidays), an assessment from ``s`` to ``e`` took ``C(e) - C(s)`` working days, what
+    ``numpy.busday_count`` gives; as ``C`` never decreases, that is at most ``limit`` exactly
+    when ``s`` is on or after ``t(e)``, the first day with ``C(t) >= C(e) - limit``.  So each
+    row is joined once, by its day of completion, to that day's ``t`` and counted by that
+    day; grouping every (start, end) pair instead is several times slower on millions of
+    rows.
     """
     empty = pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"),
                           "numerator": pd.Series(dtype="int64"),
                           "denominator": pd.Series(dtype="int64"),
                           "lookback_complete": pd.Series(dtype=bool)})
     # the columns' range (from a Parquet file's statistics, without reading the data)
-    lo, hi = engine.run(con, """
+    lo, hi = engine.run(con, f"""
         SELECT least(min(assessment_start_date), min(assessment_end_date))::DATE,
                greatest(max(assessment_start_date), max(assessment_end_date))::DATE
-        FROM cases""").fetchall()[0]
+        FROM {src}""").fetchall()[0]
     if lo is None or hi is None:
         return empty
     days = np.arange(np.datetime64(lo, "D"), np.datetime64(hi, "D") + 1)
     holidays = english_bank_holidays(lo.year, hi.year)
     before = np.concatenate([[0], np.cumsum(np.is_busday(days[:-1], holidays=holidays))])
+    first_in_time = days[np.searchsorted(before, before - int(limit), side="left")]
     engine.source(con, pd.DataFrame({"day": days.astype("datetime64[s]"),
-                                     "c": before.astype(np.int32)}), name="calendar_src")
-    engine.run(con, "CREATE TEMP TABLE calendar AS SELECT day::DATE AS day, c "
-                    "FROM calendar_src")
+                                     "t": first_in_time.astype("datetime64[s]")}),
+                  name="calendar_src")
+    engine.run(con, "CREATE TEMP TABLE calendar AS SELECT day::DATE AS day, t FROM calendar_src")
     by_day = engine.run(con, f"""
-        WITH d AS (SELECT assessment_start_date AS start, assessment_start_date::DATE AS s,
-                          assessment_end_date::DATE AS e
-                   FROM cases WHERE assessment_start_date IS NOT NULL
+        WITH d AS (SELECT assessment_start_date AS s, assessment_end_date::DATE AS e
+                   FROM {src} WHERE assessment_start_date IS NOT NULL
                                 AND assessment_end_date IS NOT NULL)
-        SELECT d.e AS day, count(*) FILTER (WHERE ce.c - cs.c <= {int(limit)}) AS num,
-               count(*) AS den, min(d.start) AS first
-        FROM d JOIN calendar ce ON ce.day = d.e JOIN calendar cs ON cs.day = d.s
-        GROUP BY d.e""").df()
+        SELECT d.e AS day, count(*) FILTER (WHERE d.s >= calendar.t) AS num,
+               count(*) AS den, min(d.s) AS first
+        FROM d JOIN calendar ON calendar.day = d.e GROUP BY d.e""").df()
     if by_day.empty:
         return empty
     month = pd.to_datetime(by_day["day"]).dt.to_period("M").dt.to_timestamp()
