@@ -6,6 +6,7 @@ Part of :mod:`analysis.thresholds` (see its docstring for the methods and source
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -26,12 +27,20 @@ __all__ = ["ASSESSMENT_LOOKBACK_DAYS", "MEASURES", "REPEAT_PLAN_LOOKBACK_YEARS",
 
 
 def english_bank_holidays(start_year: int, end_year: int) -> np.ndarray:
-    """Bank holidays in England (``holidays`` package, GB subdivision ENG), as datetime64[D]."""
+    """Bank holidays in England (``holidays`` package, GB subdivision ENG), as datetime64[D]
+    (read-only: the same years give the same array, computed once per process)."""
+    return _bank_holidays(int(start_year), int(end_year))
+
+
+@functools.lru_cache(maxsize=32)
+def _bank_holidays(start_year: int, end_year: int) -> np.ndarray:
     import holidays
 
-    years = range(int(start_year), int(end_year) + 1)
-    hol = holidays.country_holidays("GB", subdiv="ENG", years=list(years))
-    return np.array(sorted(hol.keys()), dtype="datetime64[D]")
+    hol = holidays.country_holidays("GB", subdiv="ENG",
+                                    years=list(range(start_year, end_year + 1)))
+    out = np.array(sorted(hol.keys()), dtype="datetime64[D]")
+    out.flags.writeable = False
+    return out
 
 
 def working_days(start: pd.Series | Sequence[Any] | Any, end: pd.Series | Sequence[Any] | Any,
