@@ -224,3 +224,136 @@ def test_the_board_paper_holds_every_headline_finding_id_and_the_release(three_r
     assert p.images and all(name in p.markdown for name in p.images)
     with pytest.raises(bd.BoardError, match="no published round named 'nope'"):
         words.paper(three_rounds, "nope")
+
+
+# --------------------------------------------------------------------------------------
+# The board's pages in the render cache
+# --------------------------------------------------------------------------------------
+
+
+def _records(root: Path) -> list[dict]:
+    return [json.loads(p.read_text("utf-8")) for p in sorted(root.glob("reports/*/round.json"))]
+
+
+def _texts(pages: dict) -> dict[str, tuple[str, str, str]]:
+    return {p.out: (p.title, p.text, p.round) for group in pages.values() for p in group}
+
+
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Counts of what building the board's pages does: the board read, each page built, each
+    trend chart drawn."""
+    counts = {"load_board": 0, "trends_markdown": 0, "actions_markdown": 0, "trend_figure": 0}
+
+    def counting(name: str, f):
+        def counted(*a, **k):
+            counts[name] += 1
+            return f(*a, **k)
+        return counted
+
+    for module, name in ((bd, "load_board"), (words, "trends_markdown"),
+                         (words, "actions_markdown"), (words, "trend_figure")):
+        monkeypatch.setattr(module, name, counting(name, getattr(module, name)))
+    return counts
+
+
+def _cache_state(cache: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mtime_ns for p in (cache / words.PAGE_CACHE).iterdir()}
+
+
+def test_an_unchanged_board_is_reused_from_the_cache_byte_for_byte_and_no_chart_is_drawn(
+        three_rounds: Path, drawn: dict[str, int]) -> None:
+    cache = three_rounds / "reports" / ".render-cache"
+    first = words.board_pages(three_rounds, _records(three_rounds), cache)
+    assert drawn["trend_figure"] == 4 and drawn["load_board"] == 1
+    stored = _cache_state(cache)
+    drawn.update(dict.fromkeys(drawn, 0))
+    again = words.board_pages(three_rounds, _records(three_rounds), cache)
+    assert drawn == dict.fromkeys(drawn, 0)  # the board not read, no page built, no chart
+    assert _cache_state(cache) == stored  # nothing written again
+    assert _texts(again) == _texts(first) == _texts(
+        words.board_pages(three_rounds, _records(three_rounds)))  # as built without a cache
+    assert [p.out for p in again["site"]] == ["trends.html", "actions.html"]
+    assert [p.out for p in again["r2"]] == ["rounds/r2/summary.html"]
+
+
+def _change_findings(root: Path) -> None:
+    path = root / "reports" / "r3" / "outputs" / "tier2_case_review_findings.csv"
+    path.write_text(path.read_text("utf-8").replace("0.62,0.44,0.77", "0.72,0.54,0.87"), "utf-8")
+
+
+def _change_actions(root: Path) -> None:
+    path = root / "rounds" / "actions" / "r1.yml"
+    path.write_text(path.read_text("utf-8").replace("in progress", "completed"), "utf-8")
+
+
+def _add_series(root: Path) -> None:
+    (root / "reports" / "r3" / "outputs" / "threshold_consistency_series.csv").write_text(
+        "measure,month,numerator,denominator,rate\nconversion,2026-01-01,20,100,0.2\n", "utf-8")
+
+
+def _change_record(root: Path, **change: object) -> None:
+    path = root / "reports" / "r3" / "round.json"
+    path.write_text(json.dumps({**json.loads(path.read_text("utf-8")), **change}), "utf-8")
+
+
+@pytest.mark.parametrize(("change", "rebuilt", "differs"), [
+    (_change_findings, {"trends_markdown", "actions_markdown"}, True),  # both built from them
+    (_change_actions, {"actions_markdown"}, True),  # and no trend chart drawn again
+    (_add_series, {"trends_markdown"}, False),  # a file that appears is a change
+    (lambda root: _change_record(root, targets={"risk_assessed": {"at_least": 0.5}}),
+     {"trends_markdown", "actions_markdown"}, True),
+    (lambda root: _change_record(root, started="2026-11-29T10:00:00Z", prepare_seconds=9.5),
+     set(), False),  # what the board does not read of round.json (a run's times): no change
+])
+def test_a_changed_input_rebuilds_the_board_pages_built_from_it_and_only_those(
+        three_rounds: Path, drawn: dict[str, int], change, rebuilt: set[str],
+        differs: bool) -> None:
+    cache = three_rounds / "reports" / ".render-cache"
+    before = _texts(words.board_pages(three_rounds, _records(three_rounds), cache))
+    change(three_rounds)
+    drawn.update(dict.fromkeys(drawn, 0))
+    after = words.board_pages(three_rounds, _records(three_rounds), cache)
+    assert {k for k in ("trends_markdown", "actions_markdown") if drawn[k]} == rebuilt
+    assert drawn["load_board"] == (1 if rebuilt else 0)
+    assert (drawn["trend_figure"] > 0) == ("trends_markdown" in rebuilt)
+    fresh = _texts(words.board_pages(three_rounds, _records(three_rounds)))
+    assert _texts(after) == fresh  # the pages built again are those of the changed inputs
+    assert (fresh != before) == differs
+
+
+def test_a_changed_package_fingerprint_rebuilds_every_board_page(
+        three_rounds: Path, drawn: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import pipeline
+
+    cache = three_rounds / "reports" / ".render-cache"
+    words.board_pages(three_rounds, _records(three_rounds), cache)
+    drawn.update(dict.fromkeys(drawn, 0))
+    monkeypatch.setattr(pipeline, "package_fingerprint", lambda: "an edited package")
+    words.board_pages(three_rounds, _records(three_rounds), cache)
+    assert drawn == {"load_board": 1, "trends_markdown": 1, "actions_markdown": 1,
+                     "trend_figure": 4}
+    drawn.update(dict.fromkeys(drawn, 0))
+    words.board_pages(three_rounds, _records(three_rounds), cache, versions={"matplotlib": "9"})
+    assert drawn["trend_figure"] == 4  # another matplotlib draws every chart again
+
+
+def test_a_bad_actions_file_is_refused_even_when_the_trends_are_in_the_cache(
+        three_rounds: Path) -> None:
+    cache = three_rounds / "reports" / ".render-cache"
+    words.board_pages(three_rounds, _records(three_rounds), cache)
+    path = three_rounds / "rounds" / "actions" / "r1.yml"
+    path.write_text(path.read_text("utf-8").replace("in progress", "finished"), "utf-8")
+    with pytest.raises(bd.BoardError, match="status 'finished'"):
+        words.board_pages(three_rounds, _records(three_rounds), cache)
+
+
+def test_an_unreadable_cache_entry_is_built_again(three_rounds: Path,
+                                                  drawn: dict[str, int]) -> None:
+    cache = three_rounds / "reports" / ".render-cache"
+    first = _texts(words.board_pages(three_rounds, _records(three_rounds), cache))
+    for entry in (cache / words.PAGE_CACHE).iterdir():
+        entry.write_text('{"pages": [', "utf-8")
+    drawn.update(dict.fromkeys(drawn, 0))
+    assert _texts(words.board_pages(three_rounds, _records(three_rounds), cache)) == first
+    assert drawn["trends_markdown"] == drawn["actions_markdown"] == 1

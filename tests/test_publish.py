@@ -329,6 +329,28 @@ def test_a_no_change_publish_renders_no_notebook_again(project: Path, engine: st
     assert "version 1.1" in v11.read_text() and "version 1.1" not in v10.read_text()
 
 
+def test_a_no_change_publish_reuses_the_board_pages_and_the_release_is_byte_identical(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis import board
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1790000000")  # one date for every release
+    publish.publish(project, "1.0", engine="nbconvert", say=quiet)
+    other = tmp_path / "without-board-cache"
+    shutil.copytree(project, other)
+    shutil.rmtree(other / "reports" / ".render-cache" / "board")
+
+    def unread(*a, **k):
+        raise AssertionError("the board was read again, though nothing changed")
+
+    with monkeypatch.context() as m:
+        m.setattr(board, "load_board", unread)
+        publish.publish(project, "1.1", engine="nbconvert", say=quiet)
+    publish.publish(other, "1.1", engine="nbconvert", say=quiet)  # the board built afresh
+    built = snapshot(other / "reports" / "site" / "v" / "1.1")
+    assert {"trends.html", "actions.html", "rounds/r1/round-summary.html"} <= set(built)
+    assert snapshot(project / "reports" / "site" / "v" / "1.1") == built
+
+
 @pytest.mark.quarto
 @QUARTO
 def test_a_page_quarto_cannot_render_refuses_the_release_and_names_it(project: Path) -> None:

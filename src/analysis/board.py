@@ -40,8 +40,9 @@ from typing import Any, Literal
 import yaml
 
 __all__ = ["ACTION_STATUSES", "ASSURANCE", "Action", "BoardError", "Board", "HEADLINE_RULE",
-           "Point", "Status", "Tracked", "VARIATION", "XMR_MIN_POINTS", "assurance_of",
-           "headlines", "load_actions", "load_board", "paper_content", "tracked_measure"]
+           "Point", "ROUND_FIELDS", "Status", "Tracked", "VARIATION", "XMR_MIN_POINTS",
+           "assurance_of", "board_record", "headlines", "input_files", "load_actions",
+           "load_board", "paper_content", "tracked_measure"]
 
 #: Fewest monthly points for an XmR chart (and so for XmR-based assurance and variation).
 XMR_MIN_POINTS = 12
@@ -239,9 +240,54 @@ def _float(v: str | None) -> float | None:
         return None
 
 
+#: What the board reads of a round's record (``round.json``): :func:`board_record` keeps
+#: these and the notebooks' output paths, so the board's pages, and the key of their cache
+#: (``analysis.reporting.board.board_pages``), depend on nothing else of it (not the run's
+#: times, which change at every ``sqa run``).
+ROUND_FIELDS = ("round", "title", "date", "previous", "targets", "actions")
+#: The findings files of a round the board reads (``reports/<round>/outputs/``), and its
+#: front-door months.
+FINDINGS_GLOB = "*_findings.csv"
+SERIES_FILE = "threshold_consistency_series.csv"
+
+
+def board_record(rd: dict[str, Any]) -> dict[str, Any]:
+    """The part of a round's record the board uses: :data:`ROUND_FIELDS` and each notebook's
+    output path (which names the round's summary page)."""
+    out = {k: rd[k] for k in ROUND_FIELDS if k in rd}
+    out["notebooks"] = [{"output": str(nb["output"])} for nb in rd.get("notebooks") or []]
+    return out
+
+
+def _findings_files(root: Path, rd: dict[str, Any]) -> list[Path]:
+    return sorted((root / "reports" / rd["round"] / "outputs").glob(FINDINGS_GLOB))
+
+
+def _series_file(root: Path, rd: dict[str, Any]) -> Path:
+    return root / "reports" / rd["round"] / "outputs" / SERIES_FILE
+
+
+def _actions_file(root: Path, rd: dict[str, Any]) -> Path | None:
+    rel = rd.get("actions")
+    return root / str(rel) if rel else None
+
+
+def input_files(root: Path, rounds: list[dict[str, Any]]) -> dict[str, list[Path]]:
+    """Every file the board is read from, by kind, in a stable order: each round's findings
+    (``findings``), front-door months (``series``) and actions file (``actions``), whether
+    or not it exists (a file that appears or goes changes the board)."""
+    out: dict[str, list[Path]] = {"findings": [], "series": [], "actions": []}
+    for rd in rounds:
+        out["findings"] += _findings_files(root, rd)
+        out["series"].append(_series_file(root, rd))
+        if (path := _actions_file(root, rd)) is not None:
+            out["actions"].append(path)
+    return out
+
+
 def _points(root: Path, rd: dict[str, Any]) -> dict[str, Point]:
     out: dict[str, Point] = {}
-    for path in sorted((root / "reports" / rd["round"] / "outputs").glob("*_findings.csv")):
+    for path in _findings_files(root, rd):
         with path.open(encoding="utf-8", newline="") as fh:
             for r in csv.DictReader(fh):
                 est, low, high = (_float(r.get(k)) for k in ("estimate", "ci_low", "ci_high"))
@@ -267,7 +313,7 @@ def _series(root: Path, rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
     frames = []
     for rd in rounds:
-        path = root / "reports" / rd["round"] / "outputs" / "threshold_consistency_series.csv"
+        path = _series_file(root, rd)
         if path.is_file():
             frames.append(pd.read_csv(path, dtype={"measure": str}).assign(round=rd["round"]))
     if not frames:
@@ -425,10 +471,8 @@ def load_actions(root: Path, rd: dict[str, Any], finding_ids: set[str] | None = 
     finding a finding of the round (``finding_ids``), ids unique.  A bad file raises
     :class:`BoardError` naming the file, the action and the fix."""
     rel = rd.get("actions")
-    if not rel:
-        return []
-    path = root / str(rel)
-    if not path.is_file():
+    path = _actions_file(root, rd)
+    if path is None or not path.is_file():
         return []
     try:
         data = yaml.safe_load(path.read_text("utf-8")) or []

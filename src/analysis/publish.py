@@ -187,18 +187,30 @@ def _hold(stack: ExitStack, path: Path, what: str, busy: str) -> None:
                            "finish, then publish.") from None
 
 
-def collect_pages(root: Path, rounds: list[dict[str, Any]]) -> list[Page]:
+def collect_pages(root: Path, rounds: list[dict[str, Any]],
+                  versions: dict[str, str] | None = None) -> list[Page]:
     """Static pages of site/, generated pages (the trends and actions pages among them), and
-    for each round, newest first, its summary page then one page per executed notebook."""
+    for each round, newest first, its summary page then one page per executed notebook.
+
+    The board's pages (issue 14: each round's summary, the trends and actions pages) come
+    from ``analysis.reporting.board.board_pages``, kept in the render cache by the content of
+    everything they are built from (``versions``: the libraries', for their key)."""
+    from . import board as bd
+    from .reporting import board as words
+
     pages: list[Page] = []
     site_src = root / "site"
     for p in sorted(site_src.glob("*.qmd")) + sorted(site_src.glob("*.md")):
         pages.append(Page(out=p.stem + ".html", title=_front_title(p) or p.stem, source=p))
+    cache = root / "reports" / rendering.RENDER_CACHE
     pages.append(Page(out="dictionary.html", title="Data dictionary",
-                      text=dictionary_markdown(root / "reports" / rendering.RENDER_CACHE)))
+                      text=dictionary_markdown(cache)))
     pages.append(Page(out=glossary.GLOSSARY_PAGE, title="Glossary",
                       text=glossary.glossary_markdown()))
-    board = board_pages(root, rounds)
+    try:
+        board = words.board_pages(root, rounds, cache, versions)
+    except bd.BoardError as exc:
+        raise PublishError(str(exc)) from None
     pages += board.pop("site")
     for rd in sorted(rounds, key=lambda r: str(r.get("date", "")), reverse=True):
         pages += board.get(rd["round"], [])
@@ -207,31 +219,6 @@ def collect_pages(root: Path, rounds: list[dict[str, Any]]) -> list[Page]:
             pages.append(Page(out=f"rounds/{rd['round']}/{Path(nb['output']).stem}.html",
                               title=_notebook_title(src), source=src, round=rd["round"]))
     return pages
-
-
-def board_pages(root: Path, rounds: list[dict[str, Any]]) -> dict[str, list[Page]]:
-    """The board's pages (issue 14): each round's summary, first in its menu, and the site's
-    trends and actions pages (``analysis.board``, words from ``analysis.reporting.board``)."""
-    from . import board as bd
-    from .reporting import board as words
-
-    try:
-        view = bd.load_board(root, rounds)
-    except bd.BoardError as exc:
-        raise PublishError(str(exc)) from None
-    out: dict[str, list[Page]] = {"site": [
-        Page(out="trends.html", title="Trends across rounds", text=words.trends_markdown(view)),
-        Page(out="actions.html", title="Actions and their impact",
-             text=words.actions_markdown(view))]}
-    for rd in rounds:
-        # rounds/<round>/summary.html, unless one of the round's notebooks is called summary
-        taken = any(Path(nb["output"]).stem == "summary" for nb in rd["notebooks"])
-        name = "round-summary" if taken else "summary"
-        out[rd["round"]] = [Page(out=f"rounds/{rd['round']}/{name}.html",
-                                 title=f"Summary: {rd.get('title') or rd['round']}",
-                                 text=words.summary_markdown(view, rd["round"]),
-                                 round=rd["round"])]
-    return out
 
 
 def dictionary_markdown(cache_dir: Path) -> str:
@@ -928,7 +915,8 @@ def _publish(root: Path, version: str | None, title: str | None, notes: Path | N
         release.rounds.append({"round": rd["round"], "title": rd.get("title", ""),
                                "date": rd.get("date", "")})
     all_releases = [r for r in releases if r["version"] != version]
-    pages = collect_pages(root, rds)
+    versions = package_versions()
+    pages = collect_pages(root, rds, versions)
     findings = findings_table(root, rds)
     pages += [
         Page(out="findings.html", title="Findings index",
@@ -968,7 +956,7 @@ def _publish(root: Path, version: str | None, title: str | None, notes: Path | N
         prov = {"rounds": [{"round": r["round"], "started": r.get("started", ""),
                             "parameters": {n["name"]: n.get("parameters", {})
                                            for n in r["notebooks"]}} for r in rds],
-                "versions": package_versions()}
+                "versions": versions}
         cache = root / "reports" / rendering.RENDER_CACHE
         try:
             index = gate.gate_index(root, rds, cache)
