@@ -144,9 +144,22 @@ def _run_child(args: list[str], cwd: Path | None = None, poll: float = 0.05
     return report, wall, peak
 
 
+def _this_checkout_env() -> dict[str, str]:
+    """The environment of the demo build's commands: this checkout's ``src`` first on the
+    path, so that ``sqa`` (and the notebook kernels it starts, which inherit it) run the code
+    being measured, not whatever ``analysis`` the interpreter has installed (the scratch
+    project is a copy elsewhere; from a git worktree the venv's editable install points at
+    another checkout)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "src"),
+                                                    env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 def _timed(args: list[str], cwd: Path) -> float:
     t0 = time.perf_counter()
-    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True,
+                          env=_this_checkout_env())
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n"
                            f"{(proc.stderr or proc.stdout)[-3000:]}")
