@@ -47,8 +47,6 @@ import shutil
 import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +54,27 @@ import yaml
 
 from . import gate, glossary, locks, pipeline, sitetx, verify
 from . import render as rendering
+from .citation import (  # re-exported: analysis.publish.finding_citation and the rest
+    CITABLE_END,
+    CITABLE_START,
+    CITE_FINDING,
+    PREVIEW,
+    author_names,
+    citable,
+    cite_markdown,
+    finding_citation,
+    page_bibtex,
+    release_name,
+    round_label,
+)
+from .decorate import (  # re-exported: analysis.publish.decorate and the rest
+    changelog_markdown,
+    decorate,
+    fill_release,
+    long_date,
+    print_header_css,
+    releases_html,
+)
 from .gate import Sensitive, public_dates, scan_site, sensitive_values
 from .provenance import (
     git_commit,
@@ -65,9 +84,6 @@ from .provenance import (
     write_text_atomic,
 )
 from .render import (
-    DATE_TOKEN,
-    DATE_TOKEN_LONG,
-    RELEASES_TOKEN,
     VERSION_TOKEN,
     Page,
     RenderError,
@@ -425,419 +441,6 @@ def findings_markdown(rows: list[dict[str, str]], rounds: list[dict[str, str]] |
     return "\n".join(lines)
 
 
-def author_names(cfg: dict[str, Any]) -> str:
-    """The report's author(s) from _quarto.yml: names as strings or Quarto's
-    ``name: {literal: ...}`` / ``{given, family}`` forms."""
-    authors = cfg.get("author") or [{"name": "Safeguarding Children Partnership"}]
-    names = []
-    for a in authors if isinstance(authors, list) else [authors]:
-        name = a.get("name", "") if isinstance(a, dict) else a
-        if isinstance(name, dict):
-            name = name.get("literal") or " ".join(
-                str(name[k]) for k in ("given", "family") if name.get(k))
-        names.append(str(name))
-    return "; ".join(n for n in names if n)
-
-
-PREVIEW = "preview"  # the release `sqa publish` makes without --version: never citable
-CITE_FINDING = "SQAFINDINGID"  # where a page's citation template puts the finding's id
-CITABLE_START, CITABLE_END = "<!--sqa-citable-->", "<!--/sqa-citable-->"
-
-
-def citable(version: str) -> bool:
-    """Only a numbered release can be cited: a preview is replaced by the next ``sqa publish``
-    without ``--version``, so what it says today may not be there tomorrow."""
-    return version != PREVIEW
-
-
-def release_name(version: str) -> str:
-    """The one name of a release, the same in ``versions.json``, the version bar, the switcher,
-    the Versions page, the cite page and Quarto's citation: ``version 2026.2``; a preview is
-    ``preview (not citable)``."""
-    return f"version {version}" if citable(version) else f"{PREVIEW} (not citable)"
-
-
-def round_label(round_name: str, round_title: str = "") -> str:
-    """A round as a citation names it: ``round demo (Demonstration round (synthetic data),
-    2025/26)``; the name alone when the round has no title of its own."""
-    own = round_title and round_title != round_name
-    return f"round {round_name}" + (f" ({round_title})" if own else "")
-
-
-def finding_citation(finding_id: str, round_name: str, round_title: str, site_title: str,
-                     version: str, page_url: str) -> str:
-    """The citation of one finding: id, round and release, then the address of the finding
-    in that release, e.g. ``Finding T2-FRT-REFERRAL-APPROPRIATE, round demo (Demonstration
-    round (synthetic data), 2025/26), Safeguarding QA reports, version 2026.2,
-    https://example.org/safeguarding-qa/v/2026.2/rounds/demo/tier2_case_review.html#T2-FRT-
-    REFERRAL-APPROPRIATE``.
-
-    Finding ids are the same in every round (the same standard, measured again), so an id
-    alone, or an id and a release, names several sentences: the round says which. A release
-    never changes once published (``sqa publish`` refuses to overwrite one), so the address
-    under ``/v/<version>/`` shows the same words years later. A preview is not citable
-    (:func:`citable`)."""
-    if not citable(version):
-        raise ValueError(f"{version!r} is a preview: it cannot be cited")
-    return (f"Finding {finding_id}, {round_label(round_name, round_title)}, {site_title}, "
-            f"{release_name(version)}, {page_url}#{finding_id}")
-
-
-def cite_markdown(cfg: dict[str, Any], url: str) -> str:
-    """The "How to cite" page; version and date are the release's placeholders. What can only
-    be said of a numbered release is between ``CITABLE_START`` and ``CITABLE_END`` (headings
-    stay outside, for the table of contents): :func:`decorate` replaces it, on a preview, by
-    why a preview is not citable.
-
-    Quarto's own citation of this page is the report as a whole (its title, at the
-    release's address), not a work called "How to cite this report"."""
-    site = cfg.get("website", {})
-    title = site.get("title", "Safeguarding QA reports")
-    author = author_names(cfg)
-    year = DATE_TOKEN[:4]
-    key = re.sub(r"[^a-z0-9]", "", title.lower())[:20] + "-" + VERSION_TOKEN
-    bib = (f"@techreport{{{key},\n  author = {{{{{author}}}}},\n  title = {{{title}}},\n"
-           f"  year = {{{year}}},\n  version = {{{VERSION_TOKEN}}},\n"
-           f"  date = {{{DATE_TOKEN}}},\n  url = {{{url}}},\n"
-           f"  note = {{Version {VERSION_TOKEN}}}\n}}")
-    example = finding_citation(
-        "T2-FRT-REFERRAL-APPROPRIATE", "demo", "Demonstration round (synthetic data), 2025/26",
-        title, VERSION_TOKEN, f"{url}rounds/demo/tier2_case_review.html")
-    front = yaml.safe_dump({"title": "How to cite this report",
-                            "citation": {"title": title, "url": url}},
-                           sort_keys=False, allow_unicode=True)
-    return "\n".join([
-        "---", front.strip(), "---", "", CITABLE_START, "",
-        f"This is {release_name(VERSION_TOKEN)} of *{title}*, published {DATE_TOKEN}. "
-        "It stays online, unchanged, at its own address; later releases are added beside "
-        "it, never over it.", "", CITABLE_END, "",
-        "## The whole report", "", CITABLE_START, "",
-        f"**{author}** ({year}). *{title}*, {release_name(VERSION_TOKEN)} ({DATE_TOKEN}). "
-        f"{url}", "",
-        "BibTeX:", "", "```bibtex", bib, "```", "", CITABLE_END, "",
-        "## One finding", "", CITABLE_START, "",
-        "Every finding has an identifier such as `T2-FRT-REFERRAL-APPROPRIATE` (its "
-        "report, service and standard). The identifier is the same in every audit round, "
-        "because the same standard is measured again: on its own, or with the release "
-        "alone, it names a different figure next quarter. So a citation of a finding "
-        "always gives three things:", "",
-        "1. the finding's identifier;",
-        "2. the round: its short name and its title, which says the period audited;",
-        "3. the release (its version), with the address of the finding in that release.", "",
-        "For example:", "", f"> {example}", "",
-        "Each finding has a **Copy citation** button, which copies this line for that "
-        "finding, round and release.", "",
-        CITABLE_END, ""])
-
-
-def changelog_markdown() -> str:
-    """The "Versions" page; the list of releases is filled in after rendering."""
-    return "\n".join(["---", "title: Versions", "---", "",
-                      "Every release of this report stays online, unchanged, at its own "
-                      "address.", "", RELEASES_TOKEN, ""])
-
-
-def releases_html(releases: list[dict[str, Any]], online: set[str] | None = None
-                  ) -> tuple[str, str]:
-    """The list of releases (newest first) as HTML for the Versions page, and as plain text
-    for its search entry; a release not in ``online`` (its pages are gone) gets no link."""
-    import mistune
-
-    md = mistune.create_markdown(escape=True)
-    parts, text = [], []
-    for r in sorted(releases, key=lambda r: r["date"], reverse=True):
-        forced = " (re-published with --force)" if r.get("forced") else ""
-        v = html.escape(r["version"])
-        name = html.escape(release_name(r["version"]))
-        parts.append(
-            f'<section class="sqa-release" id="version-{v}"><h2>Report {name}{forced}</h2>'
-            f"<p><em>{html.escape(r['title'])}</em>, published {html.escape(r['date'][:10])}, "
-            f"engine {html.escape(r['engine'])}, commit <code>{html.escape(r['commit'][:12])}"
-            "</code>. " + (f'<a href="../../v/{v}/index.html">Read {name}</a>'
-                           if online is None or r["version"] in online
-                           else "Its pages are no longer online.") + "</p>"
-            + (md(r["notes"].strip()) if r.get("notes") else "") + "</section>")
-        text.append(f"Report {release_name(r['version'])}{forced}: {r['title']}, published "
-                    f"{r['date'][:10]}.")
-    return "\n".join(parts), " ".join(text)
-
-
-# --------------------------------------------------------------------------------------
-# Page furniture: release values, switcher, notice, canonical, provenance
-# --------------------------------------------------------------------------------------
-
-
-def long_date(iso: str) -> str:
-    d = datetime.fromisoformat(iso[:10])
-    return f"{d.day} {d:%B %Y}"
-
-
-def fill_release(text: str, release: Release, listing: tuple[str, str], json_text: bool = False
-                 ) -> str:
-    """Replace the release placeholders the pages were rendered with by the release's values:
-    version, date (ISO, long form, and the year of Quarto's citation) and list of releases."""
-    day, year = release.date[:10], release.date[:4]
-    text = text.replace(VERSION_TOKEN, release.version)
-    text = text.replace(DATE_TOKEN_LONG, long_date(day)).replace(DATE_TOKEN, day)
-    token_year = DATE_TOKEN[:4]
-    text = text.replace(f'name="citation_year" content="{token_year}"',
-                        f'name="citation_year" content="{year}"')
-    # Quarto's "cite this work as" line: "Author.\n<year>. <em>Title</em>. Version ..."
-    text = re.sub(rf"(cite this work as:.*?)(?<![0-9]){token_year}(?=\.)",
-                  lambda m: m.group(1) + year, text, flags=re.S)
-    if json_text:
-        text = text.replace(RELEASES_TOKEN, json.dumps(listing[1])[1:-1])
-    else:
-        text = re.sub(rf"<p>\s*{RELEASES_TOKEN}\s*</p>", lambda m: listing[0], text)
-        text = text.replace(RELEASES_TOKEN, listing[0])
-    return text
-
-
-TABLE_RE = re.compile(r"(<table\b.*?</table>)", re.S)
-
-
-def _wrap_tables(text: str) -> str:
-    """Each table in a box of its own that scrolls sideways when the table is wider than the
-    screen (the page itself never needs to); focusable and named, so keyboard users can
-    scroll it (WCAG 2.1.1, axe ``scrollable-region-focusable``)."""
-    def wrap(m: re.Match[str]) -> str:
-        cap = re.search(r"<caption[^>]*>(.*?)</caption>", m.group(1), re.S)
-        name = html.unescape(re.sub(r"<[^>]+>|\s+", " ", cap.group(1))).strip() if cap else ""
-        label = html.escape(name[:120] or "Table", quote=True)
-        return (f'<div class="sqa-table-wrap" tabindex="0" role="region" '
-                f'aria-label="{label}">{m.group(1)}</div>')
-
-    return TABLE_RE.sub(wrap, text)
-
-
-def _css_string(text: str) -> str:
-    """``text`` as a CSS string literal."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
-
-
-def print_header_css(release: Release, page_url: str) -> str:
-    """The header of every printed page (issue 15): the release, its date and the page's
-    address, in a page-margin box of CSS Paged Media (``@page { @top-left {...} }``, supported
-    by Chromium since version 131; https://www.w3.org/TR/css-page-3/#margin-boxes). A preview
-    says it is not citable."""
-    line = (f"{release_name(release.version)}, published {long_date(release.date)}, "
-            f"{page_url}")
-    return ("<style media=\"print\">@page { margin: 18mm 14mm 16mm; "
-            f"@top-left {{ content: {_css_string(line)}; font: 8pt/1.2 system-ui, sans-serif; "
-            "color: #1b1b1b; vertical-align: bottom; padding-bottom: 3mm; } "
-            "@bottom-right { content: \"Page \" counter(page) \" of \" counter(pages); "
-            "font: 8pt system-ui, sans-serif; color: #4a4a4a; } }</style>\n")
-
-
-# A finding id as inline code (findings index, summaries): kept whole by site.css.
-ID_CODE_RE = re.compile(r"<code>([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+)</code>")
-# ... and in a finding's own "Finding ID" link (notebooks executed before findings.Finding.html
-# marked it): the id kept whole, "Finding" free to wrap before it.
-ID_LINK_RE = re.compile(r'(<p class="finding-id"><a href="#([A-Za-z0-9_-]+)">Finding )\2(</a>)')
-CITATION_META_RE = re.compile(r'<meta name="citation_[a-z_]+" content="[^"]*">\n?')
-
-
-QUARTO_APPENDIX_RE = re.compile(
-    r'<section class="quarto-appendix-contents"[^>]*id="quarto-citation".*?</section>', re.S)
-QUARTO_BIBTEX_RE = re.compile(r'(<code class="sourceCode bibtex">)(.*?)(</code>)', re.S)
-QUARTO_CITEAS_RE = re.compile(r'(<div id="ref-[^"]*" class="csl-entry quarto-appendix-citeas"'
-                              r'[^>]*>)(.*?)(</div>)', re.S)
-
-
-def page_bibtex(key: str, author: str, title: str, release: Release, url: str,
-                round_text: str = "", site_title: str = "") -> str:
-    """A page's BibTeX entry: the page's own title as written (double braces: no style may
-    change its case), the organisation as one name, the release and its address, and on a
-    round's page the round (``note``)."""
-    def esc(t: str) -> str:
-        return re.sub(r"([{}])", r"\\\1", t)
-    lines = [f"@report{{{key},", f"  author = {{{{{esc(author)}}}}},",
-             f"  title = {{{{{esc(title)}}}}},"]
-    if site_title:
-        lines.append(f"  institution = {{{{{esc(author)}}}}},")
-        lines.append(f"  series = {{{esc(site_title)}}},")
-    lines += [f"  version = {{{release.version}}},", f"  date = {{{release.date[:10]}}},",
-              f"  url = {{{url}}},"]
-    if round_text:
-        lines.append(f"  note = {{{esc(round_text[0].upper() + round_text[1:])}}},")
-    lines.append("  langid = {en-GB}")
-    return "\n".join(lines) + "\n}"
-
-
-def _correct_quarto_citation(text: str, author: str, site_title: str, release: Release,
-                             round_text: str) -> str:
-    """Quarto's citation appendix with what it gets wrong put right: its BibTeX and its
-    "cite this work as" line title-case the page's title (a citation style's rule for English
-    titles: "How to Cite This Report") and do not name the round. Both are rewritten from the
-    page's own ``citation_*`` meta tags (title as written, the organisation as one literal
-    name, the release's address) and the round; the structure (and its copy button) stays."""
-    title_m = re.search(r'<meta name="citation_title" content="([^"]*)">', text)
-    url_m = re.search(r'<meta name="citation_fulltext_html_url" content="([^"]*)">', text)
-    box = QUARTO_APPENDIX_RE.search(text)
-    key_m = re.search(r'<code class="sourceCode bibtex">@report\{([^,\s]+),',
-                      box.group(0)) if box else None
-    if not (title_m and url_m and box and key_m):
-        return text
-    title, url = html.unescape(title_m.group(1)), html.unescape(url_m.group(1))
-    series = site_title if site_title != title else ""
-    bib = page_bibtex(key_m.group(1), author, title, release, url, round_text, series)
-    part = QUARTO_BIBTEX_RE.sub(lambda m: m.group(1) + html.escape(bib, quote=False)
-                                + m.group(3), box.group(0), count=1)
-    words = [html.escape(w) for w in (round_text, series) if w]
-    words.append(html.escape(release_name(release.version)))
-    stop = "" if title[-1:] in ".?!" else "."
-    after = ", ".join(words)
-    line = (f"{html.escape(author)} ({release.date[:4]}). <em>{html.escape(title)}</em>{stop} "
-            f"{after[:1].upper()}{after[1:]}. <a href=\"{html.escape(url)}\">"
-            f"{html.escape(url)}</a>")
-    part = QUARTO_CITEAS_RE.sub(lambda m: m.group(1) + "\n" + line + "\n" + m.group(3), part,
-                                count=1)
-    return text[:box.start()] + part + text[box.end():]
-
-
-def _uncite(text: str) -> str:
-    """A page of a preview without Quarto's citation: no ``citation_*`` meta tags, no "Citation"
-    appendix (a preview is not citable)."""
-    text = CITATION_META_RE.sub("", text)
-    return QUARTO_APPENDIX_RE.sub("", text)
-
-
-def _preview_cite_page(text: str) -> str:
-    """The cite page of a preview: what only a numbered release can say is replaced by why a
-    preview cannot be cited and where to find one that can."""
-    note = ("<p><strong>This is a preview, and a preview is not citable.</strong> It is "
-            "replaced by the next preview without notice, so a citation of it would not lead "
-            "to the same words later. Cite a numbered release instead: the "
-            '<a href="changelog.html">Versions</a> page lists them, each at its own address '
-            "that never changes.</p>")
-    blocks = iter([note])  # the first block says why; the others, under their headings, less
-    return re.sub(re.escape(CITABLE_START) + ".*?" + re.escape(CITABLE_END),
-                  lambda m: next(blocks, "<p>Not offered in a preview.</p>"), text, flags=re.S)
-
-
-def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[str, Any],
-             engine: str, releases: list[dict[str, Any]], site_dir: Path | None = None,
-             pages: list[Page] | None = None, site_title: str = "", author: str = ""
-             ) -> str:
-    """Fill in the release's values and insert the version furniture and provenance into
-    every page of a release (``site_dir``: the live site, to link only releases online), and
-    link each page's first use of every glossary term (``glossary.link_terms``: not on the
-    pages of ``glossary.UNLINKED_PAGES``, and before the furniture, which is never linked).
-
-    Each page names its release, and a round's page its round (``pages``: ``Page.round``;
-    the round's title from ``release.rounds``), in meta tags ``site.js`` reads to offer a
-    "Copy citation" button on each finding (:func:`finding_citation`, as a template in the
-    ``sqa-cite`` meta tag); a preview offers none, and says so. Every page gets its print
-    header (:func:`print_header_css`), and Quarto's citation appendix is put right
-    (:func:`_correct_quarto_citation`) or, on a preview, taken out (:func:`_uncite`).
-    Returns the text the release adds to the rendered pages (its values, the list of releases,
-    the provenance), for the publication gate."""
-    js = resources.files("analysis").joinpath("templates", "site.js").read_text("utf-8")
-    (out_dir / "sqa-site.js").write_text(js, encoding="utf-8")
-    css = resources.files("analysis").joinpath("templates", "site.css").read_text("utf-8")
-    (out_dir / "sqa-site.css").write_text(css, encoding="utf-8")
-    online = None
-    if site_dir is not None:
-        online = {r["version"] for r in releases if r["version"] == release.version
-                  or (site_dir / "v" / r["version"] / "index.html").is_file()}
-    listing = releases_html(releases, online)
-    is_citable = citable(release.version)
-    name = release_name(release.version)
-    page_round = {p.out: p.round for p in pages or [] if p.round}
-    titles = {r["round"]: r.get("title", "") for r in release.rounds}
-    for f in sorted(out_dir.rglob("*")):
-        if f.is_file() and f.suffix in (".json", ".xml", ".txt"):
-            text = f.read_text("utf-8")
-            filled = fill_release(text, release, listing, json_text=f.suffix == ".json")
-            if filled != text:
-                f.write_text(filled, encoding="utf-8")
-    foot = _provenance_html(release, provenance, engine)
-    base = f"{site_url.rstrip('/')}/v/{release.version}/" if site_url else ""
-    for f in sorted(out_dir.rglob("*.html")):
-        rel = f.relative_to(out_dir).as_posix()
-        if rel.startswith("site_libs/"):
-            continue
-        text = _wrap_tables(fill_release(f.read_text("utf-8"), release, listing))
-        text = ID_CODE_RE.sub(r'<code class="finding-code">\1</code>', text)
-        text = ID_LINK_RE.sub(r'\1<span class="finding-code">\2</span>\3', text)
-        # Quarto marks its "cite this work as" entry as a list item outside any list (axe
-        # aria-required-parent, WCAG 1.3.1); it is a paragraph of its own.
-        text = text.replace('quarto-appendix-citeas" role="listitem"', 'quarto-appendix-citeas"')
-        rnd = page_round.get(rel) or (rel.split("/")[1] if rel.startswith("rounds/")
-                                      and rel.count("/") >= 2 else "")
-        if not is_citable:
-            text = _uncite(text)
-            if rel == "cite.html":
-                text = _preview_cite_page(text)
-        else:
-            text = _correct_quarto_citation(
-                text, author, site_title or release.title, release,
-                round_label(rnd, titles.get(rnd, "")) if rnd else "")
-        depth = rel.count("/")
-        to_release = "../" * depth or "./"
-        to_site = "../" * (depth + 2)
-        if rel not in glossary.UNLINKED_PAGES:  # first use of each term linked, abbr. said
-            text = glossary.link_terms(text, f"{'../' * depth}{glossary.GLOSSARY_PAGE}")
-        page_url = base + rel
-        meta = {"sqa-version": release.version, "sqa-version-name": name,
-                "sqa-citable": "true" if is_citable else "false",
-                "sqa-page": rel, "sqa-site-root": to_site}
-        if rnd:
-            meta["sqa-round"] = rnd
-            meta["sqa-round-title"] = titles.get(rnd, "")
-            if is_citable:
-                meta["sqa-cite"] = finding_citation(
-                    CITE_FINDING, rnd, titles.get(rnd, ""), site_title or release.title,
-                    release.version, page_url)
-        head = "".join(f'<meta name="{k}" content="{html.escape(v)}">\n'
-                       for k, v in meta.items())
-        head += (f'<link rel="canonical" href="{html.escape(site_url.rstrip("/"))}/latest/{rel}">\n'
-                 f'<link rel="stylesheet" href="{to_release}sqa-site.css">\n'
-                 + print_header_css(release, page_url or rel)
-                 + f'<script src="{to_release}sqa-site.js" defer></script>\n')
-        if 'rel="icon"' not in text:  # no favicon request, so no 404 in the console
-            head += '<link rel="icon" href="data:,">\n'
-        status = ("" if is_citable else
-                  ' <span class="sqa-preview-note">A preview is not citable: cite a numbered '
-                  f'release (<a href="{to_release}changelog.html">Versions</a>).</span>')
-        bar = (f'<div class="sqa-version-bar" role="region" aria-label="Report version">'
-               f'<span>Report <strong>{html.escape(name)}</strong>, published '
-               f'{html.escape(long_date(release.date))}.{status}</span> '
-               f'<span class="sqa-switcher" data-sqa-switcher></span> '
-               f'<a class="sqa-cite-link" href="{to_release}cite.html">How to cite</a>'
-               f'<div class="sqa-old-notice" data-sqa-notice hidden></div>'
-               f'<noscript><a href="{to_site}latest/{rel}">Read the latest version</a>'
-               f'</noscript></div>\n')
-        text = text.replace("</head>", head + "</head>", 1)
-        text = re.sub(r"(<body[^>]*>)", lambda m, bar=bar: m.group(1) + "\n" + bar, text,
-                      count=1)
-        text = text.replace("</body>", foot + "</body>", 1)
-        f.write_text(text, encoding="utf-8")
-    return "\n".join([release.version, release.title, release.notes, *listing, foot])
-
-
-def _provenance_html(release: Release, prov: dict[str, Any], engine: str) -> str:
-    inputs = "".join(f"<li><code>{html.escape(k)}</code>: <code>{v}</code></li>"
-                     for k, v in sorted(release.inputs.items()))
-    params = "".join(
-        f"<li>{html.escape(r['round'])}: <code>"
-        f"{html.escape(json.dumps(r.get('parameters', {}), sort_keys=True))}</code></li>"
-        for r in prov.get("rounds", []))
-    runs = ", ".join(r["round"] + " at " + r.get("started", "") for r in prov.get("rounds", []))
-    versions = ", ".join(f"{html.escape(k)} {html.escape(v)}"
-                         for k, v in sorted(prov.get("versions", {}).items()))
-    return (f'<footer class="sqa-provenance" aria-label="Provenance"><details><summary>'
-            f"Provenance of this page</summary><ul>"
-            f"<li>Release: {html.escape(release.version)} ({html.escape(release.date)})</li>"
-            f"<li>Git commit: <code>{html.escape(release.commit)}</code></li>"
-            f"<li>Rendering engine: {html.escape(engine)}</li>"
-            f"<li>Rounds run: {html.escape(runs)}</li>"
-            f"<li>Inputs (SHA-256):<ul>{inputs}</ul></li>"
-            f"<li>Parameters:<ul>{params}</ul></li>"
-            f"<li>Package versions: {versions}</li>"
-            f"</ul></details></footer>\n")
-
-
 # --------------------------------------------------------------------------------------
 # The release
 # --------------------------------------------------------------------------------------
@@ -1034,5 +637,9 @@ def cli_publish(a: Any) -> int:
     return 0
 
 
-__all__ = ["Page", "PublishError", "ReleaseCheckError", "Sensitive", "public_dates",
-           "publish", "scan_site", "sensitive_values", "sha256_file"]
+__all__ = ["CITABLE_END", "CITABLE_START", "CITE_FINDING", "PREVIEW", "Page", "PublishError",
+           "Release", "ReleaseCheckError", "Sensitive", "author_names", "changelog_markdown",
+           "citable", "cite_markdown", "decorate", "fill_release", "finding_citation",
+           "long_date", "page_bibtex", "print_header_css", "public_dates", "publish",
+           "release_name", "releases_html", "round_label", "scan_site", "sensitive_values",
+           "sha256_file"]
