@@ -490,6 +490,52 @@ def test_a_utf16_csv_is_read_as_utf16(tmp_path: Path, encoding: str) -> None:
         ingest.ingest(p, "cases", demo_key=True, encoding="utf-8")
 
 
+@pytest.mark.parametrize(("sep", "suffix"), [(";", ".csv"), ("\t", ".txt"), ("|", ".csv")])
+def test_a_csv_separated_by_semicolons_tabs_or_bars_reads_as_the_comma_one(
+        tmp_path: Path, sep: str, suffix: str) -> None:
+    """Excel saves "CSV" with semicolons where the decimal mark is a comma, and case systems
+    export "Text (Tab delimited)": the header tells the separator, and the rows read are the
+    same as from the comma-separated file (a semicolon inside a quoted value stays in it)."""
+    rows = [CASES_HEADER, "A1,1,Female,01/04/2025,police,single,front_door,1,nfa,n,n,2015-01-01",
+            'A2,2,Male,02/04/2025,"police",single,front_door,1,nfa,n,n,2016-01-01']
+    comma = write(tmp_path, "comma.csv", "\n".join(rows) + "\n")
+    other = write(tmp_path, f"other{suffix}", "\n".join(r.replace(",", sep) for r in rows) + "\n")
+    a, b = ingest.ingest(comma, "cases", demo_key=True), ingest.ingest(other, "cases", demo_key=True)
+    assert (b.rows_read, b.rows_accepted) == (2, 2)
+    pd.testing.assert_frame_equal(a.accepted, b.accepted)
+
+
+def test_a_table_on_another_sheet_is_told_to_pass_sheet(tmp_path: Path) -> None:
+    """Without --sheet the first sheet is read; when it is not the table, the message names
+    the sheet read and every sheet of the workbook."""
+    path = tmp_path / "two.xlsx"
+    rows = [r.split(",") for r in (CASES_HEADER,
+            "A1,1,Female,01/04/2025,police,single,front_door,1,nfa,n,n,2015-01-01")]
+    with pd.ExcelWriter(path) as w:
+        pd.DataFrame({"notes": ["read me"]}).to_excel(w, sheet_name="Notes", index=False)
+        pd.DataFrame(rows[1:], columns=rows[0]).to_excel(w, sheet_name="Contacts", index=False)
+    with pytest.raises(InputError, match="pass --sheet with the sheet that holds the table "
+                       r"\(the first, 'Notes', was read; the workbook has 'Notes', 'Contacts'\)"):
+        ingest.ingest(path, "cases", demo_key=True)
+    assert ingest.ingest(path, "cases", demo_key=True, sheet="Contacts").rows_accepted == 1
+
+
+def test_a_csv_named_xlsx_is_told_to_rename_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "export.xlsx", CASES_HEADER + "\n")
+    with pytest.raises(InputError, match="is a text \\(CSV\\) file, not an Excel workbook"):
+        ingest.ingest(path, "cases", demo_key=True)
+
+
+def test_the_separator_is_read_from_the_header_line() -> None:
+    from analysis.ingest.read import sniff_separator
+
+    assert sniff_separator("case_id,child_id,notes") == ","
+    assert sniff_separator("case_id;child_id;notes") == ";"
+    assert sniff_separator("case_id\tchild_id") == "\t"
+    assert sniff_separator('"id; raw",child_id') == ","  # a comma outside quotes wins
+    assert sniff_separator("case_id") == ","  # one column: nothing to tell
+
+
 def test_a_date_of_birth_in_1850_is_told_to_check_the_year(tmp_path: Path) -> None:
     """Issue 12, case 18: a well-formed date with an impossible year was 'not a valid
     date'; the rule now says what is wrong."""

@@ -262,3 +262,46 @@ def test_the_demo_rounds_form_a_chain_a_year_apart_with_the_same_targets() -> No
     shifts = [s.get("shift", 0.0)
               for r in chain for step, s in pipeline.prepare_steps(r) if step == "synth"]
     assert shifts == [0.12, 0.06, 0.0]
+
+
+def test_an_impossible_date_in_a_yaml_file_is_a_mistake_named_with_its_line() -> None:
+    """A date that does not exist (day and month swapped) was a ValueError from inside PyYAML,
+    shown as a traceback; every YAML file people edit is read by ``analysis.yamlfile``."""
+    from analysis import yamlfile
+
+    assert yamlfile.load("date: 2026-05-29") == {"date": date(2026, 5, 29)}
+    with pytest.raises(yaml.YAMLError, match=r"'2026-29-05' is not a date \(month must be in "
+                       r"1\.\.12\); write dates as YYYY-MM-DD(.|\n)*line 2"):
+        yamlfile.load("round: r\ndate: 2026-29-05\n")
+
+
+def test_sqa_run_of_a_round_file_with_an_impossible_date_exits_2_naming_the_line(
+        tmp_path: Path) -> None:
+    path = tmp_path / "rounds" / "bad.yml"
+    path.parent.mkdir()
+    path.write_text("round: bad\ndate: 2026-29-05\nnotebooks: []\n", encoding="utf-8")
+    out = subprocess.run([sys.executable, "-m", "analysis", "run", str(path)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "is not a date" in out.stderr and "line 2" in out.stderr
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("standards: [\n", "not valid YAML"),
+    ("name: x\nanswers: [yes, no]\n", "audit template is missing 'standards'")])
+def test_a_broken_audit_template_is_refused_when_the_round_is_read(
+        tmp_path: Path, text: str, says: str) -> None:
+    """A round's own audit template that is not valid YAML, or lacks its standards, was found
+    only in the prepare steps, as a traceback; it is refused with the round file (exit 2)."""
+    from analysis.rounds import RoundError, load_round
+
+    (tmp_path / "_quarto.yml").write_text("project: {type: website}\n", encoding="utf-8")
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "a.ipynb").write_text("{}", encoding="utf-8")
+    (tmp_path / "std.yml").write_text(text, encoding="utf-8")
+    path = tmp_path / "rounds" / "r.yml"
+    path.parent.mkdir()
+    path.write_text("round: r\ndate: 2026-05-29\nstandards: std.yml\n"
+                    "notebooks: [{notebook: notebooks/a.ipynb}]\n", encoding="utf-8")
+    with pytest.raises(RoundError, match=f"'standards: std.yml': .*std.yml: {says}"):
+        load_round(path)

@@ -39,6 +39,8 @@ from typing import Any, Literal
 
 import yaml
 
+from . import yamlfile
+
 __all__ = ["ACTION_STATUSES", "ASSURANCE", "Action", "BoardError", "Board", "HEADLINE_RULE",
            "Point", "ROUND_FIELDS", "Status", "Tracked", "VARIATION", "XMR_MIN_POINTS",
            "assurance_of", "board_record", "headlines", "input_files", "load_actions",
@@ -475,7 +477,7 @@ def load_actions(root: Path, rd: dict[str, Any], finding_ids: set[str] | None = 
     if path is None or not path.is_file():
         return []
     try:
-        data = yaml.safe_load(path.read_text("utf-8")) or []
+        data = yamlfile.load(path.read_text("utf-8")) or []
     except yaml.YAMLError as exc:
         raise BoardError(f"{rel}: not valid YAML ({exc}). Fix the file and publish "
                          "again.") from None

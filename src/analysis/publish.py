@@ -52,7 +52,7 @@ from typing import Any
 
 import yaml
 
-from . import gate, glossary, locks, pipeline, sitetx, verify
+from . import gate, glossary, locks, pipeline, sitetx, verify, yamlfile
 from . import render as rendering
 from .citation import (  # re-exported: analysis.publish.finding_citation and the rest
     CITABLE_END,
@@ -130,7 +130,7 @@ def quarto_config(root: Path) -> dict[str, Any]:
     if not cfg.exists():
         raise PublishError(f"{cfg}: not found. The site's title, navbar and theme live there.")
     try:
-        return yaml.safe_load(cfg.read_text("utf-8")) or {}
+        return yamlfile.load(cfg.read_text("utf-8")) or {}
     except yaml.YAMLError as exc:
         raise PublishError(f"{cfg}: not valid YAML: {exc}") from None
 

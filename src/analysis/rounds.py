@@ -23,6 +23,8 @@ from typing import Any
 
 import yaml
 
+from . import yamlfile
+
 __all__ = ["NAME_RE", "PREPARE_STEPS", "RESERVED_ROUNDS", "ROUND_KEYS", "TARGET_SENSES",
            "NotebookSpec", "Round", "RoundError", "find_root", "load_round", "new_round",
            "prepare_steps", "previous_chain", "returns_manifest", "sample_dir",
@@ -290,7 +292,7 @@ def load_round(path: str | Path, _after: tuple[Path, ...] = ()) -> Round:
         raise RoundError(f"{path}: round file not found. Rounds live in rounds/, e.g. "
                          "`sqa run rounds/demo.yml`.")
     try:
-        d = yaml.safe_load(path.read_text("utf-8")) or {}
+        d = yamlfile.load(path.read_text("utf-8")) or {}
     except yaml.YAMLError as exc:
         raise RoundError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(d, dict):
@@ -343,6 +345,11 @@ def load_round(path: str | Path, _after: tuple[Path, ...] = ()) -> Round:
             raise RoundError(f"{path}: 'standards: {std}' is neither a shipped audit template "
                              f"({', '.join(schemas.SHIPPED_STANDARDS)}) nor a YAML file of the "
                              "project; give one of those names or the template's path.")
+        if std:
+            try:
+                schemas.load_standards(root / str(std))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise RoundError(f"{path}: 'standards: {std}': {exc}") from None
     scale = d.get("scale")
     if scale is not None:
         try:

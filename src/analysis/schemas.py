@@ -26,6 +26,8 @@ from typing import Any, Literal
 import pandas as pd
 import yaml
 
+from . import yamlfile
+
 __all__ = ["AGE_BANDS", "AGE_BAND_LABELS", "ANSWER_LABELS", "ANSWER_SYNONYMS", "Column",
            "ColumnType", "ETHNICITY", "ETHNICITY_SYNONYMS", "GENDER", "GENDER_SYNONYMS", "GRADE",
            "GRADE_SYNONYMS", "KINDS", "Kind", "OUTCOME", "OUTCOME_SYNONYMS", "REFERRAL_SOURCE",
@@ -154,7 +156,10 @@ def _read_yaml(path: str | Path | None, default: str) -> dict[str, Any]:
         text = resources.files("analysis").joinpath("config", default).read_text("utf-8")
     else:
         text = Path(path).read_text("utf-8")
-    data = yaml.safe_load(text)
+    try:
+        data = yamlfile.load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path or default}: not valid YAML ({exc})") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path or default}: expected a YAML mapping at the top level")
     return data

@@ -64,6 +64,7 @@ from .read import (
     CELL_PROBLEMS,
     FIELD_PROBLEMS,
     NESTED,
+    SHEETS,
     check_file,
     is_parquet,
     nested_columns,
@@ -256,6 +257,10 @@ def ingest(path: str | Path, kind: str, mapping: str | Path | Mapping | None = N
         hint = ("pass --mapping annex_a for an Ofsted Annex A export, or write a mapping file "
                 "(see README, 'Data contracts')") if kind == "cases" else (
                 "rename the columns to the contract names listed by `sqa dictionary`")
+        read, sheets = src.attrs.get(SHEETS) or ("", [])
+        if not (sheet or (mp.sheet if mp else None)) and len(sheets) > 1:  # the first was read
+            hint = (f"pass --sheet with the sheet that holds the table (the first, {read!r}, "
+                    f"was read; the workbook has {short_list(sheets)}), or " + hint)
         raise InputError(
             f"{path}: missing required column(s) {', '.join(repr(m) for m in missing)} for the "
             f"{kind} table. Columns found: {found}. Fix: {hint}.")

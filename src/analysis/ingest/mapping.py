@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from .. import schemas
+from .. import schemas, yamlfile
 from .common import InputError, _norm_header, column_letter, short
 
 HEADERS = "headers"  # DataFrame.attrs key: the header as written (pandas renames duplicates)
@@ -63,7 +63,7 @@ def load_mapping(name_or_path: str | Path | Mapping | None) -> Mapping | None:
         text = res.read_text("utf-8")
         label = str(name_or_path)
     try:
-        d = yaml.safe_load(text) or {}
+        d = yamlfile.load(text) or {}
     except yaml.YAMLError as exc:
         raise InputError(f"{label}: mapping is not valid YAML ({exc}).") from None
     if not isinstance(d, dict):

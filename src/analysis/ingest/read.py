@@ -123,15 +123,16 @@ FIELD_PROBLEMS = "field_problems"  # DataFrame.attrs key: {position: (fields, he
 # wrong in a workbook (merged ranges, formulas without a saved value), quarantined per row.
 CELL_PROBLEMS = "cell_problems"
 NESTED = "nested"  # DataFrame.attrs key: {column: Arrow type} of nested Parquet columns
+SHEETS = "sheets"  # DataFrame.attrs key: (sheet read, every sheet of the workbook)
 
 
-def _misaligned_csv(path: Path, enc: str) -> pd.DataFrame | None:
+def _misaligned_csv(path: Path, enc: str, sep: str = ",") -> pd.DataFrame | None:
     """``None`` when every record has as many fields as the header; otherwise the frame read
     record by record, each misaligned record blanked and listed in ``attrs[FIELD_PROBLEMS]``
     for the quarantine. pandas would take one extra field on the first data row as an index
     and shift every column, or stop at a later one (issue 12, case 12)."""
     with path.open(newline="", encoding=enc) as fh:
-        reader = csv.reader(fh)
+        reader = csv.reader(fh, delimiter=sep)
         header = next(reader, None)
         if header is None:
             return None
@@ -140,7 +141,7 @@ def _misaligned_csv(path: Path, enc: str) -> pd.DataFrame | None:
             return None
     rows, problems = [], {}
     with path.open(newline="", encoding=enc) as fh:
-        reader = csv.reader(fh)
+        reader = csv.reader(fh, delimiter=sep)
         next(reader)
         for rec in reader:
             if not rec:
@@ -174,6 +175,25 @@ def sniff_encoding(path: Path) -> str | None:
     return None
 
 
+#: Field separators a "CSV" export may use besides the comma: Excel in locales whose decimal
+#: mark is a comma saves CSV with semicolons; "Text (Tab delimited)" exports use tabs.
+OTHER_SEPARATORS = (";", "\t", "|")
+
+
+def sniff_separator(header_line: str) -> str:
+    """The field separator of a CSV file from its header line: a comma, unless the header
+    has no comma outside quotes and splits on one of ``OTHER_SEPARATORS`` (the one giving the
+    most fields). A header is names, never values, so it tells the separator reliably where a
+    data row (a note with semicolons in it) might not."""
+    def fields(sep: str) -> int:
+        return len(next(csv.reader([header_line], delimiter=sep), []))
+
+    if fields(",") > 1:
+        return ","
+    best = max(OTHER_SEPARATORS, key=fields)
+    return best if fields(best) > 1 else ","
+
+
 def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     sniffed = sniff_encoding(path)
     if encoding and sniffed and not encoding.lower().replace("_", "-").startswith("utf-16"):
@@ -183,14 +203,16 @@ def _read_csv(path: Path, encoding: str | None) -> pd.DataFrame:
     enc = encoding or sniffed or "utf-8-sig"
     try:
         with path.open(newline="", encoding=enc) as fh:
-            header = next(csv.reader(fh), None)
+            sep = sniff_separator(fh.readline().rstrip("\r\n"))
+            fh.seek(0)
+            header = next(csv.reader(fh, delimiter=sep), None)
         if header is not None:
             _check_width(path, len(header))
-        odd = _misaligned_csv(path, enc)
+        odd = _misaligned_csv(path, enc, sep)
         if odd is not None:
             odd.attrs[HEADERS] = header
             return odd
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc,
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=enc, sep=sep,
                          skipinitialspace=False, index_col=False)
         if header is not None and len(header) == df.shape[1]:
             df.attrs[HEADERS] = header
@@ -221,10 +243,16 @@ def open_workbook(path: Path) -> Any:
     import openpyxl
 
     with path.open("rb") as fh:
-        if fh.read(8) == OLE2_SIGNATURE:
-            raise InputError(f"{path}: the workbook is password-protected (encrypted), or an "
-                             "old .xls file renamed .xlsx. Save an unprotected copy as .xlsx "
-                             "(File > Info > Protect Workbook > remove the password).")
+        head = fh.read(512)
+    if head[:8] == OLE2_SIGNATURE:
+        raise InputError(f"{path}: the workbook is password-protected (encrypted), or an "
+                         "old .xls file renamed .xlsx. Save an unprotected copy as .xlsx "
+                         "(File > Info > Protect Workbook > remove the password).")
+    if head and not head.startswith(b"PK") and b"\0" not in head:
+        text = head.decode("utf-8", errors="replace")
+        if "," in text or ";" in text or "\t" in text:  # a CSV export named .xlsx
+            raise InputError(f"{path}: is a text (CSV) file, not an Excel workbook, though "
+                             "named .xlsx. Rename it to .csv and run the command again.")
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
@@ -235,14 +263,14 @@ def open_workbook(path: Path) -> Any:
 def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[pd.DataFrame, int]:
     wb = open_workbook(path)
     try:
-        names = wb.sheetnames
+        sheets = list(wb.sheetnames)
         if sheet is None:
-            ws = wb[names[0]]
-        elif sheet in names:
+            ws = wb[sheets[0]]
+        elif sheet in sheets:
             ws = wb[sheet]
         else:
             raise InputError(f"{path}: has no sheet named {short(sheet, 40)!r}. Sheets in the "
-                             f"file: {short_list(names)}. Pass --sheet with one of them.")
+                             f"file: {short_list(sheets)}. Pass --sheet with one of them.")
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
         merged = _merged_ranges(wb, ws)
     finally:
@@ -297,6 +325,7 @@ def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[
         seen[h] = seen.get(h, 0) + 1
     df = pd.DataFrame(body, columns=names, dtype=object).iloc[:, keep]
     df.attrs[HEADERS] = [header[j] for j in keep]
+    df.attrs[SHEETS] = (ws.title, sheets)
     df.attrs[LETTERS] = [column_letter(j) for j in keep]
     df.attrs[CELL_PROBLEMS] = problems
     return df, first_row

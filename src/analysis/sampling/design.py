@@ -32,7 +32,7 @@ import pandas as pd
 import yaml
 from scipy import stats
 
-from .. import schemas
+from .. import schemas, yamlfile
 
 ALLOCATIONS = ("proportional", "equal", "neyman", "fixed")
 DESIGN_KEYS = ("name", "title", "source", "notes", "seed", "scale", "filter", "date_window",
@@ -401,7 +401,7 @@ def load_design(name_or_path: str | Path | Design | Mapping[str, Any]) -> Design
                               f"{', '.join(shipped)}; or give the path of a design YAML file.")
         text, origin, stem = res.read_text("utf-8"), f"design {p.name!r} (shipped)", p.name
     try:
-        data = yaml.safe_load(text)
+        data = yamlfile.load(text)
     except yaml.YAMLError as exc:
         raise DesignError(f"{origin}: not valid YAML ({exc}).") from None
     except ValueError as exc:  # PyYAML's date parsing, e.g. 2026-13-01
