@@ -500,7 +500,8 @@ def test_a_csv_separated_by_semicolons_tabs_or_bars_reads_as_the_comma_one(
             'A2,2,Male,02/04/2025,"police",single,front_door,1,nfa,n,n,2016-01-01']
     comma = write(tmp_path, "comma.csv", "\n".join(rows) + "\n")
     other = write(tmp_path, f"other{suffix}", "\n".join(r.replace(",", sep) for r in rows) + "\n")
-    a, b = ingest.ingest(comma, "cases", demo_key=True), ingest.ingest(other, "cases", demo_key=True)
+    a = ingest.ingest(comma, "cases", demo_key=True)
+    b = ingest.ingest(other, "cases", demo_key=True)
     assert (b.rows_read, b.rows_accepted) == (2, 2)
     pd.testing.assert_frame_equal(a.accepted, b.accepted)
 
