@@ -412,6 +412,30 @@ def test_a_formula_without_a_saved_value_is_quarantined_naming_the_cell(tmp_path
     assert "required value is missing" not in set(q["rule"])
 
 
+def test_a_sheet_read_twice_is_parsed_once_until_the_file_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An Annex A sheet is read to recognise its list and again to ingest it (the gate does
+    the same): the second read comes from the sheet cache; a file saved again is read anew."""
+    import os
+
+    from analysis.ingest import read
+
+    path, wb = cases_workbook(tmp_path / "twice.xlsx")
+    wb.save(path)
+    opened = []
+    real = read.open_workbook
+    monkeypatch.setattr(read, "open_workbook", lambda p: opened.append(p) or real(p))
+    first = ingest.ingest(path, "cases", demo_key=True)
+    again = ingest.ingest(path, "cases", demo_key=True)
+    assert len(opened) == 1
+    pd.testing.assert_frame_equal(first.accepted, again.accepted)
+    wb.active["C3"] = "Male"
+    wb.save(path)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    changed = ingest.ingest(path, "cases", demo_key=True)
+    assert len(opened) == 2 and changed.accepted["gender"].iloc[0] == "male"
+
+
 def test_formulas_with_saved_values_are_read_as_their_values(tmp_path: Path) -> None:
     """A workbook saved by Excel keeps each formula's value: nothing to quarantine. (The
     cached value is written into the sheet XML as Excel does.)"""

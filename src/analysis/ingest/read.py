@@ -11,7 +11,10 @@ Parquet file is opened by ``open_parquet`` and read in batches by the ingest eng
 from __future__ import annotations
 
 import csv
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -260,7 +263,36 @@ def open_workbook(path: Path) -> Any:
                          "Open it in Excel and save it again as .xlsx.") from None
 
 
-def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[pd.DataFrame, int]:
+#: Sheets read lately, by (file, size, modification time, sheet): an Annex A sheet is read to
+#: recognise its list, then again to ingest it (and the publication gate does the same), and
+#: openpyxl's reading is the slow part. Small sheets only (``SHEET_CACHE_CELLS``), a few.
+_SHEET_CACHE: OrderedDict[tuple[Any, ...], _Sheet] = OrderedDict()
+_SHEET_CACHE_LOCK = threading.Lock()
+SHEET_CACHE_SIZE, SHEET_CACHE_CELLS = 4, 2_000_000
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    """One worksheet as read: its title, the workbook's sheet names, its rows of values
+    (trailing blank rows dropped) and what its XML says besides (``_sheet_xml``)."""
+
+    title: str
+    sheets: list[str]
+    rows: list[tuple[Any, ...]]
+    merged: list[tuple[str, tuple[int, int, int, int]]]
+    formulas: dict[tuple[int, int], str]
+
+
+def _sheet(path: Path, sheet: str | None) -> _Sheet:
+    """The sheet ``sheet`` (the first when None) of the workbook at ``path``, read once
+    for as long as the file is unchanged (``_SHEET_CACHE``); ``InputError`` when there is no
+    such sheet."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, sheet)
+    with _SHEET_CACHE_LOCK:
+        if key in _SHEET_CACHE:
+            _SHEET_CACHE.move_to_end(key)
+            return _SHEET_CACHE[key]
     wb = open_workbook(path)
     try:
         sheets = list(wb.sheetnames)
@@ -271,14 +303,27 @@ def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[
         else:
             raise InputError(f"{path}: has no sheet named {short(sheet, 40)!r}. Sheets in the "
                              f"file: {short_list(sheets)}. Pass --sheet with one of them.")
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
-        merged = _merged_ranges(wb, ws)
+        rows = list(ws.iter_rows(values_only=True))
+        merged, formulas = _sheet_xml(wb, ws)
+        title = ws.title
     finally:
         wb.close()
     while rows and all(v is None or str(v).strip() == "" for v in rows[-1]):
         rows.pop()
+    got = _Sheet(title, sheets, rows, merged, formulas)
+    if sum(len(r) for r in rows) <= SHEET_CACHE_CELLS:
+        with _SHEET_CACHE_LOCK:
+            _SHEET_CACHE[key] = got
+            while len(_SHEET_CACHE) > SHEET_CACHE_SIZE:
+                _SHEET_CACHE.popitem(last=False)
+    return got
+
+
+def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[pd.DataFrame, int]:
+    got = _sheet(path, sheet)
+    rows, merged, formulas, sheets = got.rows, got.merged, got.formulas, got.sheets
     if not rows:
-        raise InputError(f"{path}: sheet {ws.title!r} is empty. Name the sheet that holds the "
+        raise InputError(f"{path}: sheet {got.title!r} is empty. Name the sheet that holds the "
                          "table with --sheet.")
     # Exports often carry title rows above the header: take the first of the first ten
     # rows that holds the most recognised column names.
@@ -297,7 +342,7 @@ def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[
             header[c1 - 1] = str(rows[r1 - 1][c1 - 1])
     width = len(header)
     _check_width(path, sum(h.strip() != "" for h in header))
-    body = [(r + [None] * width)[:width] for r in rows[header_idx + 1:]]
+    body = [(list(r) + [None] * width)[:width] for r in rows[header_idx + 1:]]
     keep = [j for j, h in enumerate(header) if h.strip() != ""]
     first_row = header_idx + 2  # the sheet row of body[0] (rows are 1-based)
     problems: dict[int, list[tuple[str, str, str]]] = {}
@@ -310,14 +355,15 @@ def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[
         for r in range(max(r1, first_row), min(r2, first_row + len(body) - 1) + 1):
             for c in range(c1, c2 + 1):
                 if (r, c) != (r1, c1) and c - 1 in kept:
-                    problem(r, c - 1, "", f"sheet {short(ws.title, 40)!r}: cell "
+                    problem(r, c - 1, "", f"sheet {short(got.title, 40)!r}: cell "
                             f"{column_letter(c - 1)}{r} is in the merged range {ref} and reads "
                             "as blank; unmerge it and fill every row")
-    if any(v is None for r in body for v in r):  # a formula cell without a saved value reads
-        for r, c, formula in _unsaved_formulas(path, ws.title, first_row, body, keep):  # None
-            problem(r, c, formula, f"sheet {short(ws.title, 40)!r}: cell {column_letter(c)}{r} "
-                    "holds a formula with no saved value; open the workbook in Excel and save "
-                    "it, or paste values")
+    for (r, c), formula in sorted(formulas.items()):  # a formula without a saved value
+        i = r - first_row  # reads as blank
+        if 0 <= i < len(body) and c in kept and body[i][c] is None:
+            problem(r, c, short(formula, 60), f"sheet {short(got.title, 40)!r}: cell "
+                    f"{column_letter(c)}{r} holds a formula with no saved value; open the "
+                    "workbook in Excel and save it, or paste values")
     seen: dict[str, int] = {}
     names = []
     for h in header:  # duplicate headers numbered as pandas numbers them
@@ -325,53 +371,65 @@ def _read_xlsx(path: Path, sheet: str | None, expected: Iterable[str]) -> tuple[
         seen[h] = seen.get(h, 0) + 1
     df = pd.DataFrame(body, columns=names, dtype=object).iloc[:, keep]
     df.attrs[HEADERS] = [header[j] for j in keep]
-    df.attrs[SHEETS] = (ws.title, sheets)
+    df.attrs[SHEETS] = (got.title, sheets)
     df.attrs[LETTERS] = [column_letter(j) for j in keep]
     df.attrs[CELL_PROBLEMS] = problems
     return df, first_row
 
 
-def _merged_ranges(wb: Any, ws: Any) -> list[tuple[str, tuple[int, int, int, int]]]:
-    """The merged ranges of a read-only worksheet as (``"B7:B9"``, (min col, min row, max col,
-    max row)). Read-only openpyxl does not expose them, so the ``mergeCell`` elements of the
-    sheet's XML are read with ElementTree; in a merged range only the top-left cell holds the
-    value and every other cell reads as blank (issue 12, case 14)."""
+def _sheet_xml(wb: Any, ws: Any) -> tuple[list[tuple[str, tuple[int, int, int, int]]],
+                                          dict[tuple[int, int], str]]:
+    """What read-only openpyxl does not give, from one pass over the sheet's XML
+    (ElementTree ``iterparse``):
+
+    * the merged ranges, as (``"B7:B9"``, (min col, min row, max col, max row)): in a merged
+      range only the top-left cell holds the value and every other cell reads as blank
+      (issue 12, case 14);
+    * the cells that hold a formula with no saved result, as {(sheet row, 0-based column):
+      formula}: a workbook written by a program (not saved by Excel) keeps formulas without
+      their results, which read for values as blank (a shared formula's other cells are
+      translated from its first, as openpyxl does).
+    """
     from xml.etree.ElementTree import iterparse
 
-    from openpyxl.utils.cell import range_boundaries
+    from openpyxl.formula.translate import Translator
+    from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 
     archive = getattr(wb, "_archive", None)
     part = getattr(ws, "_worksheet_path", None)
+    merged: list[tuple[str, tuple[int, int, int, int]]] = []
+    formulas: dict[tuple[int, int], str] = {}
     if archive is None or part is None:
-        return []
-    out = []
+        return merged, formulas
+    shared: dict[str, tuple[str, str]] = {}  # si -> (formula, cell of its text)
     with archive.open(part) as fh:
         for _, el in iterparse(fh):
-            if el.tag.endswith("}mergeCell") and el.get("ref"):
-                ref = el.get("ref")
-                out.append((ref, range_boundaries(ref)))
-            el.clear()
-    return out
-
-
-def _unsaved_formulas(path: Path, title: str, first_row: int, body: list[list[Any]],
-                      keep: list[int]) -> list[tuple[int, int, str]]:
-    """(sheet row, 0-based column, formula) of the body's blank cells that hold a formula.
-
-    A workbook written by a program (not saved by Excel) keeps formulas without their
-    results; read for values they are blank, and a required column then says "required value
-    is missing" with no hint why. Read a second time for formulas to name them."""
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    try:
-        rows = wb[title].iter_rows(min_row=first_row, max_row=first_row + len(body) - 1)
-        out = []
-        for i, cells in enumerate(rows):
-            for j in keep:
-                if j < len(cells) and body[i][j] is None and cells[j].data_type == "f":
-                    value = cells[j].value
-                    out.append((first_row + i, j, short(getattr(value, "text", value), 60)))
-        return out
-    finally:
-        wb.close()
+            tag = el.tag.rsplit("}", 1)[-1]
+            if tag == "c":
+                ns = el.tag[:-1]
+                f = el.find(ns + "f")
+                if f is not None and el.get("r"):
+                    ref = el.get("r")
+                    text = "=" + f.text if f.text else ""
+                    if f.get("t") == "shared" and f.get("si") is not None:
+                        if text:
+                            shared[f.get("si")] = (text, ref)
+                        elif f.get("si") in shared:
+                            first, origin = shared[f.get("si")]
+                            try:
+                                text = Translator(first, origin).translate_formula(ref)
+                            except Exception:  # noqa: BLE001 - the message shows the first's
+                                text = first
+                    v = el.find(ns + "v")
+                    if v is None or not v.text:
+                        col, row = coordinate_from_string(ref)
+                        formulas[(row, range_boundaries(f"{col}1")[0] - 1)] = text
+                el.clear()
+            elif tag == "mergeCell":
+                if el.get("ref"):
+                    ref = el.get("ref")
+                    merged.append((ref, range_boundaries(ref)))
+                el.clear()
+            elif tag == "row":
+                el.clear()
+    return merged, formulas
