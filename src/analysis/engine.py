@@ -11,6 +11,8 @@ what every stage shares:
 * ``source``: the SQL table expression of a cases table given as a frame (registered on the
   connection), a Parquet file, or a directory of Parquet files (a pool: ``council=<code>/``
   partitions, read with ``hive_partitioning``);
+* ``table``: a cases table opened for one stage (connection, source and column names), whose
+  ``select`` runs the stage's one ``SELECT``;
 * ``run``: execute one statement of the project's SQL, recording it while ``recording()`` is
   active, so that tests can check that every statement the project emits parses in another
   engine's dialect (``sqlglot``; README, "Beyond one machine");
@@ -26,13 +28,14 @@ import contextlib
 import math
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["Source", "connect", "columns_of", "quote", "recording", "run", "scan_seconds",
-           "source", "sql_path", "to_dialect"]
+__all__ = ["Source", "Table", "connect", "columns_of", "quote", "recording", "run",
+           "scan_seconds", "source", "sql_path", "table", "to_dialect"]
 
 _RECORDED: list[list[str]] = []
 _SHARED: Any = None
@@ -112,14 +115,79 @@ def columns_of(con: Any, table_sql: str, cases: Source | None = None) -> list[st
     Given ``cases``, the source the expression was made from, a single Parquet file's names
     are read from its footer by pyarrow (about a third of the time DuckDB takes to bind the
     scan, which counts when a whole-table stage takes a few hundredths of a second); the
-    same names, in the same order.
+    same names, in the same order.  A file in a ``key=value`` folder is described by DuckDB,
+    which reads such folders as hive partitions (a column the footer does not name).
     """
     if isinstance(cases, (str, Path)) and "://" not in str(cases) \
-            and str(cases).endswith(".parquet") and Path(cases).is_file():
+            and str(cases).endswith(".parquet") and Path(cases).is_file() \
+            and not any("=" in part for part in Path(cases).parent.parts):
         import pyarrow.parquet as pq
 
         return list(pq.read_schema(cases).names)
     return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {table_sql}").fetchall()]
+
+
+@dataclass
+class Table:
+    """A cases table opened for one stage (made by :func:`table`): the connection ``con``,
+    the table expression ``sql`` (:func:`source`) and its column names ``columns``."""
+
+    con: Any
+    sql: str
+    columns: list[str]
+
+    def present(self, wanted: Sequence[str] | None) -> list[str]:
+        """The names of ``wanted`` the table has, in ``wanted``'s order (None: every
+        column, in the table's order)."""
+        if wanted is None:
+            return list(self.columns)
+        have = set(self.columns)
+        return [c for c in wanted if c in have]
+
+    def select(self, columns: Sequence[str] = (), *, expressions: Sequence[str] = (),
+               where: str | Sequence[str] | None = None, group_by: str | None = None,
+               order: str | None = None, params: Sequence[Any] | None = None
+               ) -> pd.DataFrame:
+        """One ``SELECT`` of the table through :func:`run`, as a frame (DuckDB's ``.df()``).
+
+        The items selected are ``columns`` (names, quoted) then ``expressions`` (SQL as
+        written, e.g. ``count(*) AS n``); ``where``: one condition, or several joined by
+        ``AND`` as written (parenthesise one that holds an ``OR``); ``group_by`` and
+        ``order``: SQL as written; ``params``: the values of the statement's ``?``.
+        """
+        items = [quote(c) for c in columns] + list(expressions)
+        if not items:
+            raise ValueError("select: nothing to select")
+        sql = f"SELECT {', '.join(items)} FROM {self.sql}"
+        if where:
+            sql += " WHERE " + (where if isinstance(where, str) else " AND ".join(where))
+        if group_by:
+            sql += f" GROUP BY {group_by}"
+        if order:
+            sql += f" ORDER BY {order}"
+        return run(self.con, sql, params).df()
+
+
+@contextlib.contextmanager
+def table(cases: Source, con: Any = None, *, name: str = "cases_src",
+          columns: Sequence[str] | None = None) -> Iterator[Table]:
+    """A cases table opened for one stage: the shape every stage that reads rows or counts
+    of the table shares (``audited_cases``, ``tier2_cases``, ``group_counts``).
+
+    On ``con`` (None: a new :func:`connect`, closed when the block ends, even on an error;
+    a connection given is left open), the table expression of ``cases`` (:func:`source`: a
+    frame registered as ``name``, only ``columns`` of it when given; a Parquet file; a pool
+    directory) and its column names (:func:`columns_of`, from a single file's footer).  The
+    block's :meth:`Table.select` runs the stage's statement.
+    """
+    own = con is None
+    con = connect() if own else con
+    try:
+        sql = source(con, cases, name=name, columns=columns)
+        yield Table(con, sql, columns_of(con, sql, cases))
+    finally:
+        if own:
+            con.close()
 
 
 def run(con: Any, sql: str, params: Sequence[Any] | None = None) -> Any:

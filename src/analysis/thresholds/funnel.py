@@ -194,18 +194,14 @@ def group_counts(cases: engine.Source, by: str, outcome: str = BECAME_REFERRAL, 
     are left out.  The same SQL serves the ~84 audited contacts of one round and a regional
     pool of millions of contacts; only the aggregates come back.
     """
-    own = con is None
-    con = engine.connect() if own else con
-    try:
-        if isinstance(cases, pd.DataFrame):
-            keep = [c for c in (by, outcome, "referral_date", "service") if c in cases.columns]
-            frame = cases[list(dict.fromkeys(keep))].copy()
-            if outcome in frame.columns:
-                frame[outcome] = _as_flags(frame[outcome])
-            src = engine.source(con, frame, name="funnel_src")
-        else:
-            src = engine.source(con, cases)
-        cols = set(engine.columns_of(con, src, cases))
+    src: engine.Source = cases
+    if isinstance(cases, pd.DataFrame):
+        keep = [c for c in (by, outcome, "referral_date", "service") if c in cases.columns]
+        src = cases[list(dict.fromkeys(keep))].copy()
+        if outcome in src.columns:
+            src[outcome] = _as_flags(src[outcome])
+    with engine.table(src, con, name="funnel_src") as t:
+        cols = set(t.columns)
         if by not in cols:
             raise ValueError(f"the cases table has no {by!r} column to group by")
         where = []
@@ -220,12 +216,8 @@ def group_counts(cases: engine.Source, by: str, outcome: str = BECAME_REFERRAL, 
             svc = ", ".join("'" + str(v).replace("'", "''") + "'" for v in services)
             # DuckDB drops the cast of a VARCHAR column and still filters in the scan
             where.append(f"CAST(service AS VARCHAR) IN ({svc})")
-        g = engine.run(con, f"""
-            SELECT {engine.quote(by)} AS grp, {successes} AS successes, count(*) AS n
-            FROM {src}{' WHERE ' + ' AND '.join(where) if where else ''} GROUP BY 1""").df()
-    finally:
-        if own:
-            con.close()
+        g = t.select(expressions=(f"{engine.quote(by)} AS grp", f"{successes} AS successes",
+                                  "count(*) AS n"), where=where, group_by="1")
     keys = [None if _isna(k) else k for k in g["grp"]]
     order = sorted(range(len(keys)), key=lambda i: (keys[i] is None, _sort_key(keys[i])))
     return pd.DataFrame({"group": pd.Series([keys[i] for i in order], dtype=object),
