@@ -665,6 +665,31 @@ def test_weights_are_read_from_a_manifest_listing_cases_or_strata() -> None:
     assert th.weights_from_manifest(strata)["design_weight"].tolist() == [3.0, 1.0]
 
 
+def test_design_weights_from_the_manifest_read_once_equal_those_from_its_path(tmp_path: Path
+                                                                            ) -> None:
+    """``load_design_weights`` takes the manifest already read (the dict a notebook read for
+    the sampled ids): the same weights as from the path, and the file is not read again."""
+    import json
+
+    from analysis import sampling
+
+    cases = pd.DataFrame({"case_id": [f"cs_{i:016x}" for i in range(40)],
+                          "outcome": ["nfa", "assessment"] * 20,
+                          "contact_date": pd.Timestamp("2025-06-01")})
+    design = {"name": "t", "title": "t", "seed": 3, "strata": "outcome",
+              "allocation": "equal", "n": 10}
+    manifest = sampling.draw(cases, design, reference_date="2025-12-31").manifest
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest, default=str), "utf-8")
+    read = json.loads(path.read_text("utf-8"))
+    audited = cases.iloc[::3]
+    from_path = th.load_design_weights(path, audited)
+    path.unlink()  # the dict alone serves
+    pd.testing.assert_frame_equal(th.load_design_weights(read, audited), from_path)
+    pd.testing.assert_frame_equal(th.load_design_weights(read), th.weights_from_manifest(read))
+    assert set(th.weights_from_manifest(read)["case_id"]) >= set(from_path["case_id"])
+
+
 # --------------------------------------------------------------------------------------
 # Vignette exercise: accuracy and confusion
 # --------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ Part of :mod:`analysis.thresholds` (see its docstring for the methods and source
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -102,7 +102,7 @@ def front_door_frame(cases: pd.DataFrame, audit: pd.DataFrame, levels: Sequence[
     return df
 
 
-def weights_from_manifest(manifest: str | Path | dict[str, Any]) -> pd.DataFrame:
+def weights_from_manifest(manifest: str | Path | Mapping[str, Any]) -> pd.DataFrame:
     """``case_id`` and ``design_weight`` from a sample manifest (JSON path or parsed dict).
 
     Uses ``analysis.sampling`` when it offers a reader; otherwise reads the manifest's list of
@@ -428,10 +428,14 @@ def cases_summary(cases: engine.Source, services: Sequence[str] | None = ("front
             "councils": councils}
 
 
-def load_design_weights(manifest: str | Path, cases: pd.DataFrame | None = None
-                        ) -> pd.DataFrame:
+def load_design_weights(manifest: str | Path | Mapping[str, Any],
+                        cases: pd.DataFrame | None = None) -> pd.DataFrame:
     """case_id and design_weight for the threshold-audit sample, via ``analysis.sampling``
-    (``attach_weights``) when available, else read from the manifest directly."""
+    (``attach_weights``) when available, else read from the manifest directly.
+
+    ``manifest`` is the manifest's path or the manifest already read (its parsed JSON): a
+    notebook that has read it once, for the sampled ids (``weights_from_manifest``), passes
+    the dict here and the file is not read again; the weights are the same."""
     try:
         from .. import sampling
     except ImportError:
