@@ -120,6 +120,26 @@ def test_a_group_too_small_to_report_is_left_off_the_funnel() -> None:
     assert list(tab["group"]) == ["big"]
 
 
+def test_funnel_groups_kept_hidden_and_too_small_carry_the_same_labels() -> None:
+    """Each group is labelled once: the kept groups' ``label`` column, the hidden ones
+    (``attrs["suppressed"]``, hidden by key or by label) and the small ones
+    (``attrs["too_few"]``) by the same names; the labels are text, and an empty table's
+    label column is empty."""
+    rows = ([{"g": "a", "ok": i < 60} for i in range(100)]
+            + [{"g": "b", "ok": i < 50} for i in range(100)]
+            + [{"g": "c", "ok": i < 40} for i in range(100)]
+            + [{"g": "d", "ok": True}] * 3 + [{"g": "e", "ok": False}] * 100)
+    labels = {"a": "Alpha", "b": "Beta", "d": "Delta"}
+    tab = th.funnel_table(pd.DataFrame(rows), "g", "ok", labels=labels, min_n=5,
+                          hide=("Beta", "e"))
+    assert tab["label"].tolist() == ["Alpha", "c"]
+    assert pd.api.types.is_string_dtype(tab["label"])
+    assert tab.attrs["suppressed"] == ["Beta", "e"] and tab.attrs["too_few"] == ["Delta"]
+    none = th.funnel_table(pd.DataFrame(rows), "g", "ok", labels=labels, min_n=1000)
+    assert none.empty and none["label"].tolist() == []
+    assert none.attrs["too_few"] == ["Alpha", "Beta", "c", "Delta", "e"]
+
+
 # --------------------------------------------------------------------------------------
 # Logistic regression
 # --------------------------------------------------------------------------------------

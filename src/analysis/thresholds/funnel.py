@@ -295,7 +295,7 @@ def funnel_table(df: engine.Source, group: str, outcome: str, target: float | No
     suppressed = sorted(lab[masked])
     n_all = g["n"].to_numpy(np.int64)
     big = ~masked & (n_all >= min_n)
-    small = g.loc[~masked & (n_all < min_n), "group"]
+    small = ~masked & (n_all < min_n)
     keys = g["group"][big].reset_index(drop=True)
     x, n = g["successes"].to_numpy(np.int64)[big], n_all[big]
     if target is None:
@@ -303,8 +303,7 @@ def funnel_table(df: engine.Source, group: str, outcome: str, target: float | No
     rate = x / n
     if overdispersion not in OVERDISPERSION:
         raise ValueError(f"overdispersion must be one of {', '.join(OVERDISPERSION)}")
-    od = _overdispersion_record(pd.DataFrame({"successes": x, "n": n}), target, overdispersion,
-                                winsor, significance)
+    od = _overdispersion_record(x, n, target, overdispersion, winsor, significance)
     lim = funnel_limits(target, n, coverages, method, phi=od["phi_used"], tau2=od["tau2_used"])
     # Where each group falls, by exactly the limits drawn on the chart (a point outside the
     # drawn 95% line is never called "within"): the widest limits first.
@@ -317,11 +316,12 @@ def funnel_table(df: engine.Source, group: str, outcome: str, target: float | No
         choices += [f"above_{tag}", f"below_{tag}"]
     position = pd.Series(np.select(conditions, choices, "within").tolist(), dtype=str)
     out = pd.DataFrame({"group": keys.astype(object),
-                        "label": keys.map(lambda k: (labels or {}).get(k, str(k))),
+                        # from a list: its dtype inferred from the kept labels alone
+                        "label": pd.Series(lab[big].tolist()),
                         "successes": x, "n": n, "rate": rate,
                         **{c: lim[c].to_numpy() for c in lim.columns[1:]},
                         "target": np.full(len(n), target, dtype=float), "position": position})
-    out.attrs["too_few"] = [(labels or {}).get(k, str(k)) for k in small]
+    out.attrs["too_few"] = lab[small].tolist()
     out.attrs["suppressed"] = suppressed
     out.attrs["min_n"] = min_n
     out.attrs["target"] = target
@@ -331,18 +331,19 @@ def funnel_table(df: engine.Source, group: str, outcome: str, target: float | No
     return out
 
 
-def _overdispersion_record(g: pd.DataFrame, target: float, how: str, winsor: float,
-                           significance: float | None) -> dict[str, Any]:
-    """What ``funnel_table`` records of the overdispersion estimate, and the phi and tau^2
-    its limits use (1 and 0: no adjustment)."""
+def _overdispersion_record(successes: np.ndarray, n: np.ndarray, target: float, how: str,
+                           winsor: float, significance: float | None) -> dict[str, Any]:
+    """What ``funnel_table`` records of the overdispersion estimate from the plotted groups'
+    ``successes`` and ``n``, and the phi and tau^2 its limits use (1 and 0: no
+    adjustment)."""
     rec: dict[str, Any] = {"method": how, "phi": math.nan, "tau2": math.nan,
                            "statistic": math.nan, "df": 0, "p_value": math.nan,
-                           "groups": int(len(g)), "winsor": winsor,
+                           "groups": int(len(n)), "winsor": winsor,
                            "significance": significance, "found": False, "adjusted": False,
                            "phi_used": 1.0, "tau2_used": 0.0}
-    if how == "none" or len(g) < 2:
+    if how == "none" or len(n) < 2:
         return rec
-    est = overdispersion(g["successes"].to_numpy(), g["n"].to_numpy(), target, winsor)
+    est = overdispersion(successes, n, target, winsor)
     rec.update(phi=est["phi"], tau2=est["tau2"], statistic=est["statistic"], df=est["df"],
                p_value=est["p_value"])
     if math.isnan(est["phi"]):
