@@ -11,6 +11,8 @@ what every stage shares:
 * ``source``: the SQL table expression of a cases table given as a frame (registered on the
   connection), a Parquet file, or a directory of Parquet files (a pool: ``council=<code>/``
   partitions, read with ``hive_partitioning``);
+* ``footer``: a single Parquet file's column names and the range of its date columns, from
+  one read of its footer (the statistics of its row groups);
 * ``table``: a cases table opened for one stage (connection, source and column names), whose
   ``select`` runs the stage's one ``SELECT``;
 * ``run``: execute one statement of the project's SQL, recording it while ``recording()`` is
@@ -29,13 +31,14 @@ import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["Source", "Table", "connect", "columns_of", "quote", "recording", "run",
-           "scan_seconds", "source", "sql_path", "table", "to_dialect"]
+__all__ = ["Footer", "Source", "Table", "columns_of", "connect", "footer", "quote", "recording",
+           "run", "scan_seconds", "source", "sql_path", "table", "to_dialect"]
 
 _RECORDED: list[list[str]] = []
 _SHARED: Any = None
@@ -109,21 +112,101 @@ def source(con: Any, cases: Source, name: str = "cases_src",
     return f"read_parquet('{sql_path(p)}')"
 
 
+def _one_file(cases: Source | None) -> Path | None:
+    """``cases`` as the path of a single local Parquet file whose footer names every column
+    DuckDB reads (not one in a ``key=value`` folder, which DuckDB reads as a hive partition:
+    a column the footer does not name); else None."""
+    if isinstance(cases, (str, Path)) and "://" not in str(cases) \
+            and str(cases).endswith(".parquet") and Path(cases).is_file() \
+            and not any("=" in part for part in Path(cases).parent.parts):
+        return Path(cases)
+    return None
+
+
+@dataclass(frozen=True)
+class Footer:
+    """What one read of a Parquet file's footer gives (:func:`footer`): the column
+    ``names``, and ``ranges``: for each date or timestamp column asked for whose range the
+    row groups' statistics give, its smallest and largest value as ``datetime.date``
+    (each value's day, as DuckDB's ``::DATE``)."""
+
+    names: list[str]
+    ranges: dict[str, tuple[date, date]]
+
+
+#: Parquet timestamp units (the footer's logical type) as numpy's.
+_UNITS = {"milliseconds": "ms", "microseconds": "us", "nanoseconds": "ns"}
+
+
+def footer(cases: Source | None, ranges: Sequence[str] = ()) -> Footer | None:
+    """The column names of a single Parquet file and the range of its date columns
+    ``ranges``, from one read of its footer (pyarrow's ``ParquetFile.metadata``); None when
+    ``cases`` is not one local file (a frame, a pool directory, a URL, or a file in a
+    ``key=value`` folder: DuckDB describes those).
+
+    A column's range is the smallest ``min`` and largest ``max`` of its row groups'
+    statistics (the Parquet format's ``Statistics``, written by pyarrow, DuckDB and Spark):
+    exactly the ``min``/``max`` a scan would give, without reading the data.  It is left
+    out of ``ranges`` (ask DuckDB) unless the column is a date (``INT32``) or a timestamp
+    without time zone (``INT64``; not the legacy ``INT96``) and every row group with a value
+    in it has ``min``/``max`` (a row group with only nulls bounds nothing), and one has."""
+    path = _one_file(cases)
+    if path is None:
+        return None
+    import json
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    md = pf.metadata
+    names = list(pf.schema_arrow.names)
+    leaf = {md.schema.column(j).path: j for j in range(md.num_columns)}
+    spans: dict[str, tuple[date, date]] = {}
+    for name in ranges:
+        j = leaf.get(name)
+        if j is None:
+            continue
+        col = md.schema.column(j)
+        kind = json.loads(col.logical_type.to_json() or "{}")
+        if col.physical_type == "INT32" and kind.get("Type") == "Date":
+            unit = "D"
+        elif (col.physical_type == "INT64" and kind.get("Type") == "Timestamp"
+              and not kind.get("isAdjustedToUTC") and kind.get("timeUnit") in _UNITS):
+            unit = _UNITS[kind["timeUnit"]]
+        else:
+            continue
+        lo = hi = None
+        for i in range(md.num_row_groups):
+            st = md.row_group(i).column(j).statistics
+            if st is not None and st.has_null_count and st.num_values == 0:
+                continue  # only nulls: nothing to bound
+            if st is None or not st.has_min_max:
+                lo = hi = None
+                break
+            a, b = st.min_raw, st.max_raw
+            lo = a if lo is None or a < lo else lo
+            hi = b if hi is None or b > hi else hi
+        if lo is not None and hi is not None:
+            day = [np.datetime64(int(v), unit).astype("datetime64[D]").astype(object)
+                   for v in (lo, hi)]
+            spans[name] = (day[0], day[1])
+    return Footer(names, spans)
+
+
 def columns_of(con: Any, table_sql: str, cases: Source | None = None) -> list[str]:
     """The column names of a table expression (DuckDB's ``DESCRIBE``).
 
     Given ``cases``, the source the expression was made from, a single Parquet file's names
-    are read from its footer by pyarrow (about a third of the time DuckDB takes to bind the
-    scan, which counts when a whole-table stage takes a few hundredths of a second); the
-    same names, in the same order.  A file in a ``key=value`` folder is described by DuckDB,
-    which reads such folders as hive partitions (a column the footer does not name).
+    are read from its footer by pyarrow (:func:`footer`: about a third of the time DuckDB
+    takes to bind the scan, which counts when a whole-table stage takes a few hundredths of
+    a second); the same names, in the same order.  A file in a ``key=value`` folder is
+    described by DuckDB, which reads such folders as hive partitions (a column the footer
+    does not name).
     """
-    if isinstance(cases, (str, Path)) and "://" not in str(cases) \
-            and str(cases).endswith(".parquet") and Path(cases).is_file() \
-            and not any("=" in part for part in Path(cases).parent.parts):
-        import pyarrow.parquet as pq
-
-        return list(pq.read_schema(cases).names)
+    found = footer(cases)
+    if found is not None:
+        return found.names
     return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {table_sql}").fetchall()]
 
 

@@ -60,17 +60,17 @@ def funnel_limit(target: float, n: int | np.ndarray, coverage: float,
         with np.errstate(divide="ignore", invalid="ignore"):
             lim = target + z * np.sqrt(target * (1 - target) / n_arr)
     elif method == "exact":
-        lim = np.empty_like(n_arr)
-        for i, nn in enumerate(n_arr):
-            if nn <= 0:
-                lim[i] = np.nan
-                continue
-            nn_i = int(round(nn))
-            rp = stats.binom.ppf(p, nn_i, target)
-            f_r = stats.binom.cdf(rp, nn_i, target)
-            f_r1 = stats.binom.cdf(rp - 1, nn_i, target)
-            a = (f_r - p) / (f_r - f_r1) if f_r > f_r1 else 0.0
-            lim[i] = (rp - a) / nn_i
+        # every n at once (scipy's distributions are elementwise: the same values as one n
+        # at a time); n <= 0 has no limit
+        lim = np.full_like(n_arr, np.nan)
+        ok = n_arr > 0
+        nn = np.round(n_arr[ok])
+        rp = stats.binom.ppf(p, nn, target)
+        f_r = stats.binom.cdf(rp, nn, target)
+        f_r1 = stats.binom.cdf(rp - 1, nn, target)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.where(f_r > f_r1, (f_r - p) / (f_r - f_r1), 0.0)
+            lim[ok] = (rp - a) / nn
     else:
         raise ValueError("method must be 'exact' or 'normal'")
     out = np.clip(lim, 0.0, 1.0)
@@ -91,7 +91,7 @@ def funnel_limits(target: float, n: int | Sequence[int] | np.ndarray,
     target +/- z_p sqrt(s^2 + tau^2); ``method`` is then ignored.  Clipped to [0, 1].
     """
     n_arr = np.atleast_1d(np.asarray(n, dtype=float))
-    out = pd.DataFrame({"n": n_arr})
+    cols: dict[str, np.ndarray] = {"n": n_arr}  # one frame made at the end, not grown
     adjusted = phi != 1.0 or tau2 != 0.0
     for cov in coverages:
         tag = f"{100 * cov:g}"
@@ -99,12 +99,12 @@ def funnel_limits(target: float, n: int | Sequence[int] | np.ndarray,
             z = stats.norm.ppf(1 - (1 - cov) / 2)
             with np.errstate(divide="ignore", invalid="ignore"):
                 half = z * np.sqrt(phi * target * (1 - target) / n_arr + tau2)
-            out[f"lower_{tag}"] = np.clip(target - half, 0.0, 1.0)
-            out[f"upper_{tag}"] = np.clip(target + half, 0.0, 1.0)
+            cols[f"lower_{tag}"] = np.clip(target - half, 0.0, 1.0)
+            cols[f"upper_{tag}"] = np.clip(target + half, 0.0, 1.0)
         else:
-            out[f"lower_{tag}"] = funnel_limit(target, n_arr, cov, "lower", method)
-            out[f"upper_{tag}"] = funnel_limit(target, n_arr, cov, "upper", method)
-    return out
+            cols[f"lower_{tag}"] = funnel_limit(target, n_arr, cov, "lower", method)
+            cols[f"upper_{tag}"] = funnel_limit(target, n_arr, cov, "upper", method)
+    return pd.DataFrame(cols)
 
 
 def overdispersion(successes: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray,
@@ -374,7 +374,7 @@ def conversion_by(cases: engine.Source, by: str = "referral_source",
     ``funnel_table`` (the limits, positions and overdispersion adjustment: its docstring)
     with the outcome ``BECAME_REFERRAL`` (a referral date is set), plus each group's Wilson
     (1927) score interval (``estimate``, ``ci_low``, ``ci_high``, ``method``;
-    ``analysis.proportions.proportion_ci``).  Rows without a value of ``by`` are left out
+    ``analysis.proportions.proportion_cis``).  Rows without a value of ``by`` are left out
     (``funnel_counts`` counts them as ``Not recorded``).  ``labels`` default to the
     referring agencies' names when ``by`` is ``referral_source``.
     """
@@ -386,18 +386,19 @@ def conversion_by(cases: engine.Source, by: str = "referral_source",
                        method=method, labels=labels, min_n=min_n, hide=hide,
                        services=services, overdispersion=overdispersion, winsor=winsor,
                        significance=significance)
-    cis = [proportions.proportion_ci(int(x), int(n), confidence=confidence)
-           for x, n in zip(tab["successes"], tab["n"], strict=True)]
+    # the intervals go in before ``rate``, in the table funnel_table made for this call; its
+    # attrs are set aside meanwhile (pandas deep-copies a frame's attrs into every column
+    # taken from it)
+    attrs, tab.attrs = tab.attrs, {}
+    est, lo, hi = proportions.proportion_cis(tab["successes"].to_numpy(), tab["n"].to_numpy(),
+                                             confidence=confidence)
     at = tab.columns.get_loc("rate")
-    cols = {c: tab[c] for c in tab.columns[:at]}
-    cols.update(estimate=np.array([c.estimate for c in cis], dtype=float),
-                ci_low=np.array([c.ci_low for c in cis], dtype=float),
-                ci_high=np.array([c.ci_high for c in cis], dtype=float),
-                method=pd.Series(["Wilson score interval"] * len(tab), dtype=str))
-    cols.update({c: tab[c] for c in tab.columns[at:]})
-    out = pd.DataFrame(cols)
-    out.attrs = tab.attrs
-    return out
+    for i, (name, values) in enumerate((
+            ("estimate", est), ("ci_low", lo), ("ci_high", hi),
+            ("method", pd.Series(["Wilson score interval"] * len(tab), dtype=str)))):
+        tab.insert(at + i, name, values)
+    tab.attrs = attrs
+    return tab
 
 
 def funnel_target(table: pd.DataFrame) -> float | None:
