@@ -159,10 +159,12 @@ def footer(cases: Source | None, ranges: Sequence[str] = ()) -> Footer | None:
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path)
-    md = pf.metadata
     names = list(pf.schema_arrow.names)
-    leaf = {md.schema.column(j).path: j for j in range(md.num_columns)}
     spans: dict[str, tuple[date, date]] = {}
+    if not ranges:
+        return Footer(names, spans)
+    md = pf.metadata
+    leaf = {md.schema.column(j).path: j for j in range(md.num_columns)}
     for name in ranges:
         j = leaf.get(name)
         if j is None:
