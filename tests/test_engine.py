@@ -135,3 +135,60 @@ def test_recording_collects_only_inside_its_block() -> None:
 def test_the_scan_floor_is_a_positive_time(tmp_path: Path) -> None:
     _cases_frame(100).to_parquet(tmp_path / "c.parquet")
     assert engine.scan_seconds(tmp_path / "c.parquet", ["case_id", "contact_date"], repeat=1) > 0
+
+
+def test_an_opened_table_names_its_columns_and_selects_kept_rows_in_order(tmp_path: Path
+                                                                        ) -> None:
+    """``engine.table`` gives the same columns and the same SELECT from a frame, its Parquet
+    file and a pool directory; ``present`` keeps the wanted names the table has, in the
+    order asked."""
+    cases = _cases_frame(60)
+    cases.to_parquet(tmp_path / "one.parquet", index=False)
+    (tmp_path / "pool" / "council=aa").mkdir(parents=True)
+    cases.to_parquet(tmp_path / "pool" / "council=aa" / "p.parquet", index=False)
+    want = cases[cases["service"] == "early_help"].sort_values("case_id")
+    for src in (cases, tmp_path / "one.parquet", tmp_path / "pool"):
+        with engine.table(src) as t:
+            assert t.columns[: len(cases.columns)] == list(cases.columns)
+            assert t.present(["outcome", "nope", "case_id"]) == ["outcome", "case_id"]
+            assert t.present(None) == t.columns
+            got = t.select(["case_id", "outcome"], where=["service = ?", "case_id IS NOT NULL"],
+                           order="case_id", params=["early_help"])
+        assert got["case_id"].tolist() == want["case_id"].tolist()
+        assert got["outcome"].tolist() == want["outcome"].tolist()
+
+
+def test_an_opened_table_groups_by_expressions_and_closes_only_its_own_connection() -> None:
+    cases = _cases_frame(80)
+    con = engine.connect()
+    try:
+        with engine.table(cases, con, name="t_src", columns=["service"]) as t:
+            assert t.columns == ["service"] and t.sql == "t_src"
+            g = t.select(expressions=("service AS grp", "count(*) AS n"), group_by="1",
+                         order="1")
+        assert con.execute("SELECT 1").fetchone() == (1,)  # a connection given stays open
+    finally:
+        con.close()
+    assert g["n"].tolist() == cases["service"].value_counts().sort_index().tolist()
+    with engine.table(cases) as t:
+        own = t.con
+    with pytest.raises(Exception, match="(?i)closed"):
+        own.execute("SELECT 1")
+    with pytest.raises(ValueError, match="nothing to select"), engine.table(cases) as t:
+        t.select()
+
+
+def test_a_file_in_a_partition_folder_has_the_partition_column_duckdb_reads(tmp_path: Path
+                                                                          ) -> None:
+    """A single file inside ``council=<code>/`` is read by DuckDB with the partition column:
+    ``columns_of`` names it too rather than the footer's names alone."""
+    (tmp_path / "council=aa").mkdir()
+    path = tmp_path / "council=aa" / "p.parquet"
+    _cases_frame(5).to_parquet(path, index=False)
+    con = engine.connect()
+    try:
+        src = engine.source(con, path)
+        assert engine.columns_of(con, src, path) == engine.columns_of(con, src)
+        assert "council" in engine.columns_of(con, src, path)
+    finally:
+        con.close()

@@ -421,3 +421,27 @@ def test_describe_change_of_about_zero_plans_for_twenty_points() -> None:
 def test_describe_change_of_about_zero_near_the_top_plans_downwards() -> None:
     d = difference_ci(9, 10, 9, 10)
     assert f"about {n_to_detect_change(0.9, 0.7)} cases" in describe_change(d)
+
+
+def test_many_intervals_at_once_equal_each_interval_alone() -> None:
+    """``proportion_cis`` gives, value for value, what ``proportion_ci`` gives one
+    proportion at a time, for every method, at the boundaries and for n = 0."""
+    from analysis.proportions import proportion_ci, proportion_cis
+
+    rng = np.random.default_rng(3)
+    n = np.concatenate([[0, 1, 1, 2, 5, 30, 10**7, 123456789], rng.integers(1, 10**6, 300)])
+    x = np.minimum(n, (rng.random(len(n)) * (n + 1)).astype(np.int64))
+    x[1], x[2], x[5] = 0, 1, 30
+    for method in ("wilson", "clopper-pearson", "jeffreys"):
+        for confidence in (0.95, 0.998):
+            est, lo, hi = proportion_cis(x, n, method, confidence)
+            alone = [proportion_ci(int(a), int(b), method, confidence)
+                     for a, b in zip(x, n, strict=True)]
+            for got, attr in ((est, "estimate"), (lo, "ci_low"), (hi, "ci_high")):
+                np.testing.assert_array_equal(got, [getattr(c, attr) for c in alone])
+    empty = proportion_cis([], [])
+    assert all(a.shape == (0,) for a in empty)
+    with pytest.raises(ValueError, match="cannot exceed"):
+        proportion_cis([3], [2])
+    with pytest.raises(ValueError, match="whole number"):
+        proportion_cis([1.5], [2])

@@ -64,6 +64,16 @@ def test_exact_funnel_limits_match_a_hand_calculation(n: int) -> None:
     assert lim["upper_99.8"] == pytest.approx(_hand_exact_limit(target, n, 0.999), abs=1e-9)
 
 
+def test_exact_funnel_limits_for_many_sizes_at_once_equal_each_size_alone() -> None:
+    n = np.array([0, 1, 2, 7, 30, 31, 250, 4000, 123457], dtype=float)
+    for target in (0.02, 0.3, 0.5, 0.97):
+        for side in ("lower", "upper"):
+            many = th.funnel_limit(target, n, 0.998, side)
+            alone = [th.funnel_limit(target, int(k), 0.998, side) for k in n]
+            np.testing.assert_array_equal(many, np.array(alone))
+    assert np.isnan(th.funnel_limit(0.3, 0, 0.95, "lower"))
+
+
 def test_normal_funnel_limits_are_target_plus_minus_z_standard_errors() -> None:
     # 0.8 +/- 1.95996 * sqrt(0.16 / 50) and 0.8 +/- 3.09023 * sqrt(0.16 / 50)
     lim = th.funnel_limits(0.8, [50], method="normal").iloc[0]
@@ -118,6 +128,26 @@ def test_a_group_too_small_to_report_is_left_off_the_funnel() -> None:
     rows = [{"g": "big", "ok": i < 70} for i in range(97)] + [{"g": "tiny", "ok": True}] * 3
     tab = th.funnel_table(pd.DataFrame(rows), "g", "ok", target=0.75, min_n=5)
     assert list(tab["group"]) == ["big"]
+
+
+def test_funnel_groups_kept_hidden_and_too_small_carry_the_same_labels() -> None:
+    """Each group is labelled once: the kept groups' ``label`` column, the hidden ones
+    (``attrs["suppressed"]``, hidden by key or by label) and the small ones
+    (``attrs["too_few"]``) by the same names; the labels are text, and an empty table's
+    label column is empty."""
+    rows = ([{"g": "a", "ok": i < 60} for i in range(100)]
+            + [{"g": "b", "ok": i < 50} for i in range(100)]
+            + [{"g": "c", "ok": i < 40} for i in range(100)]
+            + [{"g": "d", "ok": True}] * 3 + [{"g": "e", "ok": False}] * 100)
+    labels = {"a": "Alpha", "b": "Beta", "d": "Delta"}
+    tab = th.funnel_table(pd.DataFrame(rows), "g", "ok", labels=labels, min_n=5,
+                          hide=("Beta", "e"))
+    assert tab["label"].tolist() == ["Alpha", "c"]
+    assert pd.api.types.is_string_dtype(tab["label"])
+    assert tab.attrs["suppressed"] == ["Beta", "e"] and tab.attrs["too_few"] == ["Delta"]
+    none = th.funnel_table(pd.DataFrame(rows), "g", "ok", labels=labels, min_n=1000)
+    assert none.empty and none["label"].tolist() == []
+    assert none.attrs["too_few"] == ["Alpha", "Beta", "c", "Delta", "e"]
 
 
 # --------------------------------------------------------------------------------------
@@ -538,6 +568,101 @@ def test_monthly_series_reads_a_frame_or_its_parquet_file_alike(tmp_path: Path) 
     assert set(got["measure"]) == {"conversion", "rereferral", "assessment_45"}
 
 
+def test_monthly_assessments_from_a_file_with_or_without_statistics_are_the_same(
+        tmp_path: Path) -> None:
+    """The assessment dates' range comes from the Parquet footer's statistics where every row
+    group has them, else from DuckDB: the series are the same either way, with row groups,
+    a timestamp unit other than nanoseconds, and a row group with no end dates."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analysis import engine
+
+    df = _hand_cases()
+    df["assessment_start_date"] = df["referral_date"]
+    df["assessment_end_date"] = df["referral_date"] + pd.Timedelta(days=50)
+    want = th.monthly_series(df)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    us = table.cast(pa.schema([pa.field(f.name, pa.timestamp("us"))
+                               if pa.types.is_timestamp(f.type) else f for f in table.schema]))
+    nulls = df.assign(assessment_end_date=df["assessment_end_date"].where(
+        df.index >= 4))  # the first row group has no end date
+    for name, tab, stats in (("stats", table, True), ("none", table, False), ("us", us, True),
+                             ("nulls", pa.Table.from_pandas(nulls, preserve_index=False),
+                              True)):
+        path = tmp_path / f"{name}.parquet"
+        pq.write_table(tab, path, row_group_size=4, write_statistics=stats)
+        spans = engine.footer(path, ranges=("assessment_start_date",
+                                            "assessment_end_date")).ranges
+        assert bool(spans) == stats
+        frame = nulls if name == "nulls" else df
+        pd.testing.assert_frame_equal(th.monthly_series(path), th.monthly_series(frame))
+    pd.testing.assert_frame_equal(th.monthly_series(tmp_path / "stats.parquet"), want)
+
+
+def test_the_footer_gives_a_date_column_range_only_where_every_row_group_bounds_it(
+        tmp_path: Path) -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analysis import engine
+
+    t = pa.table({"d": pa.array([dt.date(2024, 3, 2), None, dt.date(2023, 1, 9), None]),
+                  "ts": pa.array([dt.datetime(2024, 1, 1, 23), None, None, None],
+                                 pa.timestamp("ms")),
+                  "tz": pa.array([dt.datetime(2024, 1, 1)] * 4, pa.timestamp("us", "UTC")),
+                  "x": pa.array([1, 2, 3, 4])})
+    pq.write_table(t, tmp_path / "t.parquet", row_group_size=2)
+    got = engine.footer(tmp_path / "t.parquet", ranges=("d", "ts", "tz", "x", "nope"))
+    assert got.names == ["d", "ts", "tz", "x"]
+    assert got.ranges == {"d": (dt.date(2023, 1, 9), dt.date(2024, 3, 2)),
+                          "ts": (dt.date(2024, 1, 1), dt.date(2024, 1, 1))}
+    assert engine.footer(pd.DataFrame({"a": [1]})) is None
+    assert engine.footer(tmp_path) is None
+
+
+def _combine_reference(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """combine_monthly written plainly: each part copied, concatenated and sorted."""
+    frames = []
+    for name, f in parts.items():
+        f = f.copy()
+        if "lookback_complete" not in f.columns:
+            f["lookback_complete"] = True
+        f.insert(0, "measure", name)
+        frames.append(f)
+    out = pd.concat(frames, ignore_index=True)
+    out["month"] = pd.to_datetime(out["month"]).astype("datetime64[ns]")
+    out["numerator"] = out["numerator"].astype(int)
+    out["denominator"] = out["denominator"].astype(int)
+    out["rate"] = out["numerator"] / out["denominator"]
+    out["lookback_complete"] = out["lookback_complete"].astype(bool)
+    return out.sort_values(["measure", "month"]).reset_index(drop=True)[
+        ["measure", "month", "numerator", "denominator", "rate", "lookback_complete"]]
+
+
+def test_combined_monthly_series_are_in_measure_and_month_order_whatever_the_parts() -> None:
+    months = pd.Series(pd.to_datetime(["2025-01-01", "2025-02-01", "2025-03-01"]))
+    part = pd.DataFrame({"month": months.astype("datetime64[us]"), "numerator": [1, 2, 3],
+                         "denominator": [4, 5, 6]})
+    looked = part.assign(lookback_complete=[False, True, True], known=[4, 5, 6])
+    cases = [
+        {"zeta": part, "alpha": looked},
+        {"zeta": part.iloc[::-1], "alpha": looked},  # months out of order
+        {"b": part, "a": part.iloc[:0]},  # an empty part
+        {"b": part.iloc[:0], "a": looked.iloc[:0]},  # nothing at all
+        {"a": part.assign(month=["2025-10-01", "2025-9-01", "2025-11-01"])},  # text months
+        {"a": part.assign(month=[pd.NaT, months[0], months[1]])},  # a month missing
+        {"a": part.assign(month=[months[0], months[0], months[1]], numerator=[3, 1, 2])},
+        {"a": part.set_index(pd.Index([7, 3, 5]))},
+    ]
+    for parts in cases:
+        got = th.combine_monthly(parts)
+        pd.testing.assert_frame_equal(got, _combine_reference(parts), check_index_type=True)
+        assert type(got.index) is pd.RangeIndex
+
+
 # --------------------------------------------------------------------------------------
 # Domestic-abuse triage
 # --------------------------------------------------------------------------------------
@@ -663,6 +788,31 @@ def test_weights_are_read_from_a_manifest_listing_cases_or_strata() -> None:
               "strata": [{"stratum": "s1", "population": 30, "sampled": 10},
                          {"stratum": "s2", "population": 10, "sampled": 10}]}
     assert th.weights_from_manifest(strata)["design_weight"].tolist() == [3.0, 1.0]
+
+
+def test_design_weights_from_the_manifest_read_once_equal_those_from_its_path(tmp_path: Path
+                                                                            ) -> None:
+    """``load_design_weights`` takes the manifest already read (the dict a notebook read for
+    the sampled ids): the same weights as from the path, and the file is not read again."""
+    import json
+
+    from analysis import sampling
+
+    cases = pd.DataFrame({"case_id": [f"cs_{i:016x}" for i in range(40)],
+                          "outcome": ["nfa", "assessment"] * 20,
+                          "contact_date": pd.Timestamp("2025-06-01")})
+    design = {"name": "t", "title": "t", "seed": 3, "strata": "outcome",
+              "allocation": "equal", "n": 10}
+    manifest = sampling.draw(cases, design, reference_date="2025-12-31").manifest
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps(manifest, default=str), "utf-8")
+    read = json.loads(path.read_text("utf-8"))
+    audited = cases.iloc[::3]
+    from_path = th.load_design_weights(path, audited)
+    path.unlink()  # the dict alone serves
+    pd.testing.assert_frame_equal(th.load_design_weights(read, audited), from_path)
+    pd.testing.assert_frame_equal(th.load_design_weights(read), th.weights_from_manifest(read))
+    assert set(th.weights_from_manifest(read)["case_id"]) >= set(from_path["case_id"])
 
 
 # --------------------------------------------------------------------------------------

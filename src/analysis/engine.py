@@ -11,6 +11,10 @@ what every stage shares:
 * ``source``: the SQL table expression of a cases table given as a frame (registered on the
   connection), a Parquet file, or a directory of Parquet files (a pool: ``council=<code>/``
   partitions, read with ``hive_partitioning``);
+* ``footer``: a single Parquet file's column names and the range of its date columns, from
+  one read of its footer (the statistics of its row groups);
+* ``table``: a cases table opened for one stage (connection, source and column names), whose
+  ``select`` runs the stage's one ``SELECT``;
 * ``run``: execute one statement of the project's SQL, recording it while ``recording()`` is
   active, so that tests can check that every statement the project emits parses in another
   engine's dialect (``sqlglot``; README, "Beyond one machine");
@@ -26,13 +30,15 @@ import contextlib
 import math
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["Source", "connect", "columns_of", "quote", "recording", "run", "scan_seconds",
-           "source", "sql_path", "to_dialect"]
+__all__ = ["Footer", "Source", "Table", "columns_of", "connect", "footer", "quote", "recording",
+           "run", "scan_seconds", "source", "sql_path", "table", "to_dialect"]
 
 _RECORDED: list[list[str]] = []
 _SHARED: Any = None
@@ -106,20 +112,167 @@ def source(con: Any, cases: Source, name: str = "cases_src",
     return f"read_parquet('{sql_path(p)}')"
 
 
+def _one_file(cases: Source | None) -> Path | None:
+    """``cases`` as the path of a single local Parquet file whose footer names every column
+    DuckDB reads (not one in a ``key=value`` folder, which DuckDB reads as a hive partition:
+    a column the footer does not name); else None."""
+    if isinstance(cases, (str, Path)) and "://" not in str(cases) \
+            and str(cases).endswith(".parquet") and Path(cases).is_file() \
+            and not any("=" in part for part in Path(cases).parent.parts):
+        return Path(cases)
+    return None
+
+
+@dataclass(frozen=True)
+class Footer:
+    """What one read of a Parquet file's footer gives (:func:`footer`): the column
+    ``names``, and ``ranges``: for each date or timestamp column asked for whose range the
+    row groups' statistics give, its smallest and largest value as ``datetime.date``
+    (each value's day, as DuckDB's ``::DATE``)."""
+
+    names: list[str]
+    ranges: dict[str, tuple[date, date]]
+
+
+#: Parquet timestamp units (the footer's logical type) as numpy's.
+_UNITS = {"milliseconds": "ms", "microseconds": "us", "nanoseconds": "ns"}
+
+
+def footer(cases: Source | None, ranges: Sequence[str] = ()) -> Footer | None:
+    """The column names of a single Parquet file and the range of its date columns
+    ``ranges``, from one read of its footer (pyarrow's ``ParquetFile.metadata``); None when
+    ``cases`` is not one local file (a frame, a pool directory, a URL, or a file in a
+    ``key=value`` folder: DuckDB describes those).
+
+    A column's range is the smallest ``min`` and largest ``max`` of its row groups'
+    statistics (the Parquet format's ``Statistics``, written by pyarrow, DuckDB and Spark):
+    exactly the ``min``/``max`` a scan would give, without reading the data.  It is left
+    out of ``ranges`` (ask DuckDB) unless the column is a date (``INT32``) or a timestamp
+    without time zone (``INT64``; not the legacy ``INT96``) and every row group with a value
+    in it has ``min``/``max`` (a row group with only nulls bounds nothing), and one has."""
+    path = _one_file(cases)
+    if path is None:
+        return None
+    import json
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    names = list(pf.schema_arrow.names)
+    spans: dict[str, tuple[date, date]] = {}
+    if not ranges:
+        return Footer(names, spans)
+    md = pf.metadata
+    leaf = {md.schema.column(j).path: j for j in range(md.num_columns)}
+    for name in ranges:
+        j = leaf.get(name)
+        if j is None:
+            continue
+        col = md.schema.column(j)
+        kind = json.loads(col.logical_type.to_json() or "{}")
+        if col.physical_type == "INT32" and kind.get("Type") == "Date":
+            unit = "D"
+        elif (col.physical_type == "INT64" and kind.get("Type") == "Timestamp"
+              and not kind.get("isAdjustedToUTC") and kind.get("timeUnit") in _UNITS):
+            unit = _UNITS[kind["timeUnit"]]
+        else:
+            continue
+        lo = hi = None
+        for i in range(md.num_row_groups):
+            st = md.row_group(i).column(j).statistics
+            if st is not None and st.has_null_count and st.num_values == 0:
+                continue  # only nulls: nothing to bound
+            if st is None or not st.has_min_max:
+                lo = hi = None
+                break
+            a, b = st.min_raw, st.max_raw
+            lo = a if lo is None or a < lo else lo
+            hi = b if hi is None or b > hi else hi
+        if lo is not None and hi is not None:
+            day = [np.datetime64(int(v), unit).astype("datetime64[D]").astype(object)
+                   for v in (lo, hi)]
+            spans[name] = (day[0], day[1])
+    return Footer(names, spans)
+
+
 def columns_of(con: Any, table_sql: str, cases: Source | None = None) -> list[str]:
     """The column names of a table expression (DuckDB's ``DESCRIBE``).
 
     Given ``cases``, the source the expression was made from, a single Parquet file's names
-    are read from its footer by pyarrow (about a third of the time DuckDB takes to bind the
-    scan, which counts when a whole-table stage takes a few hundredths of a second); the
-    same names, in the same order.
+    are read from its footer by pyarrow (:func:`footer`: about a third of the time DuckDB
+    takes to bind the scan, which counts when a whole-table stage takes a few hundredths of
+    a second); the same names, in the same order.  A file in a ``key=value`` folder is
+    described by DuckDB, which reads such folders as hive partitions (a column the footer
+    does not name).
     """
-    if isinstance(cases, (str, Path)) and "://" not in str(cases) \
-            and str(cases).endswith(".parquet") and Path(cases).is_file():
-        import pyarrow.parquet as pq
-
-        return list(pq.read_schema(cases).names)
+    found = footer(cases)
+    if found is not None:
+        return found.names
     return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {table_sql}").fetchall()]
+
+
+@dataclass
+class Table:
+    """A cases table opened for one stage (made by :func:`table`): the connection ``con``,
+    the table expression ``sql`` (:func:`source`) and its column names ``columns``."""
+
+    con: Any
+    sql: str
+    columns: list[str]
+
+    def present(self, wanted: Sequence[str] | None) -> list[str]:
+        """The names of ``wanted`` the table has, in ``wanted``'s order (None: every
+        column, in the table's order)."""
+        if wanted is None:
+            return list(self.columns)
+        have = set(self.columns)
+        return [c for c in wanted if c in have]
+
+    def select(self, columns: Sequence[str] = (), *, expressions: Sequence[str] = (),
+               where: str | Sequence[str] | None = None, group_by: str | None = None,
+               order: str | None = None, params: Sequence[Any] | None = None
+               ) -> pd.DataFrame:
+        """One ``SELECT`` of the table through :func:`run`, as a frame (DuckDB's ``.df()``).
+
+        The items selected are ``columns`` (names, quoted) then ``expressions`` (SQL as
+        written, e.g. ``count(*) AS n``); ``where``: one condition, or several joined by
+        ``AND`` as written (parenthesise one that holds an ``OR``); ``group_by`` and
+        ``order``: SQL as written; ``params``: the values of the statement's ``?``.
+        """
+        items = [quote(c) for c in columns] + list(expressions)
+        if not items:
+            raise ValueError("select: nothing to select")
+        sql = f"SELECT {', '.join(items)} FROM {self.sql}"
+        if where:
+            sql += " WHERE " + (where if isinstance(where, str) else " AND ".join(where))
+        if group_by:
+            sql += f" GROUP BY {group_by}"
+        if order:
+            sql += f" ORDER BY {order}"
+        return run(self.con, sql, params).df()
+
+
+@contextlib.contextmanager
+def table(cases: Source, con: Any = None, *, name: str = "cases_src",
+          columns: Sequence[str] | None = None) -> Iterator[Table]:
+    """A cases table opened for one stage: the shape every stage that reads rows or counts
+    of the table shares (``audited_cases``, ``tier2_cases``, ``group_counts``).
+
+    On ``con`` (None: a new :func:`connect`, closed when the block ends, even on an error;
+    a connection given is left open), the table expression of ``cases`` (:func:`source`: a
+    frame registered as ``name``, only ``columns`` of it when given; a Parquet file; a pool
+    directory) and its column names (:func:`columns_of`, from a single file's footer).  The
+    block's :meth:`Table.select` runs the stage's statement.
+    """
+    own = con is None
+    con = connect() if own else con
+    try:
+        sql = source(con, cases, name=name, columns=columns)
+        yield Table(con, sql, columns_of(con, sql, cases))
+    finally:
+        if own:
+            con.close()
 
 
 def run(con: Any, sql: str, params: Sequence[Any] | None = None) -> Any:

@@ -3,9 +3,9 @@
 Every number an audit publishes about case files is a count of the form "x of n cases met the
 standard".  This module turns those counts into
 
-* an interval for the single proportion (``proportion_ci``): Wilson's score interval by default
-  (Wilson 1927), Clopper-Pearson or Jeffreys on request, via
-  ``statsmodels.stats.proportion.proportion_confint``;
+* an interval for the single proportion (``proportion_ci``; ``proportion_cis`` for many at
+  once): Wilson's score interval by default (Wilson 1927), Clopper-Pearson or Jeffreys on
+  request, via ``statsmodels.stats.proportion.proportion_confint``;
 * an interval for a design-weighted proportion (``weighted_proportion_ci``), using Kish's
   effective sample size in place of the number of cases (Kish 1965; Korn & Graubard 1998);
 * the change between two audit rounds (``difference_ci``) with Newcombe's hybrid score
@@ -54,7 +54,7 @@ from .reporting import (
 __all__ = ["DifferenceResult", "METHOD_LABELS", "Method", "ProportionCI", "SMALL_N", "WIDE",
            "describe_change", "describe_proportion", "difference_ci", "effective_interval",
            "mover_difference", "n_for_interval_width", "n_to_detect_change",
-           "newcombe_interval", "proportion_ci",
+           "newcombe_interval", "proportion_ci", "proportion_cis",
            "proportion_phrase", "quantifier", "quantifier_for", "weighted_proportion_ci",
            "weights_vary"]
 
@@ -242,6 +242,39 @@ def proportion_ci(successes: int, n: int, method: Method = "wilson",
         return ProportionCI(x, 0, math.nan, math.nan, math.nan, method, confidence)
     lo, hi = _interval(x, n_, method, confidence)
     return ProportionCI(x, n_, x / n_, lo, hi, method, confidence)
+
+
+def proportion_cis(successes: Iterable[int] | np.ndarray, n: Iterable[int] | np.ndarray,
+                   method: Method = "wilson", confidence: float = 0.95
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`proportion_ci` for many proportions at once (a funnel's groups): the
+    estimates, lower and upper limits as arrays, from one call of statsmodels'
+    ``proportion_confint`` on the arrays (the same interval, method and boundary rules, value
+    for value, as one proportion at a time; one quantile of the normal or beta distribution
+    computed for all rather than for each).  ``n == 0`` gives NaN."""
+    _check_method(method)
+    _check_confidence(confidence)
+    xs = [_as_count(v, "successes") for v in np.asarray(successes, dtype=object).ravel()]
+    ns = [_as_count(v, "n") for v in np.asarray(n, dtype=object).ravel()]
+    if len(xs) != len(ns):
+        raise ValueError(f"{len(xs)} successes but {len(ns)} n")
+    x, nn = np.array(xs, dtype=np.int64), np.array(ns, dtype=np.int64)
+    if (x > nn).any():
+        i = int(np.flatnonzero(x > nn)[0])
+        raise ValueError(f"successes ({x[i]}) cannot exceed n ({nn[i]})")
+    est, lo, hi = (np.full(len(x), math.nan) for _ in range(3))
+    ok = nn > 0
+    if ok.any():
+        xo, no = x[ok], nn[ok]
+        est[ok] = xo / no
+        low, high = proportion_confint(xo, no, alpha=1 - confidence,
+                                       method=_STATSMODELS_METHOD[method])
+        low = np.where(xo <= 0, 0.0, np.asarray(low, dtype=float))
+        high = np.where(xo >= no, 1.0, np.asarray(high, dtype=float))
+        # as _interval's max(0, lo) and min(1, hi)
+        lo[ok] = np.where(low > 0.0, low, 0.0)
+        hi[ok] = np.where(high < 1.0, high, 1.0)
+    return est, lo, hi
 
 
 def _is_missing(v: object) -> bool:

@@ -35,7 +35,7 @@ design name, seed and sampled cases), as in the verification of the sample itsel
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -514,9 +514,10 @@ def _case_counts(report: pd.DataFrame, sampled: Iterable[str]) -> dict[str, int]
 # --------------------------------------------------------------------------------------
 
 
-def completeness(audit: pd.DataFrame, manifest_path: str | Path,
+def completeness(audit: pd.DataFrame, manifest_path: str | Path | Mapping[str, Any],
                  agencies: Sequence[str] | None = None) -> dict[str, int]:
-    """How many of the sample's cases had complete returns in the audit table.
+    """How many of the sample's cases had complete returns in the audit table
+    (``manifest_path``: the sample manifest's path, or the manifest already read).
 
     ``sampled``: cases in the manifest; ``complete``: cases with a return from every agency in
     ``agencies`` (matched ignoring case); ``partial``: some but not all; ``none``: no return.

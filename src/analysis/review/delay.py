@@ -42,20 +42,13 @@ def tier2_cases(cases: str | Path | pd.DataFrame, front_door: str = "front_door"
     that only these rows and columns reach pandas, never the whole table."""
     from .. import engine
 
-    con = engine.connect()
-    try:
-        src = engine.source(con, cases)
-        have = engine.columns_of(con, src)
-        if "service" not in have:
+    with engine.table(cases) as t:
+        if "service" not in t.columns:
             raise ReviewError("cases table: needs a service column (the canonical cases table "
                               "made by `sqa ingest --kind cases`).")
-        keep = have if columns is None else [c for c in columns if c in have]
-        order = " ORDER BY case_id" if "case_id" in have else ""
-        out = engine.run(con, f"SELECT {', '.join(engine.quote(c) for c in keep)} FROM {src} "
-                              "WHERE service IS NULL OR CAST(service AS VARCHAR) <> ?" + order,
-                         [front_door]).df()
-    finally:
-        con.close()
+        out = t.select(t.present(columns),
+                       where="service IS NULL OR CAST(service AS VARCHAR) <> ?",
+                       order="case_id" if "case_id" in t.columns else None, params=[front_door])
     return out
 
 

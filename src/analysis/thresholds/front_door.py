@@ -7,7 +7,7 @@ Part of :mod:`analysis.thresholds` (see its docstring for the methods and source
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -102,7 +102,7 @@ def front_door_frame(cases: pd.DataFrame, audit: pd.DataFrame, levels: Sequence[
     return df
 
 
-def weights_from_manifest(manifest: str | Path | dict[str, Any]) -> pd.DataFrame:
+def weights_from_manifest(manifest: str | Path | Mapping[str, Any]) -> pd.DataFrame:
     """``case_id`` and ``design_weight`` from a sample manifest (JSON path or parsed dict).
 
     Uses ``analysis.sampling`` when it offers a reader; otherwise reads the manifest's list of
@@ -370,24 +370,21 @@ def audited_cases(cases: engine.Source, case_ids: Iterable[Any],
     """
     wanted = sorted({str(i) for i in case_ids if not _isna(i)})
     ids = pd.DataFrame({"case_id": pd.Series(wanted, dtype=object)})
-    con = engine.connect()
-    try:
-        src = engine.source(con, cases)
-        have = engine.columns_of(con, src)
+    with engine.table(cases) as t:
+        have = t.columns
         if "case_id" not in have:
             raise ValueError("the cases table has no case_id column")
-        keep = have if columns is None else [c for c in columns if c in have]
-        con.register("audited_ids", ids)
-        sel = ", ".join(engine.quote(c) for c in keep)
+        keep = t.present(columns)
+        t.con.register("audited_ids", ids)
         bare = "council" in have and any(":" not in i for i in wanted)
         if not bare:
-            out = engine.run(con, f"SELECT {sel} FROM {src} WHERE CAST(case_id AS VARCHAR) "
-                                  "IN (SELECT case_id FROM audited_ids) ORDER BY case_id").df()
+            out = t.select(keep, where="CAST(case_id AS VARCHAR) IN (SELECT case_id FROM "
+                                       "audited_ids)", order="case_id")
         else:  # a pool, and an audit of one council: match on the id after the prefix
             sel = ", ".join("m.id AS case_id" if c == "case_id" else f"t.{engine.quote(c)}"
                             for c in keep)
-            out = engine.run(con, f"""
-                WITH t AS (SELECT *, CAST(case_id AS VARCHAR) AS _full FROM {src}),
+            out = engine.run(t.con, f"""
+                WITH t AS (SELECT *, CAST(case_id AS VARCHAR) AS _full FROM {t.sql}),
                 m AS (SELECT _full, CASE WHEN _full IN (SELECT case_id FROM audited_ids)
                                          THEN _full ELSE split_part(_full, ':', 2) END AS id
                       FROM t WHERE _full IN (SELECT case_id FROM audited_ids)
@@ -399,8 +396,6 @@ def audited_cases(cases: engine.Source, case_ids: Iterable[Any],
                     f"the audit's case id {twice.iloc[0]} is in more than one council of the "
                     "pool: run the notebook on that council's own cases table, or audit "
                     "from a sample drawn from the pool (its ids name the council)")
-    finally:
-        con.close()
     return out
 
 
@@ -433,10 +428,14 @@ def cases_summary(cases: engine.Source, services: Sequence[str] | None = ("front
             "councils": councils}
 
 
-def load_design_weights(manifest: str | Path, cases: pd.DataFrame | None = None
-                        ) -> pd.DataFrame:
+def load_design_weights(manifest: str | Path | Mapping[str, Any],
+                        cases: pd.DataFrame | None = None) -> pd.DataFrame:
     """case_id and design_weight for the threshold-audit sample, via ``analysis.sampling``
-    (``attach_weights``) when available, else read from the manifest directly."""
+    (``attach_weights``) when available, else read from the manifest directly.
+
+    ``manifest`` is the manifest's path or the manifest already read (its parsed JSON): a
+    notebook that has read it once, for the sampled ids (``weights_from_manifest``), passes
+    the dict here and the file is not read again; the weights are the same."""
     try:
         from .. import sampling
     except ImportError:

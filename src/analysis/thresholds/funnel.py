@@ -60,17 +60,17 @@ def funnel_limit(target: float, n: int | np.ndarray, coverage: float,
         with np.errstate(divide="ignore", invalid="ignore"):
             lim = target + z * np.sqrt(target * (1 - target) / n_arr)
     elif method == "exact":
-        lim = np.empty_like(n_arr)
-        for i, nn in enumerate(n_arr):
-            if nn <= 0:
-                lim[i] = np.nan
-                continue
-            nn_i = int(round(nn))
-            rp = stats.binom.ppf(p, nn_i, target)
-            f_r = stats.binom.cdf(rp, nn_i, target)
-            f_r1 = stats.binom.cdf(rp - 1, nn_i, target)
-            a = (f_r - p) / (f_r - f_r1) if f_r > f_r1 else 0.0
-            lim[i] = (rp - a) / nn_i
+        # every n at once (scipy's distributions are elementwise: the same values as one n
+        # at a time); n <= 0 has no limit
+        lim = np.full_like(n_arr, np.nan)
+        ok = n_arr > 0
+        nn = np.round(n_arr[ok])
+        rp = stats.binom.ppf(p, nn, target)
+        f_r = stats.binom.cdf(rp, nn, target)
+        f_r1 = stats.binom.cdf(rp - 1, nn, target)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.where(f_r > f_r1, (f_r - p) / (f_r - f_r1), 0.0)
+            lim[ok] = (rp - a) / nn
     else:
         raise ValueError("method must be 'exact' or 'normal'")
     out = np.clip(lim, 0.0, 1.0)
@@ -91,7 +91,7 @@ def funnel_limits(target: float, n: int | Sequence[int] | np.ndarray,
     target +/- z_p sqrt(s^2 + tau^2); ``method`` is then ignored.  Clipped to [0, 1].
     """
     n_arr = np.atleast_1d(np.asarray(n, dtype=float))
-    out = pd.DataFrame({"n": n_arr})
+    cols: dict[str, np.ndarray] = {"n": n_arr}  # one frame made at the end, not grown
     adjusted = phi != 1.0 or tau2 != 0.0
     for cov in coverages:
         tag = f"{100 * cov:g}"
@@ -99,12 +99,12 @@ def funnel_limits(target: float, n: int | Sequence[int] | np.ndarray,
             z = stats.norm.ppf(1 - (1 - cov) / 2)
             with np.errstate(divide="ignore", invalid="ignore"):
                 half = z * np.sqrt(phi * target * (1 - target) / n_arr + tau2)
-            out[f"lower_{tag}"] = np.clip(target - half, 0.0, 1.0)
-            out[f"upper_{tag}"] = np.clip(target + half, 0.0, 1.0)
+            cols[f"lower_{tag}"] = np.clip(target - half, 0.0, 1.0)
+            cols[f"upper_{tag}"] = np.clip(target + half, 0.0, 1.0)
         else:
-            out[f"lower_{tag}"] = funnel_limit(target, n_arr, cov, "lower", method)
-            out[f"upper_{tag}"] = funnel_limit(target, n_arr, cov, "upper", method)
-    return out
+            cols[f"lower_{tag}"] = funnel_limit(target, n_arr, cov, "lower", method)
+            cols[f"upper_{tag}"] = funnel_limit(target, n_arr, cov, "upper", method)
+    return pd.DataFrame(cols)
 
 
 def overdispersion(successes: Sequence[int] | np.ndarray, n: Sequence[int] | np.ndarray,
@@ -194,18 +194,14 @@ def group_counts(cases: engine.Source, by: str, outcome: str = BECAME_REFERRAL, 
     are left out.  The same SQL serves the ~84 audited contacts of one round and a regional
     pool of millions of contacts; only the aggregates come back.
     """
-    own = con is None
-    con = engine.connect() if own else con
-    try:
-        if isinstance(cases, pd.DataFrame):
-            keep = [c for c in (by, outcome, "referral_date", "service") if c in cases.columns]
-            frame = cases[list(dict.fromkeys(keep))].copy()
-            if outcome in frame.columns:
-                frame[outcome] = _as_flags(frame[outcome])
-            src = engine.source(con, frame, name="funnel_src")
-        else:
-            src = engine.source(con, cases)
-        cols = set(engine.columns_of(con, src, cases))
+    src: engine.Source = cases
+    if isinstance(cases, pd.DataFrame):
+        keep = [c for c in (by, outcome, "referral_date", "service") if c in cases.columns]
+        src = cases[list(dict.fromkeys(keep))].copy()
+        if outcome in src.columns:
+            src[outcome] = _as_flags(src[outcome])
+    with engine.table(src, con, name="funnel_src") as t:
+        cols = set(t.columns)
         if by not in cols:
             raise ValueError(f"the cases table has no {by!r} column to group by")
         where = []
@@ -220,12 +216,8 @@ def group_counts(cases: engine.Source, by: str, outcome: str = BECAME_REFERRAL, 
             svc = ", ".join("'" + str(v).replace("'", "''") + "'" for v in services)
             # DuckDB drops the cast of a VARCHAR column and still filters in the scan
             where.append(f"CAST(service AS VARCHAR) IN ({svc})")
-        g = engine.run(con, f"""
-            SELECT {engine.quote(by)} AS grp, {successes} AS successes, count(*) AS n
-            FROM {src}{' WHERE ' + ' AND '.join(where) if where else ''} GROUP BY 1""").df()
-    finally:
-        if own:
-            con.close()
+        g = t.select(expressions=(f"{engine.quote(by)} AS grp", f"{successes} AS successes",
+                                  "count(*) AS n"), where=where, group_by="1")
     keys = [None if _isna(k) else k for k in g["grp"]]
     order = sorted(range(len(keys)), key=lambda i: (keys[i] is None, _sort_key(keys[i])))
     return pd.DataFrame({"group": pd.Series([keys[i] for i in order], dtype=object),
@@ -303,7 +295,7 @@ def funnel_table(df: engine.Source, group: str, outcome: str, target: float | No
     suppressed = sorted(lab[masked])
     n_all = g["n"].to_numpy(np.int64)
     big = ~masked & (n_all >= min_n)
-    small = g.loc[~masked & (n_all < min_n), "group"]
+    small = ~masked & (n_all < min_n)
     keys = g["group"][big].reset_index(drop=True)
     x, n = g["successes"].to_numpy(np.int64)[big], n_all[big]
     if target is None:
@@ -311,8 +303,7 @@ def funnel_table(df: engine.Source, group: str, outcome: str, target: float | No
     rate = x / n
     if overdispersion not in OVERDISPERSION:
         raise ValueError(f"overdispersion must be one of {', '.join(OVERDISPERSION)}")
-    od = _overdispersion_record(pd.DataFrame({"successes": x, "n": n}), target, overdispersion,
-                                winsor, significance)
+    od = _overdispersion_record(x, n, target, overdispersion, winsor, significance)
     lim = funnel_limits(target, n, coverages, method, phi=od["phi_used"], tau2=od["tau2_used"])
     # Where each group falls, by exactly the limits drawn on the chart (a point outside the
     # drawn 95% line is never called "within"): the widest limits first.
@@ -325,11 +316,12 @@ def funnel_table(df: engine.Source, group: str, outcome: str, target: float | No
         choices += [f"above_{tag}", f"below_{tag}"]
     position = pd.Series(np.select(conditions, choices, "within").tolist(), dtype=str)
     out = pd.DataFrame({"group": keys.astype(object),
-                        "label": keys.map(lambda k: (labels or {}).get(k, str(k))),
+                        # from a list: its dtype inferred from the kept labels alone
+                        "label": pd.Series(lab[big].tolist()),
                         "successes": x, "n": n, "rate": rate,
                         **{c: lim[c].to_numpy() for c in lim.columns[1:]},
                         "target": np.full(len(n), target, dtype=float), "position": position})
-    out.attrs["too_few"] = [(labels or {}).get(k, str(k)) for k in small]
+    out.attrs["too_few"] = lab[small].tolist()
     out.attrs["suppressed"] = suppressed
     out.attrs["min_n"] = min_n
     out.attrs["target"] = target
@@ -339,18 +331,19 @@ def funnel_table(df: engine.Source, group: str, outcome: str, target: float | No
     return out
 
 
-def _overdispersion_record(g: pd.DataFrame, target: float, how: str, winsor: float,
-                           significance: float | None) -> dict[str, Any]:
-    """What ``funnel_table`` records of the overdispersion estimate, and the phi and tau^2
-    its limits use (1 and 0: no adjustment)."""
+def _overdispersion_record(successes: np.ndarray, n: np.ndarray, target: float, how: str,
+                           winsor: float, significance: float | None) -> dict[str, Any]:
+    """What ``funnel_table`` records of the overdispersion estimate from the plotted groups'
+    ``successes`` and ``n``, and the phi and tau^2 its limits use (1 and 0: no
+    adjustment)."""
     rec: dict[str, Any] = {"method": how, "phi": math.nan, "tau2": math.nan,
                            "statistic": math.nan, "df": 0, "p_value": math.nan,
-                           "groups": int(len(g)), "winsor": winsor,
+                           "groups": int(len(n)), "winsor": winsor,
                            "significance": significance, "found": False, "adjusted": False,
                            "phi_used": 1.0, "tau2_used": 0.0}
-    if how == "none" or len(g) < 2:
+    if how == "none" or len(n) < 2:
         return rec
-    est = overdispersion(g["successes"].to_numpy(), g["n"].to_numpy(), target, winsor)
+    est = overdispersion(successes, n, target, winsor)
     rec.update(phi=est["phi"], tau2=est["tau2"], statistic=est["statistic"], df=est["df"],
                p_value=est["p_value"])
     if math.isnan(est["phi"]):
@@ -381,7 +374,7 @@ def conversion_by(cases: engine.Source, by: str = "referral_source",
     ``funnel_table`` (the limits, positions and overdispersion adjustment: its docstring)
     with the outcome ``BECAME_REFERRAL`` (a referral date is set), plus each group's Wilson
     (1927) score interval (``estimate``, ``ci_low``, ``ci_high``, ``method``;
-    ``analysis.proportions.proportion_ci``).  Rows without a value of ``by`` are left out
+    ``analysis.proportions.proportion_cis``).  Rows without a value of ``by`` are left out
     (``funnel_counts`` counts them as ``Not recorded``).  ``labels`` default to the
     referring agencies' names when ``by`` is ``referral_source``.
     """
@@ -393,18 +386,19 @@ def conversion_by(cases: engine.Source, by: str = "referral_source",
                        method=method, labels=labels, min_n=min_n, hide=hide,
                        services=services, overdispersion=overdispersion, winsor=winsor,
                        significance=significance)
-    cis = [proportions.proportion_ci(int(x), int(n), confidence=confidence)
-           for x, n in zip(tab["successes"], tab["n"], strict=True)]
+    # the intervals go in before ``rate``, in the table funnel_table made for this call; its
+    # attrs are set aside meanwhile (pandas deep-copies a frame's attrs into every column
+    # taken from it)
+    attrs, tab.attrs = tab.attrs, {}
+    est, lo, hi = proportions.proportion_cis(tab["successes"].to_numpy(), tab["n"].to_numpy(),
+                                             confidence=confidence)
     at = tab.columns.get_loc("rate")
-    cols = {c: tab[c] for c in tab.columns[:at]}
-    cols.update(estimate=np.array([c.estimate for c in cis], dtype=float),
-                ci_low=np.array([c.ci_low for c in cis], dtype=float),
-                ci_high=np.array([c.ci_high for c in cis], dtype=float),
-                method=pd.Series(["Wilson score interval"] * len(tab), dtype=str))
-    cols.update({c: tab[c] for c in tab.columns[at:]})
-    out = pd.DataFrame(cols)
-    out.attrs = tab.attrs
-    return out
+    for i, (name, values) in enumerate((
+            ("estimate", est), ("ci_low", lo), ("ci_high", hi),
+            ("method", pd.Series(["Wilson score interval"] * len(tab), dtype=str)))):
+        tab.insert(at + i, name, values)
+    tab.attrs = attrs
+    return tab
 
 
 def funnel_target(table: pd.DataFrame) -> float | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -150,10 +151,10 @@ def monthly_series(cases: pd.DataFrame | str | Path, *,
 
     con = engine.connect()
     try:
-        src, cols = _cases_source(con, cases)
+        src, cols, span = _cases_source(con, cases)
         parts = {"conversion": _monthly_conversion(con, src, cols, services),
                  "rereferral": _monthly_rereferral(con, src, cols, rereferral_method),
-                 "assessment_45": _monthly_assessments(con, src, limit)}
+                 "assessment_45": _monthly_assessments(con, src, limit, span)}
         if plans is not None:
             parts["repeat_plan"] = _monthly_repeat_plans(con, plans)
     finally:
@@ -163,43 +164,64 @@ def monthly_series(cases: pd.DataFrame | str | Path, *,
 
 def combine_monthly(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One tidy frame of monthly series (measure, month, numerator, denominator, rate,
-    lookback_complete) from one frame per measure, in measure and month order."""
-    frames = []
-    for name, f in parts.items():
-        f = f.copy()
-        if "lookback_complete" not in f.columns:
-            f["lookback_complete"] = True
-        f.insert(0, "measure", name)
-        frames.append(f)
-    out = pd.concat(frames, ignore_index=True)
-    out["month"] = pd.to_datetime(out["month"]).astype("datetime64[ns]")
-    out["numerator"] = out["numerator"].astype(int)
-    out["denominator"] = out["denominator"].astype(int)
-    out["rate"] = out["numerator"] / out["denominator"]
-    out["lookback_complete"] = out["lookback_complete"].astype(bool)
-    return out.sort_values(["measure", "month"]).reset_index(drop=True)[
-        ["measure", "month", "numerator", "denominator", "rate", "lookback_complete"]]
+    lookback_complete) from one frame per measure, in measure and month order (a frame
+    without ``lookback_complete`` is complete).
+
+    Built column by column from the parts (no copy of each part): the measures are taken in
+    name order, and when each part's months are in order already (the SQL's ``ORDER BY``)
+    that is the order of the rows; else the rows are sorted by measure and month, a stable
+    sort, as ``DataFrame.sort_values`` sorts."""
+    names = sorted(parts)
+    frames = [parts[n] for n in names]
+    months = pd.to_datetime(pd.concat([f["month"] for f in frames], ignore_index=True))
+    out = pd.DataFrame({
+        "measure": pd.concat([pd.Series(name, index=f.index) for name, f in
+                              zip(names, frames, strict=True)], ignore_index=True),
+        "month": months.astype("datetime64[ns]"),
+        "numerator": pd.concat([f["numerator"] for f in frames],
+                               ignore_index=True).astype(int),
+        "denominator": pd.concat([f["denominator"] for f in frames],
+                                 ignore_index=True).astype(int),
+        "lookback_complete": pd.concat(
+            [f["lookback_complete"] if "lookback_complete" in f.columns
+             else pd.Series(True, index=f.index) for f in frames],
+            ignore_index=True).astype(bool)})
+    out.insert(4, "rate", out["numerator"] / out["denominator"])
+    ends = np.cumsum([len(f) for f in frames])
+    if not months.isna().any() and all(months.iloc[e - len(f):e].is_monotonic_increasing
+                                       for f, e in zip(frames, ends, strict=True)):
+        return out
+    return out.sort_values(["measure", "month"]).reset_index(drop=True)
 
 
 #: Columns of the cases table the monthly series read; ``service`` and ``referrals_last_12m``
 #: are optional, ``child_id`` is needed for re-referrals from the history.
 _MONTHLY_COLUMNS = ("contact_date", "referral_date", "child_id", "service", "referrals_last_12m",
                     "assessment_start_date", "assessment_end_date")
+_ASSESSMENT_DATES = ("assessment_start_date", "assessment_end_date")
 _MONTHLY_REQUIRED = ("contact_date", "referral_date", "assessment_start_date",
                      "assessment_end_date")
 
 
-def _cases_source(con: Any, cases: pd.DataFrame | str | Path) -> tuple[str, set[str]]:
+def _cases_source(con: Any, cases: pd.DataFrame | str | Path
+                  ) -> tuple[str, set[str], tuple[date, date] | None]:
     """The SQL table expression of ``cases`` on ``con`` (a frame, the path of a Parquet file
-    or a pool directory, scanned in place: :func:`analysis.engine.source`) and its column
-    names."""
+    or a pool directory, scanned in place: :func:`analysis.engine.source`), its column names
+    and, for one Parquet file whose statistics give it, the assessment dates' range (first
+    and last day of either column; None: ask DuckDB), names and range from one read of the
+    file's footer (:func:`analysis.engine.footer`)."""
     src = engine.source(con, cases, columns=_MONTHLY_COLUMNS)
-    cols = set(engine.columns_of(con, src, cases))
+    found = engine.footer(cases, ranges=_ASSESSMENT_DATES)
+    cols = set(found.names if found is not None else engine.columns_of(con, src, cases))
+    span = None
+    if found is not None and all(c in found.ranges for c in _ASSESSMENT_DATES):
+        span = (min(found.ranges[c][0] for c in _ASSESSMENT_DATES),
+                max(found.ranges[c][1] for c in _ASSESSMENT_DATES))
     missing = [c for c in _MONTHLY_REQUIRED if c not in cols]
     if missing:
         raise ValueError(f"the cases table has no {', '.join(missing)} column: the monthly "
                          "series need " + ", ".join(_MONTHLY_REQUIRED))
-    return src, cols
+    return src, cols, span
 
 
 def _monthly_conversion(con: Any, src: str, cols: set[str], services: Sequence[str] | None
@@ -294,7 +316,8 @@ def _monthly_repeat_plans(con: Any, plans: pd.DataFrame | str | Path) -> pd.Data
         FROM p GROUP BY 1, 4 ORDER BY 1""").df()
 
 
-def _monthly_assessments(con: Any, src: str, limit: int) -> pd.DataFrame:
+def _monthly_assessments(con: Any, src: str, limit: int,
+                         span: tuple[date, date] | None = None) -> pd.DataFrame:
     """Assessments completed per month of completion date and how many within ``limit``
     working days of their start (``working_days``), with the look-back flag.
 
@@ -306,13 +329,17 @@ def _monthly_assessments(con: Any, src: str, limit: int) -> pd.DataFrame:
     row is joined once, by its day of completion, to that day's ``t`` and counted by that
     day; grouping every (start, end) pair instead is several times slower on millions of
     rows.
+
+    ``span``: the first and last day of the two date columns when known (a Parquet file's
+    statistics, ``_cases_source``); else one statement reads them.
     """
     empty = pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"),
                           "numerator": pd.Series(dtype="int64"),
                           "denominator": pd.Series(dtype="int64"),
                           "lookback_complete": pd.Series(dtype=bool)})
-    # the columns' range (from a Parquet file's statistics, without reading the data)
-    lo, hi = engine.run(con, f"""
+    # the columns' range (DuckDB answers it from a Parquet file's statistics, without reading
+    # the data, but binding the statement costs more than reading the footer ourselves)
+    lo, hi = span if span is not None else engine.run(con, f"""
         SELECT least(min(assessment_start_date), min(assessment_end_date))::DATE,
                greatest(max(assessment_start_date), max(assessment_end_date))::DATE
         FROM {src}""").fetchall()[0]
@@ -322,9 +349,12 @@ def _monthly_assessments(con: Any, src: str, limit: int) -> pd.DataFrame:
     holidays = english_bank_holidays(lo.year, hi.year)
     before = np.concatenate([[0], np.cumsum(np.is_busday(days[:-1], holidays=holidays))])
     first_in_time = days[np.searchsorted(before, before - int(limit), side="left")]
-    engine.source(con, pd.DataFrame({"day": days.astype("datetime64[s]"),
-                                     "t": first_in_time.astype("datetime64[s]")}),
-                  name="calendar_src")
+    # registered as Arrow columns (a date and a timestamp in seconds, the types the SQL has
+    # always had): a pandas frame would cost more to convert than the table holds
+    import pyarrow as pa
+
+    con.register("calendar_src", pa.table({"day": days,
+                                           "t": first_in_time.astype("datetime64[s]")}))
     engine.run(con, "CREATE TEMP TABLE calendar AS SELECT day::DATE AS day, t FROM calendar_src")
     by_day = engine.run(con, f"""
         WITH d AS (SELECT assessment_start_date AS s, assessment_end_date::DATE AS e
@@ -335,10 +365,15 @@ def _monthly_assessments(con: Any, src: str, limit: int) -> pd.DataFrame:
         FROM d JOIN calendar ON calendar.day = d.e GROUP BY d.e""").df()
     if by_day.empty:
         return empty
-    month = pd.to_datetime(by_day["day"]).dt.to_period("M").dt.to_timestamp()
-    out = pd.DataFrame({"month": month, "numerator": by_day["num"].astype(np.int64),
-                        "denominator": by_day["den"].astype(np.int64)}
-                       ).groupby("month", sort=True).sum().reset_index()
+    # summed by month in numpy (a pandas groupby costs more than the sums)
+    day = pd.to_datetime(by_day["day"]).to_numpy()
+    month, at = np.unique(day.astype("datetime64[M]"), return_inverse=True)
+    num = np.zeros(len(month), np.int64)
+    den = np.zeros(len(month), np.int64)
+    np.add.at(num, at, by_day["num"].to_numpy(np.int64))
+    np.add.at(den, at, by_day["den"].to_numpy(np.int64))
+    out = pd.DataFrame({"month": month.astype(day.dtype), "numerator": num,
+                        "denominator": den})
     first = pd.Timestamp(by_day["first"].min())
     out["lookback_complete"] = out["month"] >= first + pd.Timedelta(days=ASSESSMENT_LOOKBACK_DAYS)
     return out
