@@ -192,3 +192,41 @@ def test_a_file_in_a_partition_folder_has_the_partition_column_duckdb_reads(tmp_
         assert "council" in engine.columns_of(con, src, path)
     finally:
         con.close()
+
+
+def test_a_filter_the_footer_proves_keeps_every_row_is_left_out_with_the_same_counts(
+        tmp_path: Path) -> None:
+    """A front-door extract holds front-door contacts only: when every row group's statistics
+    say ``service`` is that one value (no nulls), the stages do not test each row against the
+    filter; a file with another service, or a missing one, is filtered as before."""
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    n = 500
+    base = pd.DataFrame({
+        "referral_source": rng.choice(["police", "school", "health"], n),
+        "contact_date": pd.Timestamp("2025-04-01") + pd.to_timedelta(rng.integers(0, 300, n), "D"),
+        "service": "front_door"})
+    base["referral_date"] = base["contact_date"].where(rng.random(n) < 0.3)
+    for c in ("child_id", "referrals_last_12m", "assessment_start_date", "assessment_end_date"):
+        base[c] = None
+    one, mixed, gaps = (tmp_path / f"{k}.parquet" for k in ("one", "mixed", "gaps"))
+    base.to_parquet(one, row_group_size=100)
+    base.assign(service=np.where(np.arange(n) == 7, "early_help", "front_door")).to_parquet(
+        mixed, row_group_size=100)
+    base.assign(service=base["service"].where(np.arange(n) != 7)).to_parquet(
+        gaps, row_group_size=100)
+    assert engine.footer(one).only("service") == "front_door"
+    assert engine.footer(one).only("referral_source") is None
+    assert engine.footer(mixed).only("service") is None
+    assert engine.footer(gaps).only("service") is None
+    for path, filtered in ((one, False), (mixed, True), (gaps, True)):
+        with engine.recording() as sql:
+            got = thresholds.group_counts(path, "referral_source", services=["front_door"])
+            months = thresholds.monthly_series(path, rereferral_method="column")
+        assert any("IN ('front_door')" in s for s in sql) is filtered
+        frame = pd.read_parquet(path)
+        want = thresholds.group_counts(frame, "referral_source", services=["front_door"])
+        pd.testing.assert_frame_equal(got, want)
+        conv = months[months["measure"] == "conversion"]
+        assert conv["denominator"].sum() == int((frame["service"] == "front_door").sum())

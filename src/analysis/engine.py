@@ -30,7 +30,7 @@ import contextlib
 import math
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,28 @@ class Footer:
 
     names: list[str]
     ranges: dict[str, tuple[date, date]]
+    metadata: Any = field(default=None, repr=False, compare=False)
+
+    def only(self, column: str) -> Any:
+        """The one value every row of ``column`` holds, when the row groups' statistics prove
+        it (each has ``min == max``, the same value, and no nulls); else None.  A filter that
+        keeps that value keeps every row, so a stage can leave it out (DuckDB still tests
+        each row against it): a front-door extract holds front-door contacts only."""
+        md = self.metadata
+        if md is None or md.num_row_groups == 0:
+            return None
+        leaf = [j for j in range(md.num_columns) if md.schema.column(j).path == column]
+        if not leaf:
+            return None
+        value = None
+        for i in range(md.num_row_groups):
+            st = md.row_group(i).column(leaf[0]).statistics
+            if st is None or not st.has_min_max or not st.has_null_count \
+                    or st.null_count != 0 or st.min != st.max \
+                    or (value is not None and st.min != value):
+                return None
+            value = st.min
+        return value
 
 
 #: Parquet timestamp units (the footer's logical type) as numpy's.
@@ -161,9 +183,9 @@ def footer(cases: Source | None, ranges: Sequence[str] = ()) -> Footer | None:
     pf = pq.ParquetFile(path)
     names = list(pf.schema_arrow.names)
     spans: dict[str, tuple[date, date]] = {}
-    if not ranges:
-        return Footer(names, spans)
     md = pf.metadata
+    if not ranges:
+        return Footer(names, spans, md)
     leaf = {md.schema.column(j).path: j for j in range(md.num_columns)}
     for name in ranges:
         j = leaf.get(name)
@@ -193,7 +215,7 @@ def footer(cases: Source | None, ranges: Sequence[str] = ()) -> Footer | None:
             day = [np.datetime64(int(v), unit).astype("datetime64[D]").astype(object)
                    for v in (lo, hi)]
             spans[name] = (day[0], day[1])
-    return Footer(names, spans)
+    return Footer(names, spans, md)
 
 
 def columns_of(con: Any, table_sql: str, cases: Source | None = None) -> list[str]:
@@ -220,6 +242,12 @@ class Table:
     con: Any
     sql: str
     columns: list[str]
+    footer: Footer | None = None
+
+    def only(self, column: str) -> Any:
+        """The one value every row of ``column`` holds, when a single file's footer proves
+        it (:meth:`Footer.only`); else None."""
+        return self.footer.only(column) if self.footer is not None else None
 
     def present(self, wanted: Sequence[str] | None) -> list[str]:
         """The names of ``wanted`` the table has, in ``wanted``'s order (None: every
@@ -269,7 +297,9 @@ def table(cases: Source, con: Any = None, *, name: str = "cases_src",
     con = connect() if own else con
     try:
         sql = source(con, cases, name=name, columns=columns)
-        yield Table(con, sql, columns_of(con, sql, cases))
+        found = footer(cases)
+        names = found.names if found is not None else columns_of(con, sql)
+        yield Table(con, sql, names, found)
     finally:
         if own:
             con.close()

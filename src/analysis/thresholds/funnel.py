@@ -212,7 +212,7 @@ def group_counts(cases: engine.Source, by: str, outcome: str = BECAME_REFERRAL, 
             flag = _outcome_sql(cols, outcome)
             successes = f"count(*) FILTER (WHERE {flag})"
             where.append(f"{flag} IS NOT NULL")
-        if services and "service" in cols:
+        if services and "service" in cols and t.only("service") not in {str(v) for v in services}:
             svc = ", ".join("'" + str(v).replace("'", "''") + "'" for v in services)
             # DuckDB drops the cast of a VARCHAR column and still filters in the scan
             where.append(f"CAST(service AS VARCHAR) IN ({svc})")

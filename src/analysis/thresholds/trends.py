@@ -147,12 +147,11 @@ def monthly_series(cases: pd.DataFrame | str | Path, *,
     The front-door table that ``sqa ingest --kind annex-a`` derives from the Annex A journey
     (``analysis.journey.front_door_cases``) is a cases table like any other here.
     """
-
-
     con = engine.connect()
     try:
-        src, cols, span = _cases_source(con, cases)
-        parts = {"conversion": _monthly_conversion(con, src, cols, services),
+        src, cols, span, found = _cases_source(con, cases)
+        every = found.only("service") if found is not None else None
+        parts = {"conversion": _monthly_conversion(con, src, cols, services, every),
                  "rereferral": _monthly_rereferral(con, src, cols, rereferral_method),
                  "assessment_45": _monthly_assessments(con, src, limit, span)}
         if plans is not None:
@@ -204,12 +203,12 @@ _MONTHLY_REQUIRED = ("contact_date", "referral_date", "assessment_start_date",
 
 
 def _cases_source(con: Any, cases: pd.DataFrame | str | Path
-                  ) -> tuple[str, set[str], tuple[date, date] | None]:
+                  ) -> tuple[str, set[str], tuple[date, date] | None, engine.Footer | None]:
     """The SQL table expression of ``cases`` on ``con`` (a frame, the path of a Parquet file
     or a pool directory, scanned in place: :func:`analysis.engine.source`), its column names
     and, for one Parquet file whose statistics give it, the assessment dates' range (first
     and last day of either column; None: ask DuckDB), names and range from one read of the
-    file's footer (:func:`analysis.engine.footer`)."""
+    file's footer (:func:`analysis.engine.footer`, returned too)."""
     src = engine.source(con, cases, columns=_MONTHLY_COLUMNS)
     found = engine.footer(cases, ranges=_ASSESSMENT_DATES)
     cols = set(found.names if found is not None else engine.columns_of(con, src, cases))
@@ -221,15 +220,17 @@ def _cases_source(con: Any, cases: pd.DataFrame | str | Path
     if missing:
         raise ValueError(f"the cases table has no {', '.join(missing)} column: the monthly "
                          "series need " + ", ".join(_MONTHLY_REQUIRED))
-    return src, cols, span
+    return src, cols, span, found
 
 
-def _monthly_conversion(con: Any, src: str, cols: set[str], services: Sequence[str] | None
-                        ) -> pd.DataFrame:
+def _monthly_conversion(con: Any, src: str, cols: set[str], services: Sequence[str] | None,
+                        every: Any = None) -> pd.DataFrame:
     """Contacts per month of contact date (of ``services`` when the table has a ``service``
-    column) and how many became referrals (a referral date set)."""
+    column) and how many became referrals (a referral date set).  ``every``: the service
+    every row has, when the file's statistics prove it (:meth:`analysis.engine.Footer.only`):
+    one of ``services`` keeps every row, so there is nothing to filter."""
     where = "contact_date IS NOT NULL"
-    if services and "service" in cols:
+    if services and "service" in cols and every not in {str(s) for s in services}:
         svc = ", ".join("'" + str(s).replace("'", "''") + "'" for s in services)
         where += f" AND service::VARCHAR IN ({svc})"
     # counted by day first: truncating every row's date to its month costs more than the scan
