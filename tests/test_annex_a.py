@@ -167,6 +167,23 @@ def test_the_cli_prints_every_list_with_read_accepted_and_quarantined(
     assert (tmp_path / "o" / "front.parquet").is_file()
 
 
+def test_a_workbook_without_list_1_is_read_with_no_journeys_and_says_so(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A workbook sent without its contacts list (list 1) was a traceback from inside the
+    journey; its other lists are read, the journey is empty (with its columns and types) and
+    the summary says why."""
+    path = workbook(tmp_path / "nolist1.xlsx", {
+        "Sheet9": (REFERRALS, [[*person("C1"), "05/01/2026", "q) 6: Police", "b) No", 0,
+                                "Team A", "SW1"]])})
+    res = read(path)
+    assert "list1_contacts" not in res.tables and len(res.journey) == 0
+    assert str(res.journey["contact_date"].dtype) == "datetime64[ns]"
+    code = cli.main(["ingest", "--kind", "annex-a", str(path), "--out", str(tmp_path / "o"),
+                     "--demo-key"])
+    assert code == 0
+    assert "no list 1 (contacts) in the workbook: no child journeys" in capsys.readouterr().out
+
+
 def test_the_cli_exits_2_with_one_message_for_an_unrecognised_or_empty_workbook(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = workbook(tmp_path / "empty.xlsx", {"Sheet1": (None, []), "Sheet2": (None, [])})

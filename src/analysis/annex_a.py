@@ -275,6 +275,9 @@ def summary_lines(result: AnnexAResult) -> list[str]:
                          + (f"; top reasons: {reasons}" if reasons else ""))
         else:
             lines.append(f"  sheet {r.sheet!r}: skipped ({r.skipped})")
+    if result.journey is not None and "list1_contacts" not in result.tables:
+        lines.append("  no list 1 (contacts) in the workbook: no child journeys, and the cases "
+                     "table holds only list 2's early help episodes")
     if result.journey is not None:
         j = result.journey
         lines.append(f"  journey: {len(j)} contacts, {int(j['referral_date'].notna().sum())} "

@@ -127,8 +127,12 @@ def build_journey(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     47 enquiry and plan (see the module docstring for the rule and the windows). Sorted by
     contact date and child; only pseudonymised ids."""
     contacts = tables.get("list1_contacts")
-    if contacts is None:
-        return pd.DataFrame(columns=list(JOURNEY_COLUMNS))
+    if contacts is None:  # no list 1: no journeys, but the same columns and types
+        contacts = pd.DataFrame({
+            "child_id": pd.Series(dtype="string"),
+            "contact_date": pd.Series(dtype="datetime64[ns]"),
+            **{c: pd.Series(dtype="string")
+               for c in ("referral_source", "age_band", "gender", "ethnicity")}})
     j = contacts[["child_id", "contact_date", "referral_source", "age_band", "gender",
                   "ethnicity"]].copy().reset_index(drop=True)
     next_contact = _next_same_child(j, "contact_date")
