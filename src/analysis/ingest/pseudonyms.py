@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from .. import privacy
 from .common import NA_TOKENS
-from .parse import _large, _to_text
+from .parse import _large, _to_text, masked
 
 #: Below this many distinct identifiers in a batch, hashing stays in the main process.
 MIN_PARALLEL_IDS = 50_000
@@ -188,8 +188,7 @@ def pseudonym_sort_keys(pseudonyms: pa.Array) -> tuple[pa.Array, pa.Array] | Non
     number = _UNHEX2[pairs].view(">u8").reshape(n).astype(np.uint64)
     prefix = (mat[:, 0].astype(np.uint16) << 8) | mat[:, 1]
     missing = None if valid.all() else ~valid
-    return pa.array(prefix, pa.uint16(), mask=missing), pa.array(number, pa.uint64(),
-                                                                  mask=missing)
+    return masked(prefix, pa.uint16(), missing), masked(number, pa.uint64(), missing)
 
 
 def _all_printable(s: pa.Array) -> bool:
@@ -286,7 +285,7 @@ def _pseudonymise_job(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher
         if enc is None:  # every value took the fast path
             return strings
         mask = enc.to_numpy(zero_copy_only=False)
-        idx = pa.array(np.cumsum(mask) - 1, mask=~mask)
+        idx = masked(np.cumsum(mask) - 1, pa.int64(), ~mask)
         return pc.coalesce(pc.take(strings, idx), slow_res, kept)
 
     return finish
