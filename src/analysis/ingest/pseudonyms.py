@@ -97,7 +97,10 @@ class _Hasher:
             return lambda: done
         self.start()
         step = -(-len(messages) // self.workers)
-        chunks = [messages.slice(i, step) for i in range(0, len(messages), step)]
+        # Each chunk copied into buffers of its own: a slice pickles (and each worker
+        # unpickles) the whole array's buffers, every chunk's twice the data for two workers.
+        chunks = [pa.concat_arrays([messages.slice(i, step)])
+                  for i in range(0, len(messages), step)]
         res = self.pool.map_async(functools.partial(_hmac8, head=head), chunks)
         return lambda: b"".join(res.get())
 
@@ -193,13 +196,14 @@ def pseudonym_sort_keys(pseudonyms: pa.Array) -> tuple[pa.Array, pa.Array] | Non
 
 def _all_printable(s: pa.Array) -> bool:
     """True when no value of a (large) string array holds a space, a control character or a
-    non-ASCII character: one pass over the data buffer."""
+    non-ASCII character: the data buffer's least byte is above a space, its greatest below
+    DEL (two vectorised passes, no temporary array)."""
     bufs = s.buffers()
     if bufs[2] is None or not len(s):
         return True
     offsets = np.frombuffer(bufs[1], dtype=np.int64)[s.offset: s.offset + len(s) + 1]
     data = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-    return not bool(((data <= 0x20) | (data >= 0x7F)).any())
+    return not len(data) or bool(data.min() > 0x20 and data.max() < 0x7F)
 
 
 _LONGEST_NA_TOKEN = max(len(t.encode()) for t in NA_TOKENS)
@@ -213,11 +217,12 @@ def _any_lower(s: pa.Array) -> bool:
         return False
     offsets = np.frombuffer(bufs[1], dtype=np.int64)[s.offset: s.offset + len(s) + 1]
     data = np.frombuffer(bufs[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-    return bool(((data >= 0x61) & (data <= 0x7A)).any())
+    # (a byte minus "a", wrapping below it, is under 26 exactly for "a" to "z")
+    return bool(((data - np.uint8(0x61)) < 26).any())
 
 
 def _pseudonymise_job(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher
-                      ) -> Callable[[], pa.Array]:
+                      ) -> Pseudonyms:
     """Start pseudonymising a column of raw ids; the returned function gives the result.
 
     Equal to ``privacy.pseudonymise_series(_to_text(values), key, kind)`` value by
@@ -278,23 +283,53 @@ def _pseudonymise_job(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher
                           pa.large_string())
         slow_res = pc.take(values, senc.indices)
 
+    job = Pseudonyms()
+
     def finish() -> pa.Array:
         if pending is None:
             return pc.coalesce(slow_res, kept)
-        strings = _pseudonym_strings(pending(), privacy.PREFIX[kind])
+        digests = pending()
+        prefix = privacy.PREFIX[kind]
+        strings = _pseudonym_strings(digests, prefix)
         if enc is None:  # every value took the fast path
+            job.sort_keys = _digest_sort_keys(digests, prefix)
             return strings
         mask = enc.to_numpy(zero_copy_only=False)
         idx = masked(np.cumsum(mask) - 1, pa.int64(), ~mask)
         return pc.coalesce(pc.take(strings, idx), slow_res, kept)
 
-    return finish
+    job.finish = finish
+    return job
 
 
+def _digest_sort_keys(digests: bytes, prefix: str) -> tuple[pa.Array, pa.Array]:
+    """``pseudonym_sort_keys`` of the pseudonyms ``_pseudonym_strings(digests, prefix)``
+    straight from the hash output, without reading their text back: the prefix's code (its
+    first letter times 256 plus the second) and each 8-byte digest read as a big-endian
+    integer, which is the number its 16 hex digits spell (hex writes the most significant
+    digit first)."""
+    code = (ord(prefix[0]) << 8) | ord(prefix[1])
+    number = np.frombuffer(digests, dtype=">u8").astype(np.uint64)
+    return (masked(np.full(len(number), code, dtype=np.uint16), pa.uint16(), None),
+            masked(number, pa.uint64(), None))
+
+
+class Pseudonyms:
+    """A column being pseudonymised (``pseudonymise_column``): calling it waits for the
+    hashing pool and gives the column of pseudonyms.  After the call, ``sort_keys`` is the
+    column's ``pseudonym_sort_keys`` when every value was hashed (taken from the digests,
+    ``_digest_sort_keys``: the text need not be read back), else ``None``."""
+
+    def __init__(self) -> None:
+        self.finish: Callable[[], pa.Array] = lambda: pa.nulls(0, pa.large_string())
+        self.sort_keys: tuple[pa.Array, pa.Array] | None = None
+
+    def __call__(self) -> pa.Array:
+        return self.finish()
 
 
 def pseudonymise_column(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher,
-                        distinct: bool = True) -> Callable[[], pa.Array]:
+                        distinct: bool = True) -> Pseudonyms:
     """Start pseudonymising a column of raw ids; the returned function gives the result.
 
     With ``distinct`` each distinct raw value is hashed once and the pseudonyms are spread
@@ -307,8 +342,14 @@ def pseudonymise_column(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher,
     enc = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
     job = _pseudonymise_job(enc.dictionary, key, kind, hasher)
     indices = enc.indices
+    spread = Pseudonyms()
 
     def finish() -> pa.Array:
-        return pc.take(job(), indices)
+        values = pc.take(job(), indices)
+        if job.sort_keys is not None:  # missing where a row's id is (a missing index)
+            spread.sort_keys = (pc.take(job.sort_keys[0], indices),
+                                pc.take(job.sort_keys[1], indices))
+        return values
 
-    return finish
+    spread.finish = finish
+    return spread
