@@ -292,7 +292,7 @@ def _pseudonymise_job(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher
         prefix = privacy.PREFIX[kind]
         strings = _pseudonym_strings(digests, prefix)
         if enc is None:  # every value took the fast path
-            job.sort_keys = _digest_sort_keys(digests, prefix)
+            job.keys = lambda: _digest_sort_keys(digests, prefix)
             return strings
         mask = enc.to_numpy(zero_copy_only=False)
         idx = masked(np.cumsum(mask) - 1, pa.int64(), ~mask)
@@ -318,14 +318,19 @@ class Pseudonyms:
     """A column being pseudonymised (``pseudonymise_column``): calling it waits for the
     hashing pool and gives the column of pseudonyms.  After the call, ``sort_keys`` is the
     column's ``pseudonym_sort_keys`` when every value was hashed (taken from the digests,
-    ``_digest_sort_keys``: the text need not be read back), else ``None``."""
+    ``_digest_sort_keys``: the text need not be read back), else ``None``; computed when
+    first asked for (only the sort key column asks)."""
 
     def __init__(self) -> None:
         self.finish: Callable[[], pa.Array] = lambda: pa.nulls(0, pa.large_string())
-        self.sort_keys: tuple[pa.Array, pa.Array] | None = None
+        self.keys: Callable[[], tuple[pa.Array, pa.Array]] | None = None
 
     def __call__(self) -> pa.Array:
         return self.finish()
+
+    @property
+    def sort_keys(self) -> tuple[pa.Array, pa.Array] | None:
+        return None if self.keys is None else self.keys()
 
 
 def pseudonymise_column(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher,
@@ -344,11 +349,15 @@ def pseudonymise_column(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher,
     indices = enc.indices
     spread = Pseudonyms()
 
+    def keys() -> tuple[pa.Array, pa.Array]:  # missing where a row's id is (a missing index)
+        distinct_keys = job.sort_keys
+        assert distinct_keys is not None  # set only where the distinct values have keys
+        return pc.take(distinct_keys[0], indices), pc.take(distinct_keys[1], indices)
+
     def finish() -> pa.Array:
         values = pc.take(job(), indices)
-        if job.sort_keys is not None:  # missing where a row's id is (a missing index)
-            spread.sort_keys = (pc.take(job.sort_keys[0], indices),
-                                pc.take(job.sort_keys[1], indices))
+        if job.keys is not None:
+            spread.keys = keys
         return values
 
     spread.finish = finish
