@@ -283,23 +283,19 @@ def _pseudonymise_job(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher
                           pa.large_string())
         slow_res = pc.take(values, senc.indices)
 
-    job = Pseudonyms()
-
-    def finish() -> pa.Array:
+    def finish() -> tuple[pa.Array, KeysOf | None]:
         if pending is None:
-            return pc.coalesce(slow_res, kept)
+            return pc.coalesce(slow_res, kept), None
         digests = pending()
         prefix = privacy.PREFIX[kind]
         strings = _pseudonym_strings(digests, prefix)
         if enc is None:  # every value took the fast path
-            job.keys = lambda: _digest_sort_keys(digests, prefix)
-            return strings
+            return strings, lambda: _digest_sort_keys(digests, prefix)
         mask = enc.to_numpy(zero_copy_only=False)
         idx = masked(np.cumsum(mask) - 1, pa.int64(), ~mask)
-        return pc.coalesce(pc.take(strings, idx), slow_res, kept)
+        return pc.coalesce(pc.take(strings, idx), slow_res, kept), None
 
-    job.finish = finish
-    return job
+    return Pseudonyms(finish)
 
 
 def _digest_sort_keys(digests: bytes, prefix: str) -> tuple[pa.Array, pa.Array]:
@@ -314,19 +310,27 @@ def _digest_sort_keys(digests: bytes, prefix: str) -> tuple[pa.Array, pa.Array]:
             masked(number, pa.uint64(), None))
 
 
+KeysOf = Callable[[], tuple[pa.Array, pa.Array]]
+
+
 class Pseudonyms:
     """A column being pseudonymised (``pseudonymise_column``): calling it waits for the
     hashing pool and gives the column of pseudonyms.  After the call, ``sort_keys`` is the
     column's ``pseudonym_sort_keys`` when every value was hashed (taken from the digests,
     ``_digest_sort_keys``: the text need not be read back), else ``None``; computed when
-    first asked for (only the sort key column asks)."""
+    first asked for (only the sort key column asks).
 
-    def __init__(self) -> None:
-        self.finish: Callable[[], pa.Array] = lambda: pa.nulls(0, pa.large_string())
-        self.keys: Callable[[], tuple[pa.Array, pa.Array]] | None = None
+    ``finish`` gives the column and how to compute its keys (or ``None``); it holds no
+    reference to this object, so that no reference cycle keeps a batch's arrays alive until
+    the garbage collector runs (one did: 220 MB more peak memory on 10 million rows)."""
+
+    def __init__(self, finish: Callable[[], tuple[pa.Array, KeysOf | None]]) -> None:
+        self.finish = finish
+        self.keys: KeysOf | None = None
 
     def __call__(self) -> pa.Array:
-        return self.finish()
+        values, self.keys = self.finish()
+        return values
 
     @property
     def sort_keys(self) -> tuple[pa.Array, pa.Array] | None:
@@ -347,18 +351,17 @@ def pseudonymise_column(arr: pa.Array, key: bytes, kind: str, hasher: _Hasher,
     enc = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
     job = _pseudonymise_job(enc.dictionary, key, kind, hasher)
     indices = enc.indices
-    spread = Pseudonyms()
 
-    def keys() -> tuple[pa.Array, pa.Array]:  # missing where a row's id is (a missing index)
-        distinct_keys = job.sort_keys
-        assert distinct_keys is not None  # set only where the distinct values have keys
-        return pc.take(distinct_keys[0], indices), pc.take(distinct_keys[1], indices)
-
-    def finish() -> pa.Array:
+    def finish() -> tuple[pa.Array, KeysOf | None]:
         values = pc.take(job(), indices)
-        if job.keys is not None:
-            spread.keys = keys
-        return values
+        keys_of = job.keys
+        if keys_of is None:
+            return values, None
 
-    spread.finish = finish
-    return spread
+        def keys() -> tuple[pa.Array, pa.Array]:  # missing where a row's id is
+            prefix, number = keys_of()
+            return pc.take(prefix, indices), pc.take(number, indices)
+
+        return values, keys
+
+    return Pseudonyms(finish)
