@@ -962,3 +962,92 @@ def test_the_canonical_table_reads_back_with_the_contract_dtypes(tmp_path: Path)
         assert len(got) == rows == len(res.source_rows)
         assert {c: str(t) for c, t in got.dtypes.items()} == {
             c: str(pd.Series(dtype=t).dtype) for c, t in want.items()}
+
+
+def test_key_range_staging_and_duckdb_fallback_write_the_same_bytes(
+        population: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The two ways a cases table is written: staged in ranges of the key and handed to
+    DuckDB already sorted (``_Buckets``, ``_write_sorted``), or staged as one Parquet file
+    that DuckDB sorts (``_sort_and_write``, the fallback for copies of the key).  Forced
+    each way on one table (missing ids, quarantined rows, several batches and ranges), they
+    write the same bytes and name the same file rows."""
+    from analysis.ingest import core
+
+    df = pd.read_parquet(population).head(4000)
+    df.loc[df.index[[3, 700, 2222]], "case_id"] = None
+    df["gender"] = df["gender"].astype(object)
+    df.loc[df.index[[5, 1500]], "gender"] = "xyz"
+    path = tmp_path / "awkward.parquet"
+    df.to_parquet(path, index=False)
+    ranged: list[bool] = []
+    write_sorted = core._write_sorted
+
+    def spy(*args: object) -> object:
+        done = write_sorted(*args)  # type: ignore[arg-type]
+        ranged.append(done is not None)
+        return done
+
+    def run(name: str) -> tuple[bytes, bytes, list[int]]:
+        res = ingest.ingest(path, "cases", demo_key=True, today=TODAY, batch_rows=900,
+                            workdir=tmp_path / name)
+        out = ingest.write_outputs(res, tmp_path / name)
+        return out["table"].read_bytes(), out["quarantine"].read_bytes(), res.source_rows
+
+    monkeypatch.setattr(core, "_write_sorted", spy)
+    in_ranges = run("ranges")
+    monkeypatch.setattr(core, "_write_sorted", lambda *args: None)  # the fallback
+    by_duckdb = run("duckdb")
+    assert ranged == [True]
+    assert in_ranges == by_duckdb
+    assert len(in_ranges[2]) == 4000 - 5
+
+
+def test_sort_keys_from_the_hash_output_equal_those_read_from_the_text() -> None:
+    """A column whose every id is hashed gives its sort keys from the digests; they equal
+    ``pseudonym_sort_keys`` of the pseudonyms' text (missing where an id is), and a column
+    with an id not hashed (kept, or the slow path) gives none."""
+    from analysis.ingest import pseudonyms
+
+    hasher = pseudonyms._Hasher(privacy.DEMO_KEY, 1)
+    ids = [f"CN{i:010d}" for i in range(300)]
+    for raw, distinct in ((ids, False), (ids, True), ([*ids, None, ids[4]], True)):
+        job = pseudonyms.pseudonymise_column(pa.array(raw, pa.large_string()),
+                                             privacy.DEMO_KEY, "case", hasher, distinct)
+        text = job()
+        assert job.sort_keys is not None
+        want = pseudonyms.pseudonym_sort_keys(text)
+        assert want is not None
+        assert [k.to_pylist() for k in job.sort_keys] == [k.to_pylist() for k in want]
+    for odd in ("cs_0123456789abcdef", "a b"):
+        job = pseudonyms.pseudonymise_column(pa.array([*ids, odd], pa.large_string()),
+                                             privacy.DEMO_KEY, "case", hasher, False)
+        job()
+        assert job.sort_keys is None
+
+
+def test_coded_columns_taken_by_index_equal_their_codes_row_by_row() -> None:
+    """A coded column, dictionary-encoded (with missing cells and an unknown value) or
+    plain text, parses to the contract's codes row by row."""
+    from analysis.ingest.parse import parse_column
+
+    col = schemas.spec_for("cases").column("gender")
+    raw = ["Male", None, "female", "xyz", "b) Female", None, "unknown", "Male"]
+    want = ["male", None, "female", None, "female", None, "unknown", "male"]
+    for arr in (pa.array(raw, pa.large_string()), pa.array(raw).dictionary_encode(),
+                pa.array([v or "Male" for v in raw]).dictionary_encode()):
+        p = parse_column(arr, col, None)
+        got = p.values.to_pylist()
+        expect = want if arr.null_count else [w or "male" if r is None else w
+                                               for r, w in zip(raw, want, strict=True)]
+        assert got == expect
+        assert p.bad.tolist() == [v == "xyz" for v in raw]
+
+
+def test_masked_arrays_equal_arrow_s_own_masked_conversion() -> None:
+    from analysis.ingest.parse import masked
+
+    values = np.array([5, -1, 7, 0, -1] * 7, dtype=np.int8)
+    for missing in (values < 0, np.zeros(len(values), bool), None):
+        got = masked(values, pa.int8(), missing)
+        assert got.equals(pa.array(values, pa.int8(), mask=missing))
+        assert got.null_count == (0 if missing is None else int(missing.sum()))

@@ -258,7 +258,10 @@ def begin_batch(batch: pa.RecordBatch, offset: int, ctx: Context, schema: pa.Sch
         keyed = sort_key_column(spec)
         keys = None
         if keyed and ctx.sort_keys and keyed in out:
-            keys = pseudonym_sort_keys(out[keyed])
+            # From the hash output when every id was hashed, else read from the text.
+            keys = jobs[keyed].sort_keys if keyed in jobs else None
+            if keys is None:
+                keys = pseudonym_sort_keys(out[keyed])
             ctx.sort_keys = keys is not None
         qframe = problems.frame()
         bad = np.zeros(n, dtype=bool)

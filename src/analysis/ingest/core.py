@@ -563,11 +563,12 @@ def _write_sorted(buckets: _Buckets, spec: schemas.TableSpec, table_path: Path
     ``_sort_and_write`` returns (no duplicates; the file row numbers in table order as a
     file of ``int64``), or ``None`` when the ranges do not allow it (nothing written).
 
-    Each range is sorted in turn by its key numbers (a stable sort: rows of one key stay in
-    file order, as the pieces of a range are in file order), which sees any copy of a key
-    (adjacent once sorted; rows quarantined for another reason count, as in
-    ``_sort_and_write``), and handed to DuckDB as Arrow batches of ``DUCKDB_ROW_GROUP``
-    rows, its insertion order kept.
+    Each range is sorted in turn by its key numbers, which sees any copy of a key (adjacent
+    once sorted; rows quarantined for another reason count, as in ``_sort_and_write``): a
+    range written here has no two equal keys, so its order is the one order of its keys
+    whatever the sort (numpy's default, faster than a stable sort), and a range with a copy
+    goes to the fallback.  The sorted rows are handed to DuckDB as Arrow batches of
+    ``DUCKDB_ROW_GROUP`` rows, its insertion order kept.
     """
     if buckets.prefix is None or buckets.prefix < 0 or not buckets.accepted:
         return None
@@ -583,7 +584,9 @@ def _write_sorted(buckets: _Buckets, spec: schemas.TableSpec, table_path: Path
             for i, table in buckets.tables():
                 if i < buckets.n:  # every key present (missing keys: the last range)
                     number, _ = _uint64(table.column(KEY_NUMBER))
-                    order = np.argsort(number, kind="stable")
+                    # Any sort: the keys of a range are all different, or there is a copy
+                    # and the fallback sorts (so no tie's order can matter).
+                    order = np.argsort(number)
                     keys = number[order]
                     if len(keys) > 1 and bool((keys[1:] == keys[:-1]).any()):
                         state["copies"] = True
@@ -592,7 +595,9 @@ def _write_sorted(buckets: _Buckets, spec: schemas.TableSpec, table_path: Path
                     order = np.arange(table.num_rows)
                 bad = table.column(BAD).to_numpy(zero_copy_only=False)[order]
                 keep = order[~bad] if bad.any() else order
-                part = table.take(pa.array(keep))
+                # (the columns written and the row numbers only: the other staged
+                # columns are not gathered)
+                part = table.select([*names, ROW]).take(pa.array(keep))
                 part.column(ROW).to_numpy().astype(np.int64).tofile(rows_out)
                 state["rows"] += part.num_rows
                 yield part.select(names)

@@ -192,6 +192,20 @@ def _large(arr: pa.Array) -> pa.Array:
     return arr.cast(pa.large_string()) if pa.types.is_string(arr.type) else arr
 
 
+def masked(values: np.ndarray, typ: pa.DataType, missing: np.ndarray | None) -> pa.Array:
+    """A numpy array of fixed-width values as an Arrow array, missing where ``missing`` is
+    set: the values' buffer and a validity bitmap (Arrow columnar format: one bit per row,
+    least significant bit first) handed to Arrow as they are.  The same array as
+    ``pa.array(values, typ, mask=missing)``, which converts row by row (some hundred times
+    slower: 16 ms for a million rows)."""
+    values = np.ascontiguousarray(values, dtype=typ.to_pandas_dtype())
+    if missing is None or not missing.any():
+        return pa.Array.from_buffers(typ, len(values), [None, pa.py_buffer(values)])
+    valid = np.packbits(~missing, bitorder="little")
+    return pa.Array.from_buffers(typ, len(values), [pa.py_buffer(valid), pa.py_buffer(values)],
+                                 null_count=int(missing.sum()))
+
+
 def _coded(col: schemas.Column) -> bool:
     """Columns whose values are codes of the contract: kept dictionary-encoded until written."""
     return col.type in _CODED and col.allowed is not None
@@ -263,8 +277,10 @@ def _parse_native(arr: pa.Array, col: schemas.Column) -> _Parsed | None:
         mm = pc.min_max(ts).as_py()
         if mm["min"] is not None and (mm["min"] < _NS_MIN.as_py() or mm["max"] > _NS_MAX.as_py()):
             return None
-        v = ts.to_numpy(zero_copy_only=False)
-        return _Parsed(ts, zeros, text_na, zeros, _dates_text(v), "")
+        # (the rows' text is asked for only when a row is quarantined: converted then)
+        return _Parsed(ts, zeros, text_na, zeros, lambda rows: _dates_text(
+            ts.take(pa.array(rows)).to_numpy(zero_copy_only=False))(
+            np.arange(len(rows))), "")
     if col.type == "bool" and pa.types.is_boolean(t) and not col.name.startswith("theme_"):
         return _Parsed(arr, zeros, text_na, zeros, lambda rows: [
             "" if v is None else str(v) for v in arr.take(pa.array(rows)).to_pylist()], "")
@@ -287,6 +303,25 @@ def _spread(by_value: np.ndarray, idx: np.ndarray) -> np.ndarray:
     if by_value[:-1].any() or (by_value[-1] and (idx == len(by_value) - 1).any()):
         return by_value[idx]
     return np.zeros(len(idx), dtype=bool)
+
+
+def _codes_by_index(parsed: pd.Series, idx: np.ndarray, col: schemas.Column) -> pa.Array:
+    """The codes of a coded column over the contract's allowed codes (``_as_codes``' form),
+    from the code of each distinct value (``parsed``) and each row's position among them
+    (``idx``, ``_dictionary``): the distinct values are mapped once, to their positions in
+    the contract's list, and the rows take them by index in one gather of the index type
+    (``int8``), with a validity mask only when some row has no code."""
+    typ = _code_type(col)
+    pos = {c: i for i, c in enumerate(col.allowed or ())}
+    lut = np.array([-1 if v is pd.NA or v is None else pos[v] for v in parsed.astype(object)],
+                   dtype=typ.index_type.to_pandas_dtype())
+    codes = np.take(lut, idx)
+    missing = codes < 0 if (lut < 0).any() else None
+    if missing is not None and not missing.any():
+        missing = None
+    return pa.DictionaryArray.from_arrays(
+        masked(codes, typ.index_type, missing),
+        pa.array(list(col.allowed or ()), pa.large_string()))
 
 
 def parse_column(arr: pa.Array, col: schemas.Column, extra: dict[str, str] | None) -> _Parsed:
@@ -320,13 +355,7 @@ def parse_column(arr: pa.Array, col: schemas.Column, extra: dict[str, str] | Non
     else:
         parsed, bad = text, pd.Series(False, index=text.index)
     if _coded(col):
-        typ = _code_type(col)
-        pos = {c: i for i, c in enumerate(col.allowed or ())}
-        codes = np.array([-1 if v is pd.NA or v is None else pos[v]
-                          for v in parsed.astype(object)], dtype=np.int64)[idx]
-        values = pa.DictionaryArray.from_arrays(
-            pa.array(codes, mask=codes < 0).cast(typ.index_type),
-            pa.array(list(col.allowed or ()), pa.large_string()))
+        values = _codes_by_index(parsed, idx, col)
     else:
         typ = _ARROW_TYPES.get(col.type, pa.large_string())
         values = pc.take(pa.Array.from_pandas(parsed).cast(typ), pa.array(idx))
