@@ -138,6 +138,16 @@ def test_each_round_is_audited_on_its_own_so_two_rounds_never_contradict(tmp_pat
     assert problems and all(p.startswith("round r2: ") for p in problems)
     assert not any("inconsistent" in p for p in problems)
     assert gate.disclosure_audit(tmp_path, [{"round": "r1"}]) == []
+    # kept in the render cache by the ledgers' bytes: the same answer, and a changed ledger
+    # is audited again
+    cache = tmp_path / "cache"
+    first = gate.disclosure_audit(tmp_path, [{"round": "r1"}, {"round": "r2"}], cache)
+    assert first == problems and len(list((cache / "gate").glob("disclosure-*.json"))) == 2
+    assert gate.disclosure_audit(tmp_path, [{"round": "r1"}, {"round": "r2"}], cache) == problems
+    led = Ledger("summary")
+    led.table("grading", pd.DataFrame([[40, 6], [4, 9]], index=["a", "b"], columns=["x", "y"]))
+    led.write(tmp_path / "reports" / "r2" / "outputs")  # the leak mended
+    assert gate.disclosure_audit(tmp_path, [{"round": "r1"}, {"round": "r2"}], cache) == []
 
 
 def test_a_missing_raw_export_stops_the_gate_rather_than_being_skipped(tmp_path: Path) -> None:

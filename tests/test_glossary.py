@@ -82,6 +82,24 @@ def test_the_first_use_of_a_term_links_to_its_entry_and_later_uses_do_not() -> N
     assert "<p>The kappa of triage.</p>" in out
 
 
+def test_a_linked_page_is_kept_by_its_content_and_unused_entries_are_pruned(tmp_path) -> None:
+    """A no-change publish links nothing again: the cache gives exactly what ``link_terms``
+    gives, a changed page is linked anew, and what a publish did not use is removed."""
+    one = page("<p>Fleiss' kappa was 0.41.</p>")
+    two = page("<p>The multi-agency team (MAT) met.</p>")
+    cache = g.LinkCache(tmp_path / "links", "salt")
+    assert cache.link(one, GLOSS) == g.LinkCache(tmp_path / "links", "salt").link(one, GLOSS) \
+        == g.link_terms(one, GLOSS)
+    assert cache.link(two, GLOSS) == g.link_terms(two, GLOSS)
+    assert len(list((tmp_path / "links").glob("*.html"))) == 2
+    later = g.LinkCache(tmp_path / "links", "salt")
+    later.link(two, GLOSS)
+    later.prune()
+    assert len(list((tmp_path / "links").glob("*.html"))) == 1
+    other = g.LinkCache(tmp_path / "links", "other code")
+    assert other.link(two, GLOSS) == g.link_terms(two, GLOSS)
+
+
 def test_the_longest_form_wins_and_each_term_is_linked_once() -> None:
     out = g.link_terms(page("<p>Weighted kappa, then kappa, then weighted shares.</p>"), GLOSS)
     assert links(out) == [(f"{GLOSS}#weighted-kappa", "Weighted kappa"),

@@ -138,8 +138,8 @@ ID_LINK_RE = re.compile(r'(<p class="finding-id"><a href="#([A-Za-z0-9_-]+)">Fin
 
 def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[str, Any],
              engine: str, releases: list[dict[str, Any]], site_dir: Path | None = None,
-             pages: list[Page] | None = None, site_title: str = "", author: str = ""
-             ) -> str:
+             pages: list[Page] | None = None, site_title: str = "", author: str = "",
+             cache_dir: Path | None = None) -> str:
     """Fill in the release's values and insert the version furniture and provenance into
     every page of a release (``site_dir``: the live site, to link only releases online), and
     link each page's first use of every glossary term (``glossary.link_terms``: not on the
@@ -151,6 +151,8 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
     ``sqa-cite`` meta tag); a preview offers none, and says so. Every page gets its print
     header (:func:`print_header_css`), and Quarto's citation appendix is put right
     (:func:`_correct_quarto_citation`) or, on a preview, taken out (:func:`_uncite`).
+    ``cache_dir``: where the glossary-linked pages are kept by their content
+    (:class:`analysis.glossary.LinkCache`; None: every page is linked anew).
     Returns the text the release adds to the rendered pages (its values, the list of releases,
     the provenance), for the publication gate."""
     js = resources.files("analysis").joinpath("templates", "site.js").read_text("utf-8")
@@ -173,6 +175,11 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
             if filled != text:
                 f.write_text(filled, encoding="utf-8")
     foot = _provenance_html(release, provenance, engine)
+    links = None
+    if cache_dir is not None:
+        from .provenance import package_fingerprint
+
+        links = glossary.LinkCache(cache_dir, package_fingerprint())
     base = f"{site_url.rstrip('/')}/v/{release.version}/" if site_url else ""
     for f in sorted(out_dir.rglob("*.html")):
         rel = f.relative_to(out_dir).as_posix()
@@ -198,7 +205,9 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
         to_release = "../" * depth or "./"
         to_site = "../" * (depth + 2)
         if rel not in glossary.UNLINKED_PAGES:  # first use of each term linked, abbr. said
-            text = glossary.link_terms(text, f"{'../' * depth}{glossary.GLOSSARY_PAGE}")
+            href = f"{'../' * depth}{glossary.GLOSSARY_PAGE}"
+            text = (links.link(text, href) if links is not None
+                    else glossary.link_terms(text, href))
         page_url = base + rel
         meta = {"sqa-version": release.version, "sqa-version-name": name,
                 "sqa-citable": "true" if is_citable else "false",
@@ -234,6 +243,8 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
                       count=1)
         text = text.replace("</body>", foot + "</body>", 1)
         f.write_text(text, encoding="utf-8")
+    if links is not None:
+        links.prune()
     return "\n".join([release.version, release.title, release.notes, *listing, foot])
 
 

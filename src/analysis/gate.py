@@ -611,27 +611,51 @@ def check_text(label: str, text: str, index: GateIndex) -> list[str]:
     return [f"{label}: {', '.join(kinds)}"] if kinds else []
 
 
-def disclosure_audit(root: Path, rounds: list[dict[str, Any]]) -> list[str]:
+def disclosure_audit(root: Path, rounds: list[dict[str, Any]], cache: Path | None = None
+                     ) -> list[str]:
     """Rule 2 of the reporting layer, across the whole release: the ledgers of counts about
     children that each round's notebooks wrote (``reports/<round>/outputs/*_disclosure.json``,
     ``analysis.reporting.Ledger``) audited together by ``analysis.disclosure.audit_release``.
     Each round is audited on its own (its pages name their tables ``page/table``, the same
     names in every round, and no identity links one round's counts to another's). Returns one
     line per suppressed count that the release's published figures pin down, naming the
-    round."""
-    from .disclosure import audit_release
-    from .reporting import load_ledgers
+    round.
 
+    ``cache`` (the render cache): each round's answer is kept under the SHA-256 of its
+    ledgers' bytes and the package's fingerprint (``cache/gate/disclosure-<digest>.json``),
+    so an unchanged round is not audited again (the audit solves a linear programme per
+    suppressed cell)."""
     problems: list[str] = []
     for rd in rounds:
         paths = sorted((root / "reports" / rd["round"] / "outputs").glob("*_disclosure.json"))
         if not paths:
             continue
+        stored = None
+        if cache is not None:
+            from .provenance import package_fingerprint
+
+            h = hashlib.sha256(package_fingerprint().encode())
+            for path in paths:
+                h.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
+            stored = cache / "gate" / f"disclosure-{h.hexdigest()}.json"
+            if stored.is_file():
+                problems += [f"round {rd['round']}: {p}"
+                             for p in json.loads(stored.read_text("utf-8"))]
+                continue
+        from .disclosure import audit_release
+        from .reporting import load_ledgers
+
         try:
             ledgers = load_ledgers(paths)
         except (OSError, ValueError, KeyError) as exc:
             problems.append(f"round {rd['round']}: a disclosure ledger could not be read "
                             f"({exc}); run the round again")
             continue
-        problems += [f"round {rd['round']}: {p}" for p in audit_release(ledgers)]
+        found = audit_release(ledgers)
+        if stored is not None:
+            from .provenance import write_text_atomic
+
+            stored.parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(stored, json.dumps(found))
+        problems += [f"round {rd['round']}: {p}" for p in found]
     return problems

@@ -42,6 +42,7 @@ import html
 import re
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -233,6 +234,42 @@ def _excluded(t: Term, text: str, start: int, end: int) -> bool:
             if m.start() <= start and end <= m.end():
                 return True
     return False
+
+
+class LinkCache:
+    """:func:`link_terms` of whole pages, kept in ``folder`` by the SHA-256 of what the result
+    depends on (the page as given, the glossary's address, and ``salt``: the package's
+    fingerprint, which covers the glossary file and this code), so that a publish whose pages
+    are unchanged does not link them again (linking is most of a no-change publish's time).
+    :meth:`prune` removes the entries this publish did not use, so the folder holds one
+    release's pages, not every day's."""
+
+    def __init__(self, folder: Path, salt: str) -> None:
+        self.folder, self.salt, self.used = folder, salt, set()
+
+    def link(self, page: str, glossary_href: str) -> str:
+        import hashlib
+
+        from .provenance import write_text_atomic
+
+        h = hashlib.sha256(self.salt.encode())
+        for part in (glossary_href, page):
+            h.update(b"\0" + part.encode("utf-8", "surrogatepass"))
+        name = f"{h.hexdigest()}.html"
+        self.used.add(name)
+        path = self.folder / name
+        if path.is_file():
+            return path.read_text("utf-8")
+        out = link_terms(page, glossary_href)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, out)
+        return out
+
+    def prune(self) -> None:
+        if self.folder.is_dir():
+            for f in self.folder.glob("*.html"):
+                if f.name not in self.used:
+                    f.unlink(missing_ok=True)
 
 
 def link_terms(page: str, glossary_href: str, terms: tuple[Term, ...] | None = None) -> str:

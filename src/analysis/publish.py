@@ -571,7 +571,7 @@ def _publish(root: Path, version: str | None, title: str | None, notes: Path | N
         added = decorate(out_dir, release, site_url, prov, engine,
                          [*all_releases, entry], site_dir, pages=pages,
                          site_title=cfg.get("website", {}).get("title", release.title),
-                         author=author_names(cfg))
+                         author=author_names(cfg), cache_dir=cache / "glossary")
         problems = [f"{out}: {why}" for out, why in report.failed.items()]
         problems += [p for p in verify.check_release(
             out_dir, release.pages, verify.expectations(pages, findings), engine, site_dir,
@@ -583,7 +583,7 @@ def _publish(root: Path, version: str | None, title: str | None, notes: Path | N
                 f"release check refused version {version} ({engine}): {len(problems)} "
                 "problem(s):\n  " + "\n  ".join(problems) + "\nThe previous site is unchanged."
                 f" The render log is in {failed_log}.")
-        leaks = gate.disclosure_audit(root, rds)
+        leaks = gate.disclosure_audit(root, rds, cache)
         if leaks:
             raise ReleaseCheckError(
                 "publication gate refused the release: a suppressed count about children can "
