@@ -185,7 +185,7 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
         rel = f.relative_to(out_dir).as_posix()
         if rel.startswith("site_libs/"):
             continue
-        text = _wrap_tables(fill_release(f.read_text("utf-8"), release, listing))
+        text = _wrap_tables(f.read_text("utf-8"))
         text = ID_CODE_RE.sub(r'<code class="finding-code">\1</code>', text)
         text = ID_LINK_RE.sub(r'\1<span class="finding-code">\2</span>\3', text)
         # Quarto marks its "cite this work as" entry as a list item outside any list (axe
@@ -193,6 +193,14 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
         text = text.replace('quarto-appendix-citeas" role="listitem"', 'quarto-appendix-citeas"')
         rnd = page_round.get(rel) or (rel.split("/")[1] if rel.startswith("rounds/")
                                       and rel.count("/") >= 2 else "")
+        depth = rel.count("/")
+        if rel not in glossary.UNLINKED_PAGES:  # first use of each term linked, abbr. said
+            # before the release's values are filled in (never glossary terms), so the page
+            # is the same text in every release and its linking is kept by content
+            href = f"{'../' * depth}{glossary.GLOSSARY_PAGE}"
+            text = (links.link(text, href) if links is not None
+                    else glossary.link_terms(text, href))
+        text = fill_release(text, release, listing)
         if not is_citable:
             text = _uncite(text)
             if rel == "cite.html":
@@ -201,13 +209,8 @@ def decorate(out_dir: Path, release: Release, site_url: str, provenance: dict[st
             text = _correct_quarto_citation(
                 text, author, site_title or release.title, release,
                 round_label(rnd, titles.get(rnd, "")) if rnd else "")
-        depth = rel.count("/")
         to_release = "../" * depth or "./"
         to_site = "../" * (depth + 2)
-        if rel not in glossary.UNLINKED_PAGES:  # first use of each term linked, abbr. said
-            href = f"{'../' * depth}{glossary.GLOSSARY_PAGE}"
-            text = (links.link(text, href) if links is not None
-                    else glossary.link_terms(text, href))
         page_url = base + rel
         meta = {"sqa-version": release.version, "sqa-version-name": name,
                 "sqa-citable": "true" if is_citable else "false",
