@@ -414,11 +414,11 @@ def run_scale(rows: int, workdir: Path, batch_rows: int | None = None,
             target = TARGETS["ingest_ratio_to_reference"]
             met = _met(rep["seconds"] / reference, target)
         stages.append({
-            "stage": name, "seconds": round(rep["seconds"], 3),
+            "stage": name, "seconds": round(rep["seconds"], 5),  # a smoke run's stage: ms
             "process_wall_seconds": round(wall, 2), "peak_rss_mb": round(peak, 1),
             "maxrss_main_mb": rep.get("maxrss_main_mb"),
             "maxrss_worker_mb": rep.get("maxrss_worker_mb"), "workers": rep.get("workers", 0),
-            "scan_seconds": round(scan["seconds"], 4), "scan_columns": scan_cols,
+            "scan_seconds": round(scan["seconds"], 5), "scan_columns": scan_cols,
             "ratio_to_scan": round(ratio, 2),
             "rows_per_second": round(rows / rep["seconds"]),
             "target_ratio": target, "target_peak_mb": TARGETS["stage_peak_mb"],
