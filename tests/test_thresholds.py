@@ -410,6 +410,27 @@ def test_assessment_finished_on_the_45th_working_day_is_in_time_and_the_46th_is_
     assert m[["numerator", "denominator"]].values.tolist() == [[1, 2]]
 
 
+@pytest.mark.parametrize("kind", ["ns", "us", "ms", "s", "date"])
+def test_the_45th_working_day_is_in_time_whatever_the_date_columns_type(
+        tmp_path: Path, kind: str) -> None:
+    """The calendar's cut-off takes the start column's own type (no cast per row): the
+    boundary is the same for timestamps in any unit and for dates."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    start = np.datetime64("2025-03-03")
+    hol = th.english_bank_holidays(2025, 2025)
+    ends = [str(np.busday_offset(start, k, holidays=hol)) for k in (44, 45, 46)]
+    cases = _cases(assessment_start_date=[str(start)] * 3, assessment_end_date=ends)
+    table = pa.Table.from_pandas(cases, preserve_index=False)
+    to = pa.date32() if kind == "date" else pa.timestamp(kind)
+    table = table.cast(pa.schema([pa.field(f.name, to) if pa.types.is_timestamp(f.type)
+                                  else f for f in table.schema]))
+    pq.write_table(table, tmp_path / "cases.parquet")
+    m = _measure(tmp_path / "cases.parquet", "assessment_45")
+    assert m[["numerator", "denominator"]].values.tolist() == [[2, 3]]
+
+
 def test_working_days_are_missing_where_a_date_is_missing() -> None:
     out = th.working_days(pd.Series(["2025-01-06", None]), pd.Series(["2025-01-07", "2025-01-08"]))
     assert out[0] == 1 and np.isnan(out[1])

@@ -43,6 +43,12 @@ __all__ = ["Footer", "Source", "Table", "columns_of", "connect", "footer", "quot
 _RECORDED: list[list[str]] = []
 _SHARED: Any = None
 
+#: Keep each Parquet file's footer between statements (some 2 ms a statement on a file of
+#: 10 million rows).  Safe when a file is rewritten: DuckDB checks the file's modification
+#: time and does not trust a file modified in the last 10 seconds
+#: (``ExternalFileCache::IsValid``), so a table rewritten at the same path is read afresh.
+_METADATA_CACHE = "SET parquet_metadata_cache = true"
+
 
 def connect(memory_limit: str | None = None, temp_dir: str | Path | None = None,
             threads: int | None = None) -> Any:
@@ -61,8 +67,10 @@ def connect(memory_limit: str | None = None, temp_dir: str | Path | None = None,
     if memory_limit is None and temp_dir is None and threads is None:
         if _SHARED is None:
             _SHARED = duckdb.connect()
+            _SHARED.execute(_METADATA_CACHE)
         return _SHARED.cursor()
     con = duckdb.connect()
+    con.execute(_METADATA_CACHE)
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
     if temp_dir is not None:

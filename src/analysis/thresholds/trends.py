@@ -198,6 +198,8 @@ def combine_monthly(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
 _MONTHLY_COLUMNS = ("contact_date", "referral_date", "child_id", "service", "referrals_last_12m",
                     "assessment_start_date", "assessment_end_date")
 _ASSESSMENT_DATES = ("assessment_start_date", "assessment_end_date")
+#: DuckDB's date and timestamp types (without time zone) a date column can have.
+_DATE_TYPES = ("DATE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 _MONTHLY_REQUIRED = ("contact_date", "referral_date", "assessment_start_date",
                      "assessment_end_date")
 
@@ -233,9 +235,11 @@ def _monthly_conversion(con: Any, src: str, cols: set[str], services: Sequence[s
     if services and "service" in cols and every not in {str(s) for s in services}:
         svc = ", ".join("'" + str(s).replace("'", "''") + "'" for s in services)
         where += f" AND service::VARCHAR IN ({svc})"
-    # counted by day first: truncating every row's date to its month costs more than the scan
+    # counted by day first: truncating every row's date to its month costs more than the scan;
+    # count_if costs less than count(column) or a FILTER clause (DuckDB 2.0)
     return engine.run(con, f"""
-        WITH d AS (SELECT contact_date AS day, count(referral_date) AS num, count(*) AS den
+        WITH d AS (SELECT contact_date AS day, count_if(referral_date IS NOT NULL) AS num,
+                          count(*) AS den
                    FROM {src} WHERE {where} GROUP BY 1)
         SELECT date_trunc('month', day)::DATE AS month, sum(num)::BIGINT AS numerator,
                sum(den)::BIGINT AS denominator
@@ -254,10 +258,11 @@ def _monthly_rereferral(con: Any, src: str, cols: set[str], method: str) -> pd.D
     if method != "history" and has_col:
         col = engine.run(con, f"""
             WITH d AS (SELECT referral_date AS day,
-                              count(*) FILTER (WHERE referrals_last_12m >= 1) AS num,
+                              count_if(referrals_last_12m >= 1) AS num,
                               count(*) AS den, count(referrals_last_12m) AS known
                        FROM {src} WHERE referral_date IS NOT NULL GROUP BY 1)
-            SELECT date_trunc('month', day)::DATE AS month, sum(num)::BIGINT AS numerator,
+            SELECT date_trunc('month', day)::DATE AS month,
+                   coalesce(sum(num), 0)::BIGINT AS numerator,
                    sum(den)::BIGINT AS denominator, sum(known)::BIGINT AS known
             FROM d GROUP BY 1 ORDER BY 1""").df()
         n = int(col["denominator"].sum())
@@ -356,12 +361,17 @@ def _monthly_assessments(con: Any, src: str, limit: int,
 
     con.register("calendar_src", pa.table({"day": days,
                                            "t": first_in_time.astype("datetime64[s]")}))
-    engine.run(con, "CREATE TEMP TABLE calendar AS SELECT day::DATE AS day, t FROM calendar_src")
+    # t in the start column's own type, so that no row's comparison casts (a timestamp in
+    # nanoseconds, from pandas or pyarrow, against one in seconds cast every row's t)
+    typ = engine.run(con, f"DESCRIBE SELECT assessment_start_date FROM {src}").fetchall()[0][1]
+    typ = typ if typ in _DATE_TYPES else "TIMESTAMP"
+    engine.run(con, "CREATE TEMP TABLE calendar AS "
+                    f"SELECT day::DATE AS day, t::{typ} AS t FROM calendar_src")
     by_day = engine.run(con, f"""
         WITH d AS (SELECT assessment_start_date AS s, assessment_end_date::DATE AS e
                    FROM {src} WHERE assessment_start_date IS NOT NULL
                                 AND assessment_end_date IS NOT NULL)
-        SELECT d.e AS day, count(*) FILTER (WHERE d.s >= calendar.t) AS num,
+        SELECT d.e AS day, count_if(d.s >= calendar.t) AS num,
                count(*) AS den, min(d.s) AS first
         FROM d JOIN calendar ON calendar.day = d.e GROUP BY d.e""").df()
     if by_day.empty:
