@@ -445,3 +445,132 @@ def test_many_intervals_at_once_equal_each_interval_alone() -> None:
         proportion_cis([3], [2])
     with pytest.raises(ValueError, match="whole number"):
         proportion_cis([1.5], [2])
+
+
+# --------------------------------------------------------------------------------------
+# One implementation of the boundary rules: bit for bit what the two copies gave
+# --------------------------------------------------------------------------------------
+
+_OLD_METHOD = {"wilson": "wilson", "clopper-pearson": "beta", "jeffreys": "jeffreys"}
+
+
+def _old_interval(x: float, n: float, method: str, confidence: float) -> tuple[float, float]:
+    """The scalar ``_interval`` as it was before the array helper (reference copy)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    lo, hi = proportion_confint(x, n, alpha=1 - confidence, method=_OLD_METHOD[method])
+    lo, hi = float(lo), float(hi)
+    if x <= 0:
+        lo = 0.0
+    if x >= n:
+        hi = 1.0
+    return max(0.0, lo), min(1.0, hi)
+
+
+def _old_proportion_ci(x: int, n: int, method: str, confidence: float
+                       ) -> tuple[float, float, float]:
+    """The old ``proportion_ci``: (estimate, low, high), NaN for no cases."""
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    lo, hi = _old_interval(x, n, method, confidence)
+    return (x / n, lo, hi)
+
+
+def _old_proportion_cis(x: np.ndarray, nn: np.ndarray, method: str, confidence: float
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The old array body of ``proportion_cis`` (its own copy of the boundary rules)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    est, lo, hi = (np.full(len(x), math.nan) for _ in range(3))
+    ok = nn > 0
+    if ok.any():
+        xo, no = x[ok], nn[ok]
+        est[ok] = xo / no
+        low, high = proportion_confint(xo, no, alpha=1 - confidence,
+                                       method=_OLD_METHOD[method])
+        low = np.where(xo <= 0, 0.0, np.asarray(low, dtype=float))
+        high = np.where(xo >= no, 1.0, np.asarray(high, dtype=float))
+        lo[ok] = np.where(low > 0.0, low, 0.0)
+        hi[ok] = np.where(high < 1.0, high, 1.0)
+    return est, lo, hi
+
+
+def _old_effective_interval(x: float, n: float, method: str, confidence: float
+                            ) -> tuple[float, float]:
+    if not n or n <= 0 or not math.isfinite(n):
+        return (math.nan, math.nan)
+    return _old_interval(min(max(float(x), 0.0), float(n)), float(n), method, confidence)
+
+
+def _bits(values: object) -> list[bytes]:
+    """Each value's 8 bytes (so that 0.0 and -0.0 differ); every NaN alike."""
+    a = np.asarray(values, dtype=np.float64).ravel()
+    return [b"nan" if math.isnan(v) else v.tobytes() for v in a]
+
+
+_GRID_N = (0, 1, 2, 3, 5, 10, 37, 100, 1000)
+_GRID = [(x, n) for n in _GRID_N for x in range(n + 1)]
+
+
+@pytest.mark.parametrize("method", ["wilson", "clopper-pearson", "jeffreys"])
+@pytest.mark.parametrize("confidence", [0.95, 0.998])
+def test_one_interval_helper_gives_every_interval_bit_for_bit_as_the_two_copies_did(
+        method: str, confidence: float) -> None:
+    """``proportion_ci`` (one group) and ``proportion_cis`` (many) both go through the one
+    array helper of the boundary rules (0 at x = 0, 1 at x = n, clamped to [0, 1], NaN for
+    n = 0); on a grid of every x of n for n in 0..1000, every method and two levels, each
+    value is bit for bit what the old scalar and array copies gave."""
+    from analysis.proportions import proportion_cis
+
+    x = np.array([a for a, _ in _GRID], dtype=np.int64)
+    n = np.array([b for _, b in _GRID], dtype=np.int64)
+    want = [_old_proportion_ci(a, b, method, confidence) for a, b in _GRID]
+    for i, attr in enumerate(("estimate", "ci_low", "ci_high")):
+        got = [getattr(proportion_ci(a, b, method, confidence), attr) for a, b in _GRID]
+        assert _bits(got) == _bits([w[i] for w in want]), attr
+    old_many = _old_proportion_cis(x, n, method, confidence)
+    for got, old in zip(proportion_cis(x, n, method, confidence), old_many, strict=True):
+        assert _bits(got) == _bits(old)
+
+
+@pytest.mark.parametrize("method", ["wilson", "clopper-pearson", "jeffreys"])
+@pytest.mark.parametrize("confidence", [0.95, 0.998])
+def test_effective_and_weighted_intervals_are_bit_for_bit_what_they_were(
+        method: str, confidence: float) -> None:
+    """Effective (non-integer) counts take the same helper: ``effective_interval`` (with its
+    clamping of x to [0, n] and NaN for n not positive and finite) and
+    ``weighted_proportion_ci`` give, bit for bit, what the old scalar rules gave."""
+    from analysis.proportions import effective_interval
+
+    rng = np.random.default_rng(11)
+    cases = [(x * 0.731, n * 0.731) for x, n in _GRID[::7]]
+    cases += [(-0.5, 3.2), (4.0, 3.2), (math.nan, 5.5), (1.0, 0.0), (1.0, -2.0),
+              (1.0, math.inf), (1.0, math.nan), (0.0, 1e-9), (2.5, 2.5)]
+    cases += [(float(a), float(b)) for b, a in
+              zip(rng.uniform(0.5, 400, 50), rng.uniform(0, 1, 50) * rng.uniform(0.5, 400, 50),
+                  strict=True)]
+    for x, n in cases:
+        got = effective_interval(x, n, confidence, method)  # type: ignore[arg-type]
+        assert _bits(got) == _bits(_old_effective_interval(x, n, method, confidence)), (x, n)
+    for k in (1, 2, 5, 17):
+        vals = rng.integers(0, 2, k)
+        w = rng.uniform(0.2, 5.0, k)
+        got_w = weighted_proportion_ci(vals, w, method, confidence)  # type: ignore[arg-type]
+        assert _bits((got_w.ci_low, got_w.ci_high)) == _bits(
+            _old_interval(got_w.estimate * got_w.n_eff, got_w.n_eff, method, confidence))
+
+
+def test_the_boundary_rules_are_written_once() -> None:
+    """The rules of the interval at its boundaries live in one helper (``_intervals``):
+    ``proportion_ci``, ``proportion_cis``, ``effective_interval`` and
+    ``weighted_proportion_ci`` hold no copy of them."""
+    import inspect
+
+    from analysis import proportions
+
+    for fn in (proportions.proportion_ci, proportions.proportion_cis,
+               proportions.effective_interval, proportions.weighted_proportion_ci,
+               proportions._interval):
+        src = inspect.getsource(fn)
+        assert "proportion_confint(" not in src and "1.0, high" not in src, fn.__name__
+    assert "proportion_confint(xo" in inspect.getsource(proportions._intervals)

@@ -152,18 +152,40 @@ def _as_count(value: float, name: str) -> int:
     return int(value)
 
 
+def _intervals(x: np.ndarray, n: np.ndarray, method: str, confidence: float
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The interval of ``method`` for each ``x[i]`` successes out of ``n[i]`` (arrays of the
+    same length; whole or effective, non-integer counts): the lower and upper limits as
+    float arrays, from one call of statsmodels' ``proportion_confint`` on the arrays.  The
+    one place of the package's boundary rules for a single proportion:
+
+    * NaN where ``n`` is not positive and finite (nothing was audited: an interval of 0 to 1
+      could be mistaken for a computed result);
+    * a lower limit of exactly 0 where ``x <= 0`` and an upper limit of exactly 1 where
+      ``x >= n``, for every method: Clopper-Pearson's by definition (Clopper & Pearson 1934);
+      for Jeffreys the boundary modification of Brown, Cai & DasGupta (2001) s. 4.1.2; for
+      Wilson (1927) it removes floating-point dust such as -1e-17;
+    * limits clamped to [0, 1] (a limit statsmodels gives as NaN becomes 0 or 1).
+    """
+    x = np.asarray(x)
+    n = np.asarray(n)
+    lo, hi = np.full(x.shape, math.nan), np.full(x.shape, math.nan)
+    ok = (n > 0) & np.isfinite(n)
+    if ok.any():
+        xo, no = x[ok], n[ok]
+        low, high = proportion_confint(xo, no, alpha=1 - confidence,
+                                       method=_STATSMODELS_METHOD[method])
+        low = np.where(xo <= 0, 0.0, np.asarray(low, dtype=float))
+        high = np.where(xo >= no, 1.0, np.asarray(high, dtype=float))
+        lo[ok] = np.where(low > 0.0, low, 0.0)
+        hi[ok] = np.where(high < 1.0, high, 1.0)
+    return lo, hi
+
+
 def _interval(x: float, n: float, method: str, confidence: float) -> tuple[float, float]:
-    """Interval for ``x`` successes out of ``n`` (both may be non-integer effective counts)."""
-    lo, hi = proportion_confint(x, n, alpha=1 - confidence, method=_STATSMODELS_METHOD[method])
-    lo, hi = float(lo), float(hi)
-    # At the boundaries every method's limit is exactly 0 or 1.  Clopper-Pearson's is by
-    # definition; for Jeffreys this is the boundary modification of Brown, Cai & DasGupta (2001)
-    # s. 4.1.2; for Wilson it removes floating-point dust such as -1e-17.
-    if x <= 0:
-        lo = 0.0
-    if x >= n:
-        hi = 1.0
-    return max(0.0, lo), min(1.0, hi)
+    """:func:`_intervals` for one ``x`` of ``n`` (whole or effective counts), as floats."""
+    lo, hi = _intervals(np.array([x]), np.array([n]), method, confidence)
+    return float(lo[0]), float(hi[0])
 
 
 def weights_vary(w: Iterable[float] | np.ndarray) -> bool:
@@ -182,9 +204,8 @@ def effective_interval(x: float, n: float, confidence: float = 0.95,
     statsmodels call as :func:`proportion_ci` and :func:`weighted_proportion_ci`)."""
     _check_method(method)
     _check_confidence(confidence)
-    if not n or n <= 0 or not math.isfinite(n):
-        return (math.nan, math.nan)
-    return _interval(min(max(float(x), 0.0), float(n)), float(n), method, confidence)
+    nn = float(n) if n else 0.0  # not positive and finite: NaN (_intervals)
+    return _interval(min(max(float(x), 0.0), nn), nn, method, confidence)
 
 
 def newcombe_interval(p1: float, n1: float, p2: float, n2: float, confidence: float = 0.95
@@ -238,10 +259,8 @@ def proportion_ci(successes: int, n: int, method: Method = "wilson",
     n_ = _as_count(n, "n")
     if x > n_:
         raise ValueError(f"successes ({x}) cannot exceed n ({n_})")
-    if n_ == 0:
-        return ProportionCI(x, 0, math.nan, math.nan, math.nan, method, confidence)
     lo, hi = _interval(x, n_, method, confidence)
-    return ProportionCI(x, n_, x / n_, lo, hi, method, confidence)
+    return ProportionCI(x, n_, x / n_ if n_ else math.nan, lo, hi, method, confidence)
 
 
 def proportion_cis(successes: Iterable[int] | np.ndarray, n: Iterable[int] | np.ndarray,
@@ -251,7 +270,7 @@ def proportion_cis(successes: Iterable[int] | np.ndarray, n: Iterable[int] | np.
     estimates, lower and upper limits as arrays, from one call of statsmodels'
     ``proportion_confint`` on the arrays (the same interval, method and boundary rules, value
     for value, as one proportion at a time; one quantile of the normal or beta distribution
-    computed for all rather than for each).  ``n == 0`` gives NaN."""
+    computed for all rather than for each: :func:`_intervals`).  ``n == 0`` gives NaN."""
     _check_method(method)
     _check_confidence(confidence)
     xs = [_as_count(v, "successes") for v in np.asarray(successes, dtype=object).ravel()]
@@ -262,18 +281,9 @@ def proportion_cis(successes: Iterable[int] | np.ndarray, n: Iterable[int] | np.
     if (x > nn).any():
         i = int(np.flatnonzero(x > nn)[0])
         raise ValueError(f"successes ({x[i]}) cannot exceed n ({nn[i]})")
-    est, lo, hi = (np.full(len(x), math.nan) for _ in range(3))
-    ok = nn > 0
-    if ok.any():
-        xo, no = x[ok], nn[ok]
-        est[ok] = xo / no
-        low, high = proportion_confint(xo, no, alpha=1 - confidence,
-                                       method=_STATSMODELS_METHOD[method])
-        low = np.where(xo <= 0, 0.0, np.asarray(low, dtype=float))
-        high = np.where(xo >= no, 1.0, np.asarray(high, dtype=float))
-        # as _interval's max(0, lo) and min(1, hi)
-        lo[ok] = np.where(low > 0.0, low, 0.0)
-        hi[ok] = np.where(high < 1.0, high, 1.0)
+    est = np.full(len(x), math.nan)
+    np.divide(x, nn, out=est, where=nn > 0)
+    lo, hi = _intervals(x, nn, method, confidence)
     return est, lo, hi
 
 
