@@ -230,3 +230,73 @@ def test_a_filter_the_footer_proves_keeps_every_row_is_left_out_with_the_same_co
         pd.testing.assert_frame_equal(got, want)
         conv = months[months["measure"] == "conversion"]
         assert conv["denominator"].sum() == int((frame["service"] == "front_door").sum())
+
+
+def test_where_in_leaves_out_a_filter_the_footer_proves_keeps_every_row(tmp_path: Path
+                                                                       ) -> None:
+    """``Table.where_in`` writes "column is one of values" as SQL (values quoted, quotes
+    doubled), and no condition at all when a single file's footer proves every row already
+    holds one of the values; a frame, a file with another value and a pool are filtered."""
+    cases = _cases_frame(60)
+    one, mixed = tmp_path / "one.parquet", tmp_path / "mixed.parquet"
+    cases.assign(service="front_door").to_parquet(one, index=False)
+    cases.to_parquet(mixed, index=False)
+    (tmp_path / "pool" / "council=aa").mkdir(parents=True)
+    cases.assign(service="front_door").to_parquet(tmp_path / "pool" / "council=aa" / "p.parquet")
+    with engine.table(one) as t:
+        assert t.where_in("service", ["front_door"]) == ""
+        assert t.where_in("service", ("early_help", "front_door")) == ""
+        assert t.where_in("service", ["early_help"]) == '"service"::VARCHAR IN (\'early_help\')'
+    for src in (mixed, cases.assign(service="front_door"), tmp_path / "pool"):
+        with engine.table(src) as t:
+            cond = t.where_in("service", ["front_door", "o'neil"])
+            assert cond == "\"service\"::VARCHAR IN ('front_door', 'o''neil')"
+            n = t.select(expressions=("count(*) AS n",), where=cond)["n"].iloc[0]
+        assert n == int((pd.read_parquet(src)["service"] if isinstance(src, Path)
+                         else src["service"]).eq("front_door").sum())
+    with pytest.raises(ValueError, match="no values"), engine.table(cases) as t:
+        t.where_in("service", [])
+
+
+def test_an_opened_table_gives_date_columns_range_from_its_one_footer_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``engine.table(..., ranges=...)`` reads a single file's footer once, for its names and
+    the asked date columns' ranges; ``Table.span`` is the first and last day of those
+    columns together (DuckDB's ``min``/``max``), None when the footer does not give every
+    one (a frame, a column it has no range for)."""
+    cases = _cases_frame(200)
+    path = tmp_path / "cases.parquet"
+    cases.to_parquet(path, index=False)
+    cols = ["assessment_start_date", "assessment_end_date"]
+    reads = []
+    real = engine.footer
+    monkeypatch.setattr(engine, "footer", lambda *a, **k: reads.append(a) or real(*a, **k))
+    with engine.recording() as sql, engine.table(path, ranges=cols) as t:
+        got = t.span(cols)
+        assert t.span(cols + ["contact_date"]) is None  # not asked for
+    assert len(reads) == 1 and sql == []
+    lo = min(cases[c].min() for c in cols).date()
+    hi = max(cases[c].max() for c in cols).date()
+    assert got == (lo, hi)
+    with engine.table(cases, ranges=cols) as t:
+        assert t.span(cols) is None
+
+
+def test_monthly_series_opens_its_table_once_and_runs_no_more_statements(tmp_path: Path,
+                                                                         monkeypatch:
+                                                                         pytest.MonkeyPatch
+                                                                         ) -> None:
+    """``monthly_series`` goes through ``engine.table``: on a single Parquet file one read of
+    the footer (names, the assessment dates' range, the service filter) and five statements:
+    conversion, re-referral, the start column's type, the calendar, the assessments."""
+    cases = _cases_frame(300)
+    path = tmp_path / "cases.parquet"
+    cases.to_parquet(path, index=False)
+    reads = []
+    real = engine.footer
+    monkeypatch.setattr(engine, "footer", lambda *a, **k: reads.append(a) or real(*a, **k))
+    with engine.recording() as sql:
+        thresholds.monthly_series(path, rereferral_method="column")
+    assert len(reads) == 1
+    assert len(sql) == 5
+    assert [s.lstrip().split()[0] for s in sql] == ["WITH", "WITH", "DESCRIBE", "CREATE", "WITH"]

@@ -13,8 +13,9 @@ what every stage shares:
   partitions, read with ``hive_partitioning``);
 * ``footer``: a single Parquet file's column names and the range of its date columns, from
   one read of its footer (the statistics of its row groups);
-* ``table``: a cases table opened for one stage (connection, source and column names), whose
-  ``select`` runs the stage's one ``SELECT``;
+* ``table``: a cases table opened for one stage (connection, source, column names and a
+  single file's footer), whose ``select`` runs the stage's one ``SELECT``, ``where_in`` writes
+  a filter the footer does not prove needless and ``span`` gives date columns' range;
 * ``run``: execute one statement of the project's SQL, recording it while ``recording()`` is
   active, so that tests can check that every statement the project emits parses in another
   engine's dialect (``sqlglot``; README, "Beyond one machine");
@@ -257,6 +258,32 @@ class Table:
         it (:meth:`Footer.only`); else None."""
         return self.footer.only(column) if self.footer is not None else None
 
+    def where_in(self, column: str, values: Sequence[Any]) -> str:
+        """The condition "``column`` is one of ``values``" (compared as text), or ``""`` (no
+        condition) when the footer proves every row already holds one of them
+        (:meth:`only`): a filter that keeps every row is left out, as DuckDB would still
+        test each row against it (a front-door extract holds front-door contacts only).
+        Else ``"column"::VARCHAR IN ('a', 'b')``, each value a quoted SQL string (quotes
+        doubled); DuckDB drops the cast of a ``VARCHAR`` column and still filters in the
+        scan.  ``values`` must not be empty (no filter at all is the caller's choice)."""
+        wanted = [str(v) for v in values]
+        if not wanted:
+            raise ValueError(f"where_in: no values for {column!r}")
+        if self.only(column) in set(wanted):
+            return ""
+        listed = ", ".join("'" + v.replace("'", "''") + "'" for v in wanted)
+        return f"{quote(column)}::VARCHAR IN ({listed})"
+
+    def span(self, columns: Sequence[str]) -> tuple[date, date] | None:
+        """The first and last day of ``columns`` taken together, from the footer's ranges
+        (:func:`footer`'s ``ranges``, asked for when the table was opened: ``table(...,
+        ranges=columns)``); None when the footer does not give every one of them (ask
+        DuckDB)."""
+        got = self.footer.ranges if self.footer is not None else {}
+        if not columns or not all(c in got for c in columns):
+            return None
+        return (min(got[c][0] for c in columns), max(got[c][1] for c in columns))
+
     def present(self, wanted: Sequence[str] | None) -> list[str]:
         """The names of ``wanted`` the table has, in ``wanted``'s order (None: every
         column, in the table's order)."""
@@ -291,21 +318,25 @@ class Table:
 
 @contextlib.contextmanager
 def table(cases: Source, con: Any = None, *, name: str = "cases_src",
-          columns: Sequence[str] | None = None) -> Iterator[Table]:
+          columns: Sequence[str] | None = None, ranges: Sequence[str] = ()
+          ) -> Iterator[Table]:
     """A cases table opened for one stage: the shape every stage that reads rows or counts
-    of the table shares (``audited_cases``, ``tier2_cases``, ``group_counts``).
+    of the table shares (``audited_cases``, ``tier2_cases``, ``group_counts``,
+    ``monthly_series``).
 
     On ``con`` (None: a new :func:`connect`, closed when the block ends, even on an error;
     a connection given is left open), the table expression of ``cases`` (:func:`source`: a
     frame registered as ``name``, only ``columns`` of it when given; a Parquet file; a pool
     directory) and its column names (:func:`columns_of`, from a single file's footer).  The
-    block's :meth:`Table.select` runs the stage's statement.
+    block's :meth:`Table.select` runs the stage's statement.  ``ranges``: date columns whose
+    range the same read of the footer gives (:meth:`Table.span`); no statement is run for a
+    single file.
     """
     own = con is None
     con = connect() if own else con
     try:
         sql = source(con, cases, name=name, columns=columns)
-        found = footer(cases)
+        found = footer(cases, ranges=ranges)
         names = found.names if found is not None else columns_of(con, sql)
         yield Table(con, sql, names, found)
     finally:

@@ -212,10 +212,8 @@ def group_counts(cases: engine.Source, by: str, outcome: str = BECAME_REFERRAL, 
             flag = _outcome_sql(cols, outcome)
             successes = f"count(*) FILTER (WHERE {flag})"
             where.append(f"{flag} IS NOT NULL")
-        if services and "service" in cols and t.only("service") not in {str(v) for v in services}:
-            svc = ", ".join("'" + str(v).replace("'", "''") + "'" for v in services)
-            # DuckDB drops the cast of a VARCHAR column and still filters in the scan
-            where.append(f"CAST(service AS VARCHAR) IN ({svc})")
+        if services and "service" in cols and (svc := t.where_in("service", services)):
+            where.append(svc)
         g = t.select(expressions=(f"{engine.quote(by)} AS grp", f"{successes} AS successes",
                                   "count(*) AS n"), where=where, group_by="1")
     keys = [None if _isna(k) else k for k in g["grp"]]

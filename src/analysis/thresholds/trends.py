@@ -147,17 +147,18 @@ def monthly_series(cases: pd.DataFrame | str | Path, *,
     The front-door table that ``sqa ingest --kind annex-a`` derives from the Annex A journey
     (``analysis.journey.front_door_cases``) is a cases table like any other here.
     """
-    con = engine.connect()
-    try:
-        src, cols, span, found = _cases_source(con, cases)
-        every = found.only("service") if found is not None else None
-        parts = {"conversion": _monthly_conversion(con, src, cols, services, every),
-                 "rereferral": _monthly_rereferral(con, src, cols, rereferral_method),
-                 "assessment_45": _monthly_assessments(con, src, limit, span)}
+    with engine.table(cases, columns=_MONTHLY_COLUMNS, ranges=_ASSESSMENT_DATES) as t:
+        cols = set(t.columns)
+        missing = [c for c in _MONTHLY_REQUIRED if c not in cols]
+        if missing:
+            raise ValueError(f"the cases table has no {', '.join(missing)} column: the monthly "
+                             "series need " + ", ".join(_MONTHLY_REQUIRED))
+        parts = {"conversion": _monthly_conversion(t, services),
+                 "rereferral": _monthly_rereferral(t.con, t.sql, cols, rereferral_method),
+                 "assessment_45": _monthly_assessments(t.con, t.sql, limit,
+                                                       t.span(_ASSESSMENT_DATES))}
         if plans is not None:
-            parts["repeat_plan"] = _monthly_repeat_plans(con, plans)
-    finally:
-        con.close()
+            parts["repeat_plan"] = _monthly_repeat_plans(t.con, plans)
     return combine_monthly(parts)
 
 
@@ -204,43 +205,20 @@ _MONTHLY_REQUIRED = ("contact_date", "referral_date", "assessment_start_date",
                      "assessment_end_date")
 
 
-def _cases_source(con: Any, cases: pd.DataFrame | str | Path
-                  ) -> tuple[str, set[str], tuple[date, date] | None, engine.Footer | None]:
-    """The SQL table expression of ``cases`` on ``con`` (a frame, the path of a Parquet file
-    or a pool directory, scanned in place: :func:`analysis.engine.source`), its column names
-    and, for one Parquet file whose statistics give it, the assessment dates' range (first
-    and last day of either column; None: ask DuckDB), names and range from one read of the
-    file's footer (:func:`analysis.engine.footer`, returned too)."""
-    src = engine.source(con, cases, columns=_MONTHLY_COLUMNS)
-    found = engine.footer(cases, ranges=_ASSESSMENT_DATES)
-    cols = set(found.names if found is not None else engine.columns_of(con, src, cases))
-    span = None
-    if found is not None and all(c in found.ranges for c in _ASSESSMENT_DATES):
-        span = (min(found.ranges[c][0] for c in _ASSESSMENT_DATES),
-                max(found.ranges[c][1] for c in _ASSESSMENT_DATES))
-    missing = [c for c in _MONTHLY_REQUIRED if c not in cols]
-    if missing:
-        raise ValueError(f"the cases table has no {', '.join(missing)} column: the monthly "
-                         "series need " + ", ".join(_MONTHLY_REQUIRED))
-    return src, cols, span, found
-
-
-def _monthly_conversion(con: Any, src: str, cols: set[str], services: Sequence[str] | None,
-                        every: Any = None) -> pd.DataFrame:
+def _monthly_conversion(t: engine.Table, services: Sequence[str] | None) -> pd.DataFrame:
     """Contacts per month of contact date (of ``services`` when the table has a ``service``
-    column) and how many became referrals (a referral date set).  ``every``: the service
-    every row has, when the file's statistics prove it (:meth:`analysis.engine.Footer.only`):
-    one of ``services`` keeps every row, so there is nothing to filter."""
+    column) and how many became referrals (a referral date set).  A filter on ``services``
+    that the file's statistics prove keeps every row is left out
+    (:meth:`analysis.engine.Table.where_in`)."""
     where = "contact_date IS NOT NULL"
-    if services and "service" in cols and every not in {str(s) for s in services}:
-        svc = ", ".join("'" + str(s).replace("'", "''") + "'" for s in services)
-        where += f" AND service::VARCHAR IN ({svc})"
+    if services and "service" in t.columns and (svc := t.where_in("service", services)):
+        where += f" AND {svc}"
     # counted by day first: truncating every row's date to its month costs more than the scan;
     # count_if costs less than count(column) or a FILTER clause (DuckDB 2.0)
-    return engine.run(con, f"""
+    return engine.run(t.con, f"""
         WITH d AS (SELECT contact_date AS day, count_if(referral_date IS NOT NULL) AS num,
                           count(*) AS den
-                   FROM {src} WHERE {where} GROUP BY 1)
+                   FROM {t.sql} WHERE {where} GROUP BY 1)
         SELECT date_trunc('month', day)::DATE AS month, sum(num)::BIGINT AS numerator,
                sum(den)::BIGINT AS denominator
         FROM d GROUP BY 1 ORDER BY 1""").df()
@@ -337,7 +315,7 @@ def _monthly_assessments(con: Any, src: str, limit: int,
     rows.
 
     ``span``: the first and last day of the two date columns when known (a Parquet file's
-    statistics, ``_cases_source``); else one statement reads them.
+    statistics, :meth:`analysis.engine.Table.span`); else one statement reads them.
     """
     empty = pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"),
                           "numerator": pd.Series(dtype="int64"),
