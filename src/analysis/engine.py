@@ -322,7 +322,7 @@ def table(cases: Source, con: Any = None, *, name: str = "cases_src",
           ) -> Iterator[Table]:
     """A cases table opened for one stage: the shape every stage that reads rows or counts
     of the table shares (``audited_cases``, ``tier2_cases``, ``group_counts``,
-    ``monthly_series``).
+    ``monthly_series``, ``cases_summary``).
 
     On ``con`` (None: a new :func:`connect`, closed when the block ends, even on an error;
     a connection given is left open), the table expression of ``cases`` (:func:`source`: a

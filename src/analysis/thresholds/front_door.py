@@ -405,24 +405,17 @@ def cases_summary(cases: engine.Source, services: Sequence[str] | None = ("front
     ``contacts`` (rows of ``services`` when the table has a ``service`` column), ``first``
     and ``last`` contact date, and ``councils`` (the distinct councils of a pool, in order;
     empty for one council's table)."""
-    con = engine.connect()
-    try:
-        src = engine.source(con, cases, columns=("contact_date", "service", "council"))
-        cols = set(engine.columns_of(con, src))
-        where = "TRUE"
-        if services and "service" in cols:
-            svc = ", ".join("'" + str(v).replace("'", "''") + "'" for v in services)
-            where = f"CAST(service AS VARCHAR) IN ({svc})"
-        n, first, last = engine.run(con, f"SELECT count(*), min(contact_date), "
-                                         f"max(contact_date) FROM {src} WHERE {where}"
-                                    ).fetchone()
+    with engine.table(cases, columns=("contact_date", "service", "council")) as t:
+        where = t.where_in("service", services) if services and "service" in t.columns \
+            else ""
+        n, first, last = engine.run(t.con, f"SELECT count(*), min(contact_date), "
+                                           f"max(contact_date) FROM {t.sql}"
+                                           + (f" WHERE {where}" if where else "")).fetchone()
         councils: list[str] = []
-        if "council" in cols:
+        if "council" in t.columns:
             councils = [str(r[0]) for r in engine.run(
-                con, f"SELECT DISTINCT council FROM {src} WHERE council IS NOT NULL "
-                     "ORDER BY 1").fetchall()]
-    finally:
-        con.close()
+                t.con, f"SELECT DISTINCT council FROM {t.sql} WHERE council IS NOT NULL "
+                       "ORDER BY 1").fetchall()]
     return {"contacts": int(n), "first": pd.Timestamp(first) if first is not None else pd.NaT,
             "last": pd.Timestamp(last) if last is not None else pd.NaT,
             "councils": councils}
