@@ -164,6 +164,35 @@ class Footer:
             value = st.min
         return value
 
+    def sql_type(self, column: str) -> str | None:
+        """DuckDB's type of a date or timestamp (without time zone) column, from its
+        Parquet logical type: ``DATE``, ``TIMESTAMP_NS`` (nanoseconds) or ``TIMESTAMP``
+        (micro- and milliseconds, which DuckDB reads as microseconds); None for any other
+        column or type."""
+        kind = _logical(self.metadata, column)
+        if kind is None:
+            return None
+        if kind.get("Type") == "Date":
+            return "DATE"
+        if kind.get("Type") == "Timestamp" and not kind.get("isAdjustedToUTC"):
+            return {"nanoseconds": "TIMESTAMP_NS", "microseconds": "TIMESTAMP",
+                    "milliseconds": "TIMESTAMP"}.get(str(kind.get("timeUnit")))
+        return None
+
+
+def _logical(md: Any, column: str) -> dict[str, Any] | None:
+    """The Parquet logical type of a top-level ``column`` in file metadata ``md`` (its JSON
+    form, e.g. ``{"Type": "Date"}``), or None."""
+    if md is None:
+        return None
+    import json
+
+    for j in range(md.num_columns):
+        col = md.schema.column(j)
+        if col.path == column:
+            return json.loads(col.logical_type.to_json() or "{}")
+    return None
+
 
 #: Parquet timestamp units (the footer's logical type) as numpy's.
 _UNITS = {"milliseconds": "ms", "microseconds": "us", "nanoseconds": "ns"}
@@ -273,6 +302,17 @@ class Table:
             return ""
         listed = ", ".join("'" + v.replace("'", "''") + "'" for v in wanted)
         return f"{quote(column)}::VARCHAR IN ({listed})"
+
+    def sql_type(self, column: str) -> str:
+        """The DuckDB type of ``column`` as a scan gives it: from the footer's Parquet type
+        for a date or a timestamp without time zone (a date ``DATE``; a timestamp in
+        nanoseconds ``TIMESTAMP_NS``, in micro- or milliseconds ``TIMESTAMP``: DuckDB's
+        mapping), else DuckDB's ``DESCRIBE`` (a frame, a pool, any other type)."""
+        got = self.footer.sql_type(column) if self.footer is not None else None
+        if got is not None:
+            return got
+        return str(run(self.con, f"DESCRIBE SELECT {quote(column)} FROM {self.sql}"
+                       ).fetchall()[0][1])
 
     def span(self, columns: Sequence[str]) -> tuple[date, date] | None:
         """The first and last day of ``columns`` taken together, from the footer's ranges

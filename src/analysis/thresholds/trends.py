@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -155,8 +154,7 @@ def monthly_series(cases: pd.DataFrame | str | Path, *,
                              "series need " + ", ".join(_MONTHLY_REQUIRED))
         parts = {"conversion": _monthly_conversion(t, services),
                  "rereferral": _monthly_rereferral(t.con, t.sql, cols, rereferral_method),
-                 "assessment_45": _monthly_assessments(t.con, t.sql, limit,
-                                                       t.span(_ASSESSMENT_DATES))}
+                 "assessment_45": _monthly_assessments(t, limit)}
         if plans is not None:
             parts["repeat_plan"] = _monthly_repeat_plans(t.con, plans)
     return combine_monthly(parts)
@@ -300,8 +298,7 @@ def _monthly_repeat_plans(con: Any, plans: pd.DataFrame | str | Path) -> pd.Data
         FROM p GROUP BY 1, 4 ORDER BY 1""").df()
 
 
-def _monthly_assessments(con: Any, src: str, limit: int,
-                         span: tuple[date, date] | None = None) -> pd.DataFrame:
+def _monthly_assessments(t: engine.Table, limit: int) -> pd.DataFrame:
     """Assessments completed per month of completion date and how many within ``limit``
     working days of their start (``working_days``), with the look-back flag.
 
@@ -314,9 +311,11 @@ def _monthly_assessments(con: Any, src: str, limit: int,
     day; grouping every (start, end) pair instead is several times slower on millions of
     rows.
 
-    ``span``: the first and last day of the two date columns when known (a Parquet file's
-    statistics, :meth:`analysis.engine.Table.span`); else one statement reads them.
+    The first and last day of the two date columns come from a Parquet file's statistics
+    when it has them (:meth:`analysis.engine.Table.span`), else one statement reads them;
+    the start column's type from its footer too (:meth:`analysis.engine.Table.sql_type`).
     """
+    con, src, span = t.con, t.sql, t.span(_ASSESSMENT_DATES)
     empty = pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"),
                           "numerator": pd.Series(dtype="int64"),
                           "denominator": pd.Series(dtype="int64"),
@@ -341,7 +340,7 @@ def _monthly_assessments(con: Any, src: str, limit: int,
                                            "t": first_in_time.astype("datetime64[s]")}))
     # t in the start column's own type, so that no row's comparison casts (a timestamp in
     # nanoseconds, from pandas or pyarrow, against one in seconds cast every row's t)
-    typ = engine.run(con, f"DESCRIBE SELECT assessment_start_date FROM {src}").fetchall()[0][1]
+    typ = t.sql_type("assessment_start_date")
     typ = typ if typ in _DATE_TYPES else "TIMESTAMP"
     engine.run(con, "CREATE TEMP TABLE calendar AS "
                     f"SELECT day::DATE AS day, t::{typ} AS t FROM calendar_src")
