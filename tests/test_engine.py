@@ -328,3 +328,33 @@ def test_a_date_columns_type_from_the_footer_is_the_type_duckdb_scans(
         assert t.sql_type("x") == "BIGINT"  # not a date: DuckDB describes it
         described = engine.run(t.con, f"DESCRIBE SELECT d FROM {t.sql}").fetchall()[0][1]
     assert described == duck
+
+
+def test_a_files_footer_is_kept_only_while_the_file_is_settled_and_unchanged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``engine.footer`` reads a file once while its inode, size and modification time stay
+    the same and it was written over ``SETTLED_SECONDS`` ago; a file just written, or written
+    since, is read again (a rewrite within one tick of a coarse file clock is never missed)."""
+    import os
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    reads: list[Path] = []
+    real = engine._read_footer
+    monkeypatch.setattr(engine, "_read_footer", lambda p, r: reads.append(p) or real(p, r))
+    path = tmp_path / "t.parquet"
+    pq.write_table(pa.table({"a": [1, 2]}), path)
+    assert engine.footer(path).names == ["a"] and engine.footer(path).names == ["a"]
+    assert len(reads) == 2  # just written: not kept
+    old = path.stat().st_mtime_ns - 3_600 * 10**9
+    os.utime(path, ns=(old, old))
+    engine.footer(path)
+    found = engine.footer(path)
+    assert len(reads) == 3 and found.names == ["a"]  # settled: read once
+    found.names.append("mutated by a caller")  # a caller's copy is its own
+    with engine.table(path) as t:
+        assert t.columns == ["a"]
+    pq.write_table(pa.table({"b": [1, 2]}), path)  # rewritten in place
+    os.utime(path, ns=(old + 10**9, old + 10**9))
+    assert engine.footer(path).names == ["b"] and len(reads) == 4

@@ -28,6 +28,7 @@ what every stage shares:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -142,12 +143,18 @@ class Footer:
     names: list[str]
     ranges: dict[str, tuple[date, date]]
     metadata: Any = field(default=None, repr=False, compare=False)
+    _only: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def only(self, column: str) -> Any:
         """The one value every row of ``column`` holds, when the row groups' statistics prove
         it (each has ``min == max``, the same value, and no nulls); else None.  A filter that
         keeps that value keeps every row, so a stage can leave it out (DuckDB still tests
         each row against it): a front-door extract holds front-door contacts only."""
+        if column not in self._only:
+            self._only[column] = self._one_value(column)
+        return self._only[column]
+
+    def _one_value(self, column: str) -> Any:
         md = self.metadata
         if md is None or md.num_row_groups == 0:
             return None
@@ -202,7 +209,9 @@ def footer(cases: Source | None, ranges: Sequence[str] = ()) -> Footer | None:
     """The column names of a single Parquet file and the range of its date columns
     ``ranges``, from one read of its footer (pyarrow's ``ParquetFile.metadata``); None when
     ``cases`` is not one local file (a frame, a pool directory, a URL, or a file in a
-    ``key=value`` folder: DuckDB describes those).
+    ``key=value`` folder: DuckDB describes those).  A file unchanged since it was last read
+    (same inode, size and modification time, written over ``SETTLED_SECONDS`` ago) is not
+    read again in the same process.
 
     A column's range is the smallest ``min`` and largest ``max`` of its row groups'
     statistics (the Parquet format's ``Statistics``, written by pyarrow, DuckDB and Spark):
@@ -213,6 +222,30 @@ def footer(cases: Source | None, ranges: Sequence[str] = ()) -> Footer | None:
     path = _one_file(cases)
     if path is None:
         return None
+    st = path.stat()
+    key = (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, tuple(ranges))
+    # kept only for a file last written over SETTLED_SECONDS ago: a file system's clock for
+    # modification times is coarse (DuckDB's own rule, ExternalFileCache::IsValid), so a
+    # file rewritten in place within one tick, at the same size, is read afresh
+    settled = time.time() - st.st_mtime > SETTLED_SECONDS
+    if not (settled and key in _FOOTERS):
+        got = _read_footer(path, ranges)
+        if not settled:
+            return got
+        if len(_FOOTERS) >= 32:
+            _FOOTERS.pop(next(iter(_FOOTERS)))
+        _FOOTERS[key] = got
+    kept = _FOOTERS[key]  # each caller its own names and ranges (the file's metadata shared)
+    return dataclasses.replace(kept, names=list(kept.names), ranges=dict(kept.ranges))
+
+
+#: Seconds after its last write from which a file's footer is kept between calls (``footer``).
+SETTLED_SECONDS = 10.0
+_FOOTERS: dict[tuple[Any, ...], Footer] = {}
+
+
+def _read_footer(path: Path, ranges: Sequence[str]) -> Footer:
+    """:func:`footer` of one local Parquet file, read now."""
     import json
 
     import numpy as np
@@ -268,7 +301,7 @@ def columns_of(con: Any, table_sql: str, cases: Source | None = None) -> list[st
     """
     found = footer(cases)
     if found is not None:
-        return found.names
+        return list(found.names)  # a copy: the footer may be kept (``footer``)
     return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {table_sql}").fetchall()]
 
 
@@ -377,7 +410,7 @@ def table(cases: Source, con: Any = None, *, name: str = "cases_src",
     try:
         sql = source(con, cases, name=name, columns=columns)
         found = footer(cases, ranges=ranges)
-        names = found.names if found is not None else columns_of(con, sql)
+        names = list(found.names) if found is not None else columns_of(con, sql)
         yield Table(con, sql, names, found)
     finally:
         if own:

@@ -7,7 +7,7 @@ Part of :mod:`analysis.thresholds` (see its docstring for the methods and source
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -160,34 +160,45 @@ def monthly_series(cases: pd.DataFrame | str | Path, *,
     return combine_monthly(parts)
 
 
-def combine_monthly(parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One tidy frame of monthly series (measure, month, numerator, denominator, rate,
-    lookback_complete) from one frame per measure, in measure and month order (a frame
-    without ``lookback_complete`` is complete).
+#: pandas' own type for a column of text (``str`` from pandas 3), also for no rows.
+_TEXT = pd.Series(["text"]).dtype
 
-    Built column by column from the parts (no copy of each part): the measures are taken in
-    name order, and when each part's months are in order already (the SQL's ``ORDER BY``)
-    that is the order of the rows; else the rows are sorted by measure and month, a stable
-    sort, as ``DataFrame.sort_values`` sorts."""
+
+def combine_monthly(parts: Mapping[str, pd.DataFrame | Mapping[str, Any]]) -> pd.DataFrame:
+    """One tidy frame of monthly series (measure, month, numerator, denominator, rate,
+    lookback_complete) from one part per measure, in measure and month order (a part
+    without ``lookback_complete`` is complete).  A part is a frame, or its columns as a
+    mapping of arrays (what the SQL gives, ``fetchnumpy``).
+
+    Built column by column from the parts' arrays (no frame per part): the measures are
+    taken in name order, and when each part's months are in order already (the SQL's
+    ``ORDER BY``) that is the order of the rows; else the rows are sorted by measure and
+    month, a stable sort, as ``DataFrame.sort_values`` sorts."""
     names = sorted(parts)
-    frames = [parts[n] for n in names]
-    months = pd.to_datetime(pd.concat([f["month"] for f in frames], ignore_index=True))
-    out = pd.DataFrame({
-        "measure": pd.concat([pd.Series(name, index=f.index) for name, f in
-                              zip(names, frames, strict=True)], ignore_index=True),
-        "month": months.astype("datetime64[ns]"),
-        "numerator": pd.concat([f["numerator"] for f in frames],
-                               ignore_index=True).astype(int),
-        "denominator": pd.concat([f["denominator"] for f in frames],
-                                 ignore_index=True).astype(int),
-        "lookback_complete": pd.concat(
-            [f["lookback_complete"] if "lookback_complete" in f.columns
-             else pd.Series(True, index=f.index) for f in frames],
-            ignore_index=True).astype(bool)})
-    out.insert(4, "rate", out["numerator"] / out["denominator"])
-    ends = np.cumsum([len(f) for f in frames])
-    if not months.isna().any() and all(months.iloc[e - len(f):e].is_monotonic_increasing
-                                       for f, e in zip(frames, ends, strict=True)):
+    cols = [parts[n] for n in names]
+    sizes = [len(c["month"]) for c in cols]
+    given = [np.asarray(c["month"]) for c in cols]
+    if all(a.dtype.kind == "M" for a in given):  # dates already: no parsing
+        months = np.concatenate(given or [np.array([], "datetime64[ns]")])
+    else:  # text or objects: read as pandas reads them
+        months = pd.to_datetime(pd.concat([pd.Series(a, dtype=object) for a in given],
+                                          ignore_index=True)).to_numpy()
+    num = np.concatenate([np.asarray(c["numerator"]) for c in cols] or [[]]).astype(int)
+    den = np.concatenate([np.asarray(c["denominator"]) for c in cols] or [[]]).astype(int)
+    done = np.concatenate([np.asarray(c["lookback_complete"]) if "lookback_complete" in c
+                           else np.ones(k, dtype=bool) for c, k in zip(cols, sizes, strict=True)]
+                          or [[]]).astype(bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = num / den
+    out = pd.DataFrame({"measure": pd.array(np.repeat(np.array(names, dtype=object), sizes),
+                                            dtype=_TEXT),
+                        "month": months.astype("datetime64[ns]"),
+                        "numerator": num, "denominator": den, "rate": rate,
+                        "lookback_complete": done})
+    ends = np.cumsum(sizes)
+    m = out["month"]
+    if not m.isna().any() and all(m.iloc[e - k:e].is_monotonic_increasing
+                                  for k, e in zip(sizes, ends, strict=True)):
         return out
     return out.sort_values(["measure", "month"]).reset_index(drop=True)
 
@@ -203,7 +214,7 @@ _MONTHLY_REQUIRED = ("contact_date", "referral_date", "assessment_start_date",
                      "assessment_end_date")
 
 
-def _monthly_conversion(t: engine.Table, services: Sequence[str] | None) -> pd.DataFrame:
+def _monthly_conversion(t: engine.Table, services: Sequence[str] | None) -> dict[str, Any]:
     """Contacts per month of contact date (of ``services`` when the table has a ``service``
     column) and how many became referrals (a referral date set).  A filter on ``services``
     that the file's statistics prove keeps every row is left out
@@ -219,10 +230,11 @@ def _monthly_conversion(t: engine.Table, services: Sequence[str] | None) -> pd.D
                    FROM {t.sql} WHERE {where} GROUP BY 1)
         SELECT date_trunc('month', day)::DATE AS month, sum(num)::BIGINT AS numerator,
                sum(den)::BIGINT AS denominator
-        FROM d GROUP BY 1 ORDER BY 1""").df()
+        FROM d GROUP BY 1 ORDER BY 1""").fetchnumpy()
 
 
-def _monthly_rereferral(con: Any, src: str, cols: set[str], method: str) -> pd.DataFrame:
+def _monthly_rereferral(con: Any, src: str, cols: set[str], method: str
+                        ) -> pd.DataFrame | dict[str, Any]:
     """Referrals per month of referral date and how many were re-referrals within 12 months,
     from the ``referrals_last_12m`` column or from the history (``method``: see
     ``monthly_series``)."""
@@ -240,10 +252,11 @@ def _monthly_rereferral(con: Any, src: str, cols: set[str], method: str) -> pd.D
             SELECT date_trunc('month', day)::DATE AS month,
                    coalesce(sum(num), 0)::BIGINT AS numerator,
                    sum(den)::BIGINT AS denominator, sum(known)::BIGINT AS known
-            FROM d GROUP BY 1 ORDER BY 1""").df()
+            FROM d GROUP BY 1 ORDER BY 1""").fetchnumpy()
         n = int(col["denominator"].sum())
         if method == "column" or (n > 0 and int(col["known"].sum()) == n):
-            return col.drop(columns="known").assign(lookback_complete=True)
+            return {"month": col["month"], "numerator": col["numerator"],
+                    "denominator": col["denominator"]}
     if "child_id" not in cols:
         raise ValueError("re-referrals from the history need a child_id column")
     # one row per (child, referral day) with its count of rows; the previous distinct referral
@@ -298,7 +311,7 @@ def _monthly_repeat_plans(con: Any, plans: pd.DataFrame | str | Path) -> pd.Data
         FROM p GROUP BY 1, 4 ORDER BY 1""").df()
 
 
-def _monthly_assessments(t: engine.Table, limit: int) -> pd.DataFrame:
+def _monthly_assessments(t: engine.Table, limit: int) -> dict[str, Any]:
     """Assessments completed per month of completion date and how many within ``limit``
     working days of their start (``working_days``), with the look-back flag.
 
@@ -316,10 +329,6 @@ def _monthly_assessments(t: engine.Table, limit: int) -> pd.DataFrame:
     the start column's type from its footer too (:meth:`analysis.engine.Table.sql_type`).
     """
     con, src, span = t.con, t.sql, t.span(_ASSESSMENT_DATES)
-    empty = pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"),
-                          "numerator": pd.Series(dtype="int64"),
-                          "denominator": pd.Series(dtype="int64"),
-                          "lookback_complete": pd.Series(dtype=bool)})
     # the columns' range (DuckDB answers it from a Parquet file's statistics, without reading
     # the data, but binding the statement costs more than reading the footer ourselves)
     lo, hi = span if span is not None else engine.run(con, f"""
@@ -327,7 +336,7 @@ def _monthly_assessments(t: engine.Table, limit: int) -> pd.DataFrame:
                greatest(max(assessment_start_date), max(assessment_end_date))::DATE
         FROM {src}""").fetchall()[0]
     if lo is None or hi is None:
-        return empty
+        return _no_months()
     days = np.arange(np.datetime64(lo, "D"), np.datetime64(hi, "D") + 1)
     holidays = english_bank_holidays(lo.year, hi.year)
     before = np.concatenate([[0], np.cumsum(np.is_busday(days[:-1], holidays=holidays))])
@@ -344,27 +353,30 @@ def _monthly_assessments(t: engine.Table, limit: int) -> pd.DataFrame:
     typ = typ if typ in _DATE_TYPES else "TIMESTAMP"
     engine.run(con, "CREATE TEMP TABLE calendar AS "
                     f"SELECT day::DATE AS day, t::{typ} AS t FROM calendar_src")
-    by_day = engine.run(con, f"""
+    # counted by day of completion, then summed by month (on a row per day)
+    got = engine.run(con, f"""
         WITH d AS (SELECT assessment_start_date AS s, assessment_end_date::DATE AS e
                    FROM {src} WHERE assessment_start_date IS NOT NULL
-                                AND assessment_end_date IS NOT NULL)
-        SELECT d.e AS day, count_if(d.s >= calendar.t) AS num,
-               count(*) AS den, min(d.s) AS first
-        FROM d JOIN calendar ON calendar.day = d.e GROUP BY d.e""").df()
-    if by_day.empty:
-        return empty
-    # summed by month in numpy (a pandas groupby costs more than the sums)
-    day = pd.to_datetime(by_day["day"]).to_numpy()
-    month, at = np.unique(day.astype("datetime64[M]"), return_inverse=True)
-    num = np.zeros(len(month), np.int64)
-    den = np.zeros(len(month), np.int64)
-    np.add.at(num, at, by_day["num"].to_numpy(np.int64))
-    np.add.at(den, at, by_day["den"].to_numpy(np.int64))
-    out = pd.DataFrame({"month": month.astype(day.dtype), "numerator": num,
-                        "denominator": den})
-    first = pd.Timestamp(by_day["first"].min())
-    out["lookback_complete"] = out["month"] >= first + pd.Timedelta(days=ASSESSMENT_LOOKBACK_DAYS)
-    return out
+                                AND assessment_end_date IS NOT NULL),
+        by_day AS (SELECT d.e AS day, count_if(d.s >= calendar.t) AS num,
+                          count(*) AS den, min(d.s) AS first
+                   FROM d JOIN calendar ON calendar.day = d.e GROUP BY d.e)
+        SELECT date_trunc('month', day)::DATE AS month, sum(num)::BIGINT AS numerator,
+               sum(den)::BIGINT AS denominator, min(min(first)) OVER () AS first
+        FROM by_day GROUP BY 1 ORDER BY 1""").fetchnumpy()
+    if not len(got["month"]):
+        return _no_months()
+    first = pd.Timestamp(got["first"][0])
+    month = got["month"]
+    return {"month": month, "numerator": got["numerator"], "denominator": got["denominator"],
+            "lookback_complete": pd.to_datetime(month) >= first + pd.Timedelta(
+                days=ASSESSMENT_LOOKBACK_DAYS)}
+
+
+def _no_months() -> dict[str, Any]:
+    """A measure's part with no month (``combine_monthly``'s columns, typed)."""
+    return {"month": np.array([], "datetime64[ns]"), "numerator": np.array([], np.int64),
+            "denominator": np.array([], np.int64), "lookback_complete": np.array([], bool)}
 
 
 def load_benchmarks(path: str | Path) -> pd.DataFrame:
