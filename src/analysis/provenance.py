@@ -199,15 +199,26 @@ FINGERPRINT_RACY_NS = 2_000_000_000
 _fingerprint_memo: dict[str, tuple[tuple[Any, ...], str]] = {}
 
 
-def _package_files(base: Path) -> list[str]:
-    """The relative paths (``/``) of the files under ``base`` with a fingerprinted suffix, in
-    the order of their path components (``os.walk``: a third of ``rglob``'s time)."""
+def _package_files(base: Path) -> list[tuple[str, os.stat_result]]:
+    """The files under ``base`` with a fingerprinted suffix: relative path (``/``) and stat,
+    in the order of their path components (``os.scandir``; ``rglob`` and ``pathlib`` took
+    three times as long). A dangling link is not a file."""
     found = []
-    for folder, _, names in os.walk(base):
-        for name in names:
-            if os.path.splitext(name)[1] in FINGERPRINT_SUFFIXES:
-                found.append(Path(folder, name).relative_to(base).as_posix())
-    return sorted(found, key=lambda rel: rel.split("/"))
+    folders = [(str(base), "")]
+    while folders:
+        folder, prefix = folders.pop()
+        with os.scandir(folder) as entries:
+            for e in entries:
+                if e.is_dir(follow_symlinks=False):  # as rglob: no linked folders
+                    folders.append((e.path, f"{prefix}{e.name}/"))
+                elif os.path.splitext(e.name)[1] in FINGERPRINT_SUFFIXES:
+                    try:
+                        st = e.stat()
+                    except OSError:
+                        continue
+                    if stat.S_ISREG(st.st_mode):
+                        found.append((prefix + e.name, st))
+    return sorted(found, key=lambda item: item[0].split("/"))
 
 
 def package_fingerprint() -> str:
@@ -224,24 +235,17 @@ def package_fingerprint() -> str:
     from importlib import resources
 
     base = Path(str(resources.files("analysis")))
-    files = []
-    for rel in _package_files(base):
-        f = base / rel
-        try:
-            st = f.stat()
-        except OSError:  # a dangling link: not a file
-            continue
-        if stat.S_ISREG(st.st_mode):
-            files.append((f, (rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)))
+    files = [(rel, (rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+             for rel, st in _package_files(base)]
     stamp = (__version__, *(s for _, s in files))
     memo = _fingerprint_memo.get(str(base))
     if memo is not None and memo[0] == stamp:
         return memo[1]
     started = time.time_ns()
     h = hashlib.sha256(__version__.encode())
-    for f, (rel, *_) in files:
+    for rel, _ in files:
         h.update(rel.encode())
-        h.update(f.read_bytes())
+        h.update((base / rel).read_bytes())
     digest = h.hexdigest()
     if all(s[2] < started - FINGERPRINT_RACY_NS for _, s in files):
         _fingerprint_memo[str(base)] = (stamp, digest)
