@@ -235,9 +235,9 @@ def package_fingerprint() -> str:
     from importlib import resources
 
     base = Path(str(resources.files("analysis")))
-    files = [(rel, (rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
-             for rel, st in _package_files(base)]
-    stamp = (__version__, *(s for _, s in files))
+    files = _package_files(base)
+    stamp = (__version__, *((rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+                            for rel, st in files))
     memo = _fingerprint_memo.get(str(base))
     if memo is not None and memo[0] == stamp:
         return memo[1]
@@ -247,7 +247,7 @@ def package_fingerprint() -> str:
         h.update(rel.encode())
         h.update((base / rel).read_bytes())
     digest = h.hexdigest()
-    if all(s[2] < started - FINGERPRINT_RACY_NS for _, s in files):
+    if all(st.st_mtime_ns < started - FINGERPRINT_RACY_NS for _, st in files):
         _fingerprint_memo[str(base)] = (stamp, digest)
     else:
         _fingerprint_memo.pop(str(base), None)
