@@ -552,17 +552,16 @@ def gate_index(root: Path, rounds: list[dict[str, Any]], cache_dir: Path | None 
                ) -> GateIndex:
     """The digest index of the rounds' inputs, from the cache when no input changed
     (``cache_dir/gate/<index_key>.json``, a private ``provenance.ContentCache`` entry)."""
-    store = key = None
-    if cache_dir is not None:
-        store, key = ContentCache(cache_dir / "gate", "{key}.json", private=True), \
-            index_key(root, rounds)
-        text = store.read(key)
-        cached = GateIndex.from_json(text) if text is not None else None
-        if cached is not None:
-            return cached
+    if cache_dir is None:
+        return GateIndex.build(sensitive_values(root, rounds))
+    store = ContentCache(cache_dir / "gate", "{key}.json", private=True)
+    key = index_key(root, rounds)
+    text = store.read(key)
+    cached = GateIndex.from_json(text) if text is not None else None
+    if cached is not None:
+        return cached
     index = GateIndex.build(sensitive_values(root, rounds))
-    if store is not None and key is not None:
-        store.write(key, index.to_json())
+    store.write(key, index.to_json())
     return index
 
 
