@@ -150,6 +150,27 @@ def test_each_round_is_audited_on_its_own_so_two_rounds_never_contradict(tmp_pat
     assert gate.disclosure_audit(tmp_path, [{"round": "r1"}, {"round": "r2"}], cache) == []
 
 
+def test_a_damaged_disclosure_audit_entry_is_audited_again_not_a_traceback(
+        tmp_path: Path) -> None:
+    import pandas as pd
+
+    from analysis.reporting import Ledger
+
+    led = Ledger("summary")
+    led.table("grading", pd.DataFrame([[40, 6], [4, 9]], index=["a", "b"], columns=["x", "y"]))
+    led.sums.append({"name": "summary/leak", "value": 4, "shown": True,
+                     "parts": [["summary/grading", "b", "x"]]})
+    led.write(tmp_path / "reports" / "r1" / "outputs")
+    cache = tmp_path / "cache"
+    problems = gate.disclosure_audit(tmp_path, [{"round": "r1"}], cache)
+    assert problems
+    [entry] = (cache / "gate").glob("disclosure-*.json")
+    for damaged in ('["round', '{"not": "a list"}'):
+        entry.write_text(damaged, "utf-8")
+        assert gate.disclosure_audit(tmp_path, [{"round": "r1"}], cache) == problems
+        assert json.loads(entry.read_text("utf-8")) == [p.split(": ", 1)[1] for p in problems]
+
+
 def test_a_missing_raw_export_stops_the_gate_rather_than_being_skipped(tmp_path: Path) -> None:
     """Issue 12, case 2: a moved or deleted export used to be skipped, and the release went
     out unchecked against it."""

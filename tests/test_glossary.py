@@ -5,6 +5,7 @@ on its first use; nothing else on the page changes."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -98,6 +99,23 @@ def test_a_linked_page_is_kept_by_its_content_and_unused_entries_are_pruned(tmp_
     assert len(list((tmp_path / "links").glob("*.html"))) == 1
     other = g.LinkCache(tmp_path / "links", "other code")
     assert other.link(two, GLOSS) == g.link_terms(two, GLOSS)
+
+
+def test_a_link_cache_entry_of_the_older_key_scheme_is_a_miss_never_a_wrong_hit(
+        tmp_path: Path) -> None:
+    import hashlib
+
+    one = page("<p>Fleiss' kappa was 0.41.</p>")
+    h = hashlib.sha256(b"salt")
+    for part in (GLOSS, one):
+        h.update(b"\0" + part.encode())
+    (tmp_path / "links").mkdir()
+    (tmp_path / "links" / f"{h.hexdigest()}.html").write_text("<p>stale</p>", "utf-8")
+    cache = g.LinkCache(tmp_path / "links", "salt")
+    assert cache.link(one, GLOSS) == g.link_terms(one, GLOSS)
+    cache.prune()
+    assert [p.read_text("utf-8") for p in (tmp_path / "links").iterdir()] == [
+        g.link_terms(one, GLOSS)]
 
 
 def test_the_longest_form_wins_and_each_term_is_linked_once() -> None:

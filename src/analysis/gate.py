@@ -55,7 +55,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 import re
 import secrets
 from collections.abc import Iterable
@@ -73,6 +72,7 @@ from .extract import (  # re-exported: analysis.gate.dates_in and the rest
     file_text,
     image_text,
 )
+from .provenance import ContentCache, content_key, package_fingerprint, write_text_atomic
 
 __all__ = ["GateError", "GateIndex", "IMAGE_SUFFIXES", "INDEX_FORMAT", "LIBRARY_DIRS",
            "MIN_ID_LENGTH", "MIN_PSEUDONYM_PREFIX", "MIN_UNPADDED_LENGTH", "SKIP_SUFFIXES",
@@ -550,22 +550,18 @@ def index_key(root: Path, rounds: list[dict[str, Any]]) -> str:
 
 def gate_index(root: Path, rounds: list[dict[str, Any]], cache_dir: Path | None = None
                ) -> GateIndex:
-    """The digest index of the rounds' inputs, from the cache when no input changed."""
-    path = None
-    if cache_dir is not None:
-        path = cache_dir / "gate" / f"{index_key(root, rounds)}.json"
-        if path.is_file():
-            cached = GateIndex.from_json(path.read_text("utf-8"))
-            if cached is not None:
-                return cached
+    """The digest index of the rounds' inputs, from the cache when no input changed
+    (``cache_dir/gate/<index_key>.json``, a private ``provenance.ContentCache`` entry)."""
+    if cache_dir is None:
+        return GateIndex.build(sensitive_values(root, rounds))
+    store = ContentCache(cache_dir / "gate", "{key}.json", private=True)
+    key = index_key(root, rounds)
+    text = store.read(key)
+    cached = GateIndex.from_json(text) if text is not None else None
+    if cached is not None:
+        return cached
     index = GateIndex.build(sensitive_values(root, rounds))
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(index.to_json())
-        os.replace(tmp, path)
+    store.write(key, index.to_json())
     return index
 
 
@@ -598,10 +594,8 @@ def check(out_dir: Path, index: GateIndex, cache_dir: Path | None = None) -> lis
             clean.add(h)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         keep = clean if len(clean) <= 20_000 else clean & seen  # bounded: old pages drop out
-        tmp.write_text(json.dumps(sorted(keep)), "utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, json.dumps(sorted(keep)))
     return hits
 
 
@@ -621,26 +615,23 @@ def disclosure_audit(root: Path, rounds: list[dict[str, Any]], cache: Path | Non
     line per suppressed count that the release's published figures pin down, naming the
     round.
 
-    ``cache`` (the render cache): each round's answer is kept under the SHA-256 of its
-    ledgers' bytes and the package's fingerprint (``cache/gate/disclosure-<digest>.json``),
-    so an unchanged round is not audited again (the audit solves a linear programme per
-    suppressed cell)."""
+    ``cache`` (the render cache): each round's answer is kept under the key of its ledgers'
+    names and bytes and the package's fingerprint (``cache/gate/disclosure-<key>.json``, a
+    ``provenance.ContentCache`` entry), so an unchanged round is not audited again (the
+    audit solves a linear programme per suppressed cell)."""
+    store = ContentCache(cache / "gate", "disclosure-{key}.json") if cache is not None else None
     problems: list[str] = []
     for rd in rounds:
         paths = sorted((root / "reports" / rd["round"] / "outputs").glob("*_disclosure.json"))
         if not paths:
             continue
-        stored = None
-        if cache is not None:
-            from .provenance import package_fingerprint
-
-            h = hashlib.sha256(package_fingerprint().encode())
-            for path in paths:
-                h.update(b"\0" + path.name.encode() + b"\0" + path.read_bytes())
-            stored = cache / "gate" / f"disclosure-{h.hexdigest()}.json"
-            if stored.is_file():
-                problems += [f"round {rd['round']}: {p}"
-                             for p in json.loads(stored.read_text("utf-8"))]
+        key = None
+        if store is not None:
+            ledger_parts = [part for path in paths for part in (path.name, path.read_bytes())]
+            key = content_key([package_fingerprint(), *ledger_parts])
+            stored = _stored_findings(store.read(key))
+            if stored is not None:
+                problems += [f"round {rd['round']}: {p}" for p in stored]
                 continue
         from .disclosure import audit_release
         from .reporting import load_ledgers
@@ -652,10 +643,19 @@ def disclosure_audit(root: Path, rounds: list[dict[str, Any]], cache: Path | Non
                             f"({exc}); run the round again")
             continue
         found = audit_release(ledgers)
-        if stored is not None:
-            from .provenance import write_text_atomic
-
-            stored.parent.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(stored, json.dumps(found))
+        if store is not None and key is not None:
+            store.write(key, json.dumps(found))
         problems += [f"round {rd['round']}: {p}" for p in found]
     return problems
+
+
+def _stored_findings(text: str | None) -> list[str] | None:
+    """A stored audit answer (a JSON list of lines), or None when absent or unreadable (then
+    the round is audited again and the entry written over)."""
+    if text is None:
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, list) and all(isinstance(p, str) for p in found) else None

@@ -237,39 +237,30 @@ def _excluded(t: Term, text: str, start: int, end: int) -> bool:
 
 
 class LinkCache:
-    """:func:`link_terms` of whole pages, kept in ``folder`` by the SHA-256 of what the result
+    """:func:`link_terms` of whole pages, kept in ``folder`` by the key of what the result
     depends on (the page as given, the glossary's address, and ``salt``: the package's
     fingerprint, which covers the glossary file and this code), so that a publish whose pages
     are unchanged does not link them again (linking is most of a no-change publish's time).
     :meth:`prune` removes the entries this publish did not use, so the folder holds one
-    release's pages, not every day's."""
+    release's pages, not every day's. A ``provenance.ContentCache`` of ``<key>.html``."""
 
     def __init__(self, folder: Path, salt: str) -> None:
-        self.folder, self.salt, self.used = folder, salt, set()
+        from .provenance import ContentCache
+
+        self.folder, self.salt = folder, salt
+        self.store = ContentCache(folder, "{key}.html")
 
     def link(self, page: str, glossary_href: str) -> str:
-        import hashlib
+        return self.store.text([self.salt, glossary_href, page],
+                               lambda: link_terms(page, glossary_href))
 
-        from .provenance import write_text_atomic
-
-        h = hashlib.sha256(self.salt.encode())
-        for part in (glossary_href, page):
-            h.update(b"\0" + part.encode("utf-8", "surrogatepass"))
-        name = f"{h.hexdigest()}.html"
-        self.used.add(name)
-        path = self.folder / name
-        if path.is_file():
-            return path.read_text("utf-8")
-        out = link_terms(page, glossary_href)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, out)
-        return out
+    @property
+    def used(self) -> set[str]:
+        """The names of the entries this cache read or wrote (those :meth:`prune` keeps)."""
+        return self.store.used
 
     def prune(self) -> None:
-        if self.folder.is_dir():
-            for f in self.folder.glob("*.html"):
-                if f.name not in self.used:
-                    f.unlink(missing_ok=True)
+        self.store.prune()
 
 
 def link_terms(page: str, glossary_href: str, terms: tuple[Term, ...] | None = None) -> str:

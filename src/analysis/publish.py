@@ -77,6 +77,7 @@ from .decorate import (  # re-exported: analysis.publish.decorate and the rest
 )
 from .gate import Sensitive, public_dates, scan_site, sensitive_values
 from .provenance import (
+    cached_text,
     git_commit,
     package_versions,
     sha256_file,
@@ -240,22 +241,19 @@ def collect_pages(root: Path, rounds: list[dict[str, Any]],
 def dictionary_markdown(cache_dir: Path) -> str:
     """The data dictionary page, generated from the contracts (``schemas.py`` and the shipped
     configuration), kept in the render cache under their digest: a publish that changes
-    neither does not import the schemas (and pandas with them)."""
-    import hashlib
-
+    neither does not import the schemas (and pandas with them): ``dictionary-<key>.md``,
+    ``provenance.cached_text`` over each file's name and bytes."""
     pkg = Path(__file__).parent
-    h = hashlib.sha256()
+    parts: list[str | bytes] = []
     for f in [pkg / "schemas.py", *sorted((pkg / "config").glob("*.yml"))]:
-        h.update(f.name.encode() + b"\0" + f.read_bytes())
-    cached = cache_dir / f"dictionary-{h.hexdigest()}.md"
-    if cached.is_file():
-        return cached.read_text("utf-8")
-    from .schemas import data_dictionary_markdown
+        parts += [f.name, f.read_bytes()]
 
-    text = data_dictionary_markdown()
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(cached, text)
-    return text
+    def make() -> str:
+        from .schemas import data_dictionary_markdown
+
+        return data_dictionary_markdown()
+
+    return cached_text(cache_dir, "dictionary-{key}.md", parts, make)
 
 
 def _front_title(path: Path) -> str:

@@ -165,31 +165,32 @@ def _atomic_dir(tmp: Path, dest: Path) -> None:
 
 
 def _nbconvert_key(source: Path) -> str:
-    """Cache key of a notebook's rendered body: the executed notebook's bytes, this module's
-    source (exporter settings, cell filtering) and the nbconvert version."""
+    """Cache key of a notebook's rendered body (``provenance.content_key``): the executed
+    notebook's bytes, this module's source (exporter settings, cell filtering) and the
+    nbconvert version."""
     from importlib import metadata
 
-    h = hashlib.sha256(source.read_bytes())
-    h.update(_module_digest().encode())
-    h.update(metadata.version("nbconvert").encode())
-    return h.hexdigest()
+    from .provenance import content_key
+
+    return content_key([source.read_bytes(), _module_digest(), metadata.version("nbconvert")])
 
 
 def _notebook_body(source: Path, exporter: Callable[[], Any], cache_dir: Path
                    ) -> tuple[str, bool]:
-    """The HTML body of an executed notebook and whether it came from the cache."""
-    cache = cache_dir / "nbconvert" / f"{_nbconvert_key(source)}.html"
-    if cache.is_file():
-        return cache.read_text("utf-8"), True
+    """The HTML body of an executed notebook and whether it came from the cache
+    (``cache_dir/nbconvert/<key>.html``, a ``provenance.ContentCache`` entry)."""
+    from .provenance import ContentCache
+
+    store, key = ContentCache(cache_dir / "nbconvert", "{key}.html"), _nbconvert_key(source)
+    stored = store.read(key)
+    if stored is not None:
+        return stored, True
     import nbformat
 
     nb = nbformat.read(source, as_version=4)
     nb.cells = [c for c in nb.cells if not _is_parameters_cell(c)]
     body, _ = exporter().from_notebook_node(nb)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(cache.name + f".{os.getpid()}.tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, cache)
+    store.write(key, body)
     return body, False
 
 

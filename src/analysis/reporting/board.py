@@ -383,7 +383,7 @@ def actions_markdown(board: Board) -> str:
 #: Where the board's pages are kept: ``reports/.render-cache/board/<group>-<key>.json``.
 PAGE_CACHE = "board"
 #: Changed when what a cache entry holds changes (every entry is then built again).
-PAGE_CACHE_FORMAT = "sqa board pages 1"
+PAGE_CACHE_FORMAT = "sqa board pages 2"
 #: The board's pages in groups, each kept under the key of the files it is built from
 #: (``analysis.board.input_files``): the trends page and the rounds' summaries from the
 #: findings and the front-door months; the actions page from the findings and the actions
@@ -400,33 +400,34 @@ def _file_digest(path: Path) -> str:
 
 def page_keys(root: Path, records: list[dict[str, Any]], versions: dict[str, str]
               ) -> dict[str, str]:
-    """The cache key of each group of :data:`PAGE_GROUPS`: SHA-256 of the entry format, the
-    package (``pipeline.package_fingerprint``: every module and configuration file, so the
-    words, charts and rules), the libraries' versions (matplotlib draws the charts), the
-    rounds' records as the board reads them (``board.board_record``, in publishing order)
-    and the bytes of every file of the group's kinds (a missing file counts as missing).
-    Content only, never file times."""
+    """The cache key of each group of :data:`PAGE_GROUPS` (``provenance.content_key``): of the
+    entry format, the package (``pipeline.package_fingerprint``: every module and
+    configuration file, so the words, charts and rules), the libraries' versions (matplotlib
+    draws the charts), the rounds' records as the board reads them (``board.board_record``,
+    in publishing order), the group's name and the bytes of every file of the group's kinds
+    (by SHA-256; a missing file counts as missing). Content only, never file times."""
     from .. import pipeline
     from ..board import input_files
+    from ..provenance import content_key
 
-    common = hashlib.sha256()
-    for part in (PAGE_CACHE_FORMAT, pipeline.package_fingerprint(),
-                 json.dumps(versions, sort_keys=True),
-                 json.dumps(records, sort_keys=True, default=str)):
-        common.update(part.encode("utf-8") + b"\0")
+    common = [PAGE_CACHE_FORMAT, pipeline.package_fingerprint(),
+              json.dumps(versions, sort_keys=True),
+              json.dumps(records, sort_keys=True, default=str)]
     files = input_files(root, records)
+    digests: dict[Path, str] = {}
     keys = {}
     for group, kinds in PAGE_GROUPS.items():
-        h = common.copy()
-        h.update(group.encode("utf-8") + b"\0")
+        parts = [*common, group]
         for kind in kinds:
             for path in files[kind]:
                 try:
                     rel = path.relative_to(root).as_posix()
                 except ValueError:
                     rel = path.as_posix()
-                h.update(f"{kind} {rel} {_file_digest(path)}\n".encode())
-        keys[group] = h.hexdigest()
+                if path not in digests:
+                    digests[path] = _file_digest(path)
+                parts.append(f"{kind} {rel} {digests[path]}")
+        keys[group] = content_key(parts)
     return keys
 
 
@@ -449,17 +450,17 @@ def _group_pages(group: str, board: Board, records: list[dict[str, Any]]
         for rd in records]
 
 
-def _read_entry(path: Path | None, outs: set[str]) -> list[dict[str, str]] | None:
+def _read_entry(text: str | None, outs: set[str]) -> list[dict[str, str]] | None:
     """A group's stored pages, or None when absent, unreadable or not the pages ``outs``
     (then built again and written over)."""
-    if path is None or not path.is_file():
+    if text is None:
         return None
     try:
-        pages = json.loads(path.read_text("utf-8"))["pages"]
+        pages = json.loads(text)["pages"]
         if {p["out"] for p in pages} == outs and all(
                 isinstance(p[k], str) for p in pages for k in ("out", "title", "text", "round")):
             return pages
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         pass
     return None
 
@@ -470,31 +471,32 @@ def board_pages(root: Path, rounds: list[dict[str, Any]], cache_dir: Path | None
     actions pages; and by round name, the round's summary page (:func:`summary_page`).
 
     With ``cache_dir`` (the render cache), each group of :data:`PAGE_GROUPS` is kept under
-    ``PAGE_CACHE`` by its key (:func:`page_keys`): when no input of a group changed its pages
-    are the stored ones, byte for byte, and the board is not even read; when one did, the
-    group is built again (``board.load_board``, the charts drawn) and stored.  A bad board
-    input raises ``board.BoardError`` as the board itself does.  ``versions``: the
-    libraries' versions (``provenance.package_versions``, read when not given)."""
+    ``PAGE_CACHE`` by its key (:func:`page_keys`; ``provenance.ContentCache``, entries
+    ``<group>-<key>.json``): when no input of a group changed its pages are the stored ones,
+    byte for byte, and the board is not even read; when one did, the group is built again
+    (``board.load_board``, the charts drawn) and stored.  A bad board input raises
+    ``board.BoardError`` as the board itself does.  ``versions``: the libraries' versions
+    (``provenance.package_versions``, read when not given)."""
     from ..board import board_record, load_board
-    from ..provenance import package_versions, write_text_atomic
+    from ..provenance import ContentCache, package_versions
     from ..render import Page
 
     records = [board_record(rd) for rd in rounds]
     keys = page_keys(root, records, package_versions() if versions is None else versions)
-    paths = {g: cache_dir / PAGE_CACHE / f"{g}-{k}.json" if cache_dir else None
-             for g, k in keys.items()}
+    stores = {g: ContentCache(cache_dir / PAGE_CACHE, f"{g}-{{key}}.json") if cache_dir else None
+              for g in keys}
     outs = {"trends": {"trends.html", *map(summary_page, records)},
             "actions": {"actions.html"}}
-    built = {g: _read_entry(path, outs[g]) for g, path in paths.items()}
+    built = {g: _read_entry(store.read(keys[g]) if store else None, outs[g])
+             for g, store in stores.items()}
     missing = [g for g, pages in built.items() if pages is None]
     if missing:
         view = load_board(root, records, actions="actions" in missing)
         for group in missing:
             built[group] = pages = _group_pages(group, view, records)
-            if (path := paths[group]) is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write_text_atomic(path, json.dumps({"key": keys[group], "pages": pages},
-                                                   ensure_ascii=False, indent=0))
+            if (store := stores[group]) is not None:
+                store.write(keys[group], json.dumps({"key": keys[group], "pages": pages},
+                                                    ensure_ascii=False, indent=0))
     every = {p["out"]: Page(out=p["out"], title=p["title"], text=p["text"], round=p["round"])
              for group in PAGE_GROUPS for p in built[group]}  # type: ignore[union-attr]
     out: dict[str, list[Any]] = {"site": [every["trends.html"], every["actions.html"]]}
