@@ -358,3 +358,33 @@ def test_a_files_footer_is_kept_only_while_the_file_is_settled_and_unchanged(
     pq.write_table(pa.table({"b": [1, 2]}), path)  # rewritten in place
     os.utime(path, ns=(old + 10**9, old + 10**9))
     assert engine.footer(path).names == ["b"] and len(reads) == 4
+
+
+def test_a_count_column_the_footer_proves_complete_is_used_without_counting_its_values(
+        tmp_path: Path) -> None:
+    """Re-referrals (``auto``) come from ``referrals_last_12m`` when every referral has it:
+    where the file's statistics prove the column has no missing value, that is not counted
+    again; a file with a missing count is counted, and takes the history as before."""
+    cases = _cases_frame(300)
+    full = tmp_path / "full.parquet"
+    cases.to_parquet(full, index=False)
+    holed = tmp_path / "holed.parquet"
+    first_referral = cases.index[cases["referral_date"].notna()][0]
+    cases.assign(referrals_last_12m=cases["referrals_last_12m"].mask(
+        cases.index == first_referral)).to_parquet(holed, index=False)
+    with engine.table(full) as t:
+        assert t.complete("referrals_last_12m") and not t.complete("referral_date")
+    with engine.table(holed) as t:
+        assert not t.complete("referrals_last_12m")
+    with engine.recording() as sql:
+        got = thresholds.monthly_series(full)
+    assert not any("count(referrals_last_12m)" in s for s in sql)
+    want = thresholds.monthly_series(cases, rereferral_method="column")
+    pd.testing.assert_frame_equal(got, want)
+    with engine.recording() as sql:
+        holes = thresholds.monthly_series(holed)
+    assert any("count(referrals_last_12m)" in s for s in sql)
+    history = thresholds.monthly_series(cases, rereferral_method="history")
+    pd.testing.assert_frame_equal(holes[holes["measure"] == "rereferral"].reset_index(drop=True),
+                                  history[history["measure"] == "rereferral"]
+                                  .reset_index(drop=True))

@@ -143,7 +143,7 @@ class Footer:
     names: list[str]
     ranges: dict[str, tuple[date, date]]
     metadata: Any = field(default=None, repr=False, compare=False)
-    _only: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _only: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # answers
 
     def only(self, column: str) -> Any:
         """The one value every row of ``column`` holds, when the row groups' statistics prove
@@ -170,6 +170,24 @@ class Footer:
                 return None
             value = st.min
         return value
+
+    def complete(self, column: str) -> bool:
+        """True when the row groups' statistics prove ``column`` has a value in every row
+        (each row group records a null count, and it is 0); False when they do not (a
+        column they do not describe, or one with a null)."""
+        key = f"complete:{column}"
+        if key not in self._only:
+            md = self.metadata
+            leaf = [] if md is None else [j for j in range(md.num_columns)
+                                          if md.schema.column(j).path == column]
+            ok = bool(leaf) and md.num_row_groups > 0
+            for i in range(md.num_row_groups if ok else 0):
+                st = md.row_group(i).column(leaf[0]).statistics
+                if st is None or not st.has_null_count or st.null_count != 0:
+                    ok = False
+                    break
+            self._only[key] = ok
+        return bool(self._only[key])
 
     def sql_type(self, column: str) -> str | None:
         """DuckDB's type of a date or timestamp (without time zone) column, from its
@@ -319,6 +337,11 @@ class Table:
         """The one value every row of ``column`` holds, when a single file's footer proves
         it (:meth:`Footer.only`); else None."""
         return self.footer.only(column) if self.footer is not None else None
+
+    def complete(self, column: str) -> bool:
+        """True when a single file's footer proves every row has a value in ``column``
+        (:meth:`Footer.complete`); False when it does not, or there is no footer."""
+        return self.footer is not None and self.footer.complete(column)
 
     def where_in(self, column: str, values: Sequence[Any]) -> str:
         """The condition "``column`` is one of ``values``" (compared as text), or ``""`` (no

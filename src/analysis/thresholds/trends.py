@@ -153,7 +153,7 @@ def monthly_series(cases: pd.DataFrame | str | Path, *,
             raise ValueError(f"the cases table has no {', '.join(missing)} column: the monthly "
                              "series need " + ", ".join(_MONTHLY_REQUIRED))
         parts = {"conversion": _monthly_conversion(t, services),
-                 "rereferral": _monthly_rereferral(t.con, t.sql, cols, rereferral_method),
+                 "rereferral": _monthly_rereferral(t, rereferral_method),
                  "assessment_45": _monthly_assessments(t, limit)}
         if plans is not None:
             parts["repeat_plan"] = _monthly_repeat_plans(t.con, plans)
@@ -233,28 +233,33 @@ def _monthly_conversion(t: engine.Table, services: Sequence[str] | None) -> dict
         FROM d GROUP BY 1 ORDER BY 1""").fetchnumpy()
 
 
-def _monthly_rereferral(con: Any, src: str, cols: set[str], method: str
-                        ) -> pd.DataFrame | dict[str, Any]:
+def _monthly_rereferral(t: engine.Table, method: str) -> pd.DataFrame | dict[str, Any]:
     """Referrals per month of referral date and how many were re-referrals within 12 months,
     from the ``referrals_last_12m`` column or from the history (``method``: see
-    ``monthly_series``)."""
+    ``monthly_series``).  Whether every referral has the count (``auto``) is counted in the
+    same statement, unless the file's statistics prove the column has no missing value."""
+    con, src, cols = t.con, t.sql, set(t.columns)
     has_col = "referrals_last_12m" in cols
     if method not in ("auto", "history", "column"):
         raise ValueError("rereferral_method must be 'auto', 'history' or 'column'")
     if method == "column" and not has_col:
         raise ValueError("rereferral_method='column' needs a referrals_last_12m column")
     if method != "history" and has_col:
+        proven = t.complete("referrals_last_12m")  # every row has the count
+        skip = proven or method == "column"
+        known = ("" if skip else ", count(referrals_last_12m) AS known",
+                 "" if skip else ", sum(known)::BIGINT AS known")
         col = engine.run(con, f"""
             WITH d AS (SELECT referral_date AS day,
                               count_if(referrals_last_12m >= 1) AS num,
-                              count(*) AS den, count(referrals_last_12m) AS known
+                              count(*) AS den{known[0]}
                        FROM {src} WHERE referral_date IS NOT NULL GROUP BY 1)
             SELECT date_trunc('month', day)::DATE AS month,
                    coalesce(sum(num), 0)::BIGINT AS numerator,
-                   sum(den)::BIGINT AS denominator, sum(known)::BIGINT AS known
+                   sum(den)::BIGINT AS denominator{known[1]}
             FROM d GROUP BY 1 ORDER BY 1""").fetchnumpy()
         n = int(col["denominator"].sum())
-        if method == "column" or (n > 0 and int(col["known"].sum()) == n):
+        if method == "column" or (n > 0 and (proven or int(col["known"].sum()) == n)):
             return {"month": col["month"], "numerator": col["numerator"],
                     "denominator": col["denominator"]}
     if "child_id" not in cols:
