@@ -323,8 +323,9 @@ def test_a_no_change_publish_renders_no_notebook_again(project: Path, engine: st
     publish.publish(project, "1.1", engine=engine, say=said.append)
     log = (project / "reports" / "site" / "v" / "1.1.render.log").read_text()
     assert "rounds/r1/summary.html" in log.split("reused from the render cache")[1]
-    if engine == "quarto":  # every page, generated ones included, comes from the cache
-        assert "rendered (0)" in log
+    # every page, generated and Markdown ones included, comes from the cache (nbconvert's
+    # Markdown pages: render._markdown_body)
+    assert "rendered (0)" in log
     v10, v11 = (project / "reports" / "site" / "v" / v / "cite.html" for v in ("1.0", "1.1"))
     assert "version 1.1" in v11.read_text() and "version 1.1" not in v10.read_text()
 
@@ -577,3 +578,25 @@ def test_a_preview_offers_no_citation_and_says_it_is_not_citable(project: Path,
     assert "a preview is not citable" in cite and "@techreport" not in cite
     entry = json.loads((site.parents[1] / "versions.json").read_text())["releases"][0]
     assert entry["name"] == "preview (not citable)"
+
+
+def test_a_markdown_page_body_comes_from_the_render_cache_only_while_its_text_is_the_same(
+        tmp_path: Path) -> None:
+    from analysis import render
+
+    made: list[str] = []
+
+    def maker():  # the renderer, counted: asked for only when a page is rendered
+        import mistune
+
+        made.append("md")
+        return mistune.create_markdown(escape=False, plugins=["table", "strikethrough"])
+
+    first, cached = render._markdown_body("Some *text*.", "A page", maker, tmp_path)
+    assert not cached and "<h1>A page</h1>" in first and "<em>text</em>" in first
+    again, cached = render._markdown_body("Some *text*.", "A page", maker, tmp_path)
+    assert cached and again == first and made == ["md"]
+    other, cached = render._markdown_body("Other *text*.", "A page", maker, tmp_path)
+    assert not cached and "Other" in other
+    retitled, cached = render._markdown_body("Some *text*.", "Another", maker, tmp_path)
+    assert not cached and "<h1>Another</h1>" in retitled

@@ -194,6 +194,26 @@ def _notebook_body(source: Path, exporter: Callable[[], Any], cache_dir: Path
     return body, False
 
 
+def _markdown_body(text: str, title: str, make: Callable[[], Any], cache_dir: Path
+                   ) -> tuple[str, bool]:
+    """The HTML body of a Markdown page (its title as a heading, then the text through
+    mistune, ``make()`` giving the renderer) and whether it came from the cache
+    (``cache_dir/nbconvert/md-<key>.html``, a ``provenance.ContentCache`` entry keyed by the
+    text, the title, this module's source and the mistune version)."""
+    from importlib import metadata
+
+    from .provenance import ContentCache, content_key
+
+    store = ContentCache(cache_dir / "nbconvert", "md-{key}.html")
+    key = content_key([text, title, _module_digest(), metadata.version("mistune")])
+    stored = store.read(key)
+    if stored is not None:
+        return stored, True
+    body = f"<h1>{html.escape(title)}</h1>\n" + make()(_markdown_links_to_html(text))
+    store.write(key, body)
+    return body, False
+
+
 def _is_parameters_cell(cell: dict[str, Any]) -> bool:
     tags = cell.get("metadata", {}).get("tags", [])
     return "parameters" in tags or "injected-parameters" in tags
@@ -204,13 +224,19 @@ def render_nbconvert(pages: list[Page], out_dir: Path, cfg: dict[str, Any], cach
     """Render pages with nbconvert (notebooks) and mistune (Markdown), one template.
 
     A notebook's rendered body is cached under ``cache_dir/nbconvert/``, keyed by the SHA-256
-    of the executed notebook and of the renderer, so an unchanged page is not rendered again.
+    of the executed notebook and of the renderer, and a Markdown page's by its text
+    (``_markdown_body``), so an unchanged page is not rendered again.
     """
-    import mistune
     from tqdm import tqdm
 
     t0 = time.perf_counter()
     report = RenderReport(engine="nbconvert")
+
+    @functools.cache
+    def markdown() -> Any:
+        import mistune
+
+        return mistune.create_markdown(escape=False, plugins=["table", "strikethrough"])
 
     @functools.cache
     def exporter() -> Any:
@@ -219,7 +245,6 @@ def render_nbconvert(pages: list[Page], out_dir: Path, cfg: dict[str, Any], cach
         return HTMLExporter(template_name="basic", exclude_input=True,
                             exclude_input_prompt=True, exclude_output_prompt=True)
 
-    md = mistune.create_markdown(escape=False, plugins=["table", "strikethrough"])
     nav = navbar(cfg, pages)
     site_title = cfg.get("website", {}).get("title", "Report")
     css = resources.files("analysis").joinpath("templates", "plain.css").read_text("utf-8")
@@ -231,8 +256,7 @@ def render_nbconvert(pages: list[Page], out_dir: Path, cfg: dict[str, Any], cach
             else:
                 text = page.text if page.source is None else page.source.read_text("utf-8")
                 text = re.sub(r"^---\n.*?\n---\n", "", text, count=1, flags=re.S)
-                body, cached = (f"<h1>{html.escape(page.title)}</h1>\n"
-                                + md(_markdown_links_to_html(text))), False
+                body, cached = _markdown_body(text, page.title, markdown, cache_dir)
         except Exception as exc:  # noqa: BLE001 - a page that cannot be rendered is reported
             report.failed[page.out] = f"nbconvert could not render it: {exc}"
             continue
