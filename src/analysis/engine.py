@@ -143,16 +143,16 @@ class Footer:
     names: list[str]
     ranges: dict[str, tuple[date, date]]
     metadata: Any = field(default=None, repr=False, compare=False)
-    _only: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # answers
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # answers
 
     def only(self, column: str) -> Any:
         """The one value every row of ``column`` holds, when the row groups' statistics prove
         it (each has ``min == max``, the same value, and no nulls); else None.  A filter that
         keeps that value keeps every row, so a stage can leave it out (DuckDB still tests
         each row against it): a front-door extract holds front-door contacts only."""
-        if column not in self._only:
-            self._only[column] = self._one_value(column)
-        return self._only[column]
+        if column not in self._memo:
+            self._memo[column] = self._one_value(column)
+        return self._memo[column]
 
     def _one_value(self, column: str) -> Any:
         md = self.metadata
@@ -176,7 +176,7 @@ class Footer:
         (each row group records a null count, and it is 0); False when they do not (a
         column they do not describe, or one with a null)."""
         key = f"complete:{column}"
-        if key not in self._only:
+        if key not in self._memo:
             md = self.metadata
             leaf = [] if md is None else [j for j in range(md.num_columns)
                                           if md.schema.column(j).path == column]
@@ -186,8 +186,8 @@ class Footer:
                 if st is None or not st.has_null_count or st.null_count != 0:
                     ok = False
                     break
-            self._only[key] = ok
-        return bool(self._only[key])
+            self._memo[key] = ok
+        return bool(self._memo[key])
 
     def sql_type(self, column: str) -> str | None:
         """DuckDB's type of a date or timestamp (without time zone) column, from its
