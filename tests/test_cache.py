@@ -165,3 +165,11 @@ def test_a_package_file_edited_just_now_is_read_again_even_with_the_same_stat(
     (pkg / "a.py").write_text("x = 3\n", "utf-8")
     os.utime(pkg / "a.py", ns=(before.st_atime_ns, before.st_mtime_ns))
     assert provenance.package_fingerprint() != edited
+
+
+def test_a_lookup_says_whether_the_text_was_stored_or_made_now(tmp_path: Path) -> None:
+    store, calls = ContentCache(tmp_path, "{key}.html"), []
+    assert store.lookup(["a"], _maker("made", calls)) == ("made", False)
+    assert store.lookup(["a"], _maker("again", calls)) == ("made", True)
+    assert store.lookup(["b"], _maker("other", calls)) == ("other", False)
+    assert calls == ["made", "other"]

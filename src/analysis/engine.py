@@ -156,14 +156,12 @@ class Footer:
 
     def _one_value(self, column: str) -> Any:
         md = self.metadata
-        if md is None or md.num_row_groups == 0:
-            return None
-        leaf = [j for j in range(md.num_columns) if md.schema.column(j).path == column]
-        if not leaf:
+        j = _leaf(md, column)
+        if j is None or md.num_row_groups == 0:
             return None
         value = None
         for i in range(md.num_row_groups):
-            st = md.row_group(i).column(leaf[0]).statistics
+            st = md.row_group(i).column(j).statistics
             if st is None or not st.has_min_max or not st.has_null_count \
                     or st.null_count != 0 or st.min != st.max \
                     or (value is not None and st.min != value):
@@ -178,11 +176,10 @@ class Footer:
         key = f"complete:{column}"
         if key not in self._memo:
             md = self.metadata
-            leaf = [] if md is None else [j for j in range(md.num_columns)
-                                          if md.schema.column(j).path == column]
-            ok = bool(leaf) and md.num_row_groups > 0
+            j = _leaf(md, column)
+            ok = j is not None and md.num_row_groups > 0
             for i in range(md.num_row_groups if ok else 0):
-                st = md.row_group(i).column(leaf[0]).statistics
+                st = md.row_group(i).column(j).statistics
                 if st is None or not st.has_null_count or st.null_count != 0:
                     ok = False
                     break
@@ -205,18 +202,22 @@ class Footer:
         return None
 
 
+def _leaf(md: Any, column: str) -> int | None:
+    """The index of ``column`` among the leaf columns of file metadata ``md``, or None."""
+    if md is None:
+        return None
+    return next((j for j in range(md.num_columns) if md.schema.column(j).path == column), None)
+
+
 def _logical(md: Any, column: str) -> dict[str, Any] | None:
     """The Parquet logical type of a top-level ``column`` in file metadata ``md`` (its JSON
     form, e.g. ``{"Type": "Date"}``), or None."""
-    if md is None:
+    j = _leaf(md, column)
+    if j is None:
         return None
     import json
 
-    for j in range(md.num_columns):
-        col = md.schema.column(j)
-        if col.path == column:
-            return json.loads(col.logical_type.to_json() or "{}")
-    return None
+    return json.loads(md.schema.column(j).logical_type.to_json() or "{}")
 
 
 #: Parquet timestamp units (the footer's logical type) as numpy's.

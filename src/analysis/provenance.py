@@ -165,13 +165,18 @@ class ContentCache:
              valid: Callable[[str], bool] | None = None) -> str:
         """The text stored under the key of ``parts``; on a miss (or an entry that ``valid``
         refuses) ``make()``, stored and returned. An exception from ``make`` stores nothing."""
+        return self.lookup(parts, make, valid)[0]
+
+    def lookup(self, parts: Iterable[str | bytes], make: Callable[[], str],
+               valid: Callable[[str], bool] | None = None) -> tuple[str, bool]:
+        """:meth:`text`, and whether it was stored already (a hit) rather than made now."""
         key = content_key(parts)
         stored = self.read(key)
         if stored is not None and (valid is None or valid(stored)):
-            return stored
+            return stored, True
         made = make()
         self.write(key, made)
-        return made
+        return made, False
 
     def prune(self) -> list[Path]:
         """Remove the folder's entries (files named like ``name``, any key) that this cache

@@ -143,7 +143,10 @@ def _markdown_links_to_html(text: str) -> str:
     return re.sub(r"\]\(([^)#\s:]+)\.(qmd|md|ipynb)(#[^)]*)?\)", r"](\1.html\3)", text)
 
 
+@functools.cache
 def _module_digest() -> str:
+    """SHA-256 of this module's source, read once per process (the code that runs is the code
+    imported; every page's cache key holds it)."""
     return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
@@ -164,15 +167,13 @@ def _atomic_dir(tmp: Path, dest: Path) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def _nbconvert_key(source: Path) -> str:
-    """Cache key of a notebook's rendered body (``provenance.content_key``): the executed
-    notebook's bytes, this module's source (exporter settings, cell filtering) and the
-    nbconvert version."""
+def _nbconvert_key(source: Path) -> list[str | bytes]:
+    """What a notebook's rendered body depends on (its ``provenance.content_key`` parts): the
+    executed notebook's bytes, this module's source (exporter settings, cell filtering) and
+    the nbconvert version."""
     from importlib import metadata
 
-    from .provenance import content_key
-
-    return content_key([source.read_bytes(), _module_digest(), metadata.version("nbconvert")])
+    return [source.read_bytes(), _module_digest(), metadata.version("nbconvert")]
 
 
 def _notebook_body(source: Path, exporter: Callable[[], Any], cache_dir: Path
@@ -181,17 +182,15 @@ def _notebook_body(source: Path, exporter: Callable[[], Any], cache_dir: Path
     (``cache_dir/nbconvert/<key>.html``, a ``provenance.ContentCache`` entry)."""
     from .provenance import ContentCache
 
-    store, key = ContentCache(cache_dir / "nbconvert", "{key}.html"), _nbconvert_key(source)
-    stored = store.read(key)
-    if stored is not None:
-        return stored, True
-    import nbformat
+    def make() -> str:
+        import nbformat
 
-    nb = nbformat.read(source, as_version=4)
-    nb.cells = [c for c in nb.cells if not _is_parameters_cell(c)]
-    body, _ = exporter().from_notebook_node(nb)
-    store.write(key, body)
-    return body, False
+        nb = nbformat.read(source, as_version=4)
+        nb.cells = [c for c in nb.cells if not _is_parameters_cell(c)]
+        return exporter().from_notebook_node(nb)[0]
+
+    return ContentCache(cache_dir / "nbconvert", "{key}.html").lookup(_nbconvert_key(source),
+                                                                      make)
 
 
 def _markdown_body(text: str, title: str, make: Callable[[], Any], cache_dir: Path
@@ -202,16 +201,11 @@ def _markdown_body(text: str, title: str, make: Callable[[], Any], cache_dir: Pa
     text, the title, this module's source and the mistune version)."""
     from importlib import metadata
 
-    from .provenance import ContentCache, content_key
+    from .provenance import ContentCache
 
-    store = ContentCache(cache_dir / "nbconvert", "md-{key}.html")
-    key = content_key([text, title, _module_digest(), metadata.version("mistune")])
-    stored = store.read(key)
-    if stored is not None:
-        return stored, True
-    body = f"<h1>{html.escape(title)}</h1>\n" + make()(_markdown_links_to_html(text))
-    store.write(key, body)
-    return body, False
+    return ContentCache(cache_dir / "nbconvert", "md-{key}.html").lookup(
+        [text, title, _module_digest(), metadata.version("mistune")],
+        lambda: f"<h1>{html.escape(title)}</h1>\n" + make()(_markdown_links_to_html(text)))
 
 
 def _is_parameters_cell(cell: dict[str, Any]) -> bool:
